@@ -1,0 +1,470 @@
+//! Load generator speaking Engine.IO v4 / Socket.IO v5 over WebSocket by hand (open packet
+//! `0{..}`, server pings `2` answered with `3`, CONNECT `40`, events `42[..]`, acks `43N[..]`).
+//! It only talks to 127.0.0.1, every loop is bounded in count and time, and it prints one JSON
+//! line per result.
+//!
+//! ```text
+//! loadgen echo      port=3190 [pid=N] [clients=50] [secs=10] [warmup=1]
+//! loadgen broadcast port=3190 [pid=N] [receivers=200] [secs=10] [window=20] [max_messages=2000000]
+//! loadgen connect   port=3190 [pid=N] [count=2000] [concurrency=50]
+//! loadgen idle      port=3190 pid=N   [count=1000]
+//! ```
+//!
+//! With `pid=` (the server's process id) it also reports the server's CPU use over the run and
+//! its CPU time per operation, user and system apart, read from `/proc/<pid>/stat`. On loopback
+//! most of a small message's cost is the kernel's (system time); the user time is what the
+//! server's own code spends. When the server is below 100 % the load generator (one core) was
+//! the limit, and the CPU time per operation is the fairer comparison.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::stream::FuturesUnordered;
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Hard bound on any single wait.
+const WAIT: Duration = Duration::from_secs(10);
+/// Hard bound on any whole scenario (beyond its configured duration).
+const SCENARIO_LIMIT: Duration = Duration::from_secs(240);
+
+/// The payload every event carries besides its counter.
+const TEXT: &str = "hello world, this is a benchmark message";
+
+struct Opts(HashMap<String, String>);
+
+impl Opts {
+    fn parse() -> (String, Opts) {
+        let mut args = std::env::args().skip(1);
+        let scenario = args.next().unwrap_or_else(|| usage());
+        let map = args
+            .map(|a| match a.split_once('=') {
+                Some((k, v)) => (k.to_owned(), v.to_owned()),
+                None => usage(),
+            })
+            .collect();
+        (scenario, Opts(map))
+    }
+
+    fn get(&self, key: &str, default: u64) -> u64 {
+        self.0
+            .get(key)
+            .map(|v| v.parse().unwrap_or_else(|_| usage()))
+            .unwrap_or(default)
+    }
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: loadgen echo|broadcast|connect|idle port=P [pid=N] [clients=|secs=|warmup=|\
+         receivers=|window=|max_messages=|count=|concurrency=]"
+    );
+    std::process::exit(2)
+}
+
+/// CPU time (user, system) of a process in microseconds, from `/proc/<pid>/stat`.
+fn cpu_us(pid: &str) -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // the command name may hold spaces: the fields after it start behind the last ')'
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let field = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    // USER_HZ is 100 on Linux: one tick is 10 ms
+    Some((field(11)? * 10_000, field(12)? * 10_000))
+}
+
+/// Busy CPU time of the whole machine (all cores) in microseconds, from `/proc/stat`.
+fn machine_busy_us() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal: all but idle and iowait
+    let busy: u64 = fields.iter().sum::<u64>() - fields.get(3)? - fields.get(4)?;
+    Some(busy * 10_000)
+}
+
+/// Measures the CPU time of the server (when its pid is known), of this process and of the
+/// whole machine (to tell whether anything else ran meanwhile).
+struct CpuMeter {
+    pid: Option<String>,
+    server: Option<(u64, u64)>,
+    me: (u64, u64),
+    machine: Option<u64>,
+    wall: Instant,
+}
+
+impl CpuMeter {
+    fn start(pid: u64) -> Self {
+        let pid = (pid != 0).then(|| pid.to_string());
+        CpuMeter {
+            server: pid.as_deref().and_then(cpu_us),
+            pid,
+            me: cpu_us("self").unwrap_or_default(),
+            machine: machine_busy_us(),
+            wall: Instant::now(),
+        }
+    }
+
+    /// `,"loadgen_cpu_util":..,"others_cpu_util":..,"server_cpu_util":..,
+    /// "server_user_us_per_op":..,"server_sys_us_per_op":..` for `ops` operations.
+    fn json(&self, ops: u64) -> String {
+        let wall_us = self.wall.elapsed().as_micros() as f64;
+        let me = cpu_us("self").unwrap_or_default();
+        let me = (me.0 + me.1).saturating_sub(self.me.0 + self.me.1) as f64;
+        let machine = match (self.machine, machine_busy_us()) {
+            (Some(before), Some(after)) => after.saturating_sub(before) as f64,
+            _ => f64::NAN,
+        };
+        let mut out = format!(r#","loadgen_cpu_util":{:.2}"#, me / wall_us);
+        if let (Some(pid), Some(before)) = (&self.pid, self.server) {
+            if let Some(after) = cpu_us(pid) {
+                let user = after.0.saturating_sub(before.0) as f64;
+                let sys = after.1.saturating_sub(before.1) as f64;
+                // what neither the server nor the load generator used, in cores
+                let others = ((machine - user - sys - me) / wall_us).max(0.0);
+                if others.is_finite() {
+                    let _ = write!(out, r#","others_cpu_util":{others:.2}"#);
+                }
+                let ops = ops.max(1) as f64;
+                let _ = write!(
+                    out,
+                    r#","server_cpu_util":{:.2},"server_user_us_per_op":{:.3},"server_sys_us_per_op":{:.3}"#,
+                    (user + sys) / wall_us,
+                    user / ops,
+                    sys / ops
+                );
+            }
+        }
+        out
+    }
+}
+
+/// Connects and joins the main namespace (WS connect, open packet, CONNECT and its answer).
+/// `TCP_NODELAY` is on, as in browsers and the official Node client (`ws`). The read buffer is
+/// 4 KiB: tungstenite zero-fills its whole read buffer (128 KiB by default) before every read,
+/// which would make the load generator, not the server, the bottleneck.
+async fn client(port: u64) -> Ws {
+    let url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket");
+    let config = WebSocketConfig::default().read_buffer_size(4096);
+    let connecting = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
+    let (mut ws, _) = tokio::time::timeout(WAIT, connecting)
+        .await
+        .expect("connect timeout")
+        .expect("connect");
+    let open = next_text(&mut ws).await;
+    assert!(open.starts_with('0'), "open packet: {open}");
+    ws.send(Message::text("40")).await.expect("send CONNECT");
+    for _ in 0..100 {
+        if next_text(&mut ws).await.starts_with("40") {
+            return ws;
+        }
+    }
+    panic!("no CONNECT answer")
+}
+
+/// The next text frame, answering Engine.IO pings on the way.
+async fn next_text(ws: &mut Ws) -> Utf8Bytes {
+    loop {
+        let msg = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("no frame within 10 s")
+            .expect("connection closed")
+            .expect("read error");
+        if let Message::Text(t) = msg {
+            if t.as_str() == "2" {
+                ws.send(Message::text("3")).await.expect("send pong");
+                continue;
+            }
+            return t;
+        }
+    }
+}
+
+/// Opens `count` clients, `concurrency` at a time.
+async fn open_clients(port: u64, count: u64, concurrency: usize) -> Vec<Ws> {
+    let mut held = Vec::with_capacity(count as usize);
+    let mut pending = FuturesUnordered::new();
+    for _ in 0..count {
+        pending.push(client(port));
+        if pending.len() >= concurrency {
+            held.push(pending.next().await.unwrap());
+        }
+    }
+    while let Some(ws) = pending.next().await {
+        held.push(ws);
+    }
+    held
+}
+
+/// (a) C clients each sending `42N["echo",{..}]` and awaiting `43N[..]`, one in flight each.
+/// The first `warmup` seconds are not counted.
+async fn echo(port: u64, pid: u64, clients: u64, secs: u64, warmup: u64) {
+    let conns = open_clients(port, clients, 50).await;
+    let measure_from = Instant::now() + Duration::from_secs(warmup);
+    let deadline = measure_from + Duration::from_secs(secs);
+    let meter: Arc<Mutex<Option<CpuMeter>>> = Arc::default();
+    let tasks: Vec<_> = conns
+        .into_iter()
+        .map(|mut ws| {
+            let meter = meter.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(1 << 16);
+                let mut frame = String::with_capacity(128);
+                let mut prefix = String::with_capacity(32);
+                for id in 1u64.. {
+                    let start = Instant::now();
+                    if start >= deadline {
+                        break;
+                    }
+                    let measured = start >= measure_from;
+                    if measured && latencies.is_empty() {
+                        let mut m = meter.lock().unwrap();
+                        if m.is_none() {
+                            *m = Some(CpuMeter::start(pid));
+                        }
+                    }
+                    frame.clear();
+                    let _ = write!(frame, r#"42{id}["echo",{{"n":{id},"text":"{TEXT}"}}]"#);
+                    prefix.clear();
+                    let _ = write!(prefix, "43{id}[");
+                    ws.send(Message::text(frame.as_str())).await.expect("send");
+                    while !next_text(&mut ws).await.starts_with(prefix.as_str()) {}
+                    if measured {
+                        latencies.push(start.elapsed().as_micros() as u32);
+                    }
+                }
+                let _ = ws.close(None).await;
+                latencies
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        let done = tokio::time::timeout(SCENARIO_LIMIT, t).await;
+        all.extend(done.expect("echo clients finish").expect("echo client"));
+    }
+    let meter = meter.lock().unwrap().take().expect("measurement started");
+    let elapsed = meter.wall.elapsed().as_secs_f64();
+    let cpu = meter.json(all.len() as u64);
+    all.sort_unstable();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
+    println!(
+        r#"{{"scenario":"echo","clients":{clients},"secs":{secs},"round_trips":{},"round_trips_per_s":{:.0},"p50_us":{},"p99_us":{}{cpu}}}"#,
+        all.len(),
+        all.len() as f64 / elapsed,
+        pct(0.50),
+        pct(0.99)
+    );
+}
+
+/// The counter `n` of a `42["msg",{"n":N,..}]` frame.
+fn msg_counter(text: &str) -> Option<usize> {
+    let rest = text.strip_prefix(r#"42["msg",{"#)?;
+    let at = rest.find(r#""n":"#)? + 4;
+    let digits = &rest[at..];
+    let end = digits
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(digits.len());
+    digits[..end].parse().ok()
+}
+
+/// (b) N receivers join room "bench"; one emitter (not in the room) sends "broadcast" for
+/// `secs` seconds (at most `max_messages`), with at most `window` messages not yet received by
+/// every receiver. Deliveries are counted at the receivers.
+async fn broadcast(port: u64, pid: u64, receivers: u64, secs: u64, window: u64, max_messages: u64) {
+    // arrived[n]: how many receivers have message n; `all_in` wakes the emitter
+    let arrived: Arc<Vec<AtomicU32>> =
+        Arc::new((0..max_messages).map(|_| AtomicU32::new(0)).collect());
+    let delivered = Arc::new(AtomicU64::new(0));
+    let all_in = Arc::new(Notify::new());
+    let mut conns = open_clients(port, receivers, 50).await;
+    for ws in &mut conns {
+        ws.send(Message::text(r#"421["join"]"#))
+            .await
+            .expect("join");
+        while !next_text(ws).await.starts_with("431") {}
+    }
+    let tasks: Vec<_> = conns
+        .into_iter()
+        .map(|mut ws| {
+            let (arrived, delivered, all_in) = (arrived.clone(), delivered.clone(), all_in.clone());
+            tokio::spawn(async move {
+                // ends when aborted (or panics after 10 s without a frame)
+                loop {
+                    let text = next_text(&mut ws).await;
+                    if let Some(n) = msg_counter(&text) {
+                        delivered.fetch_add(1, Ordering::Relaxed);
+                        if arrived[n].fetch_add(1, Ordering::AcqRel) + 1 == receivers as u32 {
+                            all_in.notify_one();
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut emitter = client(port).await;
+    let meter = CpuMeter::start(pid);
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let hard_stop = deadline + SCENARIO_LIMIT;
+    // waits until every receiver has message `n` (each connection delivers in order)
+    let wait_for = |n: u64| {
+        let (arrived, all_in) = (arrived.clone(), all_in.clone());
+        async move {
+            while arrived[n as usize].load(Ordering::Acquire) < receivers as u32 {
+                let left = hard_stop.saturating_duration_since(Instant::now());
+                assert!(!left.is_zero(), "receivers stalled");
+                let _ = tokio::time::timeout(left.min(WAIT), all_in.notified()).await;
+            }
+        }
+    };
+    let mut frame = String::with_capacity(128);
+    let mut sent = 0;
+    while sent < max_messages && Instant::now() < deadline {
+        if sent >= window {
+            wait_for(sent - window).await;
+        }
+        frame.clear();
+        let _ = write!(frame, r#"42["broadcast",{{"n":{sent},"text":"{TEXT}"}}]"#);
+        emitter
+            .send(Message::text(frame.as_str()))
+            .await
+            .expect("send");
+        sent += 1;
+    }
+    if sent > 0 {
+        wait_for(sent - 1).await;
+    }
+    let elapsed = meter.wall.elapsed().as_secs_f64();
+    let total = delivered.load(Ordering::Relaxed);
+    let cpu = meter.json(total);
+    for t in &tasks {
+        t.abort();
+    }
+    assert_eq!(
+        total,
+        receivers * sent,
+        "every receiver gets every message once"
+    );
+    let _ = emitter.close(None).await;
+    println!(
+        r#"{{"scenario":"broadcast","receivers":{receivers},"messages":{sent},"window":{window},"deliveries_per_s":{:.0}{cpu}}}"#,
+        total as f64 / elapsed
+    );
+}
+
+/// (c) M connection set-ups (WS connect, open, CONNECT answer), `concurrency` at a time; each
+/// connection is then reset (see [`abort`]).
+async fn connect(port: u64, pid: u64, count: u64, concurrency: u64) {
+    let meter = CpuMeter::start(pid);
+    let next = Arc::new(AtomicU64::new(0));
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let next = next.clone();
+            tokio::spawn(async move {
+                while next.fetch_add(1, Ordering::Relaxed) < count {
+                    let ws = client(port).await;
+                    abort(ws);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        tokio::time::timeout(SCENARIO_LIMIT, t)
+            .await
+            .expect("connections finish")
+            .expect("connector");
+    }
+    let elapsed = meter.wall.elapsed().as_secs_f64();
+    let cpu = meter.json(count);
+    println!(
+        r#"{{"scenario":"connect","count":{count},"concurrency":{concurrency},"connections_per_s":{:.0}{cpu}}}"#,
+        count as f64 / elapsed
+    );
+}
+
+/// Drops a connection with a TCP reset (`SO_LINGER` 0), so that thousands of set-ups in a row
+/// leave no TIME_WAIT behind: on loopback a new connection whose port collides with one of the
+/// server's TIME_WAIT entries waits a 1 s SYN retransmission, which made the rate depend on the
+/// runs before it.
+fn abort(ws: Ws) {
+    if let MaybeTlsStream::Plain(tcp) = ws.get_ref() {
+        let _ = tcp.set_zero_linger();
+    }
+}
+
+fn rss_kib(pid: u64) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("server pid");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
+/// (d) N idle connected clients: the server's RSS growth per connection.
+async fn idle(port: u64, pid: u64, count: u64) {
+    assert!(pid != 0, "idle needs pid=<server pid>");
+    let before = rss_kib(pid);
+    let held = tokio::time::timeout(SCENARIO_LIMIT, open_clients(port, count, 100))
+        .await
+        .expect("connections within the limit");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = rss_kib(pid);
+    println!(
+        r#"{{"scenario":"idle","count":{count},"rss_before_kib":{before},"rss_after_kib":{after},"bytes_per_connection":{:.0}}}"#,
+        (after.saturating_sub(before) * 1024) as f64 / count as f64
+    );
+    drop(held);
+}
+
+fn main() {
+    let (scenario, o) = Opts::parse();
+    let port = o.get("port", 3190);
+    let pid = o.get("pid", 0);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        match scenario.as_str() {
+            "echo" => {
+                let (c, s, w) = (o.get("clients", 50), o.get("secs", 10), o.get("warmup", 1));
+                echo(port, pid, c, s, w).await
+            }
+            "broadcast" => {
+                let (r, s, w) = (
+                    o.get("receivers", 200),
+                    o.get("secs", 10),
+                    o.get("window", 20),
+                );
+                let max = o.get("max_messages", 2_000_000);
+                broadcast(port, pid, r, s, w.max(1), max).await
+            }
+            "connect" => {
+                let (n, c) = (o.get("count", 2000), o.get("concurrency", 50));
+                connect(port, pid, n, c).await
+            }
+            "idle" => idle(port, pid, o.get("count", 1000)).await,
+            _ => usage(),
+        }
+    });
+}

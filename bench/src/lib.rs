@@ -1,0 +1,35 @@
+//! Shared bits of the benchmark binaries: the port argument and the listener every server uses.
+//!
+//! Every server implements the same handlers: `echo` acks its argument, `join` joins room
+//! "bench" and acks with no argument, `broadcast` emits `msg` with its argument to room "bench"
+//! (to every member; the emitting client of the benchmark is not one).
+
+use axum::serve::{Listener, ListenerExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The port from the first argument or `$PORT` (default 3190).
+pub fn port() -> u16 {
+    std::env::args()
+        .nth(1)
+        .or_else(|| std::env::var("PORT").ok())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3190)
+}
+
+/// Whether accepted connections get `TCP_NODELAY` (default yes, as Node's `http` server and
+/// aiohttp do; `BENCH_NODELAY=0` keeps axum's default, Nagle on).
+pub fn nodelay() -> bool {
+    std::env::var("BENCH_NODELAY").map_or(true, |v| v != "0")
+}
+
+/// A listener on 127.0.0.1:[`port`] that applies [`nodelay`] to every accepted connection.
+pub async fn listener(
+) -> std::io::Result<impl Listener<Io = TcpStream, Addr = std::net::SocketAddr>> {
+    let nodelay = nodelay();
+    let listener = TcpListener::bind(("127.0.0.1", port())).await?;
+    Ok(listener.tap_io(move |tcp: &mut TcpStream| {
+        if nodelay {
+            let _ = tcp.set_nodelay(true);
+        }
+    }))
+}

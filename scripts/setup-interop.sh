@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the real clients the interop tests drive: socket.io-client (npm) and python-socketio
+# (pip, in a venv). Safe to run repeatedly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v node >/dev/null || { echo "node is required for the JS interop tests" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "python3 is required for the Python interop tests" >&2; exit 1; }
+
+echo "==> npm: tests/interop/js"
+(cd tests/interop/js && npm ci --no-audit --no-fund --loglevel=error)
+
+echo "==> pip: tests/interop/python/.venv"
+venv=tests/interop/python/.venv
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/interop/python/requirements.txt
+
+echo "==> npm: tests/interop/js-legacy (socket.io-client 2.x)"
+(cd tests/interop/js-legacy && npm ci --no-audit --no-fund --loglevel=error)
+
+echo "==> pip: tests/interop/python-legacy/.venv (python-socketio 4.x)"
+legacy=tests/interop/python-legacy/.venv
+[ -x "$legacy/bin/python" ] || python3 -m venv "$legacy"
+"$legacy/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/interop/python-legacy/requirements.txt

@@ -1,0 +1,243 @@
+//! One client connection as the Socket.IO layer sees it: its namespace sockets and the binary
+//! packet being assembled. Implements [`EngineHandler`] for the server.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+
+use crate::args::Args;
+use crate::engine::packet::Frame;
+use crate::engine::socket::{CloseReason, Protocol, SocketHandle};
+use crate::engine::EngineHandler;
+use crate::protocol::packet::{self, Packet, PacketData, PacketType};
+use crate::server::ServerCore;
+use crate::socket::{DisconnectReason, Handshake, Socket, SocketRef};
+
+/// An Engine.IO session carrying Socket.IO.
+pub(crate) type Conn = SocketHandle<Client>;
+
+/// Per-connection Socket.IO state.
+#[derive(Default)]
+pub(crate) struct Client {
+    sockets: Mutex<HashMap<String, SocketRef>>,
+    partial: Mutex<Option<Partial>>,
+    connected_once: AtomicBool,
+}
+
+/// A BINARY_EVENT / BINARY_ACK waiting for its attachments.
+struct Partial {
+    packet: Packet,
+    attachments: Vec<Bytes>,
+    /// Total size of `attachments` so far.
+    bytes: usize,
+}
+
+impl Client {
+    fn socket(&self, ns: &str) -> Option<SocketRef> {
+        self.sockets.lock().unwrap().get(ns).cloned()
+    }
+
+    /// Forgets `socket` (not a newer socket of the same namespace).
+    pub(crate) fn remove_socket(&self, socket: &Socket) {
+        let mut sockets = self.sockets.lock().unwrap();
+        if sockets
+            .get(socket.ns())
+            .is_some_and(|s| std::ptr::eq(&**s, socket))
+        {
+            sockets.remove(socket.ns());
+        }
+    }
+}
+
+impl EngineHandler for ServerCore {
+    type Data = Client;
+
+    fn new_data(&self) -> Client {
+        Client::default()
+    }
+
+    fn on_open(&self, conn: &Conn) {
+        let timeout = self.config.connect_timeout;
+        let watched = conn.clone();
+        tokio::spawn(async move {
+            let conn = watched;
+            tokio::select! {
+                _ = tokio::time::sleep(timeout) => {
+                    if !conn.data.connected_once.load(Ordering::Acquire) {
+                        tracing::debug!(sid = %conn.sid, "no namespace connection in time");
+                        conn.close(CloseReason::ConnectTimeout);
+                    }
+                }
+                _ = conn.closed() => {}
+            }
+        });
+        // Socket.IO v4 (over Engine.IO v3) connects every client to "/" without a CONNECT.
+        if conn.protocol == Protocol::V3 {
+            self.connect(conn, "/".to_owned(), None);
+        }
+    }
+
+    fn on_message(&self, conn: &Conn, text: &str) {
+        if conn.data.partial.lock().unwrap().is_some() {
+            tracing::debug!(sid = %conn.sid, "text packet while binary attachments were expected");
+            conn.close(CloseReason::ParseError);
+            return;
+        }
+        let packet = match Packet::decode(text) {
+            Ok(packet) => packet,
+            Err(err) => {
+                tracing::debug!(sid = %conn.sid, %err, "invalid socket.io packet");
+                conn.close(CloseReason::ParseError);
+                return;
+            }
+        };
+        if packet.attachments > 0 {
+            *conn.data.partial.lock().unwrap() = Some(Partial {
+                attachments: Vec::with_capacity(packet.attachments),
+                packet,
+                bytes: 0,
+            });
+        } else {
+            self.dispatch(conn, packet, Vec::new());
+        }
+    }
+
+    fn on_binary(&self, conn: &Conn, data: Bytes) {
+        let complete = {
+            let mut partial = conn.data.partial.lock().unwrap();
+            match partial.as_mut() {
+                None => None,
+                Some(p) => {
+                    p.bytes += data.len();
+                    if p.bytes > self.max_attachment_bytes {
+                        tracing::debug!(sid = %conn.sid, "binary attachments over the size limit");
+                        drop(partial);
+                        conn.close(CloseReason::ParseError);
+                        return;
+                    }
+                    p.attachments.push(data);
+                    if p.attachments.len() == p.packet.attachments {
+                        partial.take()
+                    } else {
+                        return;
+                    }
+                }
+            }
+        };
+        match complete {
+            Some(p) => self.dispatch(conn, p.packet, p.attachments),
+            None => {
+                tracing::debug!(sid = %conn.sid, "unexpected binary message");
+                conn.close(CloseReason::ParseError);
+            }
+        }
+    }
+
+    fn on_close(&self, conn: &Conn, reason: CloseReason) {
+        let sockets: Vec<SocketRef> = conn
+            .data
+            .sockets
+            .lock()
+            .unwrap()
+            .drain()
+            .map(|(_, s)| s)
+            .collect();
+        let reason = DisconnectReason::from_close(reason);
+        for socket in sockets {
+            socket.close(reason, false);
+        }
+    }
+}
+
+impl ServerCore {
+    fn dispatch(&self, conn: &Conn, packet: Packet, attachments: Vec<Bytes>) {
+        let Packet { ns, id, data, .. } = packet;
+        match data {
+            PacketData::Connect(auth) => self.connect(conn, ns, auth),
+            PacketData::Disconnect => {
+                if let Some(socket) = conn.data.socket(&ns) {
+                    socket.close(DisconnectReason::ClientNamespaceDisconnect, false);
+                }
+            }
+            PacketData::Event(name, values) => match conn.data.socket(&ns) {
+                Some(socket) => {
+                    let ns = socket.namespace().clone();
+                    ns.dispatch(socket, name, Args::new(values, attachments), id);
+                }
+                None => tracing::debug!(sid = %conn.sid, ns, "event for a namespace not joined"),
+            },
+            PacketData::Ack(values) => {
+                if let (Some(socket), Some(id)) = (conn.data.socket(&ns), id) {
+                    socket.on_ack(id, Args::new(values, attachments));
+                }
+            }
+        }
+    }
+
+    /// A CONNECT: runs the namespace's connect handler in a task, then answers.
+    fn connect(&self, conn: &Conn, path: String, auth: Option<serde_json::Value>) {
+        let Some(ns) = self.namespace(&path) else {
+            send_connect_error(conn, &path, "Invalid namespace".into(), None);
+            return;
+        };
+        let socket = {
+            let mut sockets = conn.data.sockets.lock().unwrap();
+            if sockets.contains_key(&path) {
+                tracing::debug!(sid = %conn.sid, ns = path, "duplicate CONNECT ignored");
+                return;
+            }
+            let handshake = Handshake {
+                auth: auth.clone(),
+                uri: conn.request.uri.clone(),
+                headers: conn.request.headers.clone(),
+            };
+            let socket = Arc::new(Socket::new(ns.clone(), conn.clone(), handshake));
+            sockets.insert(path.clone(), socket.clone());
+            socket
+        };
+        ns.rooms.join(socket.id(), socket.id().as_str());
+        let conn = conn.clone();
+        tokio::spawn(async move {
+            let verdict = match ns.connect_handler() {
+                Some(handler) => handler.call(socket.clone(), auth).await,
+                None => Ok(()),
+            };
+            match verdict {
+                Ok(()) if !conn.is_closed() => {
+                    ns.add_socket(socket.clone());
+                    if socket.mark_connected() {
+                        conn.data.connected_once.store(true, Ordering::Release);
+                        tracing::debug!(sid = %socket.id(), ns = ns.path(), "socket connected");
+                    } else {
+                        ns.remove_socket(socket.id());
+                    }
+                }
+                Ok(()) => socket.close(DisconnectReason::TransportClose, false),
+                Err(err) => {
+                    tracing::debug!(ns = ns.path(), %err, "connection refused");
+                    socket.close(DisconnectReason::ServerNamespaceDisconnect, false);
+                    send_connect_error(&conn, ns.path(), err.message, err.data);
+                }
+            }
+        });
+    }
+}
+
+/// Refuses a namespace connection. Socket.IO v5 sends `{"message", "data"?}`; v4 sends the
+/// data if any, else the message as a JSON string (`44/ns,"Invalid namespace"`).
+fn send_connect_error(conn: &Conn, ns: &str, message: String, data: Option<serde_json::Value>) {
+    let body = match conn.protocol {
+        Protocol::V4 => {
+            let mut body = serde_json::json!({ "message": message });
+            if let Some(data) = data {
+                body["data"] = data;
+            }
+            body
+        }
+        Protocol::V3 => data.unwrap_or(serde_json::Value::String(message)),
+    };
+    let text = packet::encode(PacketType::ConnectError, ns, 0, None, Some(&body));
+    let _ = conn.send(Frame::Text(text.into()));
+}

@@ -1,0 +1,424 @@
+//! Several server nodes sharing their clients through a message bus (Redis pub/sub, an AMQP
+//! exchange, …), and write-only [`Emitter`]s for processes that are not servers.
+//!
+//! Each node keeps its own sockets and rooms in memory. What selects sockets by room —
+//! broadcasts, joins and leaves by room, disconnects, `close_room` — is applied locally and also
+//! published on the bus, where every other node applies it to its own sockets. A [`Bus`]
+//! implementation only moves bytes: the `socketio-redis` and `socketio-amqp` crates provide
+//! them. The message format is documented in [`wire`], so any language can emit.
+
+mod emitter;
+pub mod wire;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+pub use self::emitter::Emitter;
+use self::wire::{Kind, Message, Selection};
+use crate::args::Args;
+use crate::broadcast::BroadcastOperator;
+use crate::handler::BoxFuture;
+use crate::server::SocketIo;
+
+/// A stream of bus messages.
+pub type BusStream = std::pin::Pin<Box<dyn futures_util::Stream<Item = Bytes> + Send>>;
+
+/// A failure of the message bus.
+#[derive(Debug, thiserror::Error)]
+#[error("message bus: {0}")]
+pub struct BusError(pub Box<dyn std::error::Error + Send + Sync>);
+
+impl BusError {
+    /// Wraps any error.
+    pub fn new(err: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        BusError(err.into())
+    }
+}
+
+/// A publish/subscribe channel between nodes.
+pub trait Bus: Send + Sync + 'static {
+    /// Publishes `payload` to every subscriber of `channel`.
+    fn publish(&self, channel: String, payload: Bytes) -> BoxFuture<Result<(), BusError>>;
+
+    /// Subscribes to `channel`. The stream must outlive connection failures: an implementation
+    /// reconnects, resubscribes and logs on its own, and ends the stream only when shut down.
+    fn subscribe(&self, channel: String) -> BoxFuture<Result<BusStream, BusError>>;
+}
+
+/// Longest wait between two attempts of [`reconnecting_stream`].
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Turns a subscription that can break into a [`BusStream`] that does not: `connect` opens a
+/// fresh subscription (a stream of payloads); whenever it ends, `connect` is called again after
+/// a growing delay (up to 5 s), each loss and recovery logged with `name`. The first `connect`
+/// must succeed, so a misconfiguration fails loudly. For [`Bus::subscribe`] implementations.
+pub async fn reconnecting_stream<F, Fut, S, E>(
+    name: String,
+    connect: F,
+) -> Result<BusStream, BusError>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<S, E>> + Send,
+    S: futures_util::Stream<Item = Bytes> + Send + Unpin + 'static,
+    E: std::fmt::Display + Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut current = connect().await.map_err(BusError::new)?;
+    let (tx, rx) = mpsc::unbounded_channel::<Bytes>();
+    tokio::spawn(async move {
+        loop {
+            while let Some(payload) = current.next().await {
+                if tx.send(payload).is_err() {
+                    return; // nobody listens any more
+                }
+            }
+            tracing::warn!(name, "bus subscription lost, reconnecting");
+            let mut backoff = Duration::from_millis(100);
+            current = loop {
+                if tx.is_closed() {
+                    return;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                match connect().await {
+                    Ok(stream) => break stream,
+                    Err(err) => tracing::warn!(name, %err, "bus reconnect failed"),
+                }
+            };
+            tracing::info!(name, "bus subscription restored");
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|payload| (payload, rx))
+    });
+    Ok(Box::pin(stream))
+}
+
+/// Runs `attempt` and, if it fails, once more (logging the first failure): an implementation
+/// whose `attempt` reconnects when its connection broke then survives a broker restart between
+/// two publishes. For [`Bus::publish`] implementations.
+pub async fn retry_once<F, Fut, E>(what: &str, attempt: F) -> Result<(), BusError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(), E>>,
+    E: std::fmt::Display + Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    match attempt().await {
+        Ok(()) => Ok(()),
+        Err(first) => {
+            tracing::warn!(what, err = %first, "bus publish failed, retrying on a new connection");
+            attempt().await.map_err(BusError::new)
+        }
+    }
+}
+
+/// Most messages waiting to be published before new ones are dropped (and logged).
+const OUTBOX: usize = 16 * 1024;
+
+/// How often a node announces itself; a peer unheard of for three periods is presumed gone.
+const HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// How long a request (`fetch_sockets`, `all_rooms`) waits for the other nodes.
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// This node's membership in a cluster.
+pub(crate) struct Cluster {
+    uid: String,
+    channel: String,
+    outbox: mpsc::Sender<(String, Bytes)>,
+    /// Other nodes, by uid, with when they were last heard of.
+    peers: Mutex<HashMap<String, Instant>>,
+    /// Requests waiting for answers, by request id.
+    requests: Mutex<HashMap<u64, mpsc::UnboundedSender<Message>>>,
+    next_request: AtomicU64,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster").field("uid", &self.uid).finish()
+    }
+}
+
+/// A request in flight; answers arrive on `answers` until it is dropped.
+pub(crate) struct Request<'a> {
+    cluster: &'a Cluster,
+    pub(crate) rid: u64,
+    pub(crate) answers: mpsc::UnboundedReceiver<Message>,
+    /// The nodes expected to answer.
+    pub(crate) peers: HashSet<String>,
+}
+
+impl Drop for Request<'_> {
+    fn drop(&mut self) {
+        self.cluster.requests.lock().unwrap().remove(&self.rid);
+    }
+}
+
+impl Cluster {
+    /// Publishes an operation for the other nodes, in order, without waiting.
+    pub(crate) fn publish(&self, nsp: &str, kind: Kind) {
+        self.publish_to(self.channel.clone(), nsp, kind);
+    }
+
+    fn publish_to(&self, channel: String, nsp: &str, kind: Kind) {
+        let msg = Message {
+            uid: self.uid.clone(),
+            nsp: nsp.to_owned(),
+            kind,
+        };
+        let payload = match serde_json::to_vec(&msg) {
+            Ok(p) => Bytes::from(p),
+            Err(err) => return tracing::error!(%err, "cannot encode a cluster message"),
+        };
+        if self.outbox.try_send((channel, payload)).is_err() {
+            tracing::warn!(nsp, "cluster outbox full or closed: message dropped");
+        }
+    }
+
+    /// Answers a request of node `to`.
+    fn reply(&self, to: &str, nsp: &str, kind: Kind) {
+        self.publish_to(format!("{}#{to}", self.channel), nsp, kind);
+    }
+
+    /// Starts a request: registers for its answers and notes which peers should answer.
+    pub(crate) fn request(&self) -> Request<'_> {
+        let rid = self.next_request.fetch_add(1, Ordering::Relaxed);
+        let (tx, answers) = mpsc::unbounded_channel();
+        self.requests.lock().unwrap().insert(rid, tx);
+        let horizon = HEARTBEAT * 3;
+        let peers = self
+            .peers
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, seen)| seen.elapsed() < horizon)
+            .map(|(uid, _)| uid.clone())
+            .collect();
+        Request {
+            cluster: self,
+            rid,
+            answers,
+            peers,
+        }
+    }
+
+    fn route_answer(&self, rid: u64, msg: Message) {
+        if let Some(tx) = self.requests.lock().unwrap().get(&rid) {
+            let _ = tx.send(msg);
+        }
+    }
+
+    /// Notes a heartbeat; answers a newcomer with ours so it learns of us at once.
+    fn heard_from(&self, uid: &str) {
+        let known = self
+            .peers
+            .lock()
+            .unwrap()
+            .insert(uid.to_owned(), Instant::now())
+            .is_some();
+        if !known {
+            tracing::info!(peer = uid, "cluster node joined");
+            self.publish("/", Kind::Heartbeat);
+        }
+    }
+}
+
+impl SocketIo {
+    /// Joins the cluster of nodes that share `bus` under `channel` (e.g. `"socket.io"`): from
+    /// now on broadcasts and room operations reach the clients of every node. Call once, after
+    /// building the server and before serving.
+    ///
+    /// ```no_run
+    /// # async fn run(bus: impl socketio_core::cluster::Bus) -> Result<(), socketio_core::cluster::BusError> {
+    /// let io = socketio_core::SocketIo::new();
+    /// io.join_cluster(bus, "socket.io").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn join_cluster(&self, bus: impl Bus, channel: &str) -> Result<(), BusError> {
+        let bus: Arc<dyn Bus> = Arc::new(bus);
+        let uid = crate::Sid::new().to_string();
+        let everyone = bus.subscribe(channel.to_owned()).await?;
+        let mine = bus.subscribe(format!("{channel}#{uid}")).await?;
+        let (outbox, mut queued) = mpsc::channel::<(String, Bytes)>(OUTBOX);
+        let cluster = Arc::new(Cluster {
+            uid: uid.clone(),
+            channel: channel.to_owned(),
+            outbox,
+            peers: Mutex::default(),
+            requests: Mutex::default(),
+            next_request: AtomicU64::new(0),
+        });
+        if self.core().cluster.set(cluster.clone()).is_err() {
+            return Err(BusError::new("this server already joined a cluster"));
+        }
+        let publisher_bus = bus.clone();
+        tokio::spawn(async move {
+            while let Some((channel, payload)) = queued.recv().await {
+                if let Err(err) = publisher_bus.publish(channel, payload).await {
+                    tracing::warn!(%err, "cluster publish failed: message lost");
+                }
+            }
+        });
+        let beating = Arc::downgrade(&cluster);
+        tokio::spawn(async move {
+            while let Some(cluster) = beating.upgrade() {
+                cluster.publish("/", Kind::Heartbeat);
+                drop(cluster);
+                tokio::time::sleep(HEARTBEAT).await;
+            }
+        });
+        let io = self.clone();
+        let mut incoming = futures_util::stream::select(everyone, mine);
+        tokio::spawn(async move {
+            while let Some(payload) = incoming.next().await {
+                match serde_json::from_slice::<Message>(&payload) {
+                    Ok(msg) if msg.uid == uid => {}
+                    Ok(msg) => io.apply_remote(&cluster, msg),
+                    Err(err) => tracing::warn!(%err, "invalid cluster message ignored"),
+                }
+            }
+            tracing::warn!("cluster subscription ended");
+        });
+        tracing::info!(channel, "joined cluster");
+        Ok(())
+    }
+
+    /// Applies another node's operation to this node's sockets, or routes an answer.
+    fn apply_remote(&self, cluster: &Cluster, msg: Message) {
+        let from = msg.uid.clone();
+        match msg.kind {
+            Kind::Heartbeat => return cluster.heard_from(&from),
+            Kind::Sockets { rid, .. }
+            | Kind::Rooms { rid, .. }
+            | Kind::AckCount { rid, .. }
+            | Kind::Ack { rid, .. } => return cluster.route_answer(rid, msg),
+            _ => {}
+        }
+        let Some(ns) = self.of(&msg.nsp) else { return };
+        let select = |s: Selection| BroadcastOperator::local(ns.clone(), s);
+        match msg.kind {
+            Kind::Broadcast {
+                selection,
+                event,
+                args,
+                attachments,
+            } => match decode_attachments(&attachments) {
+                Ok(atts) => select(selection).emit_args(&event, Args::new(args, atts)),
+                Err(err) => tracing::warn!(%err, "cluster broadcast with invalid attachments"),
+            },
+            Kind::Join { selection, targets } => {
+                let op = select(selection);
+                targets.iter().for_each(|room| op.join(room));
+            }
+            Kind::Leave { selection, targets } => {
+                let op = select(selection);
+                targets.iter().for_each(|room| op.leave(room));
+            }
+            Kind::Disconnect { selection, close } => {
+                let op = select(selection);
+                if close {
+                    op.sockets().iter().for_each(|s| s.close_connection());
+                } else {
+                    op.disconnect();
+                }
+            }
+            Kind::CloseRoom { room } => ns.close_room_local(&room),
+            Kind::FetchSockets { rid, selection } => {
+                let sockets = select(selection).local_socket_infos();
+                cluster.reply(&from, ns.path(), Kind::Sockets { rid, sockets });
+            }
+            Kind::AllRooms { rid } => {
+                cluster.reply(
+                    &from,
+                    ns.path(),
+                    Kind::Rooms {
+                        rid,
+                        rooms: ns.rooms(),
+                    },
+                );
+            }
+            Kind::BroadcastWithAck {
+                rid,
+                selection,
+                event,
+                args,
+                attachments,
+                timeout_ms,
+            } => {
+                let atts = match decode_attachments(&attachments) {
+                    Ok(atts) => atts,
+                    Err(err) => {
+                        return tracing::warn!(%err, "cluster ack request with invalid attachments")
+                    }
+                };
+                let op = select(selection).timeout(Duration::from_millis(timeout_ms));
+                let pending = op.send_with_acks(&event, Args::new(args, atts));
+                let nsp = ns.path().to_owned();
+                cluster.reply(
+                    &from,
+                    &nsp,
+                    Kind::AckCount {
+                        rid,
+                        count: pending.len(),
+                    },
+                );
+                let Some(cluster) = self.core().cluster.get().cloned() else {
+                    return;
+                };
+                for (sid, answer) in pending {
+                    let (cluster, from, nsp) = (cluster.clone(), from.clone(), nsp.clone());
+                    tokio::spawn(async move {
+                        let (args, attachments) = match answer.await {
+                            Ok(args) => {
+                                let (values, atts) = args.into_parts();
+                                (Some(values), encode_attachments(&atts))
+                            }
+                            Err(_) => (None, Vec::new()),
+                        };
+                        let sid = sid.to_string();
+                        cluster.reply(
+                            &from,
+                            &nsp,
+                            Kind::Ack {
+                                rid,
+                                sid,
+                                args,
+                                attachments,
+                            },
+                        );
+                    });
+                }
+            }
+            Kind::Heartbeat
+            | Kind::Sockets { .. }
+            | Kind::Rooms { .. }
+            | Kind::AckCount { .. }
+            | Kind::Ack { .. } => {}
+        }
+    }
+}
+
+fn decode_attachments(attachments: &[String]) -> Result<Vec<Bytes>, base64::DecodeError> {
+    attachments
+        .iter()
+        .map(|a| {
+            base64::engine::general_purpose::STANDARD
+                .decode(a)
+                .map(Bytes::from)
+        })
+        .collect()
+}
+
+/// Base64 of each attachment, for the wire.
+pub(crate) fn encode_attachments(attachments: &[Bytes]) -> Vec<String> {
+    attachments
+        .iter()
+        .map(|a| base64::engine::general_purpose::STANDARD.encode(a))
+        .collect()
+}

@@ -1,0 +1,557 @@
+//! The HTTP side of Engine.IO: request validation, CORS, the polling transport, and the
+//! hand-off of WebSocket upgrades to [`super::ws`].
+
+use std::io::Write as _;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+
+use super::config::Cors;
+use super::packet::Frame;
+use super::packet::Incoming;
+use super::sid::Sid;
+use super::socket::{CloseReason, HandshakeRequest, Protocol, SocketHandle, Transport};
+use super::{payload, payload_v3};
+use super::{Engine, EngineHandler};
+
+/// The body type of every response the server produces.
+pub type ResponseBody = Full<Bytes>;
+
+/// Engine.IO's error codes, sent as `{"code": N, "message": "…"}` with a 400.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EngineError {
+    UnknownTransport = 0,
+    UnknownSid = 1,
+    BadHandshakeMethod = 2,
+    BadRequest = 3,
+    Forbidden = 4,
+    UnsupportedProtocolVersion = 5,
+}
+
+impl EngineError {
+    fn message(self) -> &'static str {
+        match self {
+            EngineError::UnknownTransport => "Transport unknown",
+            EngineError::UnknownSid => "Session ID unknown",
+            EngineError::BadHandshakeMethod => "Bad handshake method",
+            EngineError::BadRequest => "Bad request",
+            EngineError::Forbidden => "Forbidden",
+            EngineError::UnsupportedProtocolVersion => "Unsupported protocol version",
+        }
+    }
+
+    fn status(self) -> StatusCode {
+        match self {
+            EngineError::Forbidden => StatusCode::FORBIDDEN,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// The query parameters Engine.IO reads.
+#[derive(Debug, Default)]
+struct Query {
+    eio: Option<String>,
+    transport: Option<String>,
+    sid: Option<String>,
+}
+
+impl Query {
+    fn parse(query: Option<&str>) -> Self {
+        let mut q = Query::default();
+        for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            match &*k {
+                "EIO" => q.eio = Some(v.into_owned()),
+                "transport" => q.transport = Some(v.into_owned()),
+                "sid" => q.sid = Some(v.into_owned()),
+                _ => {}
+            }
+        }
+        q
+    }
+}
+
+impl<H: EngineHandler> Engine<H> {
+    /// Entry point for every HTTP request addressed to the Engine.IO path.
+    pub(crate) async fn handle_request<B>(
+        self: Arc<Self>,
+        req: Request<B>,
+    ) -> Response<ResponseBody>
+    where
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let cors = (self.config.cors != Cors::Disabled).then(|| CorsRequest::read(req.headers()));
+        let mut response = match self.route(req).await {
+            Ok(resp) => resp,
+            Err(err) => error_response(err),
+        };
+        if let Some(cors) = cors {
+            self.apply_cors(&cors, response.headers_mut());
+        }
+        response
+    }
+
+    async fn route<B>(
+        self: &Arc<Self>,
+        mut req: Request<B>,
+    ) -> Result<Response<ResponseBody>, EngineError>
+    where
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        if !self.origin_allowed(req.headers()) {
+            return Err(EngineError::Forbidden);
+        }
+        if req.method() == Method::OPTIONS {
+            return Ok(Response::builder()
+                .status(StatusCode::NO_CONTENT)
+                .body(Full::default())
+                .unwrap());
+        }
+        let query = Query::parse(req.uri().query());
+        let protocol = match query.eio.as_deref() {
+            Some("4") => Protocol::V4,
+            Some("3") if self.config.allow_eio3 => Protocol::V3,
+            _ => return Err(EngineError::UnsupportedProtocolVersion),
+        };
+        let transport = match query.transport.as_deref() {
+            Some("polling") if self.config.transports.polling => Transport::Polling,
+            Some("websocket") if self.config.transports.websocket => Transport::Websocket,
+            _ => return Err(EngineError::UnknownTransport),
+        };
+        let session = match &query.sid {
+            None => None,
+            Some(sid) => Some(
+                sid.parse::<Sid>()
+                    .ok()
+                    .and_then(|sid| self.session(&sid))
+                    .ok_or(EngineError::UnknownSid)?,
+            ),
+        };
+        if session.as_ref().is_some_and(|s| s.protocol != protocol) {
+            return Err(EngineError::BadRequest);
+        }
+        match (transport, session) {
+            (Transport::Websocket, session) => self.websocket(&mut req, session, protocol),
+            (Transport::Polling, None) if req.method() == Method::GET => {
+                Ok(self.handshake(&req, protocol))
+            }
+            (Transport::Polling, None) => Err(EngineError::BadHandshakeMethod),
+            (Transport::Polling, Some(socket)) => {
+                if socket.transport() != Transport::Polling {
+                    return Err(EngineError::BadRequest);
+                }
+                let method = req.method().clone();
+                match method {
+                    Method::GET => self.poll(&socket, req.headers()).await,
+                    Method::POST => self.post(&socket, req).await,
+                    _ => Err(EngineError::BadHandshakeMethod),
+                }
+            }
+        }
+    }
+
+    fn handshake<B>(
+        self: &Arc<Self>,
+        req: &Request<B>,
+        protocol: Protocol,
+    ) -> Response<ResponseBody> {
+        let (socket, open) =
+            self.open_session(Transport::Polling, protocol, handshake_request(req));
+        let mut body = String::new();
+        encode_frame(protocol, &mut body, &Frame::Text(open.into()));
+        let mut resp = self.text_response(body, req.headers());
+        if let Some(name) = &self.config.cookie {
+            let cookie = format!("{name}={}; Path=/; HttpOnly; SameSite=Lax", socket.sid);
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                resp.headers_mut().insert(header::SET_COOKIE, v);
+            }
+        }
+        resp
+    }
+
+    /// A long-polling GET: waits for at least one frame, then sends all that fit in
+    /// `max_payload`.
+    async fn poll(
+        &self,
+        socket: &SocketHandle<H::Data>,
+        headers: &HeaderMap,
+    ) -> Result<Response<ResponseBody>, EngineError> {
+        let Ok(mut outbox) = socket.outbox.try_lock() else {
+            tracing::debug!(sid = %socket.sid, "overlapping polling GET");
+            socket.close(CloseReason::TransportError);
+            return Err(EngineError::BadRequest);
+        };
+        // Register for the upgrade wake-up before checking the state, so it cannot be missed.
+        let upgraded = socket.upgraded.notified();
+        tokio::pin!(upgraded);
+        upgraded.as_mut().enable();
+
+        let mut body = String::new();
+        let mut next = outbox.held.take().or_else(|| outbox.rx.try_recv().ok());
+        if next.is_none() && !socket.is_closed() && socket.transport() == Transport::Polling {
+            next = tokio::select! {
+                frame = outbox.rx.recv() => frame,
+                _ = socket.closed() => None,
+                // Woken by a completed upgrade (answer with a noop) or by the close.
+                _ = &mut upgraded => (!socket.is_closed()).then_some(Frame::NOOP),
+            };
+        }
+        while let Some(frame) = next.take() {
+            if !body.is_empty() && body.len() + 1 + frame.payload_len() > self.config.max_payload {
+                outbox.held = Some(frame);
+                break;
+            }
+            encode_frame(socket.protocol, &mut body, &frame);
+            next = outbox.rx.try_recv().ok();
+        }
+        // A session the server ended tells the client with a close packet; one the client
+        // closed itself just gets its pending GET released (a noop, as the reference does).
+        let server_closed = !matches!(
+            socket.close_reason(),
+            None | Some(CloseReason::TransportClose)
+        );
+        if server_closed && outbox.held.is_none() {
+            encode_frame(socket.protocol, &mut body, &Frame::CLOSE);
+            socket.close_delivered.notify_one();
+        }
+        if body.is_empty() {
+            encode_frame(socket.protocol, &mut body, &Frame::NOOP);
+        }
+        Ok(self.text_response(body, headers))
+    }
+
+    /// A polling POST: decodes the payload and handles each packet.
+    async fn post<B>(
+        &self,
+        socket: &SocketHandle<H::Data>,
+        req: Request<B>,
+    ) -> Result<Response<ResponseBody>, EngineError>
+    where
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        if socket.posting.swap(true, Ordering::AcqRel) {
+            tracing::debug!(sid = %socket.sid, "overlapping polling POST");
+            socket.close(CloseReason::TransportError);
+            return Err(EngineError::BadRequest);
+        }
+        let result = self.read_post(socket, req).await;
+        socket.posting.store(false, Ordering::Release);
+        result
+    }
+
+    async fn read_post<B>(
+        &self,
+        socket: &SocketHandle<H::Data>,
+        req: Request<B>,
+    ) -> Result<Response<ResponseBody>, EngineError>
+    where
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let limit = self.config.max_payload;
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+        let too_large = || {
+            tracing::debug!(sid = %socket.sid, "polling payload over max_payload");
+            socket.close(CloseReason::TransportError);
+            Ok(status_response(StatusCode::PAYLOAD_TOO_LARGE))
+        };
+        if let Some(declared) = declared.filter(|&n| n > limit) {
+            // Read (and drop) a moderately oversized body first, so the client finishes writing
+            // and reads the 413 instead of a reset connection; a huge one is refused at once.
+            if declared <= limit.saturating_mul(4) {
+                let mut body = std::pin::pin!(req.into_body());
+                let drain = async { while let Some(Ok(_)) = body.frame().await {} };
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drain).await;
+            }
+            return too_large();
+        }
+        let bytes = match Limited::new(req.into_body(), limit).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(err) if err.is::<http_body_util::LengthLimitError>() => return too_large(),
+            Err(_) => {
+                socket.close(CloseReason::TransportError);
+                return Err(EngineError::BadRequest);
+            }
+        };
+        let packets: Result<Vec<Incoming<'_>>, _> = match socket.protocol {
+            Protocol::V3 if is_binary_payload(&bytes) => payload_v3::decode_binary(&bytes),
+            protocol => match std::str::from_utf8(&bytes) {
+                Ok(text) if protocol == Protocol::V3 => payload_v3::decode_text(text),
+                Ok(text) => payload::decode(text).collect(),
+                Err(_) => Err(super::packet::PacketError::Framing),
+            },
+        };
+        let packets = match packets {
+            Ok(packets) => packets,
+            Err(err) => {
+                tracing::debug!(sid = %socket.sid, %err, "bad polling payload");
+                socket.close(CloseReason::ParseError);
+                return Err(EngineError::BadRequest);
+            }
+        };
+        for packet in packets {
+            if !self.on_packet(socket, packet) {
+                break;
+            }
+        }
+        Ok(Response::builder()
+            .header(header::CONTENT_TYPE, "text/html")
+            .body(Full::new(Bytes::from_static(b"ok")))
+            .unwrap())
+    }
+
+    /// Validates a WebSocket request and answers 101; the connection itself runs in a task.
+    fn websocket<B>(
+        self: &Arc<Self>,
+        req: &mut Request<B>,
+        session: Option<SocketHandle<H::Data>>,
+        protocol: Protocol,
+    ) -> Result<Response<ResponseBody>, EngineError>
+    where
+        B: Send + 'static,
+    {
+        let headers = req.headers();
+        let is_upgrade = req.method() == Method::GET
+            && header_has_token(headers, header::UPGRADE, "websocket")
+            && header_has_token(headers, header::CONNECTION, "upgrade");
+        let key = headers.get(header::SEC_WEBSOCKET_KEY).cloned();
+        let (true, Some(key)) = (is_upgrade, key) else {
+            return Err(EngineError::BadRequest);
+        };
+        if let Some(socket) = &session {
+            let can_upgrade = self.config.allow_upgrades
+                && !socket.is_closed()
+                && socket.transport() == Transport::Polling
+                && !socket.upgrading.swap(true, Ordering::AcqRel);
+            if !can_upgrade {
+                return Err(EngineError::BadRequest);
+            }
+        }
+        let request = handshake_request(req);
+        let on_upgrade = hyper::upgrade::on(&mut *req);
+        let engine = self.clone();
+        tokio::spawn(async move {
+            match on_upgrade.await {
+                Ok(upgraded) => {
+                    let ws = super::ws::accept(
+                        upgraded,
+                        engine.config.max_payload,
+                        engine.config.ws_read_buffer_size,
+                    )
+                    .await;
+                    match session {
+                        Some(socket) => engine.upgrade(socket, ws).await,
+                        None => engine.serve_new_websocket(ws, request, protocol).await,
+                    }
+                }
+                Err(err) => {
+                    tracing::debug!(%err, "websocket upgrade failed");
+                    if let Some(socket) = session {
+                        socket.upgrading.store(false, Ordering::Release);
+                    }
+                }
+            }
+        });
+        let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+        Ok(Response::builder()
+            .status(StatusCode::SWITCHING_PROTOCOLS)
+            .header(header::UPGRADE, "websocket")
+            .header(header::CONNECTION, "Upgrade")
+            .header(header::SEC_WEBSOCKET_ACCEPT, accept)
+            .body(Full::default())
+            .unwrap())
+    }
+
+    /// A `text/plain` response, compressed when the client accepts it and it is large enough.
+    fn text_response(&self, body: String, req_headers: &HeaderMap) -> Response<ResponseBody> {
+        let builder = Response::builder().header(header::CONTENT_TYPE, "text/plain; charset=UTF-8");
+        if self.config.http_compression && body.len() >= self.config.compression_threshold {
+            if let Some((encoding, compressed)) = compress(body.as_bytes(), req_headers) {
+                return builder
+                    .header(header::CONTENT_ENCODING, encoding)
+                    .header(header::VARY, "Accept-Encoding")
+                    .body(Full::new(Bytes::from(compressed)))
+                    .unwrap();
+            }
+        }
+        builder.body(Full::new(Bytes::from(body))).unwrap()
+    }
+
+    fn origin_allowed(&self, headers: &HeaderMap) -> bool {
+        match (&self.config.cors, headers.get(header::ORIGIN)) {
+            (Cors::Origins(list), Some(origin)) => is_listed(list, origin),
+            _ => true,
+        }
+    }
+
+    fn apply_cors(&self, req: &CorsRequest, resp: &mut HeaderMap) {
+        let allow = match (&self.config.cors, &req.origin) {
+            (Cors::Disabled, _) => return,
+            (Cors::Origins(list), Some(origin)) if !is_listed(list, origin) => return,
+            (Cors::Any, None) if !self.config.cors_credentials => HeaderValue::from_static("*"),
+            (_, Some(origin)) => origin.clone(),
+            (_, None) => return,
+        };
+        resp.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
+        resp.insert(header::VARY, HeaderValue::from_static("Origin"));
+        if self.config.cors_credentials {
+            resp.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+        }
+        if req.method.is_some() {
+            resp.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("GET, POST, OPTIONS"),
+            );
+            if let Some(h) = &req.headers {
+                resp.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, h.clone());
+            }
+            resp.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("86400"),
+            );
+        }
+    }
+}
+
+/// Whether `origin` is one of the allowed origins.
+fn is_listed(origins: &[String], origin: &HeaderValue) -> bool {
+    origins
+        .iter()
+        .any(|allowed| allowed.as_bytes() == origin.as_bytes())
+}
+
+/// Appends a frame to a polling payload in the session's framing.
+fn encode_frame(protocol: Protocol, out: &mut String, frame: &Frame) {
+    match protocol {
+        Protocol::V3 => payload_v3::encode_into(out, frame),
+        Protocol::V4 => payload::encode_into(out, frame),
+    }
+}
+
+/// A v3 binary payload starts with a kind byte (0 or 1); a text one with a length digit.
+fn is_binary_payload(body: &[u8]) -> bool {
+    matches!(body.first(), Some(0 | 1))
+}
+
+/// The request headers CORS answers depend on.
+struct CorsRequest {
+    origin: Option<HeaderValue>,
+    method: Option<HeaderValue>,
+    headers: Option<HeaderValue>,
+}
+
+impl CorsRequest {
+    fn read(h: &HeaderMap) -> Self {
+        CorsRequest {
+            origin: h.get(header::ORIGIN).cloned(),
+            method: h.get(header::ACCESS_CONTROL_REQUEST_METHOD).cloned(),
+            headers: h.get(header::ACCESS_CONTROL_REQUEST_HEADERS).cloned(),
+        }
+    }
+}
+
+fn handshake_request<B>(req: &Request<B>) -> HandshakeRequest {
+    HandshakeRequest {
+        uri: req.uri().clone(),
+        headers: req.headers().clone(),
+    }
+}
+
+fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
+    headers.get_all(name).iter().any(|v| {
+        v.to_str()
+            .map(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+            .unwrap_or(false)
+    })
+}
+
+/// Compresses with gzip or deflate, whichever the client prefers among those it accepts.
+fn compress(body: &[u8], req_headers: &HeaderMap) -> Option<(&'static str, Vec<u8>)> {
+    let accepted = req_headers.get(header::ACCEPT_ENCODING)?.to_str().ok()?;
+    let offers = |name: &str| {
+        accepted.split(',').any(|item| {
+            let mut parts = item.split(';');
+            let coding = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| {
+                let p = p.trim();
+                p.strip_prefix("q=")
+                    .is_some_and(|q| q.trim().parse::<f32>() == Ok(0.0))
+            });
+            coding.eq_ignore_ascii_case(name) && !refused
+        })
+    };
+    let level = flate2::Compression::default();
+    if offers("gzip") {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), level);
+        enc.write_all(body).ok()?;
+        return Some(("gzip", enc.finish().ok()?));
+    }
+    if offers("deflate") {
+        let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), level);
+        enc.write_all(body).ok()?;
+        return Some(("deflate", enc.finish().ok()?));
+    }
+    None
+}
+
+fn error_response(err: EngineError) -> Response<ResponseBody> {
+    let body = serde_json::json!({ "code": err as u8, "message": err.message() }).to_string();
+    Response::builder()
+        .status(err.status())
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap()
+}
+
+fn status_response(status: StatusCode) -> Response<ResponseBody> {
+    Response::builder()
+        .status(status)
+        .body(Full::default())
+        .unwrap()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_parsing() {
+        let q = Query::parse(Some("EIO=4&transport=polling&sid=abc&t=N8hyd6w"));
+        assert_eq!(q.eio.as_deref(), Some("4"));
+        assert_eq!(q.transport.as_deref(), Some("polling"));
+        assert_eq!(q.sid.as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn compression_follows_accept_encoding() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("deflate, gzip;q=0"),
+        );
+        assert_eq!(compress(b"aaaa", &h).unwrap().0, "deflate");
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip, deflate, br"),
+        );
+        assert_eq!(compress(b"aaaa", &h).unwrap().0, "gzip");
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("br"));
+        assert!(compress(b"aaaa", &h).is_none());
+    }
+}

@@ -1,0 +1,219 @@
+//! The WebSocket transport: direct WebSocket sessions and the polling → WebSocket upgrade.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use futures_util::{SinkExt, StreamExt};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio::time;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+use super::packet::{Frame, Incoming};
+use super::socket::{CloseReason, HandshakeRequest, Protocol, SocketHandle, Transport};
+use super::{Engine, EngineHandler};
+
+pub(crate) type WsStream = WebSocketStream<TokioIo<Upgraded>>;
+
+/// Wraps an upgraded HTTP connection as a server-side WebSocket whose messages may not exceed
+/// `max_payload` bytes (a larger one fails the read and closes the session).
+pub(crate) async fn accept(upgraded: Upgraded, max_payload: usize, read_buffer: usize) -> WsStream {
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(max_payload))
+        .max_frame_size(Some(max_payload))
+        // tungstenite's default read buffer (128 KiB) would dominate an idle connection's memory.
+        .read_buffer_size(read_buffer);
+    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await
+}
+
+impl<H: EngineHandler> Engine<H> {
+    /// A session that starts on WebSocket: the open packet is the first frame.
+    pub(crate) async fn serve_new_websocket(
+        self: Arc<Self>,
+        mut ws: WsStream,
+        request: HandshakeRequest,
+        protocol: Protocol,
+    ) {
+        let (socket, open) = self.open_session(Transport::Websocket, protocol, request);
+        if ws.send(Message::text(open)).await.is_err() {
+            socket.close(CloseReason::TransportError);
+            return;
+        }
+        self.serve(socket, ws).await;
+    }
+
+    /// Upgrades a polling session: `2probe` → `3probe`, release the polling GET with a noop, then
+    /// wait for `5` and switch. A WebSocket that fails or times out mid-upgrade is dropped and the
+    /// session stays on polling.
+    pub(crate) async fn upgrade(self: Arc<Self>, socket: SocketHandle<H::Data>, mut ws: WsStream) {
+        let handshake = async {
+            while let Some(Ok(msg)) = ws.next().await {
+                let Message::Text(text) = msg else { continue };
+                match Incoming::decode(&text) {
+                    Ok(Incoming::Ping { probe: true }) => {
+                        ws.send(Message::text("3probe")).await.ok()?;
+                        // Release the polling GET in flight (if any) so the client can pause.
+                        let _ = socket.send(Frame::NOOP);
+                    }
+                    Ok(Incoming::Upgrade) => return Some(()),
+                    _ => return None,
+                }
+            }
+            None
+        };
+        let done = tokio::select! {
+            r = time::timeout(self.config.upgrade_timeout, handshake) => matches!(r, Ok(Some(()))),
+            _ = socket.closed() => false,
+        };
+        if !done {
+            tracing::debug!(sid = %socket.sid, "upgrade abandoned");
+            socket.upgrading.store(false, Ordering::Release);
+            return;
+        }
+        socket.set_transport(Transport::Websocket);
+        socket.upgrading.store(false, Ordering::Release);
+        socket.upgraded.notify_waiters();
+        tracing::debug!(sid = %socket.sid, "upgraded to websocket");
+        self.serve(socket, ws).await;
+    }
+
+    /// Pumps frames both ways until the session closes.
+    async fn serve(self: Arc<Self>, socket: SocketHandle<H::Data>, ws: WsStream) {
+        let (mut sink, mut stream) = ws.split();
+        let writer = async {
+            let mut outbox = socket.outbox.lock().await;
+            let mut next = outbox.held.take();
+            loop {
+                let frame = match next.take() {
+                    Some(frame) => frame,
+                    None => tokio::select! {
+                        biased;
+                        frame = outbox.rx.recv() => match frame {
+                            Some(frame) => frame,
+                            None => break,
+                        },
+                        _ = socket.closed() => break,
+                    },
+                };
+                if feed(&mut sink, frame, socket.protocol).await.is_err() {
+                    socket.close(CloseReason::TransportError);
+                    return;
+                }
+                next = outbox.rx.try_recv().ok();
+                if next.is_none() && sink.flush().await.is_err() {
+                    socket.close(CloseReason::TransportError);
+                    return;
+                }
+            }
+            // Closing: flush what was queued before the close (e.g. a DISCONNECT packet), without
+            // waiting forever on a client that stopped reading.
+            let goodbye = async {
+                while let Ok(frame) = outbox.rx.try_recv() {
+                    if feed(&mut sink, frame, socket.protocol).await.is_err() {
+                        return;
+                    }
+                }
+                let _ = sink.send(Message::Close(None)).await;
+            };
+            let _ = time::timeout(self.config.ping_timeout, goodbye).await;
+        };
+        let reader = async {
+            loop {
+                let msg = tokio::select! {
+                    msg = stream.next() => msg,
+                    _ = socket.closed() => return,
+                };
+                let keep_going = match msg {
+                    Some(Ok(Message::Text(text))) => match Incoming::decode(&text) {
+                        Ok(packet) => self.on_packet(&socket, packet),
+                        Err(err) => {
+                            tracing::debug!(sid = %socket.sid, %err, "bad websocket packet");
+                            socket.close(CloseReason::ParseError);
+                            false
+                        }
+                    },
+                    Some(Ok(Message::Binary(data))) => {
+                        match binary_message(socket.protocol, data) {
+                            Some(data) => self.on_packet(&socket, Incoming::Binary(data)),
+                            None => {
+                                socket.close(CloseReason::ParseError);
+                                false
+                            }
+                        }
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => true,
+                    Some(Ok(Message::Close(_))) | None => {
+                        socket.close(CloseReason::TransportClose);
+                        false
+                    }
+                    Some(Err(err)) => {
+                        tracing::debug!(sid = %socket.sid, %err, "websocket read failed");
+                        socket.close(read_error_reason(&err));
+                        false
+                    }
+                };
+                if !keep_going {
+                    return;
+                }
+            }
+        };
+        tokio::join!(writer, reader);
+    }
+}
+
+/// A connection that simply went away is a "transport close", as in the reference server;
+/// anything else (oversized or invalid frames) is a "transport error".
+fn read_error_reason(err: &tokio_tungstenite::tungstenite::Error) -> CloseReason {
+    use tokio_tungstenite::tungstenite::error::{Error, ProtocolError};
+    match err {
+        Error::ConnectionClosed
+        | Error::AlreadyClosed
+        | Error::Io(_)
+        | Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            CloseReason::TransportClose
+        }
+        _ => CloseReason::TransportError,
+    }
+}
+
+/// The payload of a binary WebSocket message: as is in v4; in v3 it starts with the packet type
+/// byte, which must be 4 (message).
+fn binary_message(protocol: Protocol, data: bytes::Bytes) -> Option<bytes::Bytes> {
+    match protocol {
+        Protocol::V4 => Some(data),
+        Protocol::V3 => (data.first() == Some(&4)).then(|| data.slice(1..)),
+    }
+}
+
+/// A binary WebSocket message for `data` (v3 prefixes the message type byte).
+fn binary_frame(protocol: Protocol, data: bytes::Bytes) -> Message {
+    match protocol {
+        Protocol::V4 => Message::Binary(data),
+        Protocol::V3 => {
+            let mut framed = Vec::with_capacity(data.len() + 1);
+            framed.push(4);
+            framed.extend_from_slice(&data);
+            Message::Binary(framed.into())
+        }
+    }
+}
+
+/// Writes a frame (without flushing) as one or more WebSocket messages.
+async fn feed<S>(sink: &mut S, frame: Frame, protocol: Protocol) -> Result<(), S::Error>
+where
+    S: futures_util::Sink<Message> + Unpin,
+{
+    match frame {
+        Frame::Text(text) => sink.feed(Message::Text(text.into_ws_text())).await,
+        Frame::Binary(data) => sink.feed(binary_frame(protocol, data)).await,
+        Frame::WithAttachments(text, atts) => {
+            sink.feed(Message::Text(text.into_ws_text())).await?;
+            for data in atts {
+                sink.feed(binary_frame(protocol, data)).await?;
+            }
+            Ok(())
+        }
+    }
+}

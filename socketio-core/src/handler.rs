@@ -1,0 +1,396 @@
+//! Handler traits: what the namespace tables store, and the closure forms that convert into
+//! them. The `socketio-macros` crate generates implementations of the same traits.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::args::{ArgError, Args};
+use crate::error::{ConnectError, EmitError};
+use crate::socket::{DisconnectReason, SocketRef};
+
+/// A boxed, sendable future.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// An event received by a socket: its name, arguments and (when the client asked for one) the
+/// means to acknowledge it.
+#[derive(Debug)]
+pub struct Event {
+    /// The event name.
+    pub name: String,
+    /// The arguments.
+    pub args: Args,
+    /// Present when the client expects an ack.
+    pub ack: Option<AckSender>,
+}
+
+/// Answers a client's ack request once. Dropping it without sending answers nothing; when the
+/// client did not ask for an ack, sending does nothing.
+#[derive(Debug)]
+pub struct AckSender {
+    socket: SocketRef,
+    id: Option<u64>,
+}
+
+impl AckSender {
+    pub(crate) fn new(socket: SocketRef, id: u64) -> Self {
+        AckSender {
+            socket,
+            id: Some(id),
+        }
+    }
+
+    /// Whether the client asked for an ack.
+    pub fn requested(&self) -> bool {
+        self.id.is_some()
+    }
+
+    /// Sends the ack; `data` follows the argument rules of [`crate::args`].
+    pub fn send<T: Serialize + ?Sized>(self, data: &T) -> Result<(), EmitError> {
+        match self.id {
+            Some(id) => self.socket.send_ack_data(id, data),
+            None => Ok(()),
+        }
+    }
+
+    /// Sends already-built arguments.
+    pub fn send_args(self, args: Args) -> Result<(), EmitError> {
+        match self.id {
+            Some(id) => self.socket.send_ack(id, args),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Handles one event name of a namespace.
+pub trait EventHandler: Send + Sync + 'static {
+    /// Runs the handler. It owns the ack: answer it (or drop it) as you see fit. It receives
+    /// the shared handle the dispatcher holds, so a handler with state can move it into its
+    /// future without another reference count.
+    fn call(self: Arc<Self>, socket: SocketRef, event: Event) -> BoxFuture<()>;
+}
+
+/// Decides whether a client may connect to a namespace.
+pub trait ConnectHandler: Send + Sync + 'static {
+    /// Accepts with `Ok(())` or refuses with a [`ConnectError`] the client receives.
+    fn call(&self, socket: SocketRef, auth: Option<Value>) -> BoxFuture<Result<(), ConnectError>>;
+}
+
+/// Runs when a socket leaves its namespace.
+pub trait DisconnectHandler: Send + Sync + 'static {
+    /// Called once per socket, after it left its rooms.
+    fn call(&self, socket: SocketRef, reason: DisconnectReason) -> BoxFuture<()>;
+}
+
+/// A value extracted from an event for one handler parameter (after the leading `SocketRef`).
+///
+/// Any `DeserializeOwned` type takes the next positional argument; [`AckSender`] takes the ack
+/// (the handler's return value is then not sent); [`Args`] takes all arguments.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a handler argument",
+    label = "not extractable from an event",
+    note = "handler arguments after the socket must implement `serde::Deserialize` (the next event \
+            argument), or be `AckSender` (the ack) or `Args` (all arguments)"
+)]
+pub trait FromEvent: Sized {
+    /// Extracts the value.
+    fn from_event(parts: &mut EventParts<'_>) -> Result<Self, ArgError>;
+}
+
+/// The event being taken apart by [`FromEvent`] extractors.
+pub struct EventParts<'a> {
+    socket: &'a SocketRef,
+    args: &'a Args,
+    next: usize,
+    ack: &'a mut Option<AckSender>,
+}
+
+impl<T: DeserializeOwned> FromEvent for T {
+    fn from_event(parts: &mut EventParts<'_>) -> Result<Self, ArgError> {
+        let index = parts.next;
+        parts.next += 1;
+        parts.args.get(index)
+    }
+}
+
+impl FromEvent for AckSender {
+    fn from_event(parts: &mut EventParts<'_>) -> Result<Self, ArgError> {
+        Ok(parts.ack.take().unwrap_or_else(|| AckSender {
+            socket: parts.socket.clone(),
+            id: None,
+        }))
+    }
+}
+
+impl FromEvent for Args {
+    fn from_event(parts: &mut EventParts<'_>) -> Result<Self, ArgError> {
+        Ok(parts.args.clone())
+    }
+}
+
+/// The event parts extractors read (for generated code).
+pub fn event_parts<'a>(
+    socket: &'a SocketRef,
+    args: &'a Args,
+    ack: &'a mut Option<AckSender>,
+) -> EventParts<'a> {
+    EventParts {
+        socket,
+        args,
+        next: 0,
+        ack,
+    }
+}
+
+/// Sends a handler's return value as the ack, when the client asked for one and the handler did
+/// not take the [`AckSender`].
+pub fn send_return<R: Serialize + ?Sized>(socket: &SocketRef, ack: Option<AckSender>, out: &R) {
+    if let Some(ack) = ack {
+        if let Err(err) = ack.send(out) {
+            tracing::debug!(sid = %socket.id(), %err, "ack not sent");
+        }
+    }
+}
+
+/// Decodes a connect handler's auth parameter; a mismatch refuses the connection.
+pub fn decode_auth<A: DeserializeOwned>(auth: Option<Value>) -> Result<A, ConnectError> {
+    Args::new(auth.into_iter().collect(), Vec::new())
+        .get::<A>(0)
+        .map_err(|err| ConnectError::new(format!("invalid auth payload: {}", err.source)))
+}
+
+/// Answers an event whose arguments did not extract: logged, and sent as an error ack when the
+/// client asked for one.
+pub fn reject_event(socket: &SocketRef, name: &str, ack: Option<AckSender>, err: ArgError) {
+    tracing::warn!(sid = %socket.id(), ns = socket.ns(), event = name, %err, "event arguments rejected");
+    if let Some(ack) = ack {
+        let _ = ack.send(&serde_json::json!({ "error": err.to_string() }));
+    }
+}
+
+/// Converts a closure into an [`EventHandler`]. `M` only tells the impls apart.
+///
+/// Implemented for `async` closures `Fn(SocketRef, A1, …, An) -> impl Future<Output = R>` with
+/// up to 8 [`FromEvent`] parameters and `R: Serialize` (the return value is the ack, sent when
+/// the client asked for one and the handler did not take the [`AckSender`]).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an event handler",
+    note = "an event handler is an async closure `|socket: SocketRef, a: A, b: B, ..| async move {{ .. }}` \
+            whose parameters after the socket are `Deserialize` types, `AckSender` or `Args`, \
+            and whose output is `Serialize` (it becomes the ack)"
+)]
+pub trait IntoEventHandler<M>: Send + Sync + 'static {
+    /// Erases the closure.
+    fn into_handler(self) -> Box<dyn EventHandler>;
+}
+
+/// Adapts a closure of a given arity.
+struct FnEvent<F, M> {
+    f: F,
+    _marker: std::marker::PhantomData<fn() -> M>,
+}
+
+macro_rules! impl_event_handler {
+    ($($ty:ident),*) => {
+        #[allow(non_snake_case, unused_mut, unused_variables)]
+        impl<F, Fut, R, $($ty,)*> EventHandler for FnEvent<F, ($($ty,)*)>
+        where
+            F: Fn(SocketRef, $($ty,)*) -> Fut + Send + Sync + 'static,
+            Fut: Future<Output = R> + Send + 'static,
+            R: Serialize + Send + 'static,
+            $($ty: FromEvent + Send + 'static,)*
+        {
+            fn call(self: Arc<Self>, socket: SocketRef, event: Event) -> BoxFuture<()> {
+                let Event { name, args, mut ack } = event;
+                let mut parts = EventParts { socket: &socket, args: &args, next: 0, ack: &mut ack };
+                $(
+                    let $ty = match $ty::from_event(&mut parts) {
+                        Ok(v) => v,
+                        Err(err) => {
+                            reject_event(&socket, &name, ack, err);
+                            return Box::pin(async {});
+                        }
+                    };
+                )*
+                let fut = (self.f)(socket.clone(), $($ty,)*);
+                Box::pin(async move {
+                    let out = fut.await;
+                    send_return(&socket, ack, &out);
+                })
+            }
+        }
+
+        impl<F, Fut, R, $($ty,)*> IntoEventHandler<($($ty,)*)> for F
+        where
+            F: Fn(SocketRef, $($ty,)*) -> Fut + Send + Sync + 'static,
+            Fut: Future<Output = R> + Send + 'static,
+            R: Serialize + Send + 'static,
+            $($ty: FromEvent + Send + 'static,)*
+        {
+            fn into_handler(self) -> Box<dyn EventHandler> {
+                Box::new(FnEvent { f: self, _marker: std::marker::PhantomData::<fn() -> ($($ty,)*)> })
+            }
+        }
+    };
+}
+
+impl_event_handler!();
+impl_event_handler!(A1);
+impl_event_handler!(A1, A2);
+impl_event_handler!(A1, A2, A3);
+impl_event_handler!(A1, A2, A3, A4);
+impl_event_handler!(A1, A2, A3, A4, A5);
+impl_event_handler!(A1, A2, A3, A4, A5, A6);
+impl_event_handler!(A1, A2, A3, A4, A5, A6, A7);
+impl_event_handler!(A1, A2, A3, A4, A5, A6, A7, A8);
+
+/// What a connect closure may return: `()` (accept) or `Result<(), E>` with
+/// `E: Into<ConnectError>` (e.g. a `&str` or `String` message).
+pub trait IntoConnectResult: Send + 'static {
+    /// Converts to the accept/refuse decision.
+    fn into_connect_result(self) -> Result<(), ConnectError>;
+}
+
+impl IntoConnectResult for () {
+    fn into_connect_result(self) -> Result<(), ConnectError> {
+        Ok(())
+    }
+}
+
+impl<E: Into<ConnectError> + Send + 'static> IntoConnectResult for Result<(), E> {
+    fn into_connect_result(self) -> Result<(), ConnectError> {
+        self.map_err(Into::into)
+    }
+}
+
+/// Converts a closure into a [`ConnectHandler`]: `Fn(SocketRef)` or `Fn(SocketRef, A)` where
+/// `A: DeserializeOwned` is the auth payload (use `Option<A>` when it may be absent).
+pub trait IntoConnectHandler<M>: Send + Sync + 'static {
+    /// Erases the closure.
+    fn into_handler(self) -> Box<dyn ConnectHandler>;
+}
+
+struct FnConnect<F, M> {
+    f: F,
+    _marker: std::marker::PhantomData<fn() -> M>,
+}
+
+impl<F, Fut> ConnectHandler for FnConnect<F, ()>
+where
+    F: Fn(SocketRef) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: IntoConnectResult,
+{
+    fn call(&self, socket: SocketRef, _auth: Option<Value>) -> BoxFuture<Result<(), ConnectError>> {
+        let fut = (self.f)(socket);
+        Box::pin(async move { fut.await.into_connect_result() })
+    }
+}
+
+impl<F, Fut, A> ConnectHandler for FnConnect<F, (A,)>
+where
+    F: Fn(SocketRef, A) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: IntoConnectResult,
+    A: DeserializeOwned + Send + 'static,
+{
+    fn call(&self, socket: SocketRef, auth: Option<Value>) -> BoxFuture<Result<(), ConnectError>> {
+        let auth = match decode_auth::<A>(auth) {
+            Ok(a) => a,
+            Err(err) => return Box::pin(async move { Err(err) }),
+        };
+        let fut = (self.f)(socket, auth);
+        Box::pin(async move { fut.await.into_connect_result() })
+    }
+}
+
+impl<F, Fut> IntoConnectHandler<()> for F
+where
+    F: Fn(SocketRef) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: IntoConnectResult,
+{
+    fn into_handler(self) -> Box<dyn ConnectHandler> {
+        Box::new(FnConnect::<F, ()> {
+            f: self,
+            _marker: std::marker::PhantomData,
+        })
+    }
+}
+
+impl<F, Fut, A> IntoConnectHandler<(A,)> for F
+where
+    F: Fn(SocketRef, A) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: IntoConnectResult,
+    A: DeserializeOwned + Send + 'static,
+{
+    fn into_handler(self) -> Box<dyn ConnectHandler> {
+        Box::new(FnConnect::<F, (A,)> {
+            f: self,
+            _marker: std::marker::PhantomData,
+        })
+    }
+}
+
+/// Converts a closure into a [`DisconnectHandler`]: `Fn(SocketRef)` or
+/// `Fn(SocketRef, DisconnectReason)`.
+pub trait IntoDisconnectHandler<M>: Send + Sync + 'static {
+    /// Erases the closure.
+    fn into_handler(self) -> Box<dyn DisconnectHandler>;
+}
+
+struct FnDisconnect<F, M> {
+    f: F,
+    _marker: std::marker::PhantomData<fn() -> M>,
+}
+
+impl<F, Fut> DisconnectHandler for FnDisconnect<F, ()>
+where
+    F: Fn(SocketRef) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    fn call(&self, socket: SocketRef, _reason: DisconnectReason) -> BoxFuture<()> {
+        Box::pin((self.f)(socket))
+    }
+}
+
+impl<F, Fut> DisconnectHandler for FnDisconnect<F, (DisconnectReason,)>
+where
+    F: Fn(SocketRef, DisconnectReason) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    fn call(&self, socket: SocketRef, reason: DisconnectReason) -> BoxFuture<()> {
+        Box::pin((self.f)(socket, reason))
+    }
+}
+
+impl<F, Fut> IntoDisconnectHandler<()> for F
+where
+    F: Fn(SocketRef) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    fn into_handler(self) -> Box<dyn DisconnectHandler> {
+        Box::new(FnDisconnect::<F, ()> {
+            f: self,
+            _marker: std::marker::PhantomData,
+        })
+    }
+}
+
+impl<F, Fut> IntoDisconnectHandler<(DisconnectReason,)> for F
+where
+    F: Fn(SocketRef, DisconnectReason) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    fn into_handler(self) -> Box<dyn DisconnectHandler> {
+        Box::new(FnDisconnect::<F, (DisconnectReason,)> {
+            f: self,
+            _marker: std::marker::PhantomData,
+        })
+    }
+}

@@ -1,0 +1,300 @@
+//! Namespaces: handler tables, connected sockets and rooms.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use serde::Serialize;
+
+use crate::args::Args;
+use crate::broadcast::BroadcastOperator;
+use crate::engine::sid::Sid;
+use crate::error::EmitError;
+use crate::handler::{
+    ConnectHandler, DisconnectHandler, Event, EventHandler, IntoConnectHandler,
+    IntoDisconnectHandler, IntoEventHandler,
+};
+use crate::rooms::Rooms;
+use crate::server::ServerConfig;
+use crate::socket::{DisconnectReason, SocketRef};
+
+/// The handlers of a namespace.
+#[derive(Default)]
+struct Handlers {
+    connect: Option<Arc<dyn ConnectHandler>>,
+    disconnect: Option<Arc<dyn DisconnectHandler>>,
+    events: HashMap<String, Arc<dyn EventHandler>>,
+    fallback: Option<Arc<dyn EventHandler>>,
+}
+
+/// A namespace (`/`, `/chat`, …): its own handlers, sockets and rooms.
+///
+/// Obtained from [`crate::SocketIo::ns`]; handlers may be added at any time. Events of one socket
+/// are dispatched in the order they arrive: each handler runs until its first pending `.await`
+/// before the next event is read, and continues as its own task from there, so a slow handler
+/// does not hold up the next event.
+pub struct Namespace {
+    path: String,
+    handlers: RwLock<Handlers>,
+    sockets: RwLock<HashMap<Sid, SocketRef>>,
+    pub(crate) rooms: Rooms,
+    config: Arc<ServerConfig>,
+}
+
+impl std::fmt::Debug for Namespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Namespace")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl Namespace {
+    pub(crate) fn new(path: String, config: Arc<ServerConfig>) -> Self {
+        Namespace {
+            path,
+            handlers: RwLock::default(),
+            sockets: RwLock::default(),
+            rooms: Rooms::default(),
+            config,
+        }
+    }
+
+    /// The path, e.g. `"/chat"`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    pub(crate) fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// Sets the connect handler: it sees the socket (handshake included) and the auth payload,
+    /// and may refuse the connection.
+    ///
+    /// ```
+    /// # let io = socketio_core::SocketIo::new();
+    /// use socketio_core::{ConnectError, SocketRef};
+    /// #[derive(serde::Deserialize)]
+    /// struct Auth { token: String }
+    /// io.ns("/admin").on_connect(|_socket: SocketRef, auth: Option<Auth>| async move {
+    ///     match auth {
+    ///         Some(a) if a.token == "secret" => Ok(()),
+    ///         _ => Err(ConnectError::new("unauthorized")),
+    ///     }
+    /// });
+    /// ```
+    pub fn on_connect<M>(&self, handler: impl IntoConnectHandler<M>) -> &Self {
+        self.handlers.write().unwrap().connect = Some(handler.into_handler().into());
+        self
+    }
+
+    /// Sets the disconnect handler.
+    pub fn on_disconnect<M>(&self, handler: impl IntoDisconnectHandler<M>) -> &Self {
+        self.handlers.write().unwrap().disconnect = Some(handler.into_handler().into());
+        self
+    }
+
+    /// Sets the handler of `event`, replacing any previous one. Its return value is the ack.
+    ///
+    /// ```
+    /// # let io = socketio_core::SocketIo::new();
+    /// use socketio_core::SocketRef;
+    /// io.ns("/").on("add", |_s: SocketRef, a: i64, b: i64| async move { a + b });
+    /// ```
+    pub fn on<M>(&self, event: impl Into<String>, handler: impl IntoEventHandler<M>) -> &Self {
+        self.on_handler(event, handler.into_handler().into())
+    }
+
+    /// Sets an already-built handler for `event` (what `#[namespace]` registers). The last
+    /// handler set for an event wins, whether a closure or a method.
+    pub fn on_handler(&self, event: impl Into<String>, handler: Arc<dyn EventHandler>) -> &Self {
+        let event = event.into();
+        let replaced = self
+            .handlers
+            .write()
+            .unwrap()
+            .events
+            .insert(event.clone(), handler);
+        if replaced.is_some() {
+            tracing::debug!(ns = self.path, event, "event handler replaced");
+        }
+        self
+    }
+
+    /// The handler of `event`, if one is set.
+    pub fn handler(&self, event: &str) -> Option<Arc<dyn EventHandler>> {
+        self.handlers.read().unwrap().events.get(event).cloned()
+    }
+
+    /// Sets an already-built connect handler.
+    pub fn on_connect_handler(&self, handler: Arc<dyn ConnectHandler>) -> &Self {
+        self.handlers.write().unwrap().connect = Some(handler);
+        self
+    }
+
+    /// Sets an already-built disconnect handler.
+    pub fn on_disconnect_handler(&self, handler: Arc<dyn DisconnectHandler>) -> &Self {
+        self.handlers.write().unwrap().disconnect = Some(handler);
+        self
+    }
+
+    /// Sets the handler for events that have none (python-socketio's `"*"` catch-all). It
+    /// receives the event name in [`Event::name`]; use an [`EventHandler`] implementation or
+    /// `Args` to read everything.
+    pub fn on_fallback(&self, handler: Arc<dyn EventHandler>) -> &Self {
+        self.handlers.write().unwrap().fallback = Some(handler);
+        self
+    }
+
+    /// Emits to every socket of the namespace.
+    pub fn emit<T: Serialize + ?Sized>(
+        self: &Arc<Self>,
+        event: &str,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        BroadcastOperator::new(self.clone()).emit(event, data)
+    }
+
+    /// Selects the sockets in `room` (chain `.to()` / `.except()` for more).
+    pub fn to(self: &Arc<Self>, room: impl Into<String>) -> BroadcastOperator {
+        BroadcastOperator::new(self.clone()).to(room)
+    }
+
+    /// Selects every socket except those in `room` (or with that id).
+    pub fn except(self: &Arc<Self>, room: impl Into<String>) -> BroadcastOperator {
+        BroadcastOperator::new(self.clone()).except(room)
+    }
+
+    /// The connected socket with this id.
+    pub fn socket(&self, sid: Sid) -> Option<SocketRef> {
+        self.sockets.read().unwrap().get(&sid).cloned()
+    }
+
+    /// The connected sockets among `ids` (one lock for all).
+    pub(crate) fn sockets_among(&self, ids: impl IntoIterator<Item = Sid>) -> Vec<SocketRef> {
+        let sockets = self.sockets.read().unwrap();
+        ids.into_iter()
+            .filter_map(|sid| sockets.get(&sid).cloned())
+            .collect()
+    }
+
+    /// All connected sockets.
+    pub fn sockets(&self) -> Vec<SocketRef> {
+        self.sockets.read().unwrap().values().cloned().collect()
+    }
+
+    /// Names of the rooms that have members, sorted.
+    pub fn rooms(&self) -> Vec<String> {
+        self.rooms.all_rooms()
+    }
+
+    /// Names of the rooms that have members on any node of the cluster, sorted (this node's
+    /// alone outside a cluster). Nodes that do not answer within a few seconds are left out.
+    pub async fn all_rooms(&self) -> Vec<String> {
+        use crate::cluster::wire::{Kind, Message};
+        let mut rooms: std::collections::BTreeSet<String> = self.rooms().into_iter().collect();
+        if let Some(cluster) = self.config.cluster() {
+            let mut request = cluster.request();
+            cluster.publish(&self.path, Kind::AllRooms { rid: request.rid });
+            let deadline = tokio::time::Instant::now() + crate::cluster::REQUEST_TIMEOUT;
+            while !request.peers.is_empty() {
+                match tokio::time::timeout_at(deadline, request.answers.recv()).await {
+                    Ok(Some(Message {
+                        uid,
+                        kind: Kind::Rooms { rooms: theirs, .. },
+                        ..
+                    })) => {
+                        request.peers.remove(&uid);
+                        rooms.extend(theirs);
+                    }
+                    Ok(Some(_)) => {}
+                    Ok(None) | Err(_) => break,
+                }
+            }
+        }
+        rooms.into_iter().collect()
+    }
+
+    /// Makes every socket leave `room` (python-socketio's `close_room`), on every node of a
+    /// cluster.
+    pub fn close_room(&self, room: &str) {
+        self.close_room_local(room);
+        if let Some(cluster) = self.config.cluster() {
+            cluster.publish(
+                &self.path,
+                crate::cluster::wire::Kind::CloseRoom {
+                    room: room.to_owned(),
+                },
+            );
+        }
+    }
+
+    pub(crate) fn close_room_local(&self, room: &str) {
+        for sid in self.rooms.members(&[room.to_owned()], &[]) {
+            self.rooms.leave(sid, room);
+        }
+    }
+
+    pub(crate) fn connect_handler(&self) -> Option<Arc<dyn ConnectHandler>> {
+        self.handlers.read().unwrap().connect.clone()
+    }
+
+    pub(crate) fn add_socket(&self, socket: SocketRef) {
+        self.sockets.write().unwrap().insert(socket.id(), socket);
+    }
+
+    pub(crate) fn remove_socket(&self, sid: Sid) {
+        self.sockets.write().unwrap().remove(&sid);
+        self.rooms.leave_all(sid);
+    }
+
+    /// Routes an event to its handler (or the fallback) as a new task.
+    pub(crate) fn dispatch(
+        &self,
+        socket: SocketRef,
+        name: String,
+        args: Args,
+        ack_id: Option<u64>,
+    ) {
+        let handler = {
+            let handlers = self.handlers.read().unwrap();
+            handlers
+                .events
+                .get(&name)
+                .or(handlers.fallback.as_ref())
+                .cloned()
+        };
+        let Some(handler) = handler else {
+            tracing::debug!(ns = self.path, event = name, "no handler for event");
+            return;
+        };
+        let ack = ack_id.map(|id| crate::handler::AckSender::new(socket.clone(), id));
+        run_handler(handler.call(socket, Event { name, args, ack }));
+    }
+
+    pub(crate) fn run_disconnect_handler(&self, socket: SocketRef, reason: DisconnectReason) {
+        let handler = self.handlers.read().unwrap().disconnect.clone();
+        if let Some(handler) = handler {
+            tokio::spawn(handler.call(socket, reason));
+        }
+    }
+}
+
+/// Runs a handler future up to its first pending `.await` right here, and spawns the rest.
+///
+/// Like socket.io on Node, handlers therefore start in the order their events arrived, and one
+/// that never waits (most do not) finishes, ack included, before the next event is looked at.
+/// That keeps replies in order and saves a task spawn per event. A panic is contained and logged.
+pub(crate) fn run_handler(mut fut: crate::handler::BoxFuture<()>) {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::task::{Context, Poll, Waker};
+
+    let mut cx = Context::from_waker(Waker::noop());
+    match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx))) {
+        Ok(Poll::Ready(())) => {}
+        Ok(Poll::Pending) => {
+            tokio::spawn(fut);
+        }
+        Err(_) => tracing::error!("an event handler panicked"),
+    }
+}

@@ -1,0 +1,359 @@
+//! The Socket.IO v5 packet format: `<type>[<attachments>-][<namespace>,][<ack id>][<json>]`.
+
+use serde_json::Value;
+
+/// Socket.IO packet types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PacketType {
+    Connect = 0,
+    Disconnect = 1,
+    Event = 2,
+    Ack = 3,
+    ConnectError = 4,
+    BinaryEvent = 5,
+    BinaryAck = 6,
+}
+
+impl PacketType {
+    fn from_char(c: u8) -> Option<Self> {
+        Some(match c {
+            b'0' => PacketType::Connect,
+            b'1' => PacketType::Disconnect,
+            b'2' => PacketType::Event,
+            b'3' => PacketType::Ack,
+            b'4' => PacketType::ConnectError,
+            b'5' => PacketType::BinaryEvent,
+            b'6' => PacketType::BinaryAck,
+            _ => return None,
+        })
+    }
+
+    fn is_binary(self) -> bool {
+        matches!(self, PacketType::BinaryEvent | PacketType::BinaryAck)
+    }
+}
+
+/// Why a packet from a client was rejected. Any of these closes the connection.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ParseError {
+    #[error("empty packet")]
+    Empty,
+    #[error("unknown packet type")]
+    UnknownType,
+    #[error("invalid attachment count")]
+    Attachments,
+    #[error("invalid ack id")]
+    AckId,
+    #[error("invalid JSON payload: {0}")]
+    Json(String),
+    #[error("invalid payload for this packet type")]
+    Payload,
+    #[error("a client may not send CONNECT_ERROR")]
+    ClientConnectError,
+}
+
+/// Upper bound on attachments announced by one packet (their total size is bounded too, see
+/// `ServerCore::max_attachment_bytes`).
+const MAX_ATTACHMENTS: usize = 256;
+
+/// A decoded client packet.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Packet {
+    pub(crate) kind: PacketType,
+    pub(crate) ns: String,
+    pub(crate) id: Option<u64>,
+    pub(crate) attachments: usize,
+    pub(crate) data: PacketData,
+}
+
+/// The validated payload of a client packet.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum PacketData {
+    /// CONNECT: the optional auth object.
+    Connect(Option<Value>),
+    /// DISCONNECT: nothing.
+    Disconnect,
+    /// EVENT / BINARY_EVENT: the event name and its arguments.
+    Event(String, Vec<Value>),
+    /// ACK / BINARY_ACK: the arguments.
+    Ack(Vec<Value>),
+}
+
+impl Packet {
+    /// Decodes and validates one packet received in an Engine.IO message.
+    pub(crate) fn decode(text: &str) -> Result<Packet, ParseError> {
+        let bytes = text.as_bytes();
+        let kind = PacketType::from_char(*bytes.first().ok_or(ParseError::Empty)?)
+            .ok_or(ParseError::UnknownType)?;
+        let mut rest = &text[1..];
+
+        let mut attachments = 0;
+        if kind.is_binary() {
+            let dash = rest.find('-').ok_or(ParseError::Attachments)?;
+            attachments = rest[..dash]
+                .parse::<usize>()
+                .map_err(|_| ParseError::Attachments)?;
+            if attachments > MAX_ATTACHMENTS {
+                return Err(ParseError::Attachments);
+            }
+            rest = &rest[dash + 1..];
+        }
+
+        let mut ns = "/";
+        let mut query = None;
+        if rest.starts_with('/') {
+            let end = rest.find(',').unwrap_or(rest.len());
+            ns = &rest[..end];
+            rest = rest.get(end + 1..).unwrap_or("");
+            // Socket.IO v4 clients append the namespace query: `0/admin?token=abc,`.
+            if let Some((path, q)) = ns.split_once('?') {
+                ns = path;
+                query = Some(q);
+            }
+        }
+
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let id = if digits > 0 {
+            Some(
+                rest[..digits]
+                    .parse::<u64>()
+                    .map_err(|_| ParseError::AckId)?,
+            )
+        } else {
+            None
+        };
+        rest = &rest[digits..];
+
+        let json = if rest.is_empty() {
+            None
+        } else {
+            Some(serde_json::from_str::<Value>(rest).map_err(|e| ParseError::Json(e.to_string()))?)
+        };
+
+        let data = match kind {
+            PacketType::Connect => match json {
+                None => PacketData::Connect(query.map(query_object)),
+                Some(v @ Value::Object(_)) => PacketData::Connect(Some(v)),
+                Some(_) => return Err(ParseError::Payload),
+            },
+            PacketType::Disconnect => PacketData::Disconnect,
+            PacketType::Event | PacketType::BinaryEvent => match json {
+                Some(Value::Array(mut items))
+                    if matches!(items.first(), Some(Value::String(_))) =>
+                {
+                    let Value::String(name) = items.remove(0) else {
+                        unreachable!("checked by the guard")
+                    };
+                    PacketData::Event(name, items)
+                }
+                _ => return Err(ParseError::Payload),
+            },
+            PacketType::Ack | PacketType::BinaryAck => match (json, id) {
+                (Some(Value::Array(items)), Some(_)) => PacketData::Ack(items),
+                _ => return Err(ParseError::Payload),
+            },
+            PacketType::ConnectError => return Err(ParseError::ClientConnectError),
+        };
+        Ok(Packet {
+            kind,
+            ns: ns.to_owned(),
+            id,
+            attachments,
+            data,
+        })
+    }
+}
+
+/// A namespace query string as a JSON object of strings: Socket.IO v4's stand-in for `auth`.
+fn query_object(query: &str) -> Value {
+    Value::Object(
+        form_urlencoded::parse(query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+            .collect(),
+    )
+}
+
+/// Writes `4` (the Engine.IO message type) and a packet header into `out`.
+fn write_header(
+    out: &mut Vec<u8>,
+    kind: PacketType,
+    ns: &str,
+    attachments: usize,
+    id: Option<u64>,
+) {
+    use std::io::Write as _;
+    let kind = if attachments > 0 {
+        match kind {
+            PacketType::Event => PacketType::BinaryEvent,
+            PacketType::Ack => PacketType::BinaryAck,
+            other => other,
+        }
+    } else {
+        kind
+    };
+    out.push(b'4');
+    out.push(b'0' + kind as u8);
+    if attachments > 0 {
+        let _ = write!(out, "{attachments}-");
+    }
+    if ns != "/" {
+        out.extend_from_slice(ns.as_bytes());
+        out.push(b',');
+    }
+    if let Some(id) = id {
+        let _ = write!(out, "{id}");
+    }
+}
+
+/// Encodes a whole packet (engine prefix included) with an already-built JSON payload.
+pub(crate) fn encode(
+    kind: PacketType,
+    ns: &str,
+    attachments: usize,
+    id: Option<u64>,
+    data: Option<&Value>,
+) -> String {
+    let mut out = Vec::with_capacity(32);
+    write_header(&mut out, kind, ns, attachments, id);
+    if let Some(data) = data {
+        // Writing a `Value` to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut out, data);
+    }
+    into_string(out)
+}
+
+/// Encodes an EVENT (or BINARY_EVENT): `[name, ...args]`.
+pub(crate) fn encode_event(
+    ns: &str,
+    name: &str,
+    args: &[Value],
+    attachments: usize,
+    id: Option<u64>,
+) -> String {
+    let mut out = Vec::with_capacity(32 + name.len());
+    write_header(&mut out, PacketType::Event, ns, attachments, id);
+    out.push(b'[');
+    let _ = serde_json::to_writer(&mut out, name);
+    for arg in args {
+        out.push(b',');
+        let _ = serde_json::to_writer(&mut out, arg);
+    }
+    out.push(b']');
+    into_string(out)
+}
+
+/// Encodes an EVENT whose arguments are already JSON (`a,b`, see `args::json_args`).
+pub(crate) fn encode_event_json(ns: &str, name: &str, args: &[u8], id: Option<u64>) -> String {
+    let mut out = Vec::with_capacity(16 + name.len() + args.len());
+    write_header(&mut out, PacketType::Event, ns, 0, id);
+    out.push(b'[');
+    let _ = serde_json::to_writer(&mut out, name);
+    if !args.is_empty() {
+        out.push(b',');
+        out.extend_from_slice(args);
+    }
+    out.push(b']');
+    into_string(out)
+}
+
+/// Encodes an ACK whose arguments are already JSON.
+pub(crate) fn encode_ack_json(ns: &str, id: u64, args: &[u8]) -> String {
+    let mut out = Vec::with_capacity(16 + args.len());
+    write_header(&mut out, PacketType::Ack, ns, 0, Some(id));
+    out.push(b'[');
+    out.extend_from_slice(args);
+    out.push(b']');
+    into_string(out)
+}
+
+fn into_string(bytes: Vec<u8>) -> String {
+    // SAFETY: the header is ASCII plus the namespace (a `str`), and serde_json writes UTF-8.
+    unsafe { String::from_utf8_unchecked(bytes) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn decodes_events_and_acks() {
+        let p = Packet::decode(r#"2/chat,12["msg",{"a":1}]"#).unwrap();
+        assert_eq!(p.kind, PacketType::Event);
+        assert_eq!(p.ns, "/chat");
+        assert_eq!(p.id, Some(12));
+        assert_eq!(
+            p.data,
+            PacketData::Event("msg".into(), vec![json!({"a": 1})])
+        );
+
+        let p = Packet::decode(r#"51-["up",{"_placeholder":true,"num":0}]"#).unwrap();
+        assert_eq!(
+            (p.kind, p.attachments, p.ns.as_str()),
+            (PacketType::BinaryEvent, 1, "/")
+        );
+
+        let p = Packet::decode(r#"3/x,7[1,2]"#).unwrap();
+        assert_eq!(p.data, PacketData::Ack(vec![json!(1), json!(2)]));
+    }
+
+    #[test]
+    fn decodes_connect_and_disconnect() {
+        assert_eq!(Packet::decode("0").unwrap().data, PacketData::Connect(None));
+        let p = Packet::decode(r#"0/admin,{"token":"t"}"#).unwrap();
+        assert_eq!(p.ns, "/admin");
+        assert_eq!(p.data, PacketData::Connect(Some(json!({"token": "t"}))));
+        assert_eq!(Packet::decode("1/admin,").unwrap().ns, "/admin");
+        assert_eq!(Packet::decode("0/admin").unwrap().ns, "/admin");
+        let v4 = Packet::decode("0/admin?token=abc&x=1,").unwrap();
+        assert_eq!(v4.ns, "/admin");
+        assert_eq!(
+            v4.data,
+            PacketData::Connect(Some(json!({"token": "abc", "x": "1"})))
+        );
+    }
+
+    #[test]
+    fn rejects_invalid_packets() {
+        for bad in [
+            "",
+            "9",
+            "2",
+            "2{}",
+            "2[]",
+            "2[1]",
+            "0[]",
+            "0\"x\"",
+            "3[1]",
+            "31{}",
+            "5[\"a\"]",
+            "5x-[\"a\"]",
+            "4{\"message\":\"x\"}",
+            "2[\"a\"",
+            "299999999999999999999999[\"a\"]",
+        ] {
+            assert!(Packet::decode(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn encodes_headers() {
+        assert_eq!(encode_event("/", "e", &[json!(1)], 0, None), r#"42["e",1]"#);
+        assert_eq!(encode_event("/c", "e", &[], 2, Some(3)), r#"452-/c,3["e"]"#);
+        assert_eq!(
+            encode(PacketType::Ack, "/", 0, Some(4), Some(&json!([]))),
+            "434[]"
+        );
+        assert_eq!(
+            encode(
+                PacketType::Connect,
+                "/a",
+                0,
+                None,
+                Some(&json!({"sid": "x"}))
+            ),
+            r#"40/a,{"sid":"x"}"#
+        );
+        assert_eq!(encode(PacketType::Disconnect, "/", 0, None, None), "41");
+    }
+}

@@ -1,0 +1,379 @@
+//! The server handle, its builder and its configuration.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::broadcast::BroadcastOperator;
+use crate::cluster::Cluster;
+use crate::engine::config::{Cors, EngineConfig, Transports};
+use crate::engine::sid::Sid;
+use crate::engine::socket::Transport;
+use crate::engine::Engine;
+use crate::error::EmitError;
+use crate::namespace::Namespace;
+use crate::service::SocketIoService;
+use crate::socket::SocketRef;
+
+/// Socket.IO-level settings.
+#[derive(Debug, Clone)]
+pub(crate) struct ServerConfig {
+    pub(crate) connect_timeout: Duration,
+    pub(crate) ack_timeout: Duration,
+    /// Set once the server joins a cluster ([`SocketIo::join_cluster`]).
+    pub(crate) cluster: Arc<OnceLock<Arc<Cluster>>>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            connect_timeout: Duration::from_secs(45),
+            ack_timeout: Duration::from_secs(60),
+            cluster: Arc::default(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The cluster this server belongs to, if any.
+    pub(crate) fn cluster(&self) -> Option<&Cluster> {
+        self.cluster.get().map(|c| &**c)
+    }
+}
+
+/// Socket.IO state shared by all connections: the namespaces.
+pub(crate) struct ServerCore {
+    pub(crate) config: Arc<ServerConfig>,
+    namespaces: RwLock<HashMap<String, Arc<Namespace>>>,
+    /// Bound on the total size of one binary packet's attachments (10 × `max_payload`; each
+    /// attachment is also bounded by `max_payload` on its own).
+    pub(crate) max_attachment_bytes: usize,
+}
+
+impl ServerCore {
+    pub(crate) fn namespace(&self, path: &str) -> Option<Arc<Namespace>> {
+        self.namespaces.read().unwrap().get(path).cloned()
+    }
+}
+
+/// The server: a cheap-to-clone handle shared by handlers, the HTTP service and your own tasks.
+///
+/// ```no_run
+/// use socketio_core::{SocketIo, SocketRef};
+/// # async fn run() {
+/// let io = SocketIo::builder().ping_interval(std::time::Duration::from_secs(10)).build();
+/// io.ns("/").on("ping", |_s: SocketRef| async { "pong" });
+/// let service = io.service(); // a tower Service: mount it on any hyper/axum server
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct SocketIo {
+    engine: Arc<Engine<ServerCore>>,
+}
+
+impl std::fmt::Debug for SocketIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketIo")
+            .field("path", &self.engine.config.path)
+            .finish()
+    }
+}
+
+impl Default for SocketIo {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SocketIo {
+    /// A server with default settings.
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// Configures a server.
+    pub fn builder() -> SocketIoBuilder {
+        SocketIoBuilder::default()
+    }
+
+    /// The namespace at `path`, created on first use (a missing leading `/` is added).
+    /// Clients can only connect to namespaces that exist.
+    pub fn ns(&self, path: &str) -> Arc<Namespace> {
+        let path = normalize(path);
+        let core = &self.engine.handler;
+        if let Some(ns) = core.namespace(&path) {
+            return ns;
+        }
+        core.namespaces
+            .write()
+            .unwrap()
+            .entry(path.clone())
+            .or_insert_with(|| Arc::new(Namespace::new(path, core.config.clone())))
+            .clone()
+    }
+
+    pub(crate) fn core(&self) -> &ServerConfig {
+        &self.engine.handler.config
+    }
+
+    /// The namespace at `path`, if it exists.
+    pub fn of(&self, path: &str) -> Option<Arc<Namespace>> {
+        self.engine.handler.namespace(&normalize(path))
+    }
+
+    /// Selects the sockets of `room` in the main namespace `/`.
+    pub fn to(&self, room: impl Into<String>) -> BroadcastOperator {
+        self.ns("/").to(room)
+    }
+
+    /// Emits to every socket of the main namespace `/`.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+        self.ns("/").emit(event, data)
+    }
+
+    /// The socket with this id in namespace `ns`.
+    pub fn socket(&self, ns: &str, sid: Sid) -> Option<SocketRef> {
+        self.of(ns)?.socket(sid)
+    }
+
+    /// The transport of socket `sid` in namespace `ns` (python-socketio's `transport(sid)`).
+    pub fn transport(&self, ns: &str, sid: Sid) -> Option<Transport> {
+        self.socket(ns, sid).map(|s| s.transport())
+    }
+
+    /// Disconnects socket `sid` from namespace `ns`; `false` if there is no such socket.
+    pub fn disconnect(&self, ns: &str, sid: Sid) -> bool {
+        self.socket(ns, sid).map(|s| s.disconnect()).is_some()
+    }
+
+    /// Runs a background task on the tokio runtime (python-socketio's `start_background_task`).
+    pub fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        tokio::spawn(task)
+    }
+
+    /// Number of open Engine.IO connections.
+    pub fn connection_count(&self) -> usize {
+        self.engine.session_count()
+    }
+
+    /// The HTTP endpoint as a tower `Service`.
+    pub fn service(&self) -> SocketIoService {
+        SocketIoService::new(self.engine.clone())
+    }
+
+    /// The path the service answers on (default `/socket.io/`).
+    pub fn path(&self) -> &str {
+        &self.engine.config.path
+    }
+}
+
+fn normalize(path: &str) -> String {
+    if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        format!("/{path}")
+    }
+}
+
+/// Builds a [`SocketIo`]. Every setting has the reference server's default.
+#[derive(Debug, Clone, Default)]
+pub struct SocketIoBuilder {
+    engine: EngineConfig,
+    server: ServerConfig,
+}
+
+impl SocketIoBuilder {
+    /// The HTTP path (default `/socket.io/`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        let mut path = path.into();
+        if !path.starts_with('/') {
+            path.insert(0, '/');
+        }
+        if !path.ends_with('/') {
+            path.push('/');
+        }
+        self.engine.path = path;
+        self
+    }
+
+    /// How often the server pings (default 25 s).
+    pub fn ping_interval(mut self, d: Duration) -> Self {
+        self.engine.ping_interval = d;
+        self
+    }
+
+    /// How long the server waits for a pong before closing (default 20 s).
+    pub fn ping_timeout(mut self, d: Duration) -> Self {
+        self.engine.ping_timeout = d;
+        self
+    }
+
+    /// How long an upgrade to WebSocket may take (default 10 s).
+    pub fn upgrade_timeout(mut self, d: Duration) -> Self {
+        self.engine.upgrade_timeout = d;
+        self
+    }
+
+    /// Largest accepted message or polling request body, in bytes (default 1 MB); larger ones
+    /// close the connection (413 on polling). Announced to clients as `maxPayload`.
+    pub fn max_payload(mut self, bytes: usize) -> Self {
+        self.engine.max_payload = bytes;
+        self
+    }
+
+    /// Alias of [`SocketIoBuilder::max_payload`] (python-socketio's `max_http_buffer_size`).
+    pub fn max_http_buffer_size(self, bytes: usize) -> Self {
+        self.max_payload(bytes)
+    }
+
+    /// How many frames may wait for one slow client before emits to it fail with
+    /// [`EmitError::Full`] (default 1024).
+    pub fn max_buffer_size(mut self, frames: usize) -> Self {
+        self.engine.max_buffer_size = frames;
+        self
+    }
+
+    /// Initial size of each WebSocket's read buffer, in bytes (default 4 KiB; it grows for
+    /// larger messages). The main per-connection memory cost of idle WebSocket clients.
+    pub fn ws_read_buffer_size(mut self, bytes: usize) -> Self {
+        self.engine.ws_read_buffer_size = bytes.max(64);
+        self
+    }
+
+    /// Whether polling clients may upgrade to WebSocket (default true).
+    pub fn allow_upgrades(mut self, allow: bool) -> Self {
+        self.engine.allow_upgrades = allow;
+        self
+    }
+
+    /// Whether Engine.IO v3 clients (`EIO=3`: socket.io-client 1.x/2.x, python-socketio 4.x)
+    /// are accepted, speaking Socket.IO protocol v4 (default true).
+    pub fn allow_eio3(mut self, allow: bool) -> Self {
+        self.engine.allow_eio3 = allow;
+        self
+    }
+
+    /// Which transports are accepted (default both). At least one must be enabled.
+    pub fn transports(mut self, polling: bool, websocket: bool) -> Self {
+        assert!(
+            polling || websocket,
+            "at least one transport must be enabled"
+        );
+        self.engine.transports = Transports { polling, websocket };
+        self
+    }
+
+    /// Whether polling responses are compressed (gzip or deflate, per `Accept-Encoding`;
+    /// default true).
+    pub fn http_compression(mut self, on: bool) -> Self {
+        self.engine.http_compression = on;
+        self
+    }
+
+    /// Smallest polling response that is compressed, in bytes (default 1024).
+    pub fn compression_threshold(mut self, bytes: usize) -> Self {
+        self.engine.compression_threshold = bytes;
+        self
+    }
+
+    /// The name of the session cookie set on the handshake, or `None` for no cookie (default).
+    pub fn cookie(mut self, name: Option<&str>) -> Self {
+        self.engine.cookie = name.map(str::to_owned);
+        self
+    }
+
+    /// Cross-origin policy (default [`Cors::Disabled`]).
+    pub fn cors(mut self, cors: Cors) -> Self {
+        self.engine.cors = cors;
+        self
+    }
+
+    /// Allowed origins, python-socketio style: `["*"]` for any, else the exact origins.
+    pub fn cors_allowed_origins<I, S>(self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let origins: Vec<String> = origins.into_iter().map(Into::into).collect();
+        if origins.iter().any(|o| o == "*") {
+            self.cors(Cors::Any)
+        } else {
+            self.cors(Cors::Origins(origins))
+        }
+    }
+
+    /// Whether CORS responses allow credentials (cookies) (default false).
+    pub fn cors_credentials(mut self, on: bool) -> Self {
+        self.engine.cors_credentials = on;
+        self
+    }
+
+    /// How long a client may take to connect to a namespace before its connection is closed
+    /// (default 45 s).
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.server.connect_timeout = d;
+        self
+    }
+
+    /// Default time to wait for a client's ack (default 60 s).
+    pub fn ack_timeout(mut self, d: Duration) -> Self {
+        self.server.ack_timeout = d;
+        self
+    }
+
+    /// Builds a bare Engine.IO server (no Socket.IO layer) with this builder's transport
+    /// settings; `on_message` receives every message of every session.
+    pub fn build_engine_io<F>(self, on_message: F) -> crate::EngineIo
+    where
+        F: Fn(crate::EngineIoSocket, crate::EngineMessage) + Send + Sync + 'static,
+    {
+        let core = crate::engine_io::EngineIoCore::new(Box::new(on_message));
+        crate::EngineIo::new(Arc::new(Engine::new(self.engine, core)))
+    }
+
+    /// Builds the server. The main namespace `/` exists from the start.
+    pub fn build(self) -> SocketIo {
+        let core = ServerCore {
+            config: Arc::new(self.server),
+            namespaces: RwLock::new(HashMap::new()),
+            max_attachment_bytes: self.engine.max_payload.saturating_mul(10),
+        };
+        let io = SocketIo {
+            engine: Arc::new(Engine::new(self.engine, core)),
+        };
+        io.ns("/");
+        io
+    }
+}
+
+/// A socket of namespace `ns` with no client behind it (its outbound queue is never read), for
+/// benchmarks that call handlers directly. Not part of the public API.
+#[doc(hidden)]
+pub fn detached_socket(io: &SocketIo, ns: &str) -> SocketRef {
+    use crate::engine::socket::{EngineSocket, HandshakeRequest, Protocol};
+    let request = HandshakeRequest {
+        uri: http::Uri::from_static("/socket.io/"),
+        headers: http::HeaderMap::new(),
+    };
+    let conn = Arc::new(EngineSocket::new(
+        Sid::new(),
+        Protocol::V4,
+        crate::client::Client::default(),
+        Transport::Websocket,
+        request,
+        1024,
+    ));
+    let handshake = crate::socket::Handshake {
+        auth: None,
+        uri: conn.request.uri.clone(),
+        headers: conn.request.headers.clone(),
+    };
+    Arc::new(crate::socket::Socket::new(io.ns(ns), conn, handshake))
+}

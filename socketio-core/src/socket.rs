@@ -1,0 +1,468 @@
+//! A client's connection to one namespace: identity, handshake, emits, acks, rooms.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use crate::args::Args;
+use crate::broadcast::BroadcastOperator;
+use crate::client::Conn;
+use crate::engine::packet::Frame;
+use crate::engine::sid::Sid;
+use crate::engine::socket::{CloseReason, Protocol, QueueError, Transport};
+use crate::error::{AckError, EmitError};
+use crate::namespace::Namespace;
+use crate::protocol::packet::{self, PacketType};
+
+/// A shared handle on a [`Socket`]; this is what handlers receive.
+pub type SocketRef = Arc<Socket>;
+
+/// Why a socket left its namespace. The strings match socket.io's reasons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    /// The client closed the connection.
+    TransportClose,
+    /// The connection failed (bad frames, overlapping requests, write errors…).
+    TransportError,
+    /// The client stopped answering pings.
+    PingTimeout,
+    /// The client disconnected from this namespace.
+    ClientNamespaceDisconnect,
+    /// The server disconnected the socket ([`Socket::disconnect`]).
+    ServerNamespaceDisconnect,
+    /// The server closed the whole connection ([`Socket::close_connection`]).
+    ForcedServerClose,
+    /// The client sent a packet that could not be decoded.
+    ParseError,
+}
+
+impl DisconnectReason {
+    /// The reason as socket.io spells it (e.g. `"transport close"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisconnectReason::TransportClose => "transport close",
+            DisconnectReason::TransportError => "transport error",
+            DisconnectReason::PingTimeout => "ping timeout",
+            DisconnectReason::ClientNamespaceDisconnect => "client namespace disconnect",
+            DisconnectReason::ServerNamespaceDisconnect => "server namespace disconnect",
+            DisconnectReason::ForcedServerClose => "forced server close",
+            DisconnectReason::ParseError => "parse error",
+        }
+    }
+
+    pub(crate) fn from_close(reason: CloseReason) -> Self {
+        match reason {
+            CloseReason::TransportClose => DisconnectReason::TransportClose,
+            CloseReason::TransportError => DisconnectReason::TransportError,
+            CloseReason::PingTimeout => DisconnectReason::PingTimeout,
+            CloseReason::ServerClose | CloseReason::ConnectTimeout => {
+                DisconnectReason::ForcedServerClose
+            }
+            CloseReason::ParseError => DisconnectReason::ParseError,
+        }
+    }
+}
+
+impl std::fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the client sent when it connected to the namespace.
+#[derive(Debug, Clone)]
+pub struct Handshake {
+    /// The CONNECT packet's auth payload, if any.
+    pub auth: Option<Value>,
+    /// The URI of the first HTTP request of the connection (path and query).
+    pub uri: http::Uri,
+    /// The headers of that request (cookies, user agent, …).
+    pub headers: http::HeaderMap,
+}
+
+impl Handshake {
+    /// A query parameter of the connection URL (e.g. the client's `query` option).
+    pub fn query(&self, name: &str) -> Option<String> {
+        form_urlencoded::parse(self.uri.query()?.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+}
+
+const PENDING: u8 = 0;
+const CONNECTED: u8 = 1;
+const DISCONNECTED: u8 = 2;
+
+/// One client connected to one namespace. Each namespace connection has its own id.
+pub struct Socket {
+    id: Sid,
+    pub(crate) ns: Arc<Namespace>,
+    pub(crate) conn: Conn,
+    handshake: Handshake,
+    state: AtomicU8,
+    /// Frames emitted while the connect handler runs, sent right after the CONNECT answer.
+    pending: Mutex<Vec<Frame>>,
+    acks: Mutex<HashMap<u64, oneshot::Sender<Args>>>,
+    next_ack: AtomicU64,
+    extensions: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
+    /// The rooms it was in when it disconnected (python-socketio's disconnect handlers still see
+    /// them).
+    rooms_at_exit: Mutex<Option<Vec<String>>>,
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.id)
+            .field("ns", &self.ns.path())
+            .finish()
+    }
+}
+
+impl Socket {
+    pub(crate) fn new(ns: Arc<Namespace>, conn: Conn, handshake: Handshake) -> Self {
+        // Socket.IO v4 clients never learn their id from the server: they compute it.
+        let id = match conn.protocol {
+            Protocol::V3 => Sid::legacy(ns.path(), conn.sid),
+            Protocol::V4 => Sid::new(),
+        };
+        Socket {
+            id,
+            ns,
+            conn,
+            handshake,
+            state: AtomicU8::new(PENDING),
+            pending: Mutex::new(Vec::new()),
+            acks: Mutex::new(HashMap::new()),
+            next_ack: AtomicU64::new(0),
+            extensions: Mutex::new(HashMap::new()),
+            rooms_at_exit: Mutex::new(None),
+        }
+    }
+
+    /// This socket's id (distinct from the Engine.IO session id and per namespace).
+    pub fn id(&self) -> Sid {
+        self.id
+    }
+
+    /// The namespace path, e.g. `"/chat"`.
+    pub fn ns(&self) -> &str {
+        self.ns.path()
+    }
+
+    /// The namespace this socket belongs to.
+    pub fn namespace(&self) -> &Arc<Namespace> {
+        &self.ns
+    }
+
+    /// The handshake: auth payload, request URI and headers.
+    pub fn handshake(&self) -> &Handshake {
+        &self.handshake
+    }
+
+    /// The transport the client uses now (`polling` until an upgrade completes).
+    pub fn transport(&self) -> Transport {
+        self.conn.transport()
+    }
+
+    /// Whether the socket is still connected to its namespace.
+    pub fn connected(&self) -> bool {
+        self.state.load(Ordering::Acquire) != DISCONNECTED
+    }
+
+    /// Sends an event to this client. `data` follows the argument rules of [`crate::args`]:
+    /// `()` for none, a tuple for several, anything else for one.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+        self.send_frame(serialize_event(self.ns.path(), event, data)?)
+    }
+
+    /// Sends an event with already-built arguments (e.g. ones received, to echo them).
+    pub fn emit_args(&self, event: &str, args: Args) -> Result<(), EmitError> {
+        self.send_frame(event_frame(self.ns.path(), event, args, None))
+    }
+
+    /// Sends an event and waits for the client's ack, decoded as `T` (a tuple for several
+    /// arguments). Times out after the server's `ack_timeout` unless
+    /// [`AckFuture::timeout`] sets another bound.
+    pub fn emit_with_ack<T: DeserializeOwned, D: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &D,
+    ) -> AckFuture<T> {
+        let timeout = self.ns.config().ack_timeout;
+        let rx = Args::from_serialize(data)
+            .map_err(EmitError::from)
+            .and_then(|args| self.send_with_ack(event, args));
+        AckFuture::new(rx, timeout)
+    }
+
+    pub(crate) fn send_with_ack(
+        &self,
+        event: &str,
+        args: Args,
+    ) -> Result<oneshot::Receiver<Args>, EmitError> {
+        let id = self.next_ack.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut acks = self.acks.lock().unwrap();
+            // Forget acks nobody waits for any more (timed out or dropped), now and then.
+            if acks.len() >= 64 && acks.len().is_power_of_two() {
+                acks.retain(|_, tx| !tx.is_closed());
+            }
+            acks.insert(id, tx);
+        }
+        if let Err(err) = self.send_frame(event_frame(self.ns.path(), event, args, Some(id))) {
+            self.acks.lock().unwrap().remove(&id);
+            return Err(err);
+        }
+        Ok(rx)
+    }
+
+    /// Joins a room of this namespace.
+    pub fn join(&self, room: impl Into<String>) {
+        self.ns.rooms.join(self.id, &room.into());
+    }
+
+    /// Leaves a room.
+    pub fn leave(&self, room: &str) {
+        self.ns.rooms.leave(self.id, room);
+    }
+
+    /// The rooms this socket is in, sorted (its own id is always one of them). Once it has
+    /// disconnected (in the disconnect handler), the rooms it was in when it left.
+    pub fn rooms(&self) -> Vec<String> {
+        if let Some(rooms) = &*self.rooms_at_exit.lock().unwrap() {
+            return rooms.clone();
+        }
+        self.ns.rooms.rooms_of(self.id)
+    }
+
+    /// Emits to the sockets in `room`, except this one.
+    pub fn to(&self, room: impl Into<String>) -> BroadcastOperator {
+        self.broadcast().to(room)
+    }
+
+    /// Emits to every socket of the namespace except this one; add `.to(room)` to narrow it.
+    pub fn broadcast(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.ns.clone()).except(self.id)
+    }
+
+    /// Disconnects this socket from its namespace (the client gets a DISCONNECT packet; its
+    /// other namespaces stay connected).
+    pub fn disconnect(self: &Arc<Self>) {
+        self.close(DisconnectReason::ServerNamespaceDisconnect, true);
+    }
+
+    /// Closes the client's whole connection, disconnecting all its namespaces.
+    pub fn close_connection(&self) {
+        self.conn.close(CloseReason::ServerClose);
+    }
+
+    /// Stores a typed value on the socket (one per type), replacing any previous one.
+    pub fn insert_extension<T: Any + Send + Sync>(&self, value: T) -> Option<T> {
+        self.extensions
+            .lock()
+            .unwrap()
+            .insert(TypeId::of::<T>(), Box::new(value))
+            .and_then(|old| old.downcast().ok().map(|b| *b))
+    }
+
+    /// A clone of the typed value stored with [`Socket::insert_extension`].
+    pub fn extension<T: Any + Send + Sync + Clone>(&self) -> Option<T> {
+        self.extensions
+            .lock()
+            .unwrap()
+            .get(&TypeId::of::<T>())
+            .and_then(|v| v.downcast_ref::<T>())
+            .cloned()
+    }
+
+    /// Removes and returns a typed value.
+    pub fn remove_extension<T: Any + Send + Sync>(&self) -> Option<T> {
+        self.extensions
+            .lock()
+            .unwrap()
+            .remove(&TypeId::of::<T>())
+            .and_then(|old| old.downcast().ok().map(|b| *b))
+    }
+
+    /// Queues a frame, holding it back while the connect handler runs.
+    pub(crate) fn send_frame(&self, frame: Frame) -> Result<(), EmitError> {
+        if self.state.load(Ordering::Acquire) == PENDING {
+            let mut pending = self.pending.lock().unwrap();
+            // Re-check under the lock: `mark_connected` flips the state while holding it.
+            if self.state.load(Ordering::Acquire) == PENDING {
+                pending.push(frame);
+                return Ok(());
+            }
+        }
+        if self.state.load(Ordering::Acquire) == DISCONNECTED {
+            return Err(EmitError::Closed);
+        }
+        self.conn.send(frame).map_err(|e| match e {
+            QueueError::Full => EmitError::Full,
+            QueueError::Closed => EmitError::Closed,
+        })
+    }
+
+    /// Sends the CONNECT answer, then everything emitted during the connect handler.
+    pub(crate) fn mark_connected(&self) -> bool {
+        let mut pending = self.pending.lock().unwrap();
+        if self.state.load(Ordering::Acquire) != PENDING {
+            return false;
+        }
+        // Socket.IO v5 tells the client its id; v4 (Engine.IO v3 clients) has no payload.
+        let sid = serde_json::json!({ "sid": self.id });
+        let payload = (self.conn.protocol == Protocol::V4).then_some(&sid);
+        let answer = packet::encode(PacketType::Connect, self.ns.path(), 0, None, payload);
+        let _ = self.conn.send(Frame::Text(answer.into()));
+        for frame in pending.drain(..) {
+            let _ = self.conn.send(frame);
+        }
+        self.state.store(CONNECTED, Ordering::Release);
+        true
+    }
+
+    /// An ack from the client.
+    pub(crate) fn on_ack(&self, id: u64, args: Args) {
+        if let Some(tx) = self.acks.lock().unwrap().remove(&id) {
+            let _ = tx.send(args);
+        }
+    }
+
+    /// Leaves the namespace: rooms, tables, pending acks; tells the client when `notify`, and
+    /// runs the disconnect handler if the socket had been connected.
+    pub(crate) fn close(self: &Arc<Self>, reason: DisconnectReason, notify: bool) {
+        let was = self.state.swap(DISCONNECTED, Ordering::AcqRel);
+        if was == DISCONNECTED {
+            return;
+        }
+        self.pending.lock().unwrap().clear();
+        self.acks.lock().unwrap().clear();
+        *self.rooms_at_exit.lock().unwrap() = Some(self.ns.rooms.rooms_of(self.id));
+        self.ns.remove_socket(self.id);
+        self.conn.data.remove_socket(self);
+        if notify {
+            let packet = packet::encode(PacketType::Disconnect, self.ns.path(), 0, None, None);
+            let _ = self.conn.send(Frame::Text(packet.into()));
+        }
+        tracing::debug!(sid = %self.id, ns = self.ns.path(), %reason, "socket disconnected");
+        if was == CONNECTED {
+            self.ns.run_disconnect_handler(self.clone(), reason);
+        }
+    }
+
+    /// Sends an ACK packet with serializable data (straight to JSON when it holds no binary).
+    pub(crate) fn send_ack_data<T: Serialize + ?Sized>(
+        &self,
+        id: u64,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        match crate::args::json_args(data)? {
+            Some(json) => {
+                let text = packet::encode_ack_json(self.ns.path(), id, &json);
+                self.send_frame(Frame::Text(text.into()))
+            }
+            None => self.send_ack(id, Args::from_serialize(data)?),
+        }
+    }
+
+    /// Sends an ACK packet answering the client's ack id.
+    pub(crate) fn send_ack(&self, id: u64, args: Args) -> Result<(), EmitError> {
+        let (values, attachments) = args.into_parts();
+        let text = packet::encode(
+            PacketType::Ack,
+            self.ns.path(),
+            attachments.len(),
+            Some(id),
+            Some(&Value::Array(values)),
+        );
+        self.send_frame(with_attachments(text, attachments))
+    }
+}
+
+/// Builds the frame for an EVENT packet from serializable data: straight to JSON when it holds
+/// no binary, through [`Args`] otherwise.
+pub(crate) fn serialize_event<T: Serialize + ?Sized>(
+    ns: &str,
+    event: &str,
+    data: &T,
+) -> Result<Frame, EmitError> {
+    Ok(match crate::args::json_args(data)? {
+        Some(json) => Frame::Text(packet::encode_event_json(ns, event, &json, None).into()),
+        None => event_frame(ns, event, Args::from_serialize(data)?, None),
+    })
+}
+
+/// Builds the frame for an EVENT packet.
+pub(crate) fn event_frame(ns: &str, event: &str, args: Args, id: Option<u64>) -> Frame {
+    let (values, attachments) = args.into_parts();
+    let text = packet::encode_event(ns, event, &values, attachments.len(), id);
+    with_attachments(text, attachments)
+}
+
+fn with_attachments(text: String, attachments: Vec<bytes::Bytes>) -> Frame {
+    if attachments.is_empty() {
+        Frame::Text(text.into())
+    } else {
+        Frame::WithAttachments(text.into(), attachments)
+    }
+}
+
+/// The answer to [`Socket::emit_with_ack`]: await it for the client's ack.
+///
+/// The event is sent when `emit_with_ack` is called, not when this is awaited.
+#[must_use = "the ack is only received when this is awaited"]
+pub struct AckFuture<T> {
+    rx: Result<oneshot::Receiver<Args>, EmitError>,
+    timeout: Duration,
+    _marker: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned> AckFuture<T> {
+    pub(crate) fn new(rx: Result<oneshot::Receiver<Args>, EmitError>, timeout: Duration) -> Self {
+        AckFuture {
+            rx,
+            timeout,
+            _marker: std::marker::PhantomData,
+        }
+    }
+
+    /// Sets how long to wait for the ack.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> IntoFuture for AckFuture<T> {
+    type Output = Result<T, AckError>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        let answer = wait_ack(self.rx, self.timeout);
+        Box::pin(async move { Ok(answer.await?.decode::<T>()?) })
+    }
+}
+
+/// Waits for a client's raw ack arguments, within `timeout`.
+pub(crate) async fn wait_ack(
+    rx: Result<oneshot::Receiver<Args>, EmitError>,
+    timeout: Duration,
+) -> Result<Args, AckError> {
+    match tokio::time::timeout(timeout, rx?).await {
+        Err(_) => Err(AckError::Timeout(timeout)),
+        Ok(Err(_)) => Err(AckError::Closed),
+        Ok(Ok(args)) => Ok(args),
+    }
+}

@@ -1,0 +1,113 @@
+//! Attribute macros for `socketio-core`: declare a namespace as an `impl` block whose methods
+//! handle its events.
+//!
+//! ```
+//! use socketio_core::{AckSender, ConnectError, DisconnectReason, SocketIo, SocketRef};
+//! use socketio_macros::namespace;
+//!
+//! #[derive(Default)]
+//! struct Chat;
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Auth { name: String }
+//!
+//! #[namespace("/chat")]
+//! impl Chat {
+//!     #[on_connect]
+//!     async fn connect(&self, socket: SocketRef, auth: Auth) -> Result<(), ConnectError> {
+//!         if auth.name.is_empty() { return Err(ConnectError::new("name required")); }
+//!         socket.join("lobby");
+//!         Ok(())
+//!     }
+//!
+//!     /// The return value is the ack: here one argument.
+//!     #[on("message")]
+//!     async fn message(&self, socket: SocketRef, text: String) -> usize {
+//!         socket.to("lobby").emit("message", &text).ok();
+//!         text.len()
+//!     }
+//!
+//!     /// Sync methods work too; a tuple acks with several arguments.
+//!     #[on("add numbers")]
+//!     fn add(&self, _socket: SocketRef, a: i64, b: Option<i64>) -> (&'static str, i64) {
+//!         ("sum", a + b.unwrap_or(0))
+//!     }
+//!
+//!     /// Take the `AckSender` to answer later (the return value is then not sent).
+//!     #[on("slow")]
+//!     async fn slow(&self, _socket: SocketRef, ack: AckSender) {
+//!         let _ = ack.send(&"done");
+//!     }
+//!
+//!     #[on_disconnect]
+//!     async fn gone(&self, socket: SocketRef, reason: DisconnectReason) {
+//!         println!("{} left: {reason}", socket.id());
+//!     }
+//!
+//!     fn not_a_handler(&self) {}
+//! }
+//!
+//! let io = SocketIo::new();
+//! io.register(Chat);        // or: io.auto_namespaces() registers every Default namespace
+//! ```
+//!
+//! Rules, checked at compile time with errors at the offending span:
+//! - `#[namespace("/path")]` goes on an inherent impl block; the path starts with `/` and has no
+//!   whitespace.
+//! - `#[on("event")]` (any string: it is the wire name), `#[on_connect]` and `#[on_disconnect]`
+//!   go on its methods, sync or async, which take `&self` then a `SocketRef`. An event name, and
+//!   each hook, appears at most once per impl.
+//! - The other parameters of an `#[on]` method are extracted in order with
+//!   `socketio_core::FromEvent`: any `Deserialize` type takes the next argument (`Option<T>`
+//!   accepts a missing one; `serde_json::Value` and `bytes::Bytes` work), `AckSender` the ack,
+//!   `Args` all arguments. A payload that does not deserialize is logged and, when the client
+//!   asked for an ack, answered with `{"error": "..."}`; the method is not called.
+//! - The return type must be `Serialize`; it is the ack (`()`: no argument, a tuple: several,
+//!   `Result<T, E>`: `Ok` like `T`, `Err(e)` as `{"error": e}`).
+//! - `#[on_connect]` takes an optional auth parameter (`Deserialize`, e.g. `Option<Auth>`) and
+//!   returns `()` or `Result<(), E: Into<ConnectError>>`; `#[on_disconnect]` an optional
+//!   `DisconnectReason`.
+//!
+//! `self` is one shared instance for the whole namespace, like a python-socketio class-based
+//! namespace; keep per-socket state on the socket (`Socket::insert_extension`).
+
+mod ctxt;
+mod namespace;
+
+use proc_macro::TokenStream;
+
+/// Declares the handlers of a namespace; see the crate documentation.
+#[proc_macro_attribute]
+pub fn namespace(attr: TokenStream, item: TokenStream) -> TokenStream {
+    namespace::expand(attr.into(), item.into()).into()
+}
+
+/// Marks a method of a `#[namespace]` impl as the handler of an event.
+#[proc_macro_attribute]
+pub fn on(_attr: TokenStream, item: TokenStream) -> TokenStream {
+    outside_namespace("on", item)
+}
+
+/// Marks a method of a `#[namespace]` impl as its connect handler.
+#[proc_macro_attribute]
+pub fn on_connect(_attr: TokenStream, item: TokenStream) -> TokenStream {
+    outside_namespace("on_connect", item)
+}
+
+/// Marks a method of a `#[namespace]` impl as its disconnect handler.
+#[proc_macro_attribute]
+pub fn on_disconnect(_attr: TokenStream, item: TokenStream) -> TokenStream {
+    outside_namespace("on_disconnect", item)
+}
+
+/// The attributes only mean something inside `#[namespace]`, which removes them before they
+/// expand; reaching here means they were used elsewhere.
+fn outside_namespace(name: &str, item: TokenStream) -> TokenStream {
+    let item = proc_macro2::TokenStream::from(item);
+    let msg = format!(
+        "#[{name}] only works on a method of an impl block marked #[namespace(\"/path\")]\n\
+         help: add #[namespace(\"/\")] (or another path) to the enclosing impl block"
+    );
+    let err = syn::Error::new(proc_macro2::Span::call_site(), msg).to_compile_error();
+    quote::quote!(#err #item).into()
+}

@@ -1,0 +1,8 @@
+use socketio_macros::namespace;
+
+struct Ns;
+
+#[namespace]
+impl Ns {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use socketio_macros::namespace;
+
+#[namespace("/")]
+struct Ns;
+
+fn main() {}

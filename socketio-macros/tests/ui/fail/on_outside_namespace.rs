@@ -1,0 +1,11 @@
+use socketio_core::SocketRef;
+use socketio_macros::on;
+
+struct Ns;
+
+impl Ns {
+    #[on("e")]
+    fn e(&self, _socket: SocketRef) {}
+}
+
+fn main() {}

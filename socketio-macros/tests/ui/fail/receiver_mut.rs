@@ -1,0 +1,12 @@
+use socketio_core::SocketRef;
+use socketio_macros::namespace;
+
+struct Ns;
+
+#[namespace("/")]
+impl Ns {
+    #[on("e")]
+    fn e(&mut self, _socket: SocketRef) {}
+}
+
+fn main() {}

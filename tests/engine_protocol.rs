@@ -1,0 +1,761 @@
+//! Engine.IO v4 protocol tests over real loopback sockets (raw HTTP long-polling and WebSocket).
+//!
+//! The server under test is described in tests/TEST_SERVER.md ("protocol tests" options:
+//! pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1 000 000, connectTimeout 1000 ms).
+//! Engine.IO messages carry Socket.IO packets there, so tests that last longer than the connect
+//! timeout first send a Socket.IO CONNECT (`40`).
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::client::{
+    decode_payload, encode_payload, engine_url, parse_open_packet, polling_url, ws_url, EioPacket,
+    Event, Http, Polling, Ws, WsConnectError, SEP, WAIT,
+};
+use support::server::start_protocol_server;
+
+/// How long a session may take to be closed once it should be (generous: loaded 2-core machine).
+const CLOSE_WITHIN: Duration = Duration::from_secs(4);
+
+fn assert_open_packet(open: &serde_json::Value, upgrades: serde_json::Value) {
+    let mut keys: Vec<&str> = open
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "maxPayload",
+            "pingInterval",
+            "pingTimeout",
+            "sid",
+            "upgrades"
+        ],
+        "open packet fields: {open}"
+    );
+    let sid = open["sid"].as_str().expect("sid is a string");
+    assert!(!sid.is_empty(), "sid must not be empty");
+    assert_eq!(open["upgrades"], upgrades, "upgrades in {open}");
+    assert_eq!(open["pingInterval"], 300, "pingInterval in {open}");
+    assert_eq!(open["pingTimeout"], 200, "pingTimeout in {open}");
+    assert_eq!(open["maxPayload"], 1_000_000, "maxPayload in {open}");
+}
+
+/// Polls (pong-ing pings) until `count` Engine.IO packets other than pings have been collected,
+/// in arrival order.
+async fn collect_packets(p: &Polling, count: usize) -> Vec<EioPacket> {
+    let deadline = Instant::now() + WAIT;
+    let mut got = Vec::new();
+    while got.len() < count {
+        assert!(
+            Instant::now() < deadline,
+            "only got {got:?} of {count} packets within {WAIT:?}"
+        );
+        let mut ping = false;
+        for packet in p.poll().await {
+            if packet == EioPacket::text("2") {
+                ping = true;
+            } else {
+                got.push(packet);
+            }
+        }
+        if ping {
+            p.send_text("3").await;
+        }
+    }
+    got
+}
+
+// ----------------------------------------------------------------------------------------------
+// Handshake
+// ----------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_handshake_returns_open_packet() {
+    let server = start_protocol_server().await;
+    let response = Http::new().get(&polling_url(server.addr)).await;
+    assert_eq!(response.status, 200, "handshake body {:?}", response.text());
+    let content_type = response.header("content-type").unwrap_or_default();
+    assert!(
+        content_type.starts_with("text/plain"),
+        "polling responses are text/plain, got {content_type:?}"
+    );
+    let body = response.text();
+    assert!(
+        !body.contains(SEP),
+        "the handshake payload holds only the open packet: {body:?}"
+    );
+    let open = parse_open_packet(&body);
+    assert_open_packet(&open, serde_json::json!(["websocket"]));
+
+    // Two handshakes give two different sessions.
+    let other = Polling::open(server.addr).await;
+    assert_ne!(
+        other.sid,
+        open["sid"].as_str().unwrap(),
+        "each handshake creates a new sid"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_handshake_first_frame_is_open_packet() {
+    let server = start_protocol_server().await;
+    let (mut ws, open) = Ws::open(server.addr, false).await;
+    assert_open_packet(&open, serde_json::json!([]));
+    ws.close().await;
+    let _ = ws.recv(Duration::from_millis(100)).await;
+}
+
+// ----------------------------------------------------------------------------------------------
+// Request validation and error bodies
+// ----------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_or_unsupported_eio_is_rejected_with_code_5() {
+    let server = start_protocol_server().await;
+    let http = Http::new();
+    for query in [
+        "transport=polling",
+        "EIO=5&transport=polling",
+        "EIO=abc&transport=polling",
+    ] {
+        let response = http.get(&engine_url(server.addr, query)).await;
+        response.assert_engine_error(400, 5, "Unsupported protocol version");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_with_missing_or_unsupported_eio_gets_no_session() {
+    let server = start_protocol_server().await;
+    for query in [
+        "transport=websocket",
+        "EIO=5&transport=websocket",
+        "EIO=abc&transport=websocket",
+    ] {
+        let url = format!("ws://{}/socket.io/?{query}", server.addr);
+        match Ws::try_connect(&url, false).await {
+            // Refusing the upgrade is the clean answer...
+            Err(WsConnectError::Status(status, _)) => assert_eq!(status, 400, "{query}"),
+            Err(WsConnectError::Other(e)) => panic!("{query}: unexpected failure {e}"),
+            // ...but the reference server upgrades first and then writes an HTTP 400 into the
+            // socket: the client sees a broken connection and never an open packet.
+            Ok(mut ws) => match ws.recv(WAIT).await {
+                Some(Event::Closed(_)) => {}
+                other => panic!("{query}: expected no session (400 or closed), got {other:?}"),
+            },
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_or_missing_transport_is_rejected_with_code_0() {
+    let server = start_protocol_server().await;
+    let http = Http::new();
+    for query in ["EIO=4", "EIO=4&transport=abc"] {
+        let response = http.get(&engine_url(server.addr, query)).await;
+        response.assert_engine_error(400, 0, "Transport unknown");
+    }
+    // Same over a websocket upgrade request.
+    let url = format!("ws://{}/socket.io/?EIO=4&transport=abc", server.addr);
+    match Ws::try_connect(&url, false).await {
+        Err(WsConnectError::Status(status, _)) => assert_eq!(status, 400),
+        Err(e) => panic!("expected HTTP 400 for an unknown transport, got {e:?}"),
+        Ok(_) => panic!("a websocket upgrade with transport=abc must be refused"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_sid_is_rejected_with_code_1_on_polling() {
+    let server = start_protocol_server().await;
+    let http = Http::new();
+    let url = format!("{}&sid=doesnotexist", polling_url(server.addr));
+    http.get(&url)
+        .await
+        .assert_engine_error(400, 1, "Session ID unknown");
+    http.post(&url, "40")
+        .await
+        .assert_engine_error(400, 1, "Session ID unknown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_sid_is_rejected_on_websocket() {
+    let server = start_protocol_server().await;
+    match Ws::try_connect(&ws_url(server.addr, Some("doesnotexist")), false).await {
+        Err(WsConnectError::Status(status, _)) => assert_eq!(status, 400),
+        Err(e) => panic!("expected HTTP 400 for an unknown sid, got {e:?}"),
+        Ok(_) => panic!("a websocket upgrade with an unknown sid must be refused"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_are_rejected_with_codes_2_and_3() {
+    let server = start_protocol_server().await;
+    let http = Http::new();
+    // A websocket-transport request that is not an upgrade: code 3 "Bad request".
+    http.get(&engine_url(server.addr, "EIO=4&transport=websocket"))
+        .await
+        .assert_engine_error(400, 3, "Bad request");
+    // A handshake must be a GET: code 2 "Bad handshake method".
+    http.post(&polling_url(server.addr), "40")
+        .await
+        .assert_engine_error(400, 2, "Bad handshake method");
+}
+
+// ----------------------------------------------------------------------------------------------
+// Polling transport rules
+// ----------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_polling_get_is_rejected_and_closes_the_session() {
+    let server = start_protocol_server().await;
+    let p = Polling::open(server.addr).await;
+    let spawn_get = |p: Polling| tokio::spawn(async move { p.try_get().await });
+    let first = spawn_get(p.clone());
+    // Give the first GET time to be parked on the server. Which one is parked does not matter:
+    // the checks below do not depend on the order.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let second = spawn_get(p.clone());
+    let results = [
+        first.await.expect("GET task"),
+        second.await.expect("GET task"),
+    ];
+    let rejected = results
+        .iter()
+        .filter(|r| matches!(r, Ok(r) if r.status == 400))
+        .count();
+    assert_eq!(
+        rejected, 1,
+        "exactly one of two concurrent GETs gets 400: {results:?}"
+    );
+    // The parked GET is released (the reference sends the close packet `1`), or cut.
+    for response in results.iter().flatten().filter(|r| r.status != 400) {
+        assert_eq!(response.status, 200, "parked GET: {response:?}");
+        let packets = decode_payload(&response.text()).expect("valid payload");
+        assert!(
+            packets
+                .iter()
+                .all(|p| matches!(p, EioPacket::Text(t) if t == "1" || t == "6")),
+            "the parked GET is released with close/noop only, got {packets:?}"
+        );
+    }
+    // The session is gone.
+    p.get()
+        .await
+        .assert_engine_error(400, 1, "Session ID unknown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_post_over_max_payload_gets_413() {
+    let server = start_protocol_server().await;
+    let p = Polling::open(server.addr).await;
+    let body = format!("4{}", "a".repeat(1_100_000));
+    let response = p
+        .http
+        .try_request(
+            http::Method::POST,
+            &p.url(),
+            &[("content-type", "text/plain;charset=UTF-8")],
+            body,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("expected a 413 answer to an oversized POST, got {e}"));
+    assert_eq!(
+        response.status,
+        413,
+        "oversized POST body {:?}",
+        response.text()
+    );
+    // Note: the reference server does NOT close the session after a 413 (a following GET still
+    // answers 200), so nothing is asserted about the session here.
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_post_with_several_packets_is_delivered_in_order() {
+    let server = start_protocol_server().await;
+    let p = Polling::open(server.addr).await;
+    // Socket.IO CONNECT first: events must wait for the CONNECT answer (the reference server
+    // closes the connection on an event for a namespace that is not connected yet).
+    p.send_text("40").await;
+    let packets = collect_packets(&p, 2).await;
+    assert!(
+        matches!(&packets[0], EioPacket::Text(t) if t.starts_with("40{")),
+        "CONNECT answer first, got {packets:?}"
+    );
+    assert_eq!(packets[1], EioPacket::text(r#"42["auth",null]"#));
+
+    // Three messages in one payload...
+    let payload = format!(r#"42["echo","hello"]{SEP}42["echo","world"]{SEP}42["echo","!"]"#);
+    let response = p.post(payload).await;
+    assert_eq!(response.status, 200, "POST body {:?}", response.text());
+    assert_eq!(response.text(), "ok");
+    let packets = collect_packets(&p, 3).await;
+    assert_eq!(
+        packets,
+        [
+            EioPacket::text(r#"42["echo","hello"]"#),
+            EioPacket::text(r#"42["echo","world"]"#),
+            EioPacket::text(r#"42["echo","!"]"#),
+        ]
+    );
+
+    // ...and a text packet plus a binary one (`b<base64>`) in one payload.
+    let payload = encode_payload(&[
+        EioPacket::text(r#"451-["echo",{"_placeholder":true,"num":0}]"#),
+        EioPacket::binary(vec![1u8, 2, 3, 4]),
+    ]);
+    assert!(
+        payload.ends_with(&format!("{SEP}bAQIDBA==")),
+        "encoding: {payload:?}"
+    );
+    let response = p.post(payload).await;
+    assert_eq!(response.status, 200, "POST body {:?}", response.text());
+    let packets = collect_packets(&p, 2).await;
+    assert_eq!(
+        packets,
+        [
+            EioPacket::text(r#"451-["echo",{"_placeholder":true,"num":0}]"#),
+            EioPacket::binary(vec![1u8, 2, 3, 4]),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_invalid_packet_closes_the_session() {
+    let server = start_protocol_server().await;
+    let p = Polling::open(server.addr).await;
+    // Connected and answering pings: neither timeout can be what closes the session below.
+    p.send_text("40").await;
+    collect_packets(&p, 2).await;
+    // `a` is no Engine.IO packet type. The reference answers the POST `200 ok` and closes the
+    // session; 400 (or a cut connection) is accepted too.
+    if let Ok(r) = p
+        .http
+        .try_request(
+            http::Method::POST,
+            &p.url(),
+            &[("content-type", "text/plain")],
+            "abc",
+        )
+        .await
+    {
+        assert!(
+            r.status == 200 || r.status == 400,
+            "POST of an invalid packet: {}",
+            r.status
+        );
+    }
+    let deadline = Instant::now() + CLOSE_WITHIN;
+    loop {
+        let r = p.get().await;
+        if r.status == 400 {
+            r.assert_engine_error(400, 1, "Session ID unknown");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "session still open after an invalid packet"
+        );
+        let packets = decode_payload(&r.text()).expect("valid payload");
+        if packets.contains(&EioPacket::text("2")) {
+            // Pong; if the session is already gone this is refused, which the next GET shows.
+            let _ = p.post("3").await;
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------------------------
+// Heartbeat
+// ----------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_heartbeat_pings_and_session_survives_with_pongs() {
+    let server = start_protocol_server().await;
+    let start = Instant::now();
+    let p = Polling::open(server.addr).await;
+    p.send_text("40").await; // Socket.IO CONNECT: no connect timeout during this test
+    let mut pings = 0;
+    while pings < 3 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "only {pings} pings in 10 s"
+        );
+        for packet in p.poll().await {
+            if packet == EioPacket::text("2") {
+                pings += 1;
+                p.send_text("3").await;
+            }
+        }
+    }
+    let elapsed = start.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(800),
+        "3 pings with pingInterval 300 ms cannot arrive after only {elapsed:?}"
+    );
+    // Still alive: an acknowledged event round-trips.
+    p.send_text(r#"421["ack","alive"]"#).await;
+    let (answer, _) = p
+        .poll_until(
+            WAIT,
+            |pk| matches!(pk, EioPacket::Text(t) if t.starts_with("43")),
+        )
+        .await;
+    assert_eq!(answer, EioPacket::text(r#"431["alive"]"#));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_heartbeat_pings_and_session_survives_with_pongs() {
+    let server = start_protocol_server().await;
+    let start = Instant::now();
+    let (mut ws, _) = Ws::open(server.addr, false).await;
+    ws.send_text("40").await;
+    let mut pings = 0;
+    while pings < 3 {
+        match ws.recv(WAIT).await {
+            Some(Event::Text(t)) if t == "2" => {
+                pings += 1;
+                ws.send_text("3").await;
+            }
+            Some(Event::Text(_)) => {}
+            other => panic!("expected pings, got {other:?} after {pings} pings"),
+        }
+    }
+    let elapsed = start.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(800),
+        "3 pings with pingInterval 300 ms cannot arrive after only {elapsed:?}"
+    );
+    ws.send_text(r#"421["ack","alive"]"#).await;
+    loop {
+        match ws.recv(WAIT).await {
+            Some(Event::Text(t)) if t == "2" => ws.send_text("3").await,
+            Some(Event::Text(t)) => {
+                assert_eq!(t, r#"431["alive"]"#);
+                break;
+            }
+            other => panic!("expected the ack, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_session_closed_without_pong() {
+    let server = start_protocol_server().await;
+    let start = Instant::now();
+    let p = Polling::open(server.addr).await;
+    p.send_text("40").await;
+    let mut saw_ping = false;
+    loop {
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed < CLOSE_WITHIN + Duration::from_secs(1),
+            "session not closed after {elapsed:?}"
+        );
+        // A transport error is retried: the next GET tells whether the session is gone.
+        let Ok(r) = p.try_get().await else { continue };
+        if r.status == 400 {
+            r.assert_engine_error(400, 1, "Session ID unknown");
+            break;
+        }
+        assert_eq!(r.status, 200);
+        let packets = decode_payload(&r.text()).expect("valid payload");
+        saw_ping |= packets.contains(&EioPacket::text("2"));
+    }
+    assert!(saw_ping, "a ping must be sent before the session times out");
+    let elapsed = start.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(400),
+        "closed after {elapsed:?}: sooner than pingInterval + pingTimeout"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_session_closed_without_pong() {
+    let server = start_protocol_server().await;
+    let start = Instant::now();
+    let (mut ws, _) = Ws::open(server.addr, false).await;
+    ws.send_text("40").await;
+    let mut saw_ping = false;
+    loop {
+        match ws.recv(CLOSE_WITHIN).await {
+            None => panic!(
+                "websocket not closed without pongs after {:?}",
+                start.elapsed()
+            ),
+            Some(Event::Closed(_)) => break,
+            Some(Event::Text(t)) => saw_ping |= t == "2",
+            Some(Event::Binary(_)) => {}
+        }
+    }
+    assert!(saw_ping, "a ping must be sent before the session times out");
+    let elapsed = start.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(400),
+        "closed after {elapsed:?}: sooner than pingInterval + pingTimeout"
+    );
+}
+
+// ----------------------------------------------------------------------------------------------
+// Close
+// ----------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_client_close_packet_ends_the_session() {
+    let server = start_protocol_server().await;
+    let p = Polling::open(server.addr).await;
+    let parked = tokio::spawn({
+        let p = p.clone();
+        async move { p.try_get().await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    p.send_text("1").await;
+    // The parked GET is released (the reference answers a noop `6`). Had it not been parked yet
+    // when the close was handled, it finds the session gone (400).
+    let parked = parked.await.expect("GET task");
+    if let Ok(r) = parked.as_ref() {
+        assert!(r.status == 200 || r.status == 400, "parked GET: {r:?}");
+    }
+    if let Some(r) = parked.ok().filter(|r| r.status == 200) {
+        let packets = decode_payload(&r.text()).expect("valid payload");
+        assert!(
+            packets
+                .iter()
+                .all(|p| matches!(p, EioPacket::Text(t) if t == "1" || t == "6")),
+            "parked GET released with close/noop only, got {packets:?}"
+        );
+    }
+    p.get()
+        .await
+        .assert_engine_error(400, 1, "Session ID unknown");
+}
+
+/// Upgrades a polling session to websocket (probe, noop, upgrade) and returns both.
+async fn upgrade(server_addr: std::net::SocketAddr) -> (Polling, Ws) {
+    let p = Polling::open(server_addr).await;
+    p.send_text("40").await;
+    p.poll_until(
+        WAIT,
+        |pk| matches!(pk, EioPacket::Text(t) if t.starts_with(r#"42["auth""#)),
+    )
+    .await;
+    let mut ws = Ws::connect(&ws_url(server_addr, Some(&p.sid)), true).await;
+    ws.send_text("2probe").await;
+    match ws.recv(WAIT).await {
+        Some(Event::Text(t)) => assert_eq!(t, "3probe", "probe answer"),
+        other => panic!("expected 3probe, got {other:?}"),
+    }
+    p.poll_until(WAIT, |pk| *pk == EioPacket::text("6")).await;
+    ws.send_text("5").await;
+    (p, ws)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_close_ends_the_session() {
+    let server = start_protocol_server().await;
+    let (p, mut ws) = upgrade(server.addr).await;
+    // While the session lives, polling on it is a transport mismatch (400, not "unknown sid").
+    let r = p.get().await;
+    assert_eq!(r.status, 400, "GET after upgrade: {:?}", r.text());
+    // The client ends the session: close packet, then the websocket close. (The reference server
+    // ignores a `1` packet received over websocket; only the websocket close ends its session.)
+    let _ = ws.try_send_text("1").await;
+    ws.close().await;
+    let _ = ws.recv(Duration::from_millis(200)).await;
+    let deadline = Instant::now() + CLOSE_WITHIN;
+    loop {
+        let r = p.get().await;
+        assert_eq!(r.status, 400, "GET on a closed session: {:?}", r.text());
+        if r.json()["code"] == 1 {
+            r.assert_engine_error(400, 1, "Session ID unknown");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "session still known after the websocket closed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_invalid_packet_closes_the_connection() {
+    let server = start_protocol_server().await;
+    let (mut ws, _) = Ws::open(server.addr, true).await;
+    // Connected and answering pings: neither timeout can be what closes the connection below.
+    ws.send_text("40").await;
+    for _ in 0..2 {
+        assert!(
+            matches!(ws.recv(WAIT).await, Some(Event::Text(_))),
+            "CONNECT answer and auth"
+        );
+    }
+    ws.send_text("abc").await;
+    loop {
+        match ws.recv(WAIT).await {
+            None => panic!("websocket still open after an invalid Engine.IO packet"),
+            Some(Event::Closed(_)) => break,
+            Some(_) => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_message_over_max_payload_closes_the_connection() {
+    let server = start_protocol_server().await;
+    let (mut ws, _) = Ws::open(server.addr, true).await;
+    ws.send_text("40").await;
+    // The frame may be cut half-way by the server closing: the send result is not asserted.
+    let _ = ws
+        .try_send_text(&format!(r#"42["echo","{}"]"#, "a".repeat(1_100_000)))
+        .await;
+    loop {
+        match ws.recv(WAIT).await {
+            None => panic!("websocket still open after a message over maxPayload"),
+            Some(Event::Closed(_)) => break,
+            Some(Event::Text(t)) => {
+                assert!(
+                    !t.starts_with(r#"42["echo""#),
+                    "the oversized message was processed"
+                )
+            }
+            Some(Event::Binary(_)) => {}
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------------------------
+// Upgrade
+// ----------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrade_from_polling_to_websocket() {
+    let server = start_protocol_server().await;
+    let p = Polling::open(server.addr).await;
+    p.send_text("40").await;
+    p.poll_until(
+        WAIT,
+        |pk| matches!(pk, EioPacket::Text(t) if t.starts_with(r#"42["auth""#)),
+    )
+    .await;
+
+    let mut ws = Ws::connect(&ws_url(server.addr, Some(&p.sid)), true).await;
+    // A GET parked on the polling transport while the upgrade happens.
+    let parked = tokio::spawn({
+        let p = p.clone();
+        async move { p.get().await }
+    });
+
+    ws.send_text("2probe").await;
+    match ws.recv(WAIT).await {
+        Some(Event::Text(t)) => assert_eq!(t, "3probe", "probe answer"),
+        other => panic!("expected 3probe, got {other:?}"),
+    }
+
+    // The polling GET is released with a noop (pings may come first: answer them and poll again).
+    let mut response = parked.await.expect("GET task");
+    loop {
+        assert_eq!(
+            response.status,
+            200,
+            "GET during upgrade: {:?}",
+            response.text()
+        );
+        let packets = decode_payload(&response.text()).expect("valid payload");
+        if packets.contains(&EioPacket::text("6")) {
+            break;
+        }
+        assert!(
+            packets.iter().all(|pk| *pk == EioPacket::text("2")),
+            "during the upgrade the polling transport carries only pings/noop, got {packets:?}"
+        );
+        p.send_text("3").await;
+        response = p.get().await;
+    }
+
+    ws.send_text("5").await;
+    ws.send_text(r#"421["transport"]"#).await;
+    ws.send_text(r#"42["echo","upgraded"]"#).await;
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        match ws.recv(WAIT).await {
+            Some(Event::Text(t)) if t == "6" => {}
+            Some(Event::Text(t)) => got.push(t),
+            other => panic!("expected messages over the websocket, got {other:?} (had {got:?})"),
+        }
+    }
+    assert_eq!(got, [r#"431["websocket"]"#, r#"42["echo","upgraded"]"#]);
+
+    // Polling requests on the upgraded session are rejected.
+    // (engine.io: code 3 "Bad request", a transport mismatch; the session is still known.)
+    p.get().await.assert_engine_error(400, 3, "Bad request");
+    let post = p.post("42[\"echo\",\"late\"]").await;
+    assert_eq!(post.status, 400, "POST after upgrade: {:?}", post.text());
+    // The session itself is untouched.
+    ws.send_text(r#"422["ack","still"]"#).await;
+    match ws.recv(WAIT).await {
+        Some(Event::Text(t)) => assert_eq!(t, r#"432["still"]"#),
+        other => panic!("expected the ack over the websocket, got {other:?}"),
+    }
+}
+
+// ----------------------------------------------------------------------------------------------
+// HTTP surroundings
+// ----------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_preflight_and_origin_get_allow_origin() {
+    let server = start_protocol_server().await;
+    let http = Http::new();
+    let origin = "http://example.test";
+    let preflight = http
+        .request(
+            http::Method::OPTIONS,
+            &polling_url(server.addr),
+            &[
+                ("origin", origin),
+                ("access-control-request-method", "POST"),
+                ("access-control-request-headers", "content-type"),
+            ],
+            "",
+        )
+        .await;
+    assert!(
+        (200..300).contains(&preflight.status),
+        "preflight status {} body {:?}",
+        preflight.status,
+        preflight.text()
+    );
+    let allow = preflight.header("access-control-allow-origin");
+    assert!(
+        allow.as_deref() == Some("*") || allow.as_deref() == Some(origin),
+        "preflight Access-Control-Allow-Origin: {allow:?}"
+    );
+
+    let response = http
+        .request(
+            http::Method::GET,
+            &polling_url(server.addr),
+            &[("origin", origin)],
+            "",
+        )
+        .await;
+    assert_eq!(response.status, 200);
+    let allow = response.header("access-control-allow-origin");
+    assert!(
+        allow.as_deref() == Some("*") || allow.as_deref() == Some(origin),
+        "handshake Access-Control-Allow-Origin: {allow:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_route_answers_beside_socketio() {
+    let server = start_protocol_server().await;
+    let response = Http::new()
+        .get(&format!("{}/health", server.http_url()))
+        .await;
+    assert_eq!(response.status, 200);
+    assert_eq!(response.text(), "ok");
+}

@@ -1,0 +1,231 @@
+//! `#[namespace]` types served over loopback and driven by a raw Socket.IO client: argument
+//! extraction, acks from return values, errors, hooks, and how registration works.
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use socketio_axum::SocketIoRouterExt;
+use socketio_core::{AckSender, ConnectError, DisconnectReason, SocketIo, SocketRef};
+use socketio_macros::namespace;
+use support::client::{Conn, Transport};
+
+#[derive(Debug, Deserialize, Serialize)]
+struct Msg {
+    text: String,
+    n: u32,
+}
+
+#[derive(Deserialize)]
+struct Token {
+    token: String,
+}
+
+/// Shared state of the namespace: counts disconnects.
+#[derive(Default)]
+struct Typed {
+    gone: Arc<AtomicUsize>,
+}
+
+#[namespace("/typed")]
+impl Typed {
+    #[on_connect]
+    async fn connect(&self, socket: SocketRef, auth: Option<Token>) -> Result<(), ConnectError> {
+        match auth {
+            Some(t) if t.token == "ok" => {
+                socket.join("members");
+                Ok(())
+            }
+            _ => Err(ConnectError::new("bad token")),
+        }
+    }
+
+    #[on("message")]
+    async fn message(&self, _socket: SocketRef, msg: Msg) -> Msg {
+        Msg {
+            text: msg.text.to_uppercase(),
+            n: msg.n + 1,
+        }
+    }
+
+    #[on("sum with spaces")]
+    fn sum(&self, _socket: SocketRef, a: i64, b: Option<i64>) -> (&'static str, i64) {
+        ("sum", a + b.unwrap_or(0))
+    }
+
+    #[on("checked")]
+    fn checked(&self, _socket: SocketRef, n: i32) -> Result<i32, String> {
+        if n >= 0 {
+            Ok(n)
+        } else {
+            Err(format!("{n} is negative"))
+        }
+    }
+
+    #[on("raw")]
+    fn raw(
+        &self,
+        _socket: SocketRef,
+        v: serde_json::Value,
+        data: bytes::Bytes,
+    ) -> (serde_json::Value, usize) {
+        (v, data.len())
+    }
+
+    #[on("later")]
+    async fn later(&self, _socket: SocketRef, ack: AckSender) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let _ = ack.send(&"later");
+    }
+
+    #[on("nothing")]
+    fn nothing(&self, _socket: SocketRef) {}
+
+    #[on("replaced")]
+    fn replaced(&self, _socket: SocketRef) -> &'static str {
+        "method"
+    }
+
+    #[on_disconnect]
+    async fn gone(&self, _socket: SocketRef, _reason: DisconnectReason) {
+        self.gone.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Not a handler: stays an ordinary method.
+    fn gone_count(&self) -> usize {
+        self.gone.load(Ordering::SeqCst)
+    }
+}
+
+/// A namespace without `Default`: auto_namespaces skips it, register() works.
+struct Manual(&'static str);
+
+#[namespace("/manual")]
+impl Manual {
+    #[on("who")]
+    fn who(&self, _socket: SocketRef) -> &'static str {
+        self.0
+    }
+}
+
+async fn serve(io: &SocketIo) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = Router::new().socketio(io);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+async fn connected(addr: std::net::SocketAddr, ns: &str, auth: &str) -> Conn {
+    let (mut c, _) = Conn::open(addr, Transport::WebSocket).await;
+    c.send_sio(&format!("0{ns},{auth}")).await;
+    let answer = c.expect_sio().await;
+    assert!(answer.starts_with(&format!("0{ns},{{\"sid\"")), "{answer}");
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_arguments_and_acks() {
+    let io = SocketIo::new();
+    io.register(Typed::default());
+    let addr = serve(&io).await;
+    let mut c = connected(addr, "/typed", r#"{"token":"ok"}"#).await;
+    let cases = [
+        (
+            r#"1["message",{"text":"hi","n":1}]"#,
+            r#"1[{"text":"HI","n":2}]"#,
+        ),
+        (r#"2["sum with spaces",2,3]"#, r#"2["sum",5]"#),
+        (r#"3["sum with spaces",2]"#, r#"3["sum",2]"#),
+        (r#"4["checked",7]"#, "4[7]"),
+        (r#"5["checked",-1]"#, r#"5[{"error":"-1 is negative"}]"#),
+        (r#"6["later"]"#, r#"6["later"]"#),
+        (r#"7["nothing"]"#, "7[]"),
+    ];
+    for (send, expect) in cases {
+        c.send_sio(&format!("2/typed,{send}")).await;
+        assert_eq!(c.expect_sio().await, format!("3/typed,{expect}"));
+    }
+    // Binary arguments and the raw Value escape hatch.
+    c.send_sio_with_binary(
+        r#"51-/typed,8["raw",{"a":1},{"_placeholder":true,"num":0}]"#,
+        &[&[1, 2, 3]],
+    )
+    .await;
+    assert_eq!(c.expect_sio().await, r#"3/typed,8[{"a":1},3]"#);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payload_that_does_not_deserialize_gets_an_error_ack() {
+    let io = SocketIo::new();
+    io.register(Typed::default());
+    let addr = serve(&io).await;
+    let mut c = connected(addr, "/typed", r#"{"token":"ok"}"#).await;
+    c.send_sio(r#"2/typed,9["message",{"text":5}]"#).await;
+    let ack = c.expect_sio().await;
+    assert!(
+        ack.starts_with(r#"3/typed,9[{"error":"argument 0: "#),
+        "{ack}"
+    );
+    // The connection is fine afterwards.
+    c.send_sio(r#"2/typed,10["sum with spaces",1,1]"#).await;
+    assert_eq!(c.expect_sio().await, r#"3/typed,10["sum",2]"#);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_hook_refuses_and_disconnect_hook_runs() {
+    let io = SocketIo::new();
+    let typed = Typed::default();
+    let gone = typed.gone.clone();
+    io.register(typed);
+    let addr = serve(&io).await;
+    let (mut c, _) = Conn::open(addr, Transport::WebSocket).await;
+    c.send_sio(r#"0/typed,{"token":"nope"}"#).await;
+    assert_eq!(c.expect_sio().await, r#"4/typed,{"message":"bad token"}"#);
+    let c = connected(addr, "/typed", r#"{"token":"ok"}"#).await;
+    c.send_sio("1/typed,").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while gone.load(Ordering::SeqCst) == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "disconnect hook never ran"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(Typed { gone }.gone_count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_registration_wins_between_closures_and_methods() {
+    let io = SocketIo::new();
+    io.register(Typed::default());
+    io.ns("/typed")
+        .on("replaced", |_s: SocketRef| async { "closure" });
+    let addr = serve(&io).await;
+    let mut c = connected(addr, "/typed", r#"{"token":"ok"}"#).await;
+    c.send_sio(r#"2/typed,1["replaced"]"#).await;
+    assert_eq!(c.expect_sio().await, r#"3/typed,1["closure"]"#);
+    // Registering the type again puts the method back.
+    io.register(Typed::default());
+    c.send_sio(r#"2/typed,2["replaced"]"#).await;
+    assert_eq!(c.expect_sio().await, r#"3/typed,2["method"]"#);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_namespaces_registers_default_types_and_register_the_rest() {
+    let io = SocketIo::new();
+    // Typed (Default) is registered; Manual (no Default) is skipped, and so is any `#[namespace]`
+    // of the ui tests (not linked into this binary).
+    assert_eq!(io.auto_namespaces(), 1);
+    assert!(io.of("/typed").is_some());
+    assert!(io.of("/manual").is_none());
+    io.register(Manual("manual"));
+    let addr = serve(&io).await;
+    let mut c = connected(addr, "/manual", "").await;
+    c.send_sio(r#"2/manual,1["who"]"#).await;
+    assert_eq!(c.expect_sio().await, r#"3/manual,1["manual"]"#);
+}

@@ -1,0 +1,200 @@
+//! Server options, observed over loopback: upgrades off, compression, cookie, path, CORS, and
+//! acks that end when the client disconnects.
+
+mod support;
+
+use std::future::IntoFuture as _;
+use std::io::Read as _;
+use std::time::Duration;
+
+use socketio_core::{AckError, Cors};
+use support::client::{engine_url, parse_open_packet, Conn, Http, Transport, Ws};
+use support::server::start_protocol_server_with;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_upgrades_false_advertises_and_refuses_no_upgrade() {
+    let server = start_protocol_server_with(|b| b.allow_upgrades(false)).await;
+    let http = Http::new();
+    let open = parse_open_packet(
+        &http
+            .get(&engine_url(server.addr, "EIO=4&transport=polling"))
+            .await
+            .text(),
+    );
+    assert_eq!(open["upgrades"], serde_json::json!([]));
+    let sid = open["sid"].as_str().unwrap();
+    let url = format!(
+        "ws://{}/socket.io/?EIO=4&transport=websocket&sid={sid}",
+        server.addr
+    );
+    assert!(
+        Ws::try_connect(&url, false).await.is_err(),
+        "upgrade must be refused"
+    );
+    // A websocket-only session is still fine.
+    Ws::open(server.addr, true).await;
+}
+
+/// A polling response at least `compression_threshold` long is compressed as the client asks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_responses_are_compressed_per_accept_encoding() {
+    let server = start_protocol_server_with(|b| b.compression_threshold(10)).await;
+    let http = Http::new();
+    for (encoding, expect) in [
+        ("gzip", Some("gzip")),
+        ("deflate", Some("deflate")),
+        ("br", None),
+    ] {
+        let resp = http
+            .request(
+                http::Method::GET,
+                &engine_url(server.addr, "EIO=4&transport=polling"),
+                &[("accept-encoding", encoding)],
+                "",
+            )
+            .await;
+        assert_eq!(resp.status, 200);
+        assert_eq!(
+            resp.header("content-encoding").as_deref(),
+            expect,
+            "{encoding}"
+        );
+        let mut text = String::new();
+        match expect {
+            Some("gzip") => flate2::read::GzDecoder::new(&resp.body[..])
+                .read_to_string(&mut text)
+                .unwrap(),
+            Some(_) => flate2::read::ZlibDecoder::new(&resp.body[..])
+                .read_to_string(&mut text)
+                .unwrap(),
+            None => {
+                text = resp.text();
+                0
+            }
+        };
+        assert!(
+            text.starts_with("0{") && text.contains("\"sid\""),
+            "{encoding}: {text:?}"
+        );
+    }
+    // Off: never compressed.
+    let server =
+        start_protocol_server_with(|b| b.compression_threshold(10).http_compression(false)).await;
+    let resp = http
+        .request(
+            http::Method::GET,
+            &engine_url(server.addr, "EIO=4&transport=polling"),
+            &[("accept-encoding", "gzip")],
+            "",
+        )
+        .await;
+    assert_eq!(resp.header("content-encoding"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookie_carries_the_session_id() {
+    let server = start_protocol_server_with(|b| b.cookie(Some("io"))).await;
+    let resp = Http::new()
+        .get(&engine_url(server.addr, "EIO=4&transport=polling"))
+        .await;
+    let sid = parse_open_packet(&resp.text())["sid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        resp.header("set-cookie").as_deref(),
+        Some(format!("io={sid}; Path=/; HttpOnly; SameSite=Lax").as_str())
+    );
+    // Default: no cookie.
+    let server = start_protocol_server_with(|b| b).await;
+    let resp = Http::new()
+        .get(&engine_url(server.addr, "EIO=4&transport=polling"))
+        .await;
+    assert_eq!(resp.header("set-cookie"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_path() {
+    let server = start_protocol_server_with(|b| b.path("/rt")).await;
+    let http = Http::new();
+    let resp = http
+        .get(&format!(
+            "http://{}/rt/?EIO=4&transport=polling",
+            server.addr
+        ))
+        .await;
+    assert_eq!(resp.status, 200);
+    let old = http
+        .get(&engine_url(server.addr, "EIO=4&transport=polling"))
+        .await;
+    assert_eq!(old.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_origin_list_and_credentials() {
+    let server = start_protocol_server_with(|b| {
+        b.cors(Cors::Origins(vec!["https://app.example".into()]))
+            .cors_credentials(true)
+    })
+    .await;
+    let http = Http::new();
+    let url = engine_url(server.addr, "EIO=4&transport=polling");
+    let ok = http
+        .request(
+            http::Method::GET,
+            &url,
+            &[("origin", "https://app.example")],
+            "",
+        )
+        .await;
+    assert_eq!(ok.status, 200);
+    assert_eq!(
+        ok.header("access-control-allow-origin").as_deref(),
+        Some("https://app.example")
+    );
+    assert_eq!(
+        ok.header("access-control-allow-credentials").as_deref(),
+        Some("true")
+    );
+    let refused = http
+        .request(
+            http::Method::GET,
+            &url,
+            &[("origin", "https://evil.example")],
+            "",
+        )
+        .await;
+    refused.assert_engine_error(403, 4, "Forbidden");
+    assert_eq!(refused.header("access-control-allow-origin"), None);
+    // Requests without an Origin (non-browser clients) are not subject to CORS.
+    assert_eq!(http.get(&url).await.status, 200);
+}
+
+/// A server emit waiting for an ack ends with `AckError::Closed` as soon as the client goes
+/// away, not after the timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_ack_fails_fast_when_the_client_disconnects() {
+    let server = start_protocol_server_with(|b| b).await;
+    let (mut c, _) = Conn::open(server.addr, Transport::WebSocket).await;
+    c.connect_ns("/", None).await;
+    let socket = server
+        .io
+        .of("/")
+        .unwrap()
+        .sockets()
+        .pop()
+        .expect("one socket");
+    let ack = tokio::spawn(
+        socket
+            .emit_with_ack::<serde_json::Value, _>("question", &"anyone?")
+            .timeout(Duration::from_secs(30))
+            .into_future(),
+    );
+    c.expect_sio().await; // the question
+    drop(c);
+    let result = tokio::time::timeout(Duration::from_secs(5), ack)
+        .await
+        .expect("the ack wait must end when the client leaves")
+        .unwrap();
+    assert!(matches!(result, Err(AckError::Closed)), "{result:?}");
+}
