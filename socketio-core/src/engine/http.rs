@@ -131,6 +131,10 @@ impl<H: EngineHandler> Engine<H> {
                 sid.parse::<Sid>()
                     .ok()
                     .and_then(|sid| self.session(&sid))
+                    // A session that ended on an error is gone for new requests, as in the
+                    // reference server (which forgets it at once); only a graceful close stays
+                    // reachable until its close packet has been delivered.
+                    .filter(|s| s.close_reason().is_none_or(CloseReason::is_graceful))
                     .ok_or(EngineError::UnknownSid)?,
             ),
         };
