@@ -151,6 +151,15 @@ impl EngineHandler for ServerCore {
     }
 }
 
+/// Adds the attachments of a binary packet to its arguments.
+fn with_attachments(args: Args, attachments: Vec<Bytes>) -> Args {
+    if attachments.is_empty() {
+        args
+    } else {
+        args.with_attachments(attachments)
+    }
+}
+
 impl ServerCore {
     fn dispatch(&self, conn: &Conn, packet: Packet, attachments: Vec<Bytes>) {
         let Packet { ns, id, data, .. } = packet;
@@ -161,16 +170,16 @@ impl ServerCore {
                     socket.close(DisconnectReason::ClientNamespaceDisconnect, false);
                 }
             }
-            PacketData::Event(name, values) => match conn.data.socket(&ns) {
+            PacketData::Event(name, args) => match conn.data.socket(&ns) {
                 Some(socket) => {
                     let ns = socket.namespace().clone();
-                    ns.dispatch(socket, name, Args::new(values, attachments), id);
+                    ns.dispatch(socket, name, with_attachments(args, attachments), id);
                 }
                 None => tracing::debug!(sid = %conn.sid, ns, "event for a namespace not joined"),
             },
-            PacketData::Ack(values) => {
+            PacketData::Ack(args) => {
                 if let (Some(socket), Some(id)) = (conn.data.socket(&ns), id) {
-                    socket.on_ack(id, Args::new(values, attachments));
+                    socket.on_ack(id, with_attachments(args, attachments));
                 }
             }
         }

@@ -14,9 +14,13 @@
 
 mod de;
 mod fast;
+mod raw;
 mod ser;
 
 pub(crate) use self::fast::json_args;
+pub(crate) use self::raw::RawArgs;
+
+use std::sync::OnceLock;
 
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
@@ -27,19 +31,71 @@ pub use self::de::ArgError;
 
 /// The arguments of an event or ack as received: JSON values, with binary attachments kept
 /// aside (the values hold `{"_placeholder": true, "num": n}` where attachment `n` belongs).
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// Arguments of a text packet stay JSON text until read: [`Args::get`] and [`Args::decode`]
+/// deserialize straight from it, and [`Args::values`] builds the values on first use.
+#[derive(Clone, Default)]
 pub struct Args {
-    values: Vec<Value>,
+    repr: Repr,
     attachments: Vec<Bytes>,
+}
+
+#[derive(Clone)]
+enum Repr {
+    Values(Vec<Value>),
+    Raw {
+        raw: RawArgs,
+        values: OnceLock<Vec<Value>>,
+    },
+}
+
+impl Default for Repr {
+    fn default() -> Self {
+        Repr::Values(Vec::new())
+    }
+}
+
+impl PartialEq for Args {
+    fn eq(&self, other: &Self) -> bool {
+        self.values() == other.values() && self.attachments == other.attachments
+    }
+}
+
+impl std::fmt::Debug for Args {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut s = f.debug_struct("Args");
+        match &self.repr {
+            Repr::Values(values) => s.field("values", values),
+            Repr::Raw { raw, .. } => s.field("values", raw),
+        };
+        s.field("attachments", &self.attachments).finish()
+    }
 }
 
 impl Args {
     /// Arguments from their JSON values and binary attachments.
     pub fn new(values: Vec<Value>, attachments: Vec<Bytes>) -> Self {
         Args {
-            values,
+            repr: Repr::Values(values),
             attachments,
         }
+    }
+
+    /// Arguments of a text packet, kept as JSON text.
+    pub(crate) fn from_raw(raw: RawArgs) -> Self {
+        Args {
+            repr: Repr::Raw {
+                raw,
+                values: OnceLock::new(),
+            },
+            attachments: Vec::new(),
+        }
+    }
+
+    /// The same arguments with these binary attachments (for a binary packet).
+    pub(crate) fn with_attachments(self, attachments: Vec<Bytes>) -> Self {
+        let (values, _) = self.into_parts();
+        Args::new(values, attachments)
     }
 
     /// Serializes `value` with the sending rules of this module.
@@ -57,7 +113,10 @@ impl Args {
 
     /// The JSON values (binary attachments appear as placeholders).
     pub fn values(&self) -> &[Value] {
-        &self.values
+        match &self.repr {
+            Repr::Values(values) => values,
+            Repr::Raw { raw, values } => values.get_or_init(|| raw.to_values()),
+        }
     }
 
     /// The binary attachments, in placeholder order.
@@ -67,12 +126,15 @@ impl Args {
 
     /// Number of arguments.
     pub fn len(&self) -> usize {
-        self.values.len()
+        match &self.repr {
+            Repr::Values(values) => values.len(),
+            Repr::Raw { raw, .. } => raw.len(),
+        }
     }
 
     /// Whether there are no arguments.
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.len() == 0
     }
 
     /// Deserializes argument `index` (a missing argument reads as `null`).
@@ -84,17 +146,31 @@ impl Args {
     /// assert_eq!(args.get::<Option<u32>>(2).unwrap(), None);
     /// ```
     pub fn get<T: DeserializeOwned>(&self, index: usize) -> Result<T, ArgError> {
-        de::from_arg(self.values.get(index), &self.attachments).map_err(|e| ArgError::at(index, e))
+        match &self.repr {
+            Repr::Values(values) => de::from_arg(values.get(index), &self.attachments),
+            Repr::Raw { raw, .. } => raw.arg(index),
+        }
+        .map_err(|e| ArgError::at(index, e))
     }
 
     /// Deserializes all arguments with the receiving rules of this module: a tuple takes them
     /// positionally, any other type takes the first.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ArgError> {
-        de::from_args(&self.values, &self.attachments)
+        match &self.repr {
+            Repr::Values(values) => de::from_args(values, &self.attachments),
+            Repr::Raw { raw, .. } => raw.decode().map_err(|source| ArgError {
+                index: None,
+                source,
+            }),
+        }
     }
 
     pub(crate) fn into_parts(self) -> (Vec<Value>, Vec<Bytes>) {
-        (self.values, self.attachments)
+        let values = match self.repr {
+            Repr::Values(values) => values,
+            Repr::Raw { raw, values } => values.into_inner().unwrap_or_else(|| raw.to_values()),
+        };
+        (values, self.attachments)
     }
 }
 

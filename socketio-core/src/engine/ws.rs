@@ -79,87 +79,100 @@ impl<H: EngineHandler> Engine<H> {
         self.serve(socket, ws).await;
     }
 
-    /// Pumps frames both ways until the session closes.
-    async fn serve(self: Arc<Self>, socket: SocketHandle<H::Data>, ws: WsStream) {
-        let (mut sink, mut stream) = ws.split();
-        let writer = async {
-            let mut outbox = socket.outbox.lock().await;
-            let mut next = outbox.held.take();
-            loop {
-                let frame = match next.take() {
-                    Some(frame) => frame,
-                    None => tokio::select! {
-                        biased;
-                        frame = outbox.rx.recv() => match frame {
-                            Some(frame) => frame,
-                            None => break,
-                        },
-                        _ = socket.closed() => break,
-                    },
-                };
-                if feed(&mut sink, frame, socket.protocol).await.is_err() {
-                    socket.close(CloseReason::TransportError);
-                    return;
-                }
+    /// Pumps frames both ways until the session closes. One loop in one task: each incoming
+    /// message is handled, then everything queued meanwhile (e.g. its ack) is written with a
+    /// single flush, so an echo costs one read and one write, with no task hand-off.
+    async fn serve(self: Arc<Self>, socket: SocketHandle<H::Data>, mut ws: WsStream) {
+        let closed = socket.closed();
+        tokio::pin!(closed);
+        let mut outbox = socket.outbox.lock().await;
+        let mut next = outbox.held.take();
+        loop {
+            if next.is_none() {
                 next = outbox.rx.try_recv().ok();
-                if next.is_none() && sink.flush().await.is_err() {
+            }
+            if let Some(first) = next.take() {
+                let write = async {
+                    let mut frame = first;
+                    loop {
+                        feed(&mut ws, frame, socket.protocol).await?;
+                        match outbox.rx.try_recv() {
+                            Ok(more) => frame = more,
+                            Err(_) => break,
+                        }
+                    }
+                    ws.flush().await
+                };
+                // A client that stopped reading must not keep a closed session's task alive.
+                let written = tokio::select! {
+                    biased;
+                    r = write => r.is_ok(),
+                    _ = &mut closed => return,
+                };
+                if !written {
                     socket.close(CloseReason::TransportError);
                     return;
                 }
             }
-            // Closing: flush what was queued before the close (e.g. a DISCONNECT packet), without
-            // waiting forever on a client that stopped reading.
-            let goodbye = async {
-                while let Ok(frame) = outbox.rx.try_recv() {
-                    if feed(&mut sink, frame, socket.protocol).await.is_err() {
-                        return;
-                    }
+            let keep_going = tokio::select! {
+                biased;
+                msg = ws.next() => self.on_ws_message(&socket, msg),
+                frame = outbox.rx.recv() => {
+                    next = frame;
+                    next.is_some()
                 }
-                let _ = sink.send(Message::Close(None)).await;
+                _ = &mut closed => break,
             };
-            let _ = time::timeout(self.config.ping_timeout, goodbye).await;
-        };
-        let reader = async {
-            loop {
-                let msg = tokio::select! {
-                    msg = stream.next() => msg,
-                    _ = socket.closed() => return,
-                };
-                let keep_going = match msg {
-                    Some(Ok(Message::Text(text))) => match Incoming::decode(&text) {
-                        Ok(packet) => self.on_packet(&socket, packet),
-                        Err(err) => {
-                            tracing::debug!(sid = %socket.sid, %err, "bad websocket packet");
-                            socket.close(CloseReason::ParseError);
-                            false
-                        }
-                    },
-                    Some(Ok(Message::Binary(data))) => {
-                        match binary_message(socket.protocol, data) {
-                            Some(data) => self.on_packet(&socket, Incoming::Binary(data)),
-                            None => {
-                                socket.close(CloseReason::ParseError);
-                                false
-                            }
-                        }
-                    }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => true,
-                    Some(Ok(Message::Close(_))) | None => {
-                        socket.close(CloseReason::TransportClose);
-                        false
-                    }
-                    Some(Err(err)) => {
-                        tracing::debug!(sid = %socket.sid, %err, "websocket read failed");
-                        socket.close(read_error_reason(&err));
-                        false
-                    }
-                };
-                if !keep_going {
+            if !keep_going {
+                break;
+            }
+        }
+        // Closing: flush what was queued before the close (e.g. a DISCONNECT packet), without
+        // waiting forever on a client that stopped reading.
+        let goodbye = async {
+            while let Ok(frame) = outbox.rx.try_recv() {
+                if feed(&mut ws, frame, socket.protocol).await.is_err() {
                     return;
                 }
             }
+            let _ = ws.send(Message::Close(None)).await;
         };
-        tokio::join!(writer, reader);
+        let _ = time::timeout(self.config.ping_timeout, goodbye).await;
+    }
+
+    /// Handles one read from the WebSocket. Returns `false` when the session ended.
+    fn on_ws_message(
+        &self,
+        socket: &SocketHandle<H::Data>,
+        msg: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    ) -> bool {
+        match msg {
+            Some(Ok(Message::Text(text))) => match Incoming::decode(&text) {
+                Ok(packet) => self.on_packet(socket, packet),
+                Err(err) => {
+                    tracing::debug!(sid = %socket.sid, %err, "bad websocket packet");
+                    socket.close(CloseReason::ParseError);
+                    false
+                }
+            },
+            Some(Ok(Message::Binary(data))) => match binary_message(socket.protocol, data) {
+                Some(data) => self.on_packet(socket, Incoming::Binary(data)),
+                None => {
+                    socket.close(CloseReason::ParseError);
+                    false
+                }
+            },
+            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => true,
+            Some(Ok(Message::Close(_))) | None => {
+                socket.close(CloseReason::TransportClose);
+                false
+            }
+            Some(Err(err)) => {
+                tracing::debug!(sid = %socket.sid, %err, "websocket read failed");
+                socket.close(read_error_reason(&err));
+                false
+            }
+        }
     }
 }
 

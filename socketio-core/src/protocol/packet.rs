@@ -2,6 +2,8 @@
 
 use serde_json::Value;
 
+use crate::args::{Args, RawArgs};
+
 /// Socket.IO packet types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PacketType {
@@ -73,10 +75,10 @@ pub(crate) enum PacketData {
     Connect(Option<Value>),
     /// DISCONNECT: nothing.
     Disconnect,
-    /// EVENT / BINARY_EVENT: the event name and its arguments.
-    Event(String, Vec<Value>),
-    /// ACK / BINARY_ACK: the arguments.
-    Ack(Vec<Value>),
+    /// EVENT / BINARY_EVENT: the event name and its arguments (attachments not yet added).
+    Event(String, Args),
+    /// ACK / BINARY_ACK: the arguments (attachments not yet added).
+    Ack(Args),
 }
 
 impl Packet {
@@ -124,34 +126,42 @@ impl Packet {
         };
         rest = &rest[digits..];
 
-        let json = if rest.is_empty() {
-            None
-        } else {
-            Some(serde_json::from_str::<Value>(rest).map_err(|e| ParseError::Json(e.to_string()))?)
-        };
-
+        let json_err = |e: serde_json::Error| ParseError::Json(e.to_string());
         let data = match kind {
-            PacketType::Connect => match json {
+            PacketType::Connect => match parse_json(rest)? {
                 None => PacketData::Connect(query.map(query_object)),
                 Some(v @ Value::Object(_)) => PacketData::Connect(Some(v)),
                 Some(_) => return Err(ParseError::Payload),
             },
             PacketType::Disconnect => PacketData::Disconnect,
-            PacketType::Event | PacketType::BinaryEvent => match json {
+            // Text packets keep their arguments as JSON text, read straight into the handler's
+            // types later; binary ones need values to find the attachment placeholders.
+            PacketType::Event if rest.starts_with('[') => {
+                let mut raw = RawArgs::parse(rest).map_err(json_err)?;
+                let name = raw.take_name().ok_or(ParseError::Payload)?;
+                PacketData::Event(name, Args::from_raw(raw))
+            }
+            PacketType::Ack if rest.starts_with('[') && id.is_some() => {
+                PacketData::Ack(Args::from_raw(RawArgs::parse(rest).map_err(json_err)?))
+            }
+            PacketType::BinaryEvent => match parse_json(rest)? {
                 Some(Value::Array(mut items))
                     if matches!(items.first(), Some(Value::String(_))) =>
                 {
                     let Value::String(name) = items.remove(0) else {
                         unreachable!("checked by the guard")
                     };
-                    PacketData::Event(name, items)
+                    PacketData::Event(name, Args::new(items, Vec::new()))
                 }
                 _ => return Err(ParseError::Payload),
             },
-            PacketType::Ack | PacketType::BinaryAck => match (json, id) {
-                (Some(Value::Array(items)), Some(_)) => PacketData::Ack(items),
+            PacketType::BinaryAck => match (parse_json(rest)?, id) {
+                (Some(Value::Array(items)), Some(_)) => {
+                    PacketData::Ack(Args::new(items, Vec::new()))
+                }
                 _ => return Err(ParseError::Payload),
             },
+            PacketType::Event | PacketType::Ack => return Err(ParseError::Payload),
             PacketType::ConnectError => return Err(ParseError::ClientConnectError),
         };
         Ok(Packet {
@@ -162,6 +172,16 @@ impl Packet {
             data,
         })
     }
+}
+
+/// The JSON payload of a packet, if it has one.
+fn parse_json(rest: &str) -> Result<Option<Value>, ParseError> {
+    if rest.is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_str(rest)
+        .map(Some)
+        .map_err(|e| ParseError::Json(e.to_string()))
 }
 
 /// A namespace query string as a JSON object of strings: Socket.IO v4's stand-in for `auth`.
@@ -284,7 +304,7 @@ mod tests {
         assert_eq!(p.id, Some(12));
         assert_eq!(
             p.data,
-            PacketData::Event("msg".into(), vec![json!({"a": 1})])
+            PacketData::Event("msg".into(), Args::new(vec![json!({"a": 1})], vec![]))
         );
 
         let p = Packet::decode(r#"51-["up",{"_placeholder":true,"num":0}]"#).unwrap();
@@ -294,7 +314,10 @@ mod tests {
         );
 
         let p = Packet::decode(r#"3/x,7[1,2]"#).unwrap();
-        assert_eq!(p.data, PacketData::Ack(vec![json!(1), json!(2)]));
+        assert_eq!(
+            p.data,
+            PacketData::Ack(Args::new(vec![json!(1), json!(2)], vec![]))
+        );
     }
 
     #[test]

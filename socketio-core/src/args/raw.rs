@@ -1,0 +1,236 @@
+//! Arguments of a text packet kept as JSON text: each argument is a span of the packet's
+//! argument array, deserialized straight into the handler's type when asked for (one pass,
+//! no intermediate `serde_json::Value` tree). Binary packets take the `Value` path of `de.rs`,
+//! which resolves attachment placeholders.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::{self, DeserializeOwned, DeserializeSeed, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+type Error = serde_json::Error;
+
+/// Where one argument sits in the argument array text (byte offsets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    start: u32,
+    end: u32,
+}
+
+/// A JSON argument array (`[...]`, the event name removed for events) as text with the span of
+/// each argument.
+#[derive(Clone)]
+pub(crate) struct RawArgs {
+    text: Arc<str>,
+    spans: Vec<Span>,
+}
+
+impl fmt::Debug for RawArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.spans.iter().map(|&s| &self.text[s.range()]))
+            .finish()
+    }
+}
+
+impl Span {
+    fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+/// What a missing argument reads as.
+const NULL: &str = "null";
+
+impl RawArgs {
+    /// Splits a JSON array into its elements without building values (the syntax is fully
+    /// checked). `Err` when `text` is not a JSON array.
+    pub(crate) fn parse(text: &str) -> Result<RawArgs, Error> {
+        let owned: Arc<str> = Arc::from(text);
+        let base = owned.as_ptr() as usize;
+        let mut de = serde_json::Deserializer::from_str(&owned);
+        let spans = de::Deserializer::deserialize_seq(&mut de, SpansVisitor { base })?;
+        de.end()?;
+        Ok(RawArgs { text: owned, spans })
+    }
+
+    /// Number of arguments.
+    pub(crate) fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// The JSON text of argument `index`.
+    pub(crate) fn get(&self, index: usize) -> Option<&str> {
+        self.spans.get(index).map(|s| &self.text[s.range()])
+    }
+
+    /// Removes the first argument and returns it as a string, when it is one (an event name).
+    pub(crate) fn take_name(&mut self) -> Option<String> {
+        let first = self.get(0)?;
+        if !first.starts_with('"') {
+            return None;
+        }
+        let name = match first.as_bytes()[1..first.len() - 1].contains(&b'\\') {
+            false => first[1..first.len() - 1].to_owned(),
+            true => serde_json::from_str::<String>(first).ok()?,
+        };
+        self.spans.remove(0);
+        Some(name)
+    }
+
+    /// Deserializes argument `index`; a missing one reads as `null`.
+    pub(crate) fn arg<T: DeserializeOwned>(&self, index: usize) -> Result<T, Error> {
+        serde_json::from_str(self.get(index).unwrap_or(NULL))
+    }
+
+    /// Deserializes the whole list: a tuple takes the arguments positionally, any other type
+    /// the first argument.
+    pub(crate) fn decode<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        T::deserialize(ListDe(self))
+    }
+
+    /// The arguments as JSON values.
+    pub(crate) fn to_values(&self) -> Vec<Value> {
+        (0..self.len())
+            .map(|i| self.arg::<Value>(i).unwrap_or(Value::Null))
+            .collect()
+    }
+}
+
+/// Collects the span of every element of a JSON array, relative to `base`.
+struct SpansVisitor {
+    base: usize,
+}
+
+impl<'de> Visitor<'de> for SpansVisitor {
+    type Value = Vec<Span>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Span>, A::Error> {
+        let mut spans = Vec::with_capacity(seq.size_hint().unwrap_or(4));
+        while let Some(raw) = seq.next_element::<&'de RawValue>()? {
+            let text = raw.get();
+            let start = text.as_ptr() as usize - self.base;
+            let span = u32::try_from(start)
+                .ok()
+                .zip(u32::try_from(start + text.len()).ok())
+                .ok_or_else(|| de::Error::custom("arguments too large"))?;
+            spans.push(Span {
+                start: span.0,
+                end: span.1,
+            });
+        }
+        Ok(spans)
+    }
+}
+
+/// The argument list at the top level (see [`RawArgs::decode`]).
+struct ListDe<'a>(&'a RawArgs);
+
+impl<'a> ListDe<'a> {
+    fn first(&self) -> &'a str {
+        self.0.get(0).unwrap_or(NULL)
+    }
+}
+
+macro_rules! first_arg {
+    ($($method:ident($($arg:ident: $ty:ty),*);)*) => {
+        $(fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, Error> {
+            let mut de = serde_json::Deserializer::from_str(self.first());
+            let value = de::Deserializer::$method(&mut de, $($arg,)* visitor)?;
+            de.end()?;
+            Ok(value)
+        })*
+    };
+}
+
+impl<'de> de::Deserializer<'de> for ListDe<'de> {
+    type Error = Error;
+
+    fn deserialize_tuple<V: Visitor<'de>>(self, _: usize, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_seq(ElementsDe {
+            args: self.0,
+            next: 0,
+        })
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_unit()
+    }
+
+    first_arg! {
+        deserialize_any(); deserialize_bool(); deserialize_i8(); deserialize_i16();
+        deserialize_i32(); deserialize_i64(); deserialize_u8(); deserialize_u16();
+        deserialize_u32(); deserialize_u64(); deserialize_f32(); deserialize_f64();
+        deserialize_char(); deserialize_str(); deserialize_string(); deserialize_bytes();
+        deserialize_byte_buf(); deserialize_option(); deserialize_seq(); deserialize_map();
+        deserialize_identifier(); deserialize_ignored_any();
+        deserialize_unit_struct(name: &'static str);
+        deserialize_newtype_struct(name: &'static str);
+        deserialize_tuple_struct(name: &'static str, len: usize);
+        deserialize_struct(name: &'static str, fields: &'static [&'static str]);
+        deserialize_enum(name: &'static str, variants: &'static [&'static str]);
+    }
+}
+
+/// The arguments one by one, for a tuple.
+struct ElementsDe<'a> {
+    args: &'a RawArgs,
+    next: usize,
+}
+
+impl<'de> SeqAccess<'de> for ElementsDe<'de> {
+    type Error = Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Error> {
+        let Some(text) = self.args.get(self.next) else {
+            return Ok(None);
+        };
+        self.next += 1;
+        let mut de = serde_json::Deserializer::from_str(text);
+        let value = seed.deserialize(&mut de)?;
+        de.end()?;
+        Ok(Some(value))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.args.len() - self.next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn splits_without_building_values() {
+        let mut raw = RawArgs::parse(r#"["ev", {"a":[1,2]}, "x\"y", 3.5, null ]"#).unwrap();
+        assert_eq!(raw.take_name().as_deref(), Some("ev"));
+        assert_eq!(raw.len(), 4);
+        assert_eq!(raw.get(0), Some(r#"{"a":[1,2]}"#));
+        assert_eq!(raw.arg::<String>(1).unwrap(), "x\"y");
+        assert_eq!(raw.arg::<Option<u8>>(7).unwrap(), None);
+        assert_eq!(raw.decode::<(Value, String)>().unwrap().1, "x\"y");
+        assert_eq!(raw.decode::<Value>().unwrap(), json!({"a": [1, 2]}));
+        assert_eq!(raw.to_values()[2], json!(3.5));
+    }
+
+    #[test]
+    fn escaped_names_and_bad_input() {
+        let mut raw = RawArgs::parse(r#"["a\u0062",1]"#).unwrap();
+        assert_eq!(raw.take_name().as_deref(), Some("ab"));
+        assert!(RawArgs::parse(r#"[1,"#).is_err());
+        assert!(RawArgs::parse(r#"{"a":1}"#).is_err());
+        assert!(RawArgs::parse(r#"[1] x"#).is_err());
+        assert_eq!(RawArgs::parse("[1]").unwrap().take_name(), None);
+    }
+}
