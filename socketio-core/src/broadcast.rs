@@ -1,7 +1,7 @@
 //! Selecting sockets of a namespace by room and acting on them all, on this node and, when the
 //! server is in a cluster, on every other node.
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! One client connection as the Socket.IO layer sees it: its namespace sockets and the binary
 //! packet being assembled. Implements [`EngineHandler`] for the server.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -164,7 +164,7 @@ impl ServerCore {
     fn dispatch(&self, conn: &Conn, packet: Packet, attachments: Vec<Bytes>) {
         let Packet { ns, id, data, .. } = packet;
         match data {
-            PacketData::Connect(auth) => self.connect(conn, ns, auth),
+            PacketData::Connect(auth) => self.connect(conn, ns.into_owned(), auth),
             PacketData::Disconnect => {
                 if let Some(socket) = conn.data.socket(&ns) {
                     socket.close(DisconnectReason::ClientNamespaceDisconnect, false);
@@ -175,7 +175,9 @@ impl ServerCore {
                     let ns = socket.namespace().clone();
                     ns.dispatch(socket, name, with_attachments(args, attachments), id);
                 }
-                None => tracing::debug!(sid = %conn.sid, ns, "event for a namespace not joined"),
+                None => {
+                    tracing::debug!(sid = %conn.sid, ns = %ns, "event for a namespace not joined")
+                }
             },
             PacketData::Ack(args) => {
                 if let (Some(socket), Some(id)) = (conn.data.socket(&ns), id) {

@@ -81,10 +81,7 @@ pub mod __private {
             event: &str,
             data: &T,
         ) -> Option<String> {
-            let json = crate::args::json_args(data).ok()??;
-            Some(crate::protocol::packet::encode_event_json(
-                ns, event, &json, None,
-            ))
+            crate::protocol::packet::encode_event_data(ns, event, None, data).ok()?
         }
     }
     pub use inventory;

@@ -1,6 +1,6 @@
 //! Namespaces: handler tables, connected sockets and rooms.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::{Arc, RwLock};
 
 use serde::Serialize;

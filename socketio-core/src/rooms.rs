@@ -1,6 +1,6 @@
 //! In-memory room membership for one namespace (the default, single-node adapter).
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 use std::sync::RwLock;
 
 use crate::engine::sid::Sid;
@@ -112,13 +112,16 @@ mod tests {
         rooms.join(b, "r");
         rooms.join(c, "s");
         rooms.join(a, a.as_str());
-        assert_eq!(rooms.members(&["r".into()], &[]), HashSet::from([a, b]));
+        assert_eq!(
+            rooms.members(&["r".into()], &[]),
+            HashSet::from_iter([a, b])
+        );
         assert_eq!(
             rooms.members(&["r".into(), "s".into()], &[a.to_string()]),
-            HashSet::from([b, c])
+            HashSet::from_iter([b, c])
         );
         rooms.leave(b, "r");
-        assert_eq!(rooms.members(&["r".into()], &[]), HashSet::from([a]));
+        assert_eq!(rooms.members(&["r".into()], &[]), HashSet::from_iter([a]));
         let mut expected = vec!["r".to_string(), a.to_string()];
         expected.sort();
         assert_eq!(rooms.rooms_of(a), expected);

@@ -1,6 +1,6 @@
 //! The server handle, its builder and its configuration.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::future::Future;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
@@ -342,7 +342,7 @@ impl SocketIoBuilder {
     pub fn build(self) -> SocketIo {
         let core = ServerCore {
             config: Arc::new(self.server),
-            namespaces: RwLock::new(HashMap::new()),
+            namespaces: RwLock::new(HashMap::default()),
             max_attachment_bytes: self.engine.max_payload.saturating_mul(10),
         };
         let io = SocketIo {

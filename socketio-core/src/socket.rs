@@ -1,7 +1,7 @@
 //! A client's connection to one namespace: identity, handshake, emits, acks, rooms.
 
+use foldhash::HashMap;
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
@@ -143,9 +143,9 @@ impl Socket {
             handshake,
             state: AtomicU8::new(PENDING),
             pending: Mutex::new(Vec::new()),
-            acks: Mutex::new(HashMap::new()),
+            acks: Mutex::new(HashMap::default()),
             next_ack: AtomicU64::new(0),
-            extensions: Mutex::new(HashMap::new()),
+            extensions: Mutex::new(HashMap::default()),
             rooms_at_exit: Mutex::new(None),
         }
     }
@@ -368,11 +368,8 @@ impl Socket {
         id: u64,
         data: &T,
     ) -> Result<(), EmitError> {
-        match crate::args::json_args(data)? {
-            Some(json) => {
-                let text = packet::encode_ack_json(self.ns.path(), id, &json);
-                self.send_frame(Frame::Text(text.into()))
-            }
+        match packet::encode_ack_data(self.ns.path(), id, data)? {
+            Some(text) => self.send_frame(Frame::Text(text.into())),
             None => self.send_ack(id, Args::from_serialize(data)?),
         }
     }
@@ -398,8 +395,8 @@ pub(crate) fn serialize_event<T: Serialize + ?Sized>(
     event: &str,
     data: &T,
 ) -> Result<Frame, EmitError> {
-    Ok(match crate::args::json_args(data)? {
-        Some(json) => Frame::Text(packet::encode_event_json(ns, event, &json, None).into()),
+    Ok(match packet::encode_event_data(ns, event, None, data)? {
+        Some(text) => Frame::Text(text.into()),
         None => event_frame(ns, event, Args::from_serialize(data)?, None),
     })
 }

@@ -19,58 +19,65 @@ impl serde_json::ser::Formatter for NoBytes<'_> {
     }
 }
 
-/// The arguments of `value` as JSON, comma-separated, ready to go between `[` and `]` (empty
-/// for none). `Ok(None)` when the general path is needed.
-pub(crate) fn json_args<T: Serialize + ?Sized>(
+/// Appends the arguments of `value` to `out` as a JSON array (`[a,b]`, `[]` for none).
+/// `Ok(false)`, with `out` unchanged, when the general path is needed.
+pub(crate) fn write_json_args<T: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
     value: &T,
-) -> Result<Option<Vec<u8>>, serde_json::Error> {
+) -> Result<bool, serde_json::Error> {
     let shape = probe(value)?;
-    if matches!(shape, Shape::Ok(_) | Shape::Err) {
-        return Ok(None);
+    match shape {
+        Shape::Ok(_) | Shape::Err => return Ok(false),
+        Shape::Unit => {
+            out.extend_from_slice(b"[]");
+            return Ok(true);
+        }
+        Shape::Tuple | Shape::Other => {}
     }
-    if matches!(shape, Shape::Unit) {
-        return Ok(Some(Vec::new()));
+    // A tuple serializes as the array itself; anything else is its one element.
+    let wrap = !matches!(shape, Shape::Tuple);
+    let start = out.len();
+    if wrap {
+        out.push(b'[');
     }
     let saw_bytes = Cell::new(false);
-    let mut out = Vec::with_capacity(64);
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, NoBytes(&saw_bytes));
-    match value.serialize(&mut ser) {
-        Ok(()) => {}
-        Err(_) if saw_bytes.get() => return Ok(None),
-        Err(err) => return Err(err),
+    let mut ser = serde_json::Serializer::with_formatter(&mut *out, NoBytes(&saw_bytes));
+    if let Err(err) = value.serialize(&mut ser) {
+        out.truncate(start);
+        return if saw_bytes.get() { Ok(false) } else { Err(err) };
     }
-    if matches!(shape, Shape::Tuple) {
-        // `[a,b]` → `a,b`
-        out.pop();
-        out.remove(0);
+    if wrap {
+        out.push(b']');
     }
-    Ok(Some(out))
+    Ok(true)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn text(v: Option<Vec<u8>>) -> Option<String> {
-        v.map(|b| String::from_utf8(b).unwrap())
+    fn text<T: Serialize + ?Sized>(value: &T) -> Option<String> {
+        let mut out = b"x".to_vec();
+        let fast = write_json_args(&mut out, value).unwrap();
+        assert!(
+            fast || out == b"x",
+            "unchanged when the general path is needed"
+        );
+        fast.then(|| String::from_utf8(out).unwrap())
     }
 
     #[test]
     fn shapes() {
-        assert_eq!(text(json_args(&()).unwrap()), Some(String::new()));
-        assert_eq!(text(json_args(&"a").unwrap()), Some("\"a\"".into()));
-        assert_eq!(text(json_args(&("a", 1)).unwrap()), Some("\"a\",1".into()));
-        assert_eq!(text(json_args(&vec![1, 2]).unwrap()), Some("[1,2]".into()));
-        assert_eq!(text(json_args(&()).unwrap()), Some(String::new()));
+        assert_eq!(text(&()).as_deref(), Some("x[]"));
+        assert_eq!(text(&"a").as_deref(), Some("x[\"a\"]"));
+        assert_eq!(text(&("a", 1)).as_deref(), Some("x[\"a\",1]"));
+        assert_eq!(text(&vec![1, 2]).as_deref(), Some("x[[1,2]]"));
     }
 
     #[test]
     fn bytes_and_results_take_the_general_path() {
-        assert_eq!(json_args(&bytes::Bytes::from_static(b"x")).unwrap(), None);
-        assert_eq!(
-            json_args(&("a", bytes::Bytes::from_static(b"x"))).unwrap(),
-            None
-        );
-        assert_eq!(json_args(&Ok::<u8, u8>(1)).unwrap(), None);
+        assert_eq!(text(&bytes::Bytes::from_static(b"x")), None);
+        assert_eq!(text(&("a", bytes::Bytes::from_static(b"x"))), None);
+        assert_eq!(text(&Ok::<u8, u8>(1)), None);
     }
 }

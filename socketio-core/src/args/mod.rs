@@ -17,7 +17,7 @@ mod fast;
 mod raw;
 mod ser;
 
-pub(crate) use self::fast::json_args;
+pub(crate) use self::fast::write_json_args;
 pub(crate) use self::raw::RawArgs;
 
 use std::sync::OnceLock;

@@ -11,7 +11,7 @@ pub(crate) mod socket;
 pub(crate) mod str;
 pub(crate) mod ws;
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
@@ -53,7 +53,7 @@ impl<H: EngineHandler> Engine<H> {
         Engine {
             config,
             handler,
-            sessions: RwLock::new(HashMap::new()),
+            sessions: RwLock::new(HashMap::default()),
         }
     }
 

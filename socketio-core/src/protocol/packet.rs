@@ -62,7 +62,8 @@ const MAX_ATTACHMENTS: usize = 256;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Packet {
     pub(crate) kind: PacketType,
-    pub(crate) ns: String,
+    /// The namespace path (the main one without allocating).
+    pub(crate) ns: std::borrow::Cow<'static, str>,
     pub(crate) id: Option<u64>,
     pub(crate) attachments: usize,
     pub(crate) data: PacketData,
@@ -166,7 +167,10 @@ impl Packet {
         };
         Ok(Packet {
             kind,
-            ns: ns.to_owned(),
+            ns: match ns {
+                "/" => std::borrow::Cow::Borrowed("/"),
+                other => std::borrow::Cow::Owned(other.to_owned()),
+            },
             id,
             attachments,
             data,
@@ -262,28 +266,45 @@ pub(crate) fn encode_event(
     into_string(out)
 }
 
-/// Encodes an EVENT whose arguments are already JSON (`a,b`, see `args::json_args`).
-pub(crate) fn encode_event_json(ns: &str, name: &str, args: &[u8], id: Option<u64>) -> String {
-    let mut out = Vec::with_capacity(16 + name.len() + args.len());
+/// Encodes an EVENT straight from serializable data when it holds no binary (the fast path,
+/// no intermediate values); `Ok(None)` when it needs the general path.
+pub(crate) fn encode_event_data<T: serde::Serialize + ?Sized>(
+    ns: &str,
+    name: &str,
+    id: Option<u64>,
+    data: &T,
+) -> Result<Option<String>, serde_json::Error> {
+    let mut out = Vec::with_capacity(128 + name.len());
     write_header(&mut out, PacketType::Event, ns, 0, id);
     out.push(b'[');
-    let _ = serde_json::to_writer(&mut out, name);
-    if !args.is_empty() {
-        out.push(b',');
-        out.extend_from_slice(args);
+    serde_json::to_writer(&mut out, name)?;
+    let args_at = out.len();
+    if !crate::args::write_json_args(&mut out, data)? {
+        return Ok(None);
     }
-    out.push(b']');
-    into_string(out)
+    if out.len() == args_at + 2 {
+        // no arguments: `["name"]`
+        out.truncate(args_at);
+        out.push(b']');
+    } else {
+        // `["name"` + `[a,b]` → `["name",a,b]`
+        out[args_at] = b',';
+    }
+    Ok(Some(into_string(out)))
 }
 
-/// Encodes an ACK whose arguments are already JSON.
-pub(crate) fn encode_ack_json(ns: &str, id: u64, args: &[u8]) -> String {
-    let mut out = Vec::with_capacity(16 + args.len());
+/// Encodes an ACK straight from serializable data (see [`encode_event_data`]).
+pub(crate) fn encode_ack_data<T: serde::Serialize + ?Sized>(
+    ns: &str,
+    id: u64,
+    data: &T,
+) -> Result<Option<String>, serde_json::Error> {
+    let mut out = Vec::with_capacity(128);
     write_header(&mut out, PacketType::Ack, ns, 0, Some(id));
-    out.push(b'[');
-    out.extend_from_slice(args);
-    out.push(b']');
-    into_string(out)
+    if !crate::args::write_json_args(&mut out, data)? {
+        return Ok(None);
+    }
+    Ok(Some(into_string(out)))
 }
 
 fn into_string(bytes: Vec<u8>) -> String {
@@ -309,7 +330,7 @@ mod tests {
 
         let p = Packet::decode(r#"51-["up",{"_placeholder":true,"num":0}]"#).unwrap();
         assert_eq!(
-            (p.kind, p.attachments, p.ns.as_str()),
+            (p.kind, p.attachments, p.ns.as_ref()),
             (PacketType::BinaryEvent, 1, "/")
         );
 
