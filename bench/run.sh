@@ -12,12 +12,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-REPS=${REPS:-3}
+REPS=${REPS:-5}
 ECHO_CLIENTS=${ECHO_CLIENTS:-50}
-ECHO_SECS=${ECHO_SECS:-10}
+ECHO_SECS=${ECHO_SECS:-6}
 WARMUP_SECS=${WARMUP_SECS:-1}
 BROADCAST_RECEIVERS=${BROADCAST_RECEIVERS:-200}
-BROADCAST_SECS=${BROADCAST_SECS:-10}
+BROADCAST_SECS=${BROADCAST_SECS:-6}
 BROADCAST_WINDOW=${BROADCAST_WINDOW:-20}
 CONNECT_COUNT=${CONNECT_COUNT:-5000}
 CONNECT_CONCURRENCY=${CONNECT_CONCURRENCY:-50}
@@ -120,9 +120,11 @@ load() {
   printf '"loadavg_before":"%s","busy_before":"%s"}\n' "$(cut -d' ' -f1-3 /proc/loadavg)" "$(busy_share)"
 } >> "$results"
 
-for server in $SERVERS; do
-  echo "$server..." >&2
-  for _ in $(seq "$REPS"); do
+# Repetitions go round the servers (ours, socketioxide, ..., ours, socketioxide, ...), so a
+# slow drift of the machine's speed touches every server alike instead of one of them.
+for rep in $(seq "$REPS"); do
+  for server in $SERVERS; do
+    echo "round $rep/$REPS: $server..." >&2
     start_server "$server"
     load "$server" echo "clients=$ECHO_CLIENTS" "secs=$ECHO_SECS" "warmup=$WARMUP_SECS"
     load "$server" broadcast "receivers=$BROADCAST_RECEIVERS" "secs=$BROADCAST_SECS" \
@@ -130,6 +132,9 @@ for server in $SERVERS; do
     load "$server" connect "count=$CONNECT_COUNT" "concurrency=$CONNECT_CONCURRENCY"
     stop_server
   done
+done
+for server in $SERVERS; do
+  echo "idle: $server..." >&2
   for n in $IDLE_COUNTS; do
     start_server "$server"   # a fresh process: RSS before is the idle server's
     load "$server" idle "count=$n"
