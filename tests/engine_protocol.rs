@@ -553,6 +553,37 @@ async fn upgrade(server_addr: std::net::SocketAddr) -> (Polling, Ws) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_close_during_upgrade_is_delivered_on_the_websocket() {
+    let server = start_protocol_server().await;
+    let p = Polling::open(server.addr).await;
+    p.send_text("40").await;
+    p.poll_until(
+        WAIT,
+        |pk| matches!(pk, EioPacket::Text(t) if t.starts_with(r#"42["auth""#)),
+    )
+    .await;
+    let mut ws = Ws::connect(&ws_url(server.addr, Some(&p.sid)), true).await;
+    ws.send_text("2probe").await;
+    match ws.recv(WAIT).await {
+        Some(Event::Text(t)) => assert_eq!(t, "3probe", "probe answer"),
+        other => panic!("expected 3probe, got {other:?}"),
+    }
+    p.poll_until(WAIT, |pk| *pk == EioPacket::text("6")).await;
+    // The client has paused polling and listens on the websocket only: the server closes the
+    // connection now, before the client's "5".
+    p.send_text(r#"42["close-me"]"#).await;
+    ws.send_text("5").await;
+    match ws.recv(WAIT).await {
+        Some(Event::Closed(reason)) => assert!(
+            reason.starts_with("close frame"),
+            "a clean websocket close, got {reason:?}"
+        ),
+        other => panic!("expected the close on the websocket, got {other:?}"),
+    }
+    assert_eq!(p.get().await.status, 400, "the session is over");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_close_ends_the_session() {
     let server = start_protocol_server().await;
     let (p, mut ws) = upgrade(server.addr).await;

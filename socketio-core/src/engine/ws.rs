@@ -47,31 +47,52 @@ impl<H: EngineHandler> Engine<H> {
     /// Upgrades a polling session: `2probe` → `3probe`, release the polling GET with a noop, then
     /// wait for `5` and switch. A WebSocket that fails or times out mid-upgrade is dropped and the
     /// session stays on polling.
+    ///
+    /// A server-side close during the upgrade: before the probe, the polling transport delivers
+    /// it. After the probe the client has paused polling and only listens on the WebSocket, so
+    /// the upgrade is completed (within the upgrade timeout) and the close goes out there.
     pub(crate) async fn upgrade(self: Arc<Self>, socket: SocketHandle<H::Data>, mut ws: WsStream) {
-        let handshake = async {
+        let probed = std::sync::atomic::AtomicBool::new(false);
+        let (socket_ref, probed_ref) = (&socket, &probed);
+        let handshake = async move {
             while let Some(Ok(msg)) = ws.next().await {
                 let Message::Text(text) = msg else { continue };
                 match Incoming::decode(&text) {
                     Ok(Incoming::Ping { probe: true }) => {
                         ws.send(Message::text("3probe")).await.ok()?;
+                        probed_ref.store(true, Ordering::Release);
                         // Release the polling GET in flight (if any) so the client can pause.
-                        let _ = socket.send(Frame::NOOP);
+                        let _ = socket_ref.send(Frame::NOOP);
                     }
-                    Ok(Incoming::Upgrade) => return Some(()),
+                    Ok(Incoming::Upgrade) => return Some(ws),
                     _ => return None,
                 }
             }
             None
         };
-        let done = tokio::select! {
-            r = time::timeout(self.config.upgrade_timeout, handshake) => matches!(r, Ok(Some(()))),
-            _ = socket.closed() => false,
+        let deadline = time::sleep(self.config.upgrade_timeout);
+        tokio::pin!(deadline);
+        let mut handshake = Box::pin(handshake);
+        let upgraded = tokio::select! {
+            ws = &mut handshake => ws,
+            _ = &mut deadline => None,
+            reason = socket.closed() => {
+                if probed.load(Ordering::Acquire) && reason.is_graceful() {
+                    tokio::select! {
+                        ws = &mut handshake => ws,
+                        _ = &mut deadline => None,
+                    }
+                } else {
+                    None
+                }
+            }
         };
-        if !done {
+        drop(handshake);
+        let Some(ws) = upgraded else {
             tracing::debug!(sid = %socket.sid, "upgrade abandoned");
             socket.upgrading.store(false, Ordering::Release);
             return;
-        }
+        };
         socket.set_transport(Transport::Websocket);
         socket.upgrading.store(false, Ordering::Release);
         socket.upgraded.notify_waiters();
@@ -138,6 +159,8 @@ impl<H: EngineHandler> Engine<H> {
             let _ = ws.send(Message::Close(None)).await;
         };
         let _ = time::timeout(self.config.ping_timeout, goodbye).await;
+        // The close went out here: the session need not wait for a polling GET to take it.
+        socket.close_delivered.notify_one();
     }
 
     /// Handles one read from the WebSocket. Returns `false` when the session ended.

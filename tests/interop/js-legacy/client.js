@@ -456,11 +456,8 @@ scenario("close-me", async (ctx) => {
   const main = ctx.managerSocket(m, "/");
   const custom = ctx.managerSocket(m, "/custom");
   await Promise.all([connected(main), connected(custom)]);
-  // A close racing an upgrade still in flight is a known gap (see the issue notes): close a
-  // settled connection here.
-  if (mode === "upgrade" && m.engine.transport.name !== "websocket") {
-    await new Promise((resolve) => m.engine.once("upgrade", resolve));
-  }
+  // In "upgrade" mode this close may race the polling → websocket upgrade (the exact race is
+  // pinned down in tests/engine_protocol.rs).
   const d1 = waitFor(main, "disconnect");
   const d2 = waitFor(custom, "disconnect");
   main.emit("close-me");
