@@ -534,6 +534,23 @@ async fn polling_client_close_packet_ends_the_session() {
 
 /// Upgrades a polling session to websocket (probe, noop, upgrade) and returns both.
 async fn upgrade(server_addr: std::net::SocketAddr) -> (Polling, Ws) {
+    let (p, mut ws) = probe(server_addr).await;
+    ws.send_text("5").await;
+    // A round trip on the websocket: the server handled "5" before it, so the switch is done.
+    ws.send_text(r#"4299["transport"]"#).await;
+    loop {
+        match ws.recv(WAIT).await {
+            Some(Event::Text(t)) if t == r#"4399["websocket"]"# => break,
+            Some(Event::Text(_)) => {}
+            other => panic!("expected the transport ack, got {other:?}"),
+        }
+    }
+    (p, ws)
+}
+
+/// Starts an upgrade and stops where a client has paused polling: a connected polling session
+/// and a websocket that got `3probe`, the polling GET released by a noop.
+async fn probe(server_addr: std::net::SocketAddr) -> (Polling, Ws) {
     let p = Polling::open(server_addr).await;
     p.send_text("40").await;
     p.poll_until(
@@ -548,27 +565,13 @@ async fn upgrade(server_addr: std::net::SocketAddr) -> (Polling, Ws) {
         other => panic!("expected 3probe, got {other:?}"),
     }
     p.poll_until(WAIT, |pk| *pk == EioPacket::text("6")).await;
-    ws.send_text("5").await;
     (p, ws)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_close_during_upgrade_is_delivered_on_the_websocket() {
     let server = start_protocol_server().await;
-    let p = Polling::open(server.addr).await;
-    p.send_text("40").await;
-    p.poll_until(
-        WAIT,
-        |pk| matches!(pk, EioPacket::Text(t) if t.starts_with(r#"42["auth""#)),
-    )
-    .await;
-    let mut ws = Ws::connect(&ws_url(server.addr, Some(&p.sid)), true).await;
-    ws.send_text("2probe").await;
-    match ws.recv(WAIT).await {
-        Some(Event::Text(t)) => assert_eq!(t, "3probe", "probe answer"),
-        other => panic!("expected 3probe, got {other:?}"),
-    }
-    p.poll_until(WAIT, |pk| *pk == EioPacket::text("6")).await;
+    let (p, mut ws) = probe(server.addr).await;
     // The client has paused polling and listens on the websocket only: the server closes the
     // connection now, before the client's "5".
     p.send_text(r#"42["close-me"]"#).await;

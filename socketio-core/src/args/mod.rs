@@ -12,6 +12,26 @@
 //! first argument (`null` when there is none, so `Option<T>` accepts a missing argument), and a
 //! binary attachment deserializes into `bytes::Bytes` / `Vec<u8>`.
 
+/// Calls `$m!` with every `Deserializer` method that an argument list forwards to its first
+/// argument (all but `deserialize_tuple` and `deserialize_unit`, which look at the whole list).
+macro_rules! first_arg_methods {
+    ($m:ident) => {
+        $m! {
+            deserialize_any(); deserialize_bool(); deserialize_i8(); deserialize_i16();
+            deserialize_i32(); deserialize_i64(); deserialize_u8(); deserialize_u16();
+            deserialize_u32(); deserialize_u64(); deserialize_f32(); deserialize_f64();
+            deserialize_char(); deserialize_str(); deserialize_string(); deserialize_bytes();
+            deserialize_byte_buf(); deserialize_option(); deserialize_seq(); deserialize_map();
+            deserialize_identifier(); deserialize_ignored_any();
+            deserialize_unit_struct(name: &'static str);
+            deserialize_newtype_struct(name: &'static str);
+            deserialize_tuple_struct(name: &'static str, len: usize);
+            deserialize_struct(name: &'static str, fields: &'static [&'static str]);
+            deserialize_enum(name: &'static str, variants: &'static [&'static str]);
+        }
+    };
+}
+
 mod de;
 mod fast;
 mod raw;

@@ -163,19 +163,7 @@ impl<'de> de::Deserializer<'de> for ListDe<'de> {
         visitor.visit_unit()
     }
 
-    first_arg! {
-        deserialize_any(); deserialize_bool(); deserialize_i8(); deserialize_i16();
-        deserialize_i32(); deserialize_i64(); deserialize_u8(); deserialize_u16();
-        deserialize_u32(); deserialize_u64(); deserialize_f32(); deserialize_f64();
-        deserialize_char(); deserialize_str(); deserialize_string(); deserialize_bytes();
-        deserialize_byte_buf(); deserialize_option(); deserialize_seq(); deserialize_map();
-        deserialize_identifier(); deserialize_ignored_any();
-        deserialize_unit_struct(name: &'static str);
-        deserialize_newtype_struct(name: &'static str);
-        deserialize_tuple_struct(name: &'static str, len: usize);
-        deserialize_struct(name: &'static str, fields: &'static [&'static str]);
-        deserialize_enum(name: &'static str, variants: &'static [&'static str]);
-    }
+    first_arg_methods!(first_arg);
 }
 
 /// The arguments one by one, for a tuple.
