@@ -400,4 +400,58 @@ mod tests {
         );
         assert_eq!(encode(PacketType::Disconnect, "/", 0, None, None), "41");
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// JSON values that survive a text round trip exactly (floats with short binary forms).
+        fn json_value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                (-1_000_000i32..1_000_000).prop_map(|n| Value::from(f64::from(n) / 8.0)),
+                "\\PC{0,12}".prop_map(Value::from),
+            ];
+            leaf.prop_recursive(4, 48, 6, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                    prop::collection::btree_map("\\PC{0,6}", inner, 0..6)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            /// Arguments kept as text read back exactly as the values that were sent, one by
+            /// one, as a list, and as values.
+            #[test]
+            fn text_event_arguments_round_trip(
+                name in "\\PC{1,10}",
+                args in prop::collection::vec(json_value(), 0..5),
+            ) {
+                let mut items = vec![Value::from(name.clone())];
+                items.extend(args.iter().cloned());
+                let text = format!("2{}", Value::from(items));
+                let packet = Packet::decode(&text).unwrap();
+                let PacketData::Event(got_name, got) = packet.data else {
+                    panic!("not an event: {text}");
+                };
+                prop_assert_eq!(got_name, name);
+                prop_assert_eq!(got.values(), &args[..]);
+                for (i, arg) in args.iter().enumerate() {
+                    prop_assert_eq!(&got.get::<Value>(i).unwrap(), arg);
+                }
+                let first = args.first().cloned().unwrap_or(Value::Null);
+                prop_assert_eq!(got.decode::<Value>().unwrap(), first);
+            }
+
+            /// Whatever arrives, decoding answers (a packet or an error) and never panics.
+            #[test]
+            fn arbitrary_text_never_panics(text in "[0-6]?[-/,0-9a-z\\[\\]{}\":. ]{0,40}") {
+                let _ = Packet::decode(&text);
+            }
+        }
+    }
 }
