@@ -1,14 +1,16 @@
-//! A node whose Redis subscription is cut reconnects by itself and keeps serving. (Its own test
-//! binary: cutting connections server-wide must not disturb the other cluster tests, and cargo
-//! runs test binaries one after another.)
+//! A node whose broker connection is cut (Redis or RabbitMQ) reconnects by itself and keeps
+//! serving. (Its own test binary: cutting connections server-wide must not disturb the other
+//! cluster tests, and cargo runs test binaries one after another.)
 
 mod support;
 
 use std::io::{Read, Write};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::client::Event;
-use support::cluster::{client, join, nodes, redis};
+use socketio_core::Sid;
+use support::client::{Conn, Event};
+use support::cluster::{amqp, client, join, nodes, redis};
 
 /// Asks Redis to drop every pub/sub connection (`CLIENT KILL TYPE pubsub`); returns how many.
 fn kill_pubsub_connections() -> usize {
@@ -40,6 +42,57 @@ async fn subscription_cut_is_restored() {
         "both nodes' subscriptions were cut"
     );
 
+    recovers(&mut a, &mut b).await;
+}
+
+/// Closes every RabbitMQ connection whose client properties mention `name`
+/// (`rabbitmqctl close_connection`); returns how many.
+fn close_amqp_connections(name: &str) -> usize {
+    let rabbitmqctl = |args: &[&str]| {
+        Command::new("rabbitmqctl")
+            .args(args)
+            .output()
+            .expect("rabbitmqctl (RabbitMQ's CLI, installed with the server) runs")
+    };
+    let listed = rabbitmqctl(&["-s", "list_connections", "pid", "client_properties"]);
+    assert!(
+        listed.status.success(),
+        "rabbitmqctl list_connections: {listed:?}"
+    );
+    String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .filter(|line| line.contains(name))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|pid| {
+            rabbitmqctl(&["-s", "close_connection", pid, "test: connection cut"])
+                .status
+                .success()
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amqp_connection_cut_is_restored() {
+    if std::env::var("AMQP_URL").is_ok() {
+        eprintln!("AMQP_URL is set: this test only runs against the local RabbitMQ");
+        return;
+    }
+    let name = format!("socketio-test-{}", Sid::new());
+    let (n, _) = nodes(|| amqp().with_connection_name(&name), 2).await;
+    let (mut a, _) = client(&n[0]).await;
+    let (mut b, _) = client(&n[1]).await;
+    join(&mut a, "r", 1).await;
+    join(&mut b, "r", 1).await;
+
+    let cut = close_amqp_connections(&name);
+    eprintln!("closed {cut} RabbitMQ connections");
+    assert!(cut >= 2, "both nodes' subscriptions were cut");
+    recovers(&mut a, &mut b).await;
+}
+
+/// After a cut: a room emit from `a`'s node reaches `b` again (its node resubscribed), and both
+/// nodes still serve their clients.
+async fn recovers(a: &mut Conn, b: &mut Conn) {
     // Emit from node 1 until node 2's client hears it again (its node resubscribed).
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut attempt = 0;
@@ -59,7 +112,7 @@ async fn subscription_cut_is_restored() {
         }
     }
     // Both nodes still serve their clients.
-    for c in [&mut a, &mut b] {
+    for c in [a, b] {
         c.send_sio(r#"2200["ack","alive"]"#).await;
         loop {
             let msg = c.expect_sio().await;

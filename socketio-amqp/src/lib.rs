@@ -33,6 +33,7 @@ use tokio::sync::Mutex;
 #[derive(Clone)]
 pub struct AmqpBus {
     url: Arc<str>,
+    name: Option<Arc<str>>,
     publisher: Arc<Mutex<Option<Channel>>>,
 }
 
@@ -47,12 +48,29 @@ impl AmqpBus {
     pub fn new(url: &str) -> Self {
         AmqpBus {
             url: url.into(),
+            name: None,
             publisher: Arc::default(),
         }
     }
 
-    async fn channel(url: &str) -> lapin::Result<Channel> {
-        Connection::connect(url, ConnectionProperties::default())
+    /// Names this bus's broker connections (shown by `rabbitmqctl list_connections
+    /// user_provided_name` and the management UI), to tell the nodes apart.
+    ///
+    /// ```
+    /// let bus = socketio_amqp::AmqpBus::new("amqp://127.0.0.1:5672/%2f").with_connection_name("node-1");
+    /// # drop(bus);
+    /// ```
+    pub fn with_connection_name(mut self, name: &str) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    async fn channel(&self) -> lapin::Result<Channel> {
+        let mut properties = ConnectionProperties::default();
+        if let Some(name) = &self.name {
+            properties = properties.with_connection_name(name.as_ref().into());
+        }
+        Connection::connect(&self.url, properties)
             .await?
             .create_channel()
             .await
@@ -61,7 +79,7 @@ impl AmqpBus {
     async fn publish_once(&self, exchange: &str, payload: &[u8]) -> lapin::Result<()> {
         let mut guard = self.publisher.lock().await;
         if guard.as_ref().is_none_or(|c| !c.status().connected()) {
-            *guard = Some(Self::channel(&self.url).await?);
+            *guard = Some(self.channel().await?);
         }
         let channel = guard.as_ref().expect("connected above");
         let result = async {
@@ -101,8 +119,8 @@ async fn declare_exchange(channel: &Channel, exchange: &str) -> lapin::Result<()
 }
 
 /// A consumer on a fresh exclusive queue bound to `exchange`.
-async fn consume(url: &str, exchange: &str) -> lapin::Result<Consumer> {
-    let channel = AmqpBus::channel(url).await?;
+async fn consume(bus: &AmqpBus, exchange: &str) -> lapin::Result<Consumer> {
+    let channel = bus.channel().await?;
     declare_exchange(&channel, exchange).await?;
     let queue = channel
         .queue_declare(
@@ -144,11 +162,11 @@ impl Bus for AmqpBus {
     }
 
     fn subscribe(&self, channel: String) -> BoxFuture<Result<BusStream, BusError>> {
-        let url = self.url.clone();
+        let bus = self.clone();
         Box::pin(reconnecting_stream(channel.clone(), move || {
-            let (url, channel) = (url.clone(), channel.clone());
+            let (bus, channel) = (bus.clone(), channel.clone());
             async move {
-                let consumer = consume(&url, &channel).await?;
+                let consumer = consume(&bus, &channel).await?;
                 // A delivery error means the channel broke: end the stream to reconnect.
                 Ok::<_, lapin::Error>(
                     consumer

@@ -20,7 +20,7 @@ pub fn amqp() -> socketio_amqp::AmqpBus {
 }
 
 /// `count` nodes in one cluster on a fresh channel.
-pub async fn nodes<B: Bus>(bus: fn() -> B, count: usize) -> (Vec<TestServer>, String) {
+pub async fn nodes<B: Bus>(bus: impl Fn() -> B, count: usize) -> (Vec<TestServer>, String) {
     let channel = format!("socketio-test-{}", Sid::new());
     let mut nodes = Vec::new();
     for _ in 0..count {
