@@ -408,3 +408,55 @@ async fn rooms_and_broadcast_skip_the_sender() {
     assert_eq!(id, Some(3));
     assert_eq!(rooms, sorted_rooms(&[&sid_b]));
 }
+
+/// A client that sends a long burst before it reads again fills its receive window with the
+/// server's answers; the server must keep reading meanwhile, or both ends wait on each other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_writing_without_reading_does_not_deadlock() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let server = support::server::start_interop_server().await;
+    let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", server.addr);
+    let (mut ws, _) = tokio_tungstenite::connect_async(&url)
+        .await
+        .expect("connect");
+    let next_text = async |ws: &mut tokio_tungstenite::WebSocketStream<_>| loop {
+        match tokio::time::timeout(WAIT, ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => break t.to_string(),
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    };
+    assert!(next_text(&mut ws).await.starts_with('0'), "open packet");
+    ws.send(Message::text("40")).await.unwrap();
+    assert!(next_text(&mut ws).await.starts_with("40"), "CONNECT answer");
+
+    // 300 × 100 kB each way: far more than the loopback socket buffers of both ends hold.
+    let frame = format!(r#"42["echo","{}"]"#, "x".repeat(100_000));
+    let burst = async {
+        for _ in 0..300 {
+            ws.send(Message::text(frame.as_str())).await?;
+        }
+        Ok::<_, tokio_tungstenite::tungstenite::Error>(())
+    };
+    tokio::time::timeout(Duration::from_secs(30), burst)
+        .await
+        .expect("the burst could not be written: the server stopped reading")
+        .expect("the burst was written");
+
+    // Every echo arrives, then the answer to an ack request sent after the burst.
+    ws.send(Message::text(r#"421["ack","alive"]"#))
+        .await
+        .unwrap();
+    let mut echoes = 0;
+    loop {
+        let text = next_text(&mut ws).await;
+        if text.starts_with(r#"42["echo","#) {
+            echoes += 1;
+        } else if text == r#"431["alive"]"# {
+            break;
+        }
+    }
+    assert_eq!(echoes, 300);
+}

@@ -1,7 +1,9 @@
 //! The WebSocket transport: direct WebSocket sessions and the polling → WebSocket upgrade.
 
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::Poll;
 
 use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
@@ -108,31 +110,51 @@ impl<H: EngineHandler> Engine<H> {
         tokio::pin!(closed);
         let mut outbox = socket.outbox.lock().await;
         let mut next = outbox.held.take();
-        loop {
+        'serving: loop {
             if next.is_none() {
                 next = outbox.rx.try_recv().ok();
             }
             if let Some(first) = next.take() {
-                let write = async {
+                let queued = async {
                     let mut frame = first;
                     loop {
                         feed(&mut ws, frame, socket.protocol).await?;
                         match outbox.rx.try_recv() {
                             Ok(more) => frame = more,
-                            Err(_) => break,
+                            Err(_) => return Ok::<(), tokio_tungstenite::tungstenite::Error>(()),
                         }
                     }
-                    ws.flush().await
                 };
                 // A client that stopped reading must not keep a closed session's task alive.
-                let written = tokio::select! {
+                let fed = tokio::select! {
                     biased;
-                    r = write => r.is_ok(),
+                    r = queued => r.is_ok(),
                     _ = &mut closed => return,
                 };
-                if !written {
+                if !fed {
                     socket.close(CloseReason::TransportError);
                     return;
+                }
+                // Flush, still reading while the client's receive window is full: a client that
+                // writes before it reads again must not deadlock with us.
+                loop {
+                    let step = tokio::select! {
+                        biased;
+                        step = flush_or_read(&mut ws) => step,
+                        _ = &mut closed => return,
+                    };
+                    match step {
+                        FlushStep::Flushed(Ok(())) => break,
+                        FlushStep::Flushed(Err(_)) => {
+                            socket.close(CloseReason::TransportError);
+                            return;
+                        }
+                        FlushStep::Read(msg) => {
+                            if !self.on_ws_message(&socket, msg) {
+                                break 'serving;
+                            }
+                        }
+                    }
                 }
             }
             let keep_going = tokio::select! {
@@ -197,6 +219,23 @@ impl<H: EngineHandler> Engine<H> {
             }
         }
     }
+}
+
+/// What happened while flushing: the flush ended, or a message arrived first.
+enum FlushStep {
+    Flushed(Result<(), tokio_tungstenite::tungstenite::Error>),
+    Read(Option<Result<Message, tokio_tungstenite::tungstenite::Error>>),
+}
+
+/// Flushes `ws`, or returns the next incoming message if one arrives before the flush ends.
+async fn flush_or_read(ws: &mut WsStream) -> FlushStep {
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(r) = futures_util::Sink::<Message>::poll_flush(Pin::new(&mut *ws), cx) {
+            return Poll::Ready(FlushStep::Flushed(r));
+        }
+        ws.poll_next_unpin(cx).map(FlushStep::Read)
+    })
+    .await
 }
 
 /// A connection that simply went away is a "transport close", as in the reference server;
