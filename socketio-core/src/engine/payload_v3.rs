@@ -183,4 +183,47 @@ mod tests {
         assert!(decode_binary(&Bytes::from_static(&[0, 9, 255, b'4'])).is_err());
         assert!(decode_binary(&Bytes::from_static(&[0, 3])).is_err());
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn frame() -> impl Strategy<Value = Frame> {
+            prop_oneof![
+                "\\PC{0,20}".prop_map(|t| Frame::message(&t)),
+                prop::collection::vec(any::<u8>(), 0..40).prop_map(|b| Frame::Binary(b.into())),
+            ]
+        }
+
+        proptest! {
+            /// Whatever is encoded (any text, including characters outside the BMP, and any
+            /// bytes) decodes back to the same packets.
+            #[test]
+            fn text_payloads_round_trip(frames in prop::collection::vec(frame(), 1..6)) {
+                let mut out = String::new();
+                for f in &frames {
+                    encode_into(&mut out, f);
+                }
+                let decoded = decode_text(&out).unwrap();
+                prop_assert_eq!(decoded.len(), frames.len());
+                for (got, sent) in decoded.iter().zip(&frames) {
+                    match (got, sent) {
+                        (Incoming::Message(m), Frame::Text(t)) => prop_assert_eq!(*m, &t.as_str()[1..]),
+                        (Incoming::Binary(b), Frame::Binary(s)) => prop_assert_eq!(b, s),
+                        other => prop_assert!(false, "mismatch {:?}", other),
+                    }
+                }
+            }
+
+            /// Arbitrary bodies are decoded or refused, never a panic.
+            #[test]
+            fn arbitrary_bodies_never_panic(
+                text in "[0-9:b4a-z\\x{1F600}é]{0,30}",
+                bytes in prop::collection::vec(prop_oneof![0u8..12, Just(255u8), any::<u8>()], 0..30),
+            ) {
+                let _ = decode_text(&text);
+                let _ = decode_binary(&Bytes::from(bytes));
+            }
+        }
+    }
 }
