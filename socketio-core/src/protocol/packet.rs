@@ -137,12 +137,12 @@ impl Packet {
             PacketType::Disconnect => PacketData::Disconnect,
             // Text packets keep their arguments as JSON text, read straight into the handler's
             // types later; binary ones need values to find the attachment placeholders.
-            PacketType::Event if rest.starts_with('[') => {
+            PacketType::Event if is_array(rest) => {
                 let mut raw = RawArgs::parse(rest).map_err(json_err)?;
                 let name = raw.take_name().ok_or(ParseError::Payload)?;
                 PacketData::Event(name, Args::from_raw(raw))
             }
-            PacketType::Ack if rest.starts_with('[') && id.is_some() => {
+            PacketType::Ack if is_array(rest) && id.is_some() => {
                 PacketData::Ack(Args::from_raw(RawArgs::parse(rest).map_err(json_err)?))
             }
             PacketType::BinaryEvent => match parse_json(rest)? {
@@ -176,6 +176,12 @@ impl Packet {
             data,
         })
     }
+}
+
+/// Whether a JSON payload is an array (JSON allows whitespace before it).
+fn is_array(json: &str) -> bool {
+    json.trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('[')
 }
 
 /// The JSON payload of a packet, if it has one.
@@ -332,6 +338,12 @@ mod tests {
         assert_eq!(
             (p.kind, p.attachments, p.ns.as_ref()),
             (PacketType::BinaryEvent, 1, "/")
+        );
+
+        let spaced = Packet::decode("2 [\"msg\", 1] ").unwrap();
+        assert_eq!(
+            spaced.data,
+            PacketData::Event("msg".into(), Args::new(vec![json!(1)], vec![]))
         );
 
         let p = Packet::decode(r#"3/x,7[1,2]"#).unwrap();
