@@ -68,6 +68,7 @@ def main():
     rows = defaultdict(list)      # (label, server) -> values
     cpu = defaultdict(list)       # (label, server) -> (user, sys, server util, loadgen util)
     failures = []
+    losses = []                   # broadcast runs where receivers did not get every message once
     others = []                   # (cores used by other processes during a measurement, run)
     params = {}
     servers = []
@@ -82,6 +83,9 @@ def main():
         if r.get('failed'):
             failures.append(f"{r['scenario']} against {server}")
             continue
+        if r.get('lost') or r.get('extra'):
+            losses.append(f"broadcast against {server}: {r.get('lost', 0):,} deliveries lost and "
+                          f"{r.get('extra', 0):,} extra of {r['expected']:,}")
         for label, scenario, field, _ in METRICS:
             if r['scenario'] == scenario:
                 rows[(label, server)].append(r[field])
@@ -225,6 +229,14 @@ def main():
         p('### Failed runs\n')
         out.extend(f'- {f}' for f in failures)
         p('')
+    p('### Delivery check\n')
+    if losses:
+        p('Broadcast runs in which some receiver did not get every message exactly once (the run '
+          'still counts in the rates above):\n')
+        out.extend(f'- {l}' for l in losses)
+    else:
+        p('Every receiver got every broadcast message exactly once, in every run.')
+    p('')
     print('\n'.join(out))
 
 

@@ -359,14 +359,19 @@ async fn broadcast(port: u64, pid: u64, receivers: u64, secs: u64, window: u64, 
     for t in &tasks {
         t.abort();
     }
-    assert_eq!(
-        total,
-        receivers * sent,
-        "every receiver gets every message once"
+    // Every receiver should get every message once; a server that drops (or repeats)
+    // deliveries under load is reported, not hidden in the rate.
+    let expected = receivers * sent;
+    let (lost, extra) = (
+        expected.saturating_sub(total),
+        total.saturating_sub(expected),
     );
+    if lost + extra > 0 {
+        eprintln!("broadcast: {lost} deliveries lost, {extra} extra, of {expected}");
+    }
     let _ = emitter.close(None).await;
     println!(
-        r#"{{"scenario":"broadcast","receivers":{receivers},"messages":{sent},"window":{window},"deliveries_per_s":{:.0}{cpu}}}"#,
+        r#"{{"scenario":"broadcast","receivers":{receivers},"messages":{sent},"window":{window},"deliveries_per_s":{:.0},"expected":{expected},"lost":{lost},"extra":{extra}{cpu}}}"#,
         total as f64 / elapsed
     );
 }
