@@ -131,7 +131,9 @@ impl Args {
         ser::to_args(value)
     }
 
-    /// The JSON values (binary attachments appear as placeholders).
+    /// The JSON values (binary attachments appear as placeholders). An argument that
+    /// `serde_json::Value` cannot hold (nested deeper than 128 levels, a number beyond `f64`)
+    /// reads as `null` here; [`Args::get`] reports it as an error.
     pub fn values(&self) -> &[Value] {
         match &self.repr {
             Repr::Values(values) => values,

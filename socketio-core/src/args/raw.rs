@@ -213,6 +213,18 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let depth = 100_000;
+        let text = format!(r#"["ev",{}{}]"#, "[".repeat(depth), "]".repeat(depth));
+        // Splitting does not recurse; reading the argument hits serde_json's depth limit.
+        if let Ok(mut raw) = RawArgs::parse(&text) {
+            raw.take_name();
+            assert!(raw.arg::<Value>(0).is_err());
+            assert!(raw.to_values().iter().all(Value::is_null));
+        }
+    }
+
+    #[test]
     fn escaped_names_and_bad_input() {
         let mut raw = RawArgs::parse(r#"["a\u0062",1]"#).unwrap();
         assert_eq!(raw.take_name().as_deref(), Some("ab"));
