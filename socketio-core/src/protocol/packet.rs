@@ -127,7 +127,6 @@ impl Packet {
         };
         rest = &rest[digits..];
 
-        let json_err = |e: serde_json::Error| ParseError::Json(e.to_string());
         let data = match kind {
             PacketType::Connect => match parse_json(rest)? {
                 None => PacketData::Connect(query.map(query_object)),
@@ -138,12 +137,12 @@ impl Packet {
             // Text packets keep their arguments as JSON text, read straight into the handler's
             // types later; binary ones need values to find the attachment placeholders.
             PacketType::Event if is_array(rest) => {
-                let mut raw = RawArgs::parse(rest).map_err(json_err)?;
+                let mut raw = RawArgs::parse(rest).map_err(json_error)?;
                 let name = raw.take_name().ok_or(ParseError::Payload)?;
                 PacketData::Event(name, Args::from_raw(raw))
             }
             PacketType::Ack if is_array(rest) && id.is_some() => {
-                PacketData::Ack(Args::from_raw(RawArgs::parse(rest).map_err(json_err)?))
+                PacketData::Ack(Args::from_raw(RawArgs::parse(rest).map_err(json_error)?))
             }
             PacketType::BinaryEvent => match parse_json(rest)? {
                 Some(Value::Array(mut items))
@@ -189,9 +188,11 @@ fn parse_json(rest: &str) -> Result<Option<Value>, ParseError> {
     if rest.is_empty() {
         return Ok(None);
     }
-    serde_json::from_str(rest)
-        .map(Some)
-        .map_err(|e| ParseError::Json(e.to_string()))
+    serde_json::from_str(rest).map(Some).map_err(json_error)
+}
+
+fn json_error(e: serde_json::Error) -> ParseError {
+    ParseError::Json(e.to_string())
 }
 
 /// A namespace query string as a JSON object of strings: Socket.IO v4's stand-in for `auth`.
