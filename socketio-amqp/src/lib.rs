@@ -53,8 +53,9 @@ impl AmqpBus {
         }
     }
 
-    /// Names this bus's broker connections (shown by `rabbitmqctl list_connections
-    /// user_provided_name` and the management UI), to tell the nodes apart.
+    /// Names this bus's broker connections (the `connection_name` client property, shown in
+    /// the management UI and by `rabbitmqctl list_connections client_properties`), to tell
+    /// the nodes apart.
     ///
     /// ```
     /// let bus = socketio_amqp::AmqpBus::new("amqp://127.0.0.1:5672/%2f").with_connection_name("node-1");

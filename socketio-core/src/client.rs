@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 
-use crate::args::Args;
 use crate::engine::packet::Frame;
 use crate::engine::socket::{CloseReason, Protocol, SocketHandle};
 use crate::engine::EngineHandler;
@@ -151,15 +150,6 @@ impl EngineHandler for ServerCore {
     }
 }
 
-/// Adds the attachments of a binary packet to its arguments.
-fn with_attachments(args: Args, attachments: Vec<Bytes>) -> Args {
-    if attachments.is_empty() {
-        args
-    } else {
-        args.with_attachments(attachments)
-    }
-}
-
 impl ServerCore {
     fn dispatch(&self, conn: &Conn, packet: Packet, attachments: Vec<Bytes>) {
         let Packet { ns, id, data, .. } = packet;
@@ -173,7 +163,7 @@ impl ServerCore {
             PacketData::Event(name, args) => match conn.data.socket(&ns) {
                 Some(socket) => {
                     let ns = socket.namespace().clone();
-                    ns.dispatch(socket, name, with_attachments(args, attachments), id);
+                    ns.dispatch(socket, name, args.with_attachments(attachments), id);
                 }
                 None => {
                     tracing::debug!(sid = %conn.sid, ns = %ns, "event for a namespace not joined")
@@ -181,7 +171,7 @@ impl ServerCore {
             },
             PacketData::Ack(args) => {
                 if let (Some(socket), Some(id)) = (conn.data.socket(&ns), id) {
-                    socket.on_ack(id, with_attachments(args, attachments));
+                    socket.on_ack(id, args.with_attachments(attachments));
                 }
             }
         }

@@ -81,7 +81,7 @@ pub mod __private {
             event: &str,
             data: &T,
         ) -> Option<String> {
-            crate::protocol::packet::encode_event_data(ns, event, None, data).ok()?
+            crate::protocol::packet::encode_event_data(ns, event, data).ok()?
         }
     }
     pub use inventory;

@@ -395,7 +395,7 @@ pub(crate) fn serialize_event<T: Serialize + ?Sized>(
     event: &str,
     data: &T,
 ) -> Result<Frame, EmitError> {
-    Ok(match packet::encode_event_data(ns, event, None, data)? {
+    Ok(match packet::encode_event_data(ns, event, data)? {
         Some(text) => Frame::Text(text.into()),
         None => event_frame(ns, event, Args::from_serialize(data)?, None),
     })

@@ -112,8 +112,12 @@ impl Args {
         }
     }
 
-    /// The same arguments with these binary attachments (for a binary packet).
+    /// The same arguments with the attachments of a binary packet (unchanged when there are
+    /// none).
     pub(crate) fn with_attachments(self, attachments: Vec<Bytes>) -> Self {
+        if attachments.is_empty() {
+            return self;
+        }
         let (values, _) = self.into_parts();
         Args::new(values, attachments)
     }

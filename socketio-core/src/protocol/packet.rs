@@ -278,11 +278,10 @@ pub(crate) fn encode_event(
 pub(crate) fn encode_event_data<T: serde::Serialize + ?Sized>(
     ns: &str,
     name: &str,
-    id: Option<u64>,
     data: &T,
 ) -> Result<Option<String>, serde_json::Error> {
     let mut out = Vec::with_capacity(128 + name.len());
-    write_header(&mut out, PacketType::Event, ns, 0, id);
+    write_header(&mut out, PacketType::Event, ns, 0, None);
     out.push(b'[');
     serde_json::to_writer(&mut out, name)?;
     let args_at = out.len();
