@@ -12,6 +12,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use super::config::Cors;
 use super::packet::Frame;
 use super::packet::Incoming;
+use super::queue::Next;
 use super::sid::Sid;
 use super::socket::{CloseReason, HandshakeRequest, Protocol, SocketHandle, Transport};
 use super::{payload, payload_v3};
@@ -198,11 +199,13 @@ impl<H: EngineHandler> Engine<H> {
         upgraded.as_mut().enable();
 
         let mut body = String::new();
-        let mut next = outbox.held.take().or_else(|| outbox.rx.try_recv().ok());
+        let mut next = outbox.held.take().or_else(|| socket.queue.try_pop());
         if next.is_none() && !socket.is_closed() && socket.transport() == Transport::Polling {
             next = tokio::select! {
-                frame = outbox.rx.recv() => frame,
-                _ = socket.closed() => None,
+                next = socket.queue.next() => match next {
+                    Next::Frame(frame) => Some(frame),
+                    Next::Closed => None,
+                },
                 // Woken by a completed upgrade (answer with a noop) or by the close.
                 _ = &mut upgraded => (!socket.is_closed()).then_some(Frame::NOOP),
             };
@@ -213,7 +216,7 @@ impl<H: EngineHandler> Engine<H> {
                 break;
             }
             encode_frame(socket.protocol, &mut body, &frame);
-            next = outbox.rx.try_recv().ok();
+            next = socket.queue.try_pop();
         }
         // A session the server ended tells the client with a close packet; one the client
         // closed itself just gets its pending GET released (a noop, as the reference does).

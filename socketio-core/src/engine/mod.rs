@@ -6,6 +6,7 @@ pub(crate) mod http;
 pub(crate) mod packet;
 pub(crate) mod payload;
 pub(crate) mod payload_v3;
+pub(crate) mod queue;
 pub(crate) mod sid;
 pub(crate) mod socket;
 pub(crate) mod str;

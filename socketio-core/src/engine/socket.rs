@@ -3,9 +3,10 @@
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, watch, Mutex, Notify};
+use tokio::sync::{watch, Mutex, Notify};
 
 use super::packet::Frame;
+use super::queue::FrameQueue;
 use super::sid::Sid;
 
 /// The transport a session currently uses.
@@ -85,11 +86,10 @@ pub(crate) enum QueueError {
     Closed,
 }
 
-/// The consumer side of the outbound queue: taken by the polling GET in flight, or by the
+/// The right to consume the outbound queue: taken by the polling GET in flight, or by the
 /// WebSocket writer, never both (the mutex decides).
 pub(crate) struct Outbox {
-    pub(crate) rx: mpsc::Receiver<Frame>,
-    /// A frame taken from `rx` that did not fit in the last polling payload.
+    /// A frame taken from the queue that did not fit in the last polling payload.
     pub(crate) held: Option<Frame>,
 }
 
@@ -110,7 +110,8 @@ pub(crate) struct EngineSocket<D> {
     pub(crate) upgrading: AtomicBool,
     /// Set while a POST is being processed, to reject overlapping ones.
     pub(crate) posting: AtomicBool,
-    tx: mpsc::Sender<Frame>,
+    /// Frames waiting for the transport; only the holder of `outbox` takes from it.
+    pub(crate) queue: FrameQueue,
     pub(crate) outbox: Mutex<Outbox>,
     /// Woken when the upgrade completes, so a polling GET in flight returns.
     pub(crate) upgraded: Notify,
@@ -132,7 +133,6 @@ impl<D> EngineSocket<D> {
         request: HandshakeRequest,
         buffer: usize,
     ) -> Self {
-        let (tx, rx) = mpsc::channel(buffer.max(1));
         EngineSocket {
             sid,
             protocol,
@@ -141,8 +141,8 @@ impl<D> EngineSocket<D> {
             transport: AtomicU8::new(transport as u8),
             upgrading: AtomicBool::new(false),
             posting: AtomicBool::new(false),
-            tx,
-            outbox: Mutex::new(Outbox { rx, held: None }),
+            queue: FrameQueue::new(buffer),
+            outbox: Mutex::new(Outbox { held: None }),
             upgraded: Notify::new(),
             pong: Notify::new(),
             close_delivered: Notify::new(),
@@ -162,13 +162,7 @@ impl<D> EngineSocket<D> {
 
     /// Queues a frame without waiting.
     pub(crate) fn send(&self, frame: Frame) -> Result<(), QueueError> {
-        if self.is_closed() {
-            return Err(QueueError::Closed);
-        }
-        self.tx.try_send(frame).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => QueueError::Full,
-            mpsc::error::TrySendError::Closed(_) => QueueError::Closed,
-        })
+        self.queue.push(frame)
     }
 
     /// Ends the session (idempotent: the first reason wins). The lifecycle task then removes it
@@ -178,6 +172,7 @@ impl<D> EngineSocket<D> {
             if current.is_none() {
                 *current = Some(reason);
                 self.is_closed.store(true, Ordering::Release);
+                self.queue.close();
                 true
             } else {
                 false

@@ -14,6 +14,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use super::packet::{Frame, Incoming};
+use super::queue::Next;
 use super::socket::{CloseReason, HandshakeRequest, Protocol, SocketHandle, Transport};
 use super::{Engine, EngineHandler};
 
@@ -104,24 +105,26 @@ impl<H: EngineHandler> Engine<H> {
 
     /// Pumps frames both ways until the session closes. One loop in one task: each incoming
     /// message is handled, then everything queued meanwhile (e.g. its ack) is written with a
-    /// single flush, so an echo costs one read and one write, with no task hand-off.
+    /// single flush, so an echo costs one read and one write, with no task hand-off and no
+    /// wake-up of this task by its own handlers.
     async fn serve(self: Arc<Self>, socket: SocketHandle<H::Data>, mut ws: WsStream) {
+        // Only polled while a write is blocked: the main wait learns of the close from the queue.
         let closed = socket.closed();
         tokio::pin!(closed);
         let mut outbox = socket.outbox.lock().await;
         let mut next = outbox.held.take();
         'serving: loop {
             if next.is_none() {
-                next = outbox.rx.try_recv().ok();
+                next = socket.queue.try_pop();
             }
             if let Some(first) = next.take() {
                 let queued = async {
                     let mut frame = first;
                     loop {
                         feed(&mut ws, frame, socket.protocol).await?;
-                        match outbox.rx.try_recv() {
-                            Ok(more) => frame = more,
-                            Err(_) => return Ok::<(), tokio_tungstenite::tungstenite::Error>(()),
+                        match socket.queue.try_pop() {
+                            Some(more) => frame = more,
+                            None => return Ok::<(), tokio_tungstenite::tungstenite::Error>(()),
                         }
                     }
                 };
@@ -150,6 +153,7 @@ impl<H: EngineHandler> Engine<H> {
                             return;
                         }
                         FlushStep::Read(msg) => {
+                            socket.queue.quiet();
                             if !self.on_ws_message(&socket, msg) {
                                 break 'serving;
                             }
@@ -159,12 +163,18 @@ impl<H: EngineHandler> Engine<H> {
             }
             let keep_going = tokio::select! {
                 biased;
-                msg = ws.next() => self.on_ws_message(&socket, msg),
-                frame = outbox.rx.recv() => {
-                    next = frame;
-                    next.is_some()
+                msg = ws.next() => {
+                    // Whatever the handlers queue now is written at the top of the loop.
+                    socket.queue.quiet();
+                    self.on_ws_message(&socket, msg)
                 }
-                _ = &mut closed => break,
+                queued = socket.queue.next() => match queued {
+                    Next::Frame(frame) => {
+                        next = Some(frame);
+                        true
+                    }
+                    Next::Closed => false,
+                },
             };
             if !keep_going {
                 break;
@@ -173,7 +183,7 @@ impl<H: EngineHandler> Engine<H> {
         // Closing: flush what was queued before the close (e.g. a DISCONNECT packet), without
         // waiting forever on a client that stopped reading.
         let goodbye = async {
-            while let Ok(frame) = outbox.rx.try_recv() {
+            while let Some(frame) = socket.queue.try_pop() {
                 if feed(&mut ws, frame, socket.protocol).await.is_err() {
                     return;
                 }
