@@ -15,6 +15,7 @@ use super::packet::Incoming;
 use super::queue::Next;
 use super::sid::Sid;
 use super::socket::{CloseReason, HandshakeRequest, Protocol, SocketHandle, Transport};
+use super::ws_conn::WsConn;
 use super::{payload, payload_v3};
 use super::{Engine, EngineHandler};
 
@@ -353,12 +354,11 @@ impl<H: EngineHandler> Engine<H> {
         tokio::spawn(async move {
             match on_upgrade.await {
                 Ok(upgraded) => {
-                    let ws = super::ws::accept(
+                    let ws = WsConn::accept(
                         upgraded,
                         engine.config.max_payload,
                         engine.config.ws_read_buffer_size,
-                    )
-                    .await;
+                    );
                     match session {
                         Some(socket) => engine.upgrade(socket, ws).await,
                         None => engine.serve_new_websocket(ws, request, protocol).await,
@@ -372,7 +372,7 @@ impl<H: EngineHandler> Engine<H> {
                 }
             }
         });
-        let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+        let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
         Ok(Response::builder()
             .status(StatusCode::SWITCHING_PROTOCOLS)
             .header(header::UPGRADE, "websocket")

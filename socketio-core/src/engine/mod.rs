@@ -11,6 +11,7 @@ pub(crate) mod sid;
 pub(crate) mod socket;
 pub(crate) mod str;
 pub(crate) mod ws;
+pub(crate) mod ws_conn;
 
 use foldhash::HashMap;
 use std::sync::{Arc, RwLock};

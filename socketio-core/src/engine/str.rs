@@ -23,9 +23,9 @@ impl Str {
     }
 
     /// The text as a WebSocket text payload, without copying.
-    pub(crate) fn into_ws_text(self) -> tokio_tungstenite::tungstenite::Utf8Bytes {
+    pub(crate) fn into_ws_text(self) -> tungstenite::Utf8Bytes {
         // SAFETY: the bytes are valid UTF-8 (see `as_str`).
-        unsafe { tokio_tungstenite::tungstenite::Utf8Bytes::from_bytes_unchecked(self.0) }
+        unsafe { tungstenite::Utf8Bytes::from_bytes_unchecked(self.0) }
     }
 }
 

@@ -1,41 +1,23 @@
 //! The WebSocket transport: direct WebSocket sessions and the polling → WebSocket upgrade.
 
-use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::Poll;
 
-use futures_util::{SinkExt, StreamExt};
-use hyper::upgrade::Upgraded;
-use hyper_util::rt::TokioIo;
 use tokio::time;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::WebSocketStream;
+use tungstenite::Message;
 
 use super::packet::{Frame, Incoming};
 use super::queue::Next;
 use super::socket::{CloseReason, HandshakeRequest, Protocol, SocketHandle, Transport};
+use super::ws_conn::WsConn;
 use super::{Engine, EngineHandler};
-
-pub(crate) type WsStream = WebSocketStream<TokioIo<Upgraded>>;
-
-/// Wraps an upgraded HTTP connection as a server-side WebSocket whose messages may not exceed
-/// `max_payload` bytes (a larger one fails the read and closes the session).
-pub(crate) async fn accept(upgraded: Upgraded, max_payload: usize, read_buffer: usize) -> WsStream {
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(max_payload))
-        .max_frame_size(Some(max_payload))
-        // tungstenite's default read buffer (128 KiB) would dominate an idle connection's memory.
-        .read_buffer_size(read_buffer);
-    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await
-}
 
 impl<H: EngineHandler> Engine<H> {
     /// A session that starts on WebSocket: the open packet is the first frame.
     pub(crate) async fn serve_new_websocket(
         self: Arc<Self>,
-        mut ws: WsStream,
+        mut ws: WsConn,
         request: HandshakeRequest,
         protocol: Protocol,
     ) {
@@ -54,7 +36,7 @@ impl<H: EngineHandler> Engine<H> {
     /// A server-side close during the upgrade: before the probe, the polling transport delivers
     /// it. After the probe the client has paused polling and only listens on the WebSocket, so
     /// the upgrade is completed (within the upgrade timeout) and the close goes out there.
-    pub(crate) async fn upgrade(self: Arc<Self>, socket: SocketHandle<H::Data>, mut ws: WsStream) {
+    pub(crate) async fn upgrade(self: Arc<Self>, socket: SocketHandle<H::Data>, mut ws: WsConn) {
         let probed = std::sync::atomic::AtomicBool::new(false);
         let (socket_ref, probed_ref) = (&socket, &probed);
         let handshake = async move {
@@ -107,7 +89,7 @@ impl<H: EngineHandler> Engine<H> {
     /// message is handled, then everything queued meanwhile (e.g. its ack) is written with a
     /// single flush, so an echo costs one read and one write, with no task hand-off and no
     /// wake-up of this task by its own handlers.
-    async fn serve(self: Arc<Self>, socket: SocketHandle<H::Data>, mut ws: WsStream) {
+    async fn serve(self: Arc<Self>, socket: SocketHandle<H::Data>, mut ws: WsConn) {
         // Only polled while a write is blocked: the main wait learns of the close from the queue.
         let closed = socket.closed();
         tokio::pin!(closed);
@@ -124,7 +106,7 @@ impl<H: EngineHandler> Engine<H> {
                         feed(&mut ws, frame, socket.protocol).await?;
                         match socket.queue.try_pop() {
                             Some(more) => frame = more,
-                            None => return Ok::<(), tokio_tungstenite::tungstenite::Error>(()),
+                            None => return Ok::<(), tungstenite::Error>(()),
                         }
                     }
                 };
@@ -188,7 +170,7 @@ impl<H: EngineHandler> Engine<H> {
                     return;
                 }
             }
-            let _ = ws.send(Message::Close(None)).await;
+            let _ = ws.close().await;
         };
         let _ = time::timeout(self.config.ping_timeout, goodbye).await;
         // The close went out here: the session need not wait for a polling GET to take it.
@@ -199,7 +181,7 @@ impl<H: EngineHandler> Engine<H> {
     fn on_ws_message(
         &self,
         socket: &SocketHandle<H::Data>,
-        msg: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+        msg: Option<Result<Message, tungstenite::Error>>,
     ) -> bool {
         match msg {
             Some(Ok(Message::Text(text))) => match Incoming::decode(&text) {
@@ -233,25 +215,25 @@ impl<H: EngineHandler> Engine<H> {
 
 /// What happened while flushing: the flush ended, or a message arrived first.
 enum FlushStep {
-    Flushed(Result<(), tokio_tungstenite::tungstenite::Error>),
-    Read(Option<Result<Message, tokio_tungstenite::tungstenite::Error>>),
+    Flushed(Result<(), tungstenite::Error>),
+    Read(Option<Result<Message, tungstenite::Error>>),
 }
 
 /// Flushes `ws`, or returns the next incoming message if one arrives before the flush ends.
-async fn flush_or_read(ws: &mut WsStream) -> FlushStep {
+async fn flush_or_read(ws: &mut WsConn) -> FlushStep {
     std::future::poll_fn(|cx| {
-        if let Poll::Ready(r) = futures_util::Sink::<Message>::poll_flush(Pin::new(&mut *ws), cx) {
+        if let Poll::Ready(r) = ws.poll_flush(cx) {
             return Poll::Ready(FlushStep::Flushed(r));
         }
-        ws.poll_next_unpin(cx).map(FlushStep::Read)
+        ws.poll_next(cx).map(FlushStep::Read)
     })
     .await
 }
 
 /// A connection that simply went away is a "transport close", as in the reference server;
 /// anything else (oversized or invalid frames) is a "transport error".
-fn read_error_reason(err: &tokio_tungstenite::tungstenite::Error) -> CloseReason {
-    use tokio_tungstenite::tungstenite::error::{Error, ProtocolError};
+fn read_error_reason(err: &tungstenite::Error) -> CloseReason {
+    use tungstenite::error::{Error, ProtocolError};
     match err {
         Error::ConnectionClosed
         | Error::AlreadyClosed
@@ -286,17 +268,14 @@ fn binary_frame(protocol: Protocol, data: bytes::Bytes) -> Message {
 }
 
 /// Writes a frame (without flushing) as one or more WebSocket messages.
-async fn feed<S>(sink: &mut S, frame: Frame, protocol: Protocol) -> Result<(), S::Error>
-where
-    S: futures_util::Sink<Message> + Unpin,
-{
+async fn feed(ws: &mut WsConn, frame: Frame, protocol: Protocol) -> Result<(), tungstenite::Error> {
     match frame {
-        Frame::Text(text) => sink.feed(Message::Text(text.into_ws_text())).await,
-        Frame::Binary(data) => sink.feed(binary_frame(protocol, data)).await,
+        Frame::Text(text) => ws.feed(Message::Text(text.into_ws_text())).await,
+        Frame::Binary(data) => ws.feed(binary_frame(protocol, data)).await,
         Frame::WithAttachments(text, atts) => {
-            sink.feed(Message::Text(text.into_ws_text())).await?;
+            ws.feed(Message::Text(text.into_ws_text())).await?;
             for data in atts {
-                sink.feed(binary_frame(protocol, data)).await?;
+                ws.feed(binary_frame(protocol, data)).await?;
             }
             Ok(())
         }

@@ -1,0 +1,190 @@
+//! A server-side WebSocket driven by the one task that serves the session.
+//!
+//! tungstenite implements the protocol over blocking-style `Read`/`Write`; something has to turn
+//! the upgraded connection's readiness into `WouldBlock` and back. A general adapter must allow a
+//! reader and a writer in different tasks, so it keeps two wakers per direction and re-registers
+//! them on every call. Here reads and writes always come from the same task, so the task's own
+//! waker is handed straight to the connection: no waker proxies, no registration per call.
+
+use std::future::poll_fn;
+use std::io::{self, Read, Write};
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tungstenite::protocol::{Role, WebSocket, WebSocketConfig};
+use tungstenite::{Error, Message};
+
+/// The upgraded connection with the waker of the task polling it.
+struct TaskIo {
+    io: TokioIo<Upgraded>,
+    waker: Waker,
+}
+
+impl TaskIo {
+    fn poll<T>(
+        &mut self,
+        f: impl FnOnce(Pin<&mut TokioIo<Upgraded>>, &mut Context<'_>) -> Poll<io::Result<T>>,
+    ) -> io::Result<T> {
+        let mut cx = Context::from_waker(&self.waker);
+        match f(Pin::new(&mut self.io), &mut cx) {
+            Poll::Ready(result) => result,
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+}
+
+impl Read for TaskIo {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut buf = ReadBuf::new(buf);
+        self.poll(|io, cx| io.poll_read(cx, &mut buf))?;
+        Ok(buf.filled().len())
+    }
+}
+
+impl Write for TaskIo {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.poll(|io, cx| io.poll_write(cx, buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.poll(|io, cx| io.poll_flush(cx))
+    }
+}
+
+/// A server-side WebSocket over an upgraded HTTP connection, read and written by one task.
+pub(crate) struct WsConn {
+    ws: WebSocket<TaskIo>,
+    /// The connection closed or failed: reads return `None` from now on.
+    ended: bool,
+    /// `false` after a write found the socket full: the next write flushes first.
+    ready: bool,
+}
+
+impl WsConn {
+    /// Wraps an upgraded connection whose messages may not exceed `max_payload` bytes (a
+    /// larger one fails the read), reading through a buffer of `read_buffer` bytes.
+    pub(crate) fn accept(upgraded: Upgraded, max_payload: usize, read_buffer: usize) -> Self {
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(max_payload))
+            .max_frame_size(Some(max_payload))
+            // tungstenite's default read buffer (128 KiB) would dominate an idle connection's memory.
+            .read_buffer_size(read_buffer);
+        let io = TaskIo {
+            io: TokioIo::new(upgraded),
+            waker: Waker::noop().clone(),
+        };
+        WsConn {
+            ws: WebSocket::from_raw_socket(io, Role::Server, Some(config)),
+            ended: false,
+            ready: true,
+        }
+    }
+
+    /// Points the connection's wake-ups at the task polling now.
+    fn set_waker(&mut self, cx: &Context<'_>) {
+        let io = self.ws.get_mut();
+        if !io.waker.will_wake(cx.waker()) {
+            io.waker = cx.waker().clone();
+        }
+    }
+
+    /// The next message; `None` once the connection is closed (a failure is returned once,
+    /// then `None`).
+    pub(crate) fn poll_next(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Message, Error>>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        self.set_waker(cx);
+        match self.ws.read() {
+            Ok(msg) => Poll::Ready(Some(Ok(msg))),
+            Err(err) if would_block(&err) => Poll::Pending,
+            Err(Error::AlreadyClosed | Error::ConnectionClosed) => {
+                self.ended = true;
+                Poll::Ready(None)
+            }
+            Err(err) => {
+                self.ended = true;
+                Poll::Ready(Some(Err(err)))
+            }
+        }
+    }
+
+    /// See [`WsConn::poll_next`].
+    pub(crate) async fn next(&mut self) -> Option<Result<Message, Error>> {
+        poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    /// Queues a message, first flushing if an earlier write found the socket full. Does not
+    /// flush the message itself.
+    pub(crate) async fn feed(&mut self, msg: Message) -> Result<(), Error> {
+        if !self.ready {
+            self.flush().await?;
+        }
+        match self.ws.write(msg) {
+            Ok(()) => Ok(()),
+            // The message was queued; the socket is full for now.
+            Err(err) if would_block(&err) => {
+                self.ready = false;
+                Ok(())
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Writes out everything queued.
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.set_waker(cx);
+        match self.ws.flush() {
+            Err(err) if would_block(&err) => Poll::Pending,
+            result => {
+                self.ready = true;
+                match result {
+                    // The connection has just been closed: the flush is done, not failed.
+                    Err(Error::ConnectionClosed) => Poll::Ready(Ok(())),
+                    other => Poll::Ready(other),
+                }
+            }
+        }
+    }
+
+    /// See [`WsConn::poll_flush`].
+    pub(crate) async fn flush(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| self.poll_flush(cx)).await
+    }
+
+    /// Queues a message and flushes.
+    pub(crate) async fn send(&mut self, msg: Message) -> Result<(), Error> {
+        self.feed(msg).await?;
+        self.flush().await
+    }
+
+    /// Starts the closing handshake (a close frame) and writes it out.
+    pub(crate) async fn close(&mut self) -> Result<(), Error> {
+        let mut started = false;
+        poll_fn(|cx| {
+            self.set_waker(cx);
+            let result = if started {
+                self.ws.flush()
+            } else {
+                started = true;
+                self.ws.close(None)
+            };
+            match result {
+                Ok(()) | Err(Error::ConnectionClosed) => Poll::Ready(Ok(())),
+                Err(err) if would_block(&err) => Poll::Pending,
+                Err(err) => Poll::Ready(Err(err)),
+            }
+        })
+        .await
+    }
+}
+
+fn would_block(err: &Error) -> bool {
+    matches!(err, Error::Io(e) if e.kind() == io::ErrorKind::WouldBlock)
+}
