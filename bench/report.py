@@ -133,8 +133,8 @@ def main():
       'one tokio thread, Engine.IO v4 / Socket.IO v5 over WebSocket by hand) to core 1; loopback only; '
       'a fresh server process for every repetition.')
     p(f"- Versions: ours = socketio-core {lock_version('socketio-core')} (this tree) on axum "
-      f"{lock_version('axum')}, tokio {lock_version('tokio')}, tokio-tungstenite "
-      f"{lock_version('tokio-tungstenite')}; socketioxide {lock_version('socketioxide')} "
+      f"{lock_version('axum')}, tokio {lock_version('tokio')}, tungstenite "
+      f"{lock_version('tungstenite')}; socketioxide {lock_version('socketioxide')} "
       f"(engineioxide {lock_version('engineioxide')}) on the same axum; Node {run(['node', '--version'])} "
       f"with socket.io {npm_version('socket.io')} (engine.io {npm_version('engine.io')}, ws "
       f"{npm_version('ws')}); Python {py_ver} with python-socketio {sio_ver} (python-engineio "
