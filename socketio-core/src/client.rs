@@ -10,6 +10,7 @@ use bytes::Bytes;
 use crate::engine::packet::Frame;
 use crate::engine::socket::{CloseReason, Protocol, SocketHandle};
 use crate::engine::EngineHandler;
+use crate::namespace::Namespace;
 use crate::protocol::packet::{self, Packet, PacketData, PacketType};
 use crate::server::ServerCore;
 use crate::socket::{DisconnectReason, Handshake, Socket, SocketRef};
@@ -22,6 +23,8 @@ pub(crate) type Conn = SocketHandle<Client>;
 pub(crate) struct Client {
     sockets: Mutex<HashMap<String, SocketRef>>,
     partial: Mutex<Option<Partial>>,
+    /// Mirrors `partial.is_some()`, so a text packet (the usual case) needs no lock.
+    awaiting_attachments: AtomicBool,
     connected_once: AtomicBool,
 }
 
@@ -79,7 +82,7 @@ impl EngineHandler for ServerCore {
     }
 
     fn on_message(&self, conn: &Conn, text: &str) {
-        if conn.data.partial.lock().unwrap().is_some() {
+        if conn.data.awaiting_attachments.load(Ordering::Acquire) {
             tracing::debug!(sid = %conn.sid, "text packet while binary attachments were expected");
             conn.close(CloseReason::ParseError);
             return;
@@ -98,6 +101,9 @@ impl EngineHandler for ServerCore {
                 packet,
                 bytes: 0,
             });
+            conn.data
+                .awaiting_attachments
+                .store(true, Ordering::Release);
         } else {
             self.dispatch(conn, packet, Vec::new());
         }
@@ -118,6 +124,9 @@ impl EngineHandler for ServerCore {
                     }
                     p.attachments.push(data);
                     if p.attachments.len() == p.packet.attachments {
+                        conn.data
+                            .awaiting_attachments
+                            .store(false, Ordering::Release);
                         partial.take()
                     } else {
                         return;
@@ -162,8 +171,7 @@ impl ServerCore {
             }
             PacketData::Event(name, args) => match conn.data.socket(&ns) {
                 Some(socket) => {
-                    let ns = socket.namespace().clone();
-                    ns.dispatch(socket, name, args.with_attachments(attachments), id);
+                    Namespace::dispatch(socket, name, args.with_attachments(attachments), id)
                 }
                 None => {
                     tracing::debug!(sid = %conn.sid, ns = %ns, "event for a namespace not joined")

@@ -148,10 +148,11 @@ pub fn event_parts<'a>(
 
 /// Sends a handler's return value as the ack, when the client asked for one and the handler did
 /// not take the [`AckSender`].
-pub fn send_return<R: Serialize + ?Sized>(socket: &SocketRef, ack: Option<AckSender>, out: &R) {
+pub fn send_return<R: Serialize + ?Sized>(ack: Option<AckSender>, out: &R) {
     if let Some(ack) = ack {
+        let sid = ack.socket.id();
         if let Err(err) = ack.send(out) {
-            tracing::debug!(sid = %socket.id(), %err, "ack not sent");
+            tracing::debug!(%sid, %err, "ack not sent");
         }
     }
 }
@@ -216,10 +217,10 @@ macro_rules! impl_event_handler {
                         }
                     };
                 )*
-                let fut = (self.f)(socket.clone(), $($ty,)*);
+                let fut = (self.f)(socket, $($ty,)*);
                 Box::pin(async move {
                     let out = fut.await;
-                    send_return(&socket, ack, &out);
+                    send_return(ack, &out);
                 })
             }
         }

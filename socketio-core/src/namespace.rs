@@ -248,16 +248,12 @@ impl Namespace {
         self.rooms.leave_all(sid);
     }
 
-    /// Routes an event to its handler (or the fallback) as a new task.
-    pub(crate) fn dispatch(
-        &self,
-        socket: SocketRef,
-        name: String,
-        args: Args,
-        ack_id: Option<u64>,
-    ) {
+    /// Routes an event of `socket` to its namespace's handler for `name` (or the fallback),
+    /// run here up to its first pending `.await` (see [`run_handler`]).
+    pub(crate) fn dispatch(socket: SocketRef, name: String, args: Args, ack_id: Option<u64>) {
+        let this = socket.namespace();
         let handler = {
-            let handlers = self.handlers.read().unwrap();
+            let handlers = this.handlers.read().unwrap();
             handlers
                 .events
                 .get(&name)
@@ -265,7 +261,7 @@ impl Namespace {
                 .cloned()
         };
         let Some(handler) = handler else {
-            tracing::debug!(ns = self.path, event = name, "no handler for event");
+            tracing::debug!(ns = this.path, event = name, "no handler for event");
             return;
         };
         let ack = ack_id.map(|id| crate::handler::AckSender::new(socket.clone(), id));

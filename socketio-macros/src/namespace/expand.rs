@@ -97,13 +97,13 @@ fn handler_type(handler: &Handler, self_ty: &syn::Type) -> (TokenStream, TokenSt
             let body = if handler.is_async {
                 quote! {
                     ::std::boxed::Box::pin(async move {
-                        let out = <#self_ty>::#method(&self.0, ::std::clone::Clone::clone(&socket), #(#vars),*).await;
+                        let out = <#self_ty>::#method(&self.0, socket, #(#vars),*).await;
                         #send
                     })
                 }
             } else {
                 quote! {
-                    let out = <#self_ty>::#method(&self.0, ::std::clone::Clone::clone(&socket), #(#vars),*);
+                    let out = <#self_ty>::#method(&self.0, socket, #(#vars),*);
                     #send
                     ::std::boxed::Box::pin(::std::future::ready(()))
                 }
@@ -217,5 +217,5 @@ fn send_return(ret: &ReturnType) -> TokenStream {
         ReturnType::Default => Span::call_site(),
         ReturnType::Type(_, ty) => ty.span(),
     };
-    quote_spanned!(span=> ::socketio_core::__private::send_return(&socket, ack, &out);)
+    quote_spanned!(span=> ::socketio_core::__private::send_return(ack, &out);)
 }
