@@ -614,6 +614,59 @@ async fn websocket_close_ends_the_session() {
     }
 }
 
+/// WebSocket control frames: a ping is answered with a pong carrying its payload (between
+/// Engine.IO messages, which keep flowing), and a client close is answered with a close.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_control_frames_are_answered() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let server = start_protocol_server().await;
+    let (mut ws, _) = tokio::time::timeout(
+        WAIT,
+        tokio_tungstenite::connect_async(ws_url(server.addr, None)),
+    )
+    .await
+    .expect("connect timeout")
+    .expect("connect");
+    let open = tokio::time::timeout(WAIT, ws.next())
+        .await
+        .expect("no open packet");
+    assert!(matches!(open, Some(Ok(Message::Text(t))) if t.starts_with('0')));
+    ws.send(Message::Ping(b"are you there".to_vec().into()))
+        .await
+        .unwrap();
+    ws.send(Message::text("40")).await.unwrap();
+    let (mut pong, mut connected) = (false, false);
+    while !(pong && connected) {
+        match tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("no frame in time")
+        {
+            Some(Ok(Message::Pong(data))) => {
+                assert_eq!(&data[..], b"are you there");
+                pong = true;
+            }
+            Some(Ok(Message::Text(t))) if t.starts_with("40") => connected = true,
+            Some(Ok(Message::Text(t))) if t.as_str() == "2" => {
+                ws.send(Message::text("3")).await.unwrap()
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    ws.send(Message::Close(None)).await.unwrap();
+    loop {
+        match tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("no close answer in time")
+        {
+            Some(Ok(Message::Close(_))) | None => break,
+            Some(Ok(_)) => {}
+            Some(Err(err)) => panic!("close handshake failed: {err}"),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_invalid_packet_closes_the_connection() {
     let server = start_protocol_server().await;
