@@ -1,5 +1,5 @@
-//! Server options, observed over loopback: upgrades off, compression, cookie, path, CORS, and
-//! acks that end when the client disconnects.
+//! Server options, observed over loopback: upgrades off, compression, cookie, path, CORS, the
+//! bound on a client's outbound queue, and acks that end when the client disconnects.
 
 mod support;
 
@@ -197,4 +197,39 @@ async fn pending_ack_fails_fast_when_the_client_disconnects() {
         .expect("the ack wait must end when the client leaves")
         .unwrap();
     assert!(matches!(result, Err(AckError::Closed)), "{result:?}");
+}
+
+/// `max_buffer_size` bounds what waits for a client that is not reading: emits beyond it are
+/// refused (dropped, not kept for later) and the session carries on once the client reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_buffer_size_bounds_the_queue_of_a_client_not_reading() {
+    use support::client::{EioPacket, Polling};
+    let server = start_protocol_server_with(|b| {
+        b.max_buffer_size(4)
+            .ping_interval(Duration::from_secs(10))
+            .ping_timeout(Duration::from_secs(5))
+    })
+    .await;
+    let p = Polling::open(server.addr).await;
+    p.send_text("40").await;
+    p.poll_until(
+        Duration::from_secs(5),
+        |pk| matches!(pk, EioPacket::Text(t) if t.starts_with(r#"42["auth""#)),
+    )
+    .await;
+    // Ten echo events in one POST while nobody polls: each handler emits one packet back.
+    let events: Vec<EioPacket> = (0..10)
+        .map(|i| EioPacket::text(format!(r#"42["echo",{i}]"#)))
+        .collect();
+    p.send(&events).await;
+    let expected: Vec<EioPacket> = (0..4)
+        .map(|i| EioPacket::text(format!(r#"42["echo",{i}]"#)))
+        .collect();
+    assert_eq!(p.poll().await, expected, "the first four, the rest refused");
+    // Not kept for later: the next poll carries only what is emitted after.
+    p.send_text(r#"42["echo","after"]"#).await;
+    assert_eq!(
+        p.poll().await,
+        vec![EioPacket::text(r#"42["echo","after"]"#)]
+    );
 }
