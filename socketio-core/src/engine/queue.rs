@@ -49,7 +49,7 @@ impl FrameQueue {
 
     /// Appends a frame and wakes the consumer if it is waiting.
     pub(crate) fn push(&self, frame: Frame) -> Result<(), QueueError> {
-        if self.closed.load(Ordering::Acquire) {
+        if self.is_closed() {
             return Err(QueueError::Closed);
         }
         {
@@ -69,6 +69,11 @@ impl FrameQueue {
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
         self.consumer.wake();
+    }
+
+    /// Whether [`FrameQueue::close`] was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     /// Takes the oldest frame, if any.
@@ -103,7 +108,7 @@ impl FrameQueue {
         if let Some(frame) = self.try_pop() {
             return Some(Next::Frame(frame));
         }
-        self.closed.load(Ordering::Acquire).then_some(Next::Closed)
+        self.is_closed().then_some(Next::Closed)
     }
 
     /// Forgets the consumer's wake-up registration: called when the consumer is about to handle

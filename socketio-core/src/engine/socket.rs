@@ -120,8 +120,6 @@ pub(crate) struct EngineSocket<D> {
     /// Signalled when a polling GET carried the close packet to the client.
     pub(crate) close_delivered: Notify,
     closed: watch::Sender<Option<CloseReason>>,
-    /// Mirrors `closed.is_some()` for the hot path (every send checks it).
-    is_closed: AtomicBool,
 }
 
 impl<D> EngineSocket<D> {
@@ -147,7 +145,6 @@ impl<D> EngineSocket<D> {
             pong: Notify::new(),
             close_delivered: Notify::new(),
             closed: watch::channel(None).0,
-            is_closed: AtomicBool::new(false),
         }
     }
 
@@ -171,7 +168,6 @@ impl<D> EngineSocket<D> {
         self.closed.send_if_modified(|current| {
             if current.is_none() {
                 *current = Some(reason);
-                self.is_closed.store(true, Ordering::Release);
                 self.queue.close();
                 true
             } else {
@@ -181,7 +177,8 @@ impl<D> EngineSocket<D> {
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.is_closed.load(Ordering::Acquire)
+        // The queue learns of the close first thing (see `close`); no second flag to keep in step.
+        self.queue.is_closed()
     }
 
     /// Why the session closed, once it has.
