@@ -103,7 +103,7 @@ impl<H: EngineHandler> Engine<H> {
                 let queued = async {
                     let mut frame = first;
                     loop {
-                        feed(&mut ws, frame, socket.protocol).await?;
+                        feed_frame(&mut ws, frame, socket.protocol).await?;
                         match socket.queue.try_pop() {
                             Some(more) => frame = more,
                             None => return Ok::<(), tungstenite::Error>(()),
@@ -166,7 +166,7 @@ impl<H: EngineHandler> Engine<H> {
         // waiting forever on a client that stopped reading.
         let goodbye = async {
             while let Some(frame) = socket.queue.try_pop() {
-                if feed(&mut ws, frame, socket.protocol).await.is_err() {
+                if feed_frame(&mut ws, frame, socket.protocol).await.is_err() {
                     return;
                 }
             }
@@ -268,7 +268,11 @@ fn binary_frame(protocol: Protocol, data: bytes::Bytes) -> Message {
 }
 
 /// Writes a frame (without flushing) as one or more WebSocket messages.
-async fn feed(ws: &mut WsConn, frame: Frame, protocol: Protocol) -> Result<(), tungstenite::Error> {
+async fn feed_frame(
+    ws: &mut WsConn,
+    frame: Frame,
+    protocol: Protocol,
+) -> Result<(), tungstenite::Error> {
     match frame {
         Frame::Text(text) => ws.feed(Message::Text(text.into_ws_text())).await,
         Frame::Binary(data) => ws.feed(binary_frame(protocol, data)).await,
