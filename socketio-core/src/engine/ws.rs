@@ -135,7 +135,6 @@ impl<H: EngineHandler> Engine<H> {
                             return;
                         }
                         FlushStep::Read(msg) => {
-                            socket.queue.quiet();
                             if !self.on_ws_message(&socket, msg) {
                                 break 'serving;
                             }
@@ -145,11 +144,7 @@ impl<H: EngineHandler> Engine<H> {
             }
             let keep_going = tokio::select! {
                 biased;
-                msg = ws.next() => {
-                    // Whatever the handlers queue now is written at the top of the loop.
-                    socket.queue.quiet();
-                    self.on_ws_message(&socket, msg)
-                }
+                msg = ws.next() => self.on_ws_message(&socket, msg),
                 queued = socket.queue.next() => match queued {
                     Next::Frame(frame) => {
                         next = Some(frame);
@@ -183,6 +178,9 @@ impl<H: EngineHandler> Engine<H> {
         socket: &SocketHandle<H::Data>,
         msg: Option<Result<Message, tungstenite::Error>>,
     ) -> bool {
+        // Whatever the handlers queue now, the serving loop writes when this returns: it need
+        // not be woken for it.
+        socket.queue.quiet();
         match msg {
             Some(Ok(Message::Text(text))) => match Incoming::decode(&text) {
                 Ok(packet) => self.on_packet(socket, packet),
