@@ -167,10 +167,12 @@ async fn a_payload_that_does_not_deserialize_gets_an_error_ack() {
     let mut c = connected(addr, "/typed", r#"{"token":"ok"}"#).await;
     c.send_sio(r#"2/typed,9["message",{"text":5}]"#).await;
     let ack = c.expect_sio().await;
+    // the argument's index and the handler's type, without serde_json's line/column
     assert!(
-        ack.starts_with(r#"3/typed,9[{"error":"argument 0: "#),
+        ack.starts_with(r#"3/typed,9[{"error":"argument 0 does not fit "#),
         "{ack}"
     );
+    assert!(!ack.contains(" at line "), "{ack}");
     // The connection is fine afterwards.
     c.send_sio(r#"2/typed,10["sum with spaces",1,1]"#).await;
     assert_eq!(c.expect_sio().await, r#"3/typed,10["sum",2]"#);

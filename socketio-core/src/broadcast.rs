@@ -5,10 +5,9 @@ use foldhash::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::args::Args;
+use crate::args::{Args, FromAck};
 use crate::cluster::wire::{Kind, Message, Selection, SocketInfo};
 use crate::cluster::{encode_attachments, Request, REQUEST_TIMEOUT};
 use crate::engine::sid::Sid;
@@ -139,7 +138,7 @@ impl BroadcastOperator {
         data: &D,
     ) -> Result<Vec<(Sid, Result<T, AckError>)>, EmitError>
     where
-        T: DeserializeOwned + Send + 'static,
+        T: FromAck + Send + 'static,
         D: Serialize + ?Sized,
     {
         let args = Args::from_serialize(data)?;
@@ -173,7 +172,7 @@ impl BroadcastOperator {
         Ok(local
             .into_iter()
             .chain(remote)
-            .map(|(sid, answer)| (sid, answer.and_then(|args| Ok(args.decode::<T>()?))))
+            .map(|(sid, answer)| (sid, answer.and_then(|args| Ok(T::from_ack(args)?))))
             .collect())
     }
 

@@ -36,7 +36,7 @@ mod server;
 mod service;
 mod socket;
 
-pub use args::{ArgError, Args};
+pub use args::{ArgError, Args, FromAck, Value};
 pub use broadcast::BroadcastOperator;
 pub use engine::config::Cors;
 pub use engine::http::ResponseBody;

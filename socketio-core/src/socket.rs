@@ -8,12 +8,11 @@ use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use crate::args::Args;
+use crate::args::{Args, FromAck};
 use crate::broadcast::BroadcastOperator;
 use crate::client::Conn;
 use crate::engine::packet::Frame;
@@ -191,10 +190,20 @@ impl Socket {
         self.send_frame(event_frame(self.ns.path(), event, args, None))
     }
 
-    /// Sends an event and waits for the client's ack, decoded as `T` (a tuple for several
-    /// arguments). Times out after the server's `ack_timeout` unless
-    /// [`AckFuture::timeout`] sets another bound.
-    pub fn emit_with_ack<T: DeserializeOwned, D: Serialize + ?Sized>(
+    /// Sends an event and waits for the client's ack, decoded as `T` (see [`FromAck`]: a tuple
+    /// for several arguments, [`Args`] for all of them whatever their number). Times out after
+    /// the server's `ack_timeout` unless [`AckFuture::timeout`] sets another bound.
+    ///
+    /// ```no_run
+    /// # async fn f(socket: socketio_core::SocketRef) -> Result<(), socketio_core::AckError> {
+    /// use socketio_core::{Args, Value};
+    /// // the client answers cb("ok", 2, buffer)
+    /// let answer: Args = socket.emit_with_ack("ask", &"question").await?;
+    /// let status: String = answer.get(0)?;
+    /// let blob: Value = answer.get(2)?; // Value::Binary
+    /// # Ok(()) }
+    /// ```
+    pub fn emit_with_ack<T: FromAck, D: Serialize + ?Sized>(
         &self,
         event: &str,
         data: &D,
@@ -426,7 +435,7 @@ pub struct AckFuture<T> {
     _marker: std::marker::PhantomData<fn() -> T>,
 }
 
-impl<T: DeserializeOwned> AckFuture<T> {
+impl<T: FromAck> AckFuture<T> {
     pub(crate) fn new(rx: Result<oneshot::Receiver<Args>, EmitError>, timeout: Duration) -> Self {
         AckFuture {
             rx,
@@ -442,13 +451,13 @@ impl<T: DeserializeOwned> AckFuture<T> {
     }
 }
 
-impl<T: DeserializeOwned + Send + 'static> IntoFuture for AckFuture<T> {
+impl<T: FromAck + Send + 'static> IntoFuture for AckFuture<T> {
     type Output = Result<T, AckError>;
     type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
 
     fn into_future(self) -> Self::IntoFuture {
         let answer = wait_ack(self.rx, self.timeout);
-        Box::pin(async move { Ok(answer.await?.decode::<T>()?) })
+        Box::pin(async move { Ok(T::from_ack(answer.await?)?) })
     }
 }
 

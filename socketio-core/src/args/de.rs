@@ -7,26 +7,91 @@ use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
 use serde::forward_to_deserialize_any;
 use serde_json::{Map, Value};
 
+use super::value::VALUE_TOKEN;
+
 type Error = serde_json::Error;
 
-/// An argument that could not be deserialized into the type a handler asked for.
-#[derive(Debug, thiserror::Error)]
-#[error("argument {}: {source}", .index.map_or_else(|| "list".to_string(), |i| i.to_string()))]
+/// Arguments that could not be deserialized into the type a handler (or an ack) asked for.
+///
+/// Its `Display` is what a client reads in the error ack (`{"error": "..."}`): the argument's
+/// position, the expected Rust type without its module path, and serde's reason, e.g.
+/// `argument 1 does not fit u32: invalid type: string "x", expected u32`. Positions inside the
+/// argument's own JSON text (serde_json's "at line 1 column 5") are left out: they mean nothing
+/// to the client.
+#[derive(Debug)]
+#[non_exhaustive]
 pub struct ArgError {
-    /// Position of the argument, when the error concerns one.
+    /// Position of the argument (0-based, the event name not counted), when the error concerns
+    /// one; `None` when a whole tuple of arguments was decoded at once.
     pub index: Option<usize>,
+    /// The type asked for, as `std::any::type_name` gives it.
+    pub expected: &'static str,
     /// What serde reported.
-    #[source]
     pub source: serde_json::Error,
 }
 
 impl ArgError {
-    pub(super) fn at(index: usize, source: serde_json::Error) -> Self {
+    /// An error for argument `index` (or the whole list) not fitting `expected`.
+    pub fn new(index: Option<usize>, expected: &'static str, source: serde_json::Error) -> Self {
         ArgError {
-            index: Some(index),
+            index,
+            expected,
             source,
         }
     }
+
+    /// serde's reason, without serde_json's position suffix.
+    pub fn reason(&self) -> String {
+        let text = self.source.to_string();
+        if self.source.line() == 0 {
+            return text;
+        }
+        let suffix = format!(
+            " at line {} column {}",
+            self.source.line(),
+            self.source.column()
+        );
+        match text.strip_suffix(&suffix) {
+            Some(reason) => reason.to_owned(),
+            None => text,
+        }
+    }
+}
+
+impl std::fmt::Display for ArgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let expected = short_type_name(self.expected);
+        match self.index {
+            Some(i) => write!(f, "argument {i} does not fit {expected}: {}", self.reason()),
+            None => write!(f, "arguments do not fit {expected}: {}", self.reason()),
+        }
+    }
+}
+
+impl std::error::Error for ArgError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// A type name without module paths: `core::option::Option<my_app::Msg>` → `Option<Msg>`.
+pub(crate) fn short_type_name(full: &str) -> String {
+    let mut out = String::with_capacity(full.len());
+    // Where the path segment being read started in `out`: a `::` drops it.
+    let mut segment = 0;
+    let mut chars = full.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ':' && chars.peek() == Some(&':') {
+            chars.next();
+            out.truncate(segment);
+        } else {
+            out.push(c);
+            if !(c.is_alphanumeric() || c == '_') {
+                segment = out.len();
+            }
+        }
+    }
+    out
 }
 
 pub(super) fn from_arg<T: DeserializeOwned>(
@@ -43,10 +108,8 @@ pub(super) fn from_args<T: DeserializeOwned>(
     values: &[Value],
     atts: &[Bytes],
 ) -> Result<T, ArgError> {
-    T::deserialize(ArgsDe { values, atts }).map_err(|source| ArgError {
-        index: None,
-        source,
-    })
+    T::deserialize(ArgsDe { values, atts })
+        .map_err(|source| ArgError::new(None, std::any::type_name::<T>(), source))
 }
 
 /// What a missing argument reads as.
@@ -173,9 +236,16 @@ impl<'de> de::Deserializer<'de> for ValueDe<'de> {
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
-        _: &'static str,
+        name: &'static str,
         visitor: V,
     ) -> Result<V::Value, Error> {
+        // A dynamic `Value` asks this way, so a placeholder can reach it as bytes (to anything
+        // else, e.g. `serde_json::Value`, an attachment reads as an array of numbers).
+        if name == VALUE_TOKEN {
+            if let Some(att) = self.attachment() {
+                return visitor.visit_bytes(att?);
+            }
+        }
         visitor.visit_newtype_struct(self)
     }
 

@@ -36,6 +36,7 @@ mod de;
 mod fast;
 mod raw;
 mod ser;
+mod value;
 
 pub(crate) use self::fast::write_json_args;
 pub(crate) use self::raw::RawArgs;
@@ -45,9 +46,10 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::Value as Json;
 
 pub use self::de::ArgError;
+pub use self::value::{Map, Value};
 
 /// The arguments of an event or ack as received: JSON values, with binary attachments kept
 /// aside (the values hold `{"_placeholder": true, "num": n}` where attachment `n` belongs).
@@ -62,10 +64,10 @@ pub struct Args {
 
 #[derive(Clone)]
 enum Repr {
-    Values(Vec<Value>),
+    Values(Vec<Json>),
     Raw {
         raw: RawArgs,
-        values: OnceLock<Vec<Value>>,
+        values: OnceLock<Vec<Json>>,
     },
 }
 
@@ -94,7 +96,7 @@ impl std::fmt::Debug for Args {
 
 impl Args {
     /// Arguments from their JSON values and binary attachments.
-    pub fn new(values: Vec<Value>, attachments: Vec<Bytes>) -> Self {
+    pub fn new(values: Vec<Json>, attachments: Vec<Bytes>) -> Self {
         Args {
             repr: Repr::Values(values),
             attachments,
@@ -135,10 +137,11 @@ impl Args {
         ser::to_args(value)
     }
 
-    /// The JSON values (binary attachments appear as placeholders). An argument that
-    /// `serde_json::Value` cannot hold (nested deeper than 128 levels, a number beyond `f64`)
+    /// The JSON values as they travel (binary attachments appear as placeholders
+    /// `{"_placeholder": true, "num": n}`); read an argument with [`Args::get`] into a
+    /// [`Value`] to have binary as binary. An argument that `serde_json::Value` cannot hold (nested deeper than 128 levels, a number beyond `f64`)
     /// reads as `null` here; [`Args::get`] reports it as an error.
-    pub fn values(&self) -> &[Value] {
+    pub fn values(&self) -> &[Json] {
         match &self.repr {
             Repr::Values(values) => values,
             Repr::Raw { raw, values } => values.get_or_init(|| raw.to_values()),
@@ -176,7 +179,7 @@ impl Args {
             Repr::Values(values) => de::from_arg(values.get(index), &self.attachments),
             Repr::Raw { raw, .. } => raw.arg(index),
         }
-        .map_err(|e| ArgError::at(index, e))
+        .map_err(|e| ArgError::new(Some(index), std::any::type_name::<T>(), e))
     }
 
     /// Deserializes all arguments with the receiving rules of this module: a tuple takes them
@@ -184,19 +187,57 @@ impl Args {
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ArgError> {
         match &self.repr {
             Repr::Values(values) => de::from_args(values, &self.attachments),
-            Repr::Raw { raw, .. } => raw.decode().map_err(|source| ArgError {
-                index: None,
-                source,
-            }),
+            Repr::Raw { raw, .. } => raw
+                .decode()
+                .map_err(|source| ArgError::new(None, std::any::type_name::<T>(), source)),
         }
     }
 
-    pub(crate) fn into_parts(self) -> (Vec<Value>, Vec<Bytes>) {
+    /// Arguments from dynamic values; [`Value::Binary`] anywhere becomes an attachment.
+    ///
+    /// ```
+    /// use socketio_core::{Args, Value};
+    /// let args = Args::from_values([Value::Null, Value::Binary(vec![1, 2].into())]);
+    /// assert_eq!(args.len(), 2);
+    /// assert_eq!(args.attachments().len(), 1);
+    /// assert_eq!(args.get::<Value>(0).unwrap(), Value::Null);
+    /// ```
+    pub fn from_values(values: impl IntoIterator<Item = Value>) -> Self {
+        ser::from_values(values)
+    }
+
+    pub(crate) fn into_parts(self) -> (Vec<Json>, Vec<Bytes>) {
         let values = match self.repr {
             Repr::Values(values) => values,
             Repr::Raw { raw, values } => values.into_inner().unwrap_or_else(|| raw.to_values()),
         };
         (values, self.attachments)
+    }
+}
+
+/// What an ack answer decodes into ([`crate::SocketRef::emit_with_ack`],
+/// [`crate::BroadcastOperator::emit_with_ack`]).
+///
+/// Any `DeserializeOwned` type follows the receiving rules of this module (a tuple takes the
+/// arguments positionally, any other type the first); [`Args`] keeps every argument of a
+/// multi-argument answer (`cb("a", 1)` on the client), binary included.
+pub trait FromAck: Sized {
+    /// Decodes the answer.
+    ///
+    /// # Errors
+    /// When the arguments do not fit the type.
+    fn from_ack(args: Args) -> Result<Self, ArgError>;
+}
+
+impl<T: DeserializeOwned> FromAck for T {
+    fn from_ack(args: Args) -> Result<Self, ArgError> {
+        args.decode()
+    }
+}
+
+impl FromAck for Args {
+    fn from_ack(args: Args) -> Result<Self, ArgError> {
+        Ok(args)
     }
 }
 

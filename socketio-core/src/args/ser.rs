@@ -19,9 +19,37 @@ pub(super) fn to_args<T: Serialize + ?Sized>(value: &T) -> Result<Args, Error> {
     Ok(Args::new(apply_shape(shape, value), attachments))
 }
 
+/// Arguments from dynamic values, each one argument.
+pub(super) fn from_values(values: impl IntoIterator<Item = super::Value>) -> Args {
+    let mut attachments = Vec::new();
+    let values = values
+        .into_iter()
+        .map(|v| {
+            v.serialize(ValueSerializer {
+                attachments: &mut attachments,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        // A `Value` always serializes: its numbers are finite, its keys strings.
+        .unwrap_or_default();
+    Args::new(values, attachments)
+}
+
 /// The top-level shape of `value` (looks at the first serializer call only).
+///
+/// Only the type `()` means "no argument": `serde_json::Value::Null` serializes through the
+/// same `serialize_unit` call, yet it is one `null` argument (as `emit("ev", null)` on Node).
 pub(super) fn probe<T: Serialize + ?Sized>(value: &T) -> Result<Shape, Error> {
+    if is_unit::<T>() {
+        return Ok(Shape::Unit);
+    }
     value.serialize(ShapeProbe)
+}
+
+/// Whether `T` is `()`. serde cannot tell `()` from other unit-like values (both call
+/// `serialize_unit`), and `TypeId` needs `'static`; the type's name can.
+fn is_unit<T: ?Sized>() -> bool {
+    std::any::type_name::<T>() == "()"
 }
 
 fn apply_shape(shape: Shape, value: Value) -> Vec<Value> {
@@ -85,7 +113,8 @@ impl ser::Serializer for ShapeProbe {
         Ok(Shape::Other)
     }
     fn serialize_unit(self) -> Result<Shape, Error> {
-        Ok(Shape::Unit)
+        // Not the type `()` (see `probe`): a unit-like value such as a JSON null.
+        Ok(Shape::Other)
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
@@ -102,7 +131,7 @@ impl ser::Serializer for ShapeProbe {
         value: &T,
     ) -> Result<Shape, Error> {
         Ok(match (name, variant) {
-            ("Result", "Ok") => Shape::Ok(Box::new(value.serialize(ShapeProbe)?)),
+            ("Result", "Ok") => Shape::Ok(Box::new(probe(value)?)),
             ("Result", "Err") => Shape::Err,
             _ => Shape::Other,
         })
