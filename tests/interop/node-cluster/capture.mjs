@@ -4,7 +4,7 @@
 //
 //   node capture.mjs OUT.json            (KEY=<prefix> to choose the channel prefix)
 //
-// Output: { versions, key, sharded_key, uids: {a, b, c, d}, messages: [{step, sharded, channel, base64}] }
+// Output: { versions, key, sharded_key, uids: {a, a_admin, b, c, d}, messages: [{step, sharded, channel, base64}] }
 // `step` names the operation that produced the message (see the list below). Messages are in
 // arrival order; within one step the order between nodes is not guaranteed.
 import { writeFileSync, readFileSync } from "node:fs";
@@ -46,6 +46,8 @@ const c = await startServer("sharded", shardedKey);
 const d = await startServer("sharded", shardedKey);
 const uids = {
   a: a.io.of("/").adapter.uid,
+  // each namespace has its own adapter, so its own uid
+  a_admin: a.io.of("/admin").adapter.uid,
   b: b.io.of("/").adapter.uid,
   c: c.io.of("/").adapter.uid,
   d: d.io.of("/").adapter.uid,
