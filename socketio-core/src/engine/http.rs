@@ -194,7 +194,8 @@ impl<H: EngineHandler> Engine<H> {
 
     /// A long-polling GET: waits for at least one frame, then sends all that fit in
     /// `max_payload`. During an upgrade (after the probe) a GET with nothing to send is answered
-    /// with a noop within [`FAST_UPGRADE_POLL`]; once the upgrade completed, with a noop at once.
+    /// with a noop within [`FAST_UPGRADE_POLL`]; if the upgrade completes while it waits, it
+    /// gets the 400 "Bad request" of any polling request after the upgrade.
     ///
     /// A GET whose connection goes away before it is answered (hyper then drops this future)
     /// ends the session with "transport error", as the reference server does ("poll
@@ -234,6 +235,13 @@ impl<H: EngineHandler> Engine<H> {
             }
         }
         abandoned.0 = None;
+        if next.is_none() && !socket.is_closed() && socket.transport() != Transport::Polling {
+            // The upgrade completed while this GET waited with nothing to send: polling is no
+            // longer the session's transport, as for a GET arriving after the upgrade. (A
+            // conforming client never has a GET pending then: it waits for its poll to end
+            // before it sends `5`.)
+            return Err(EngineError::BadRequest);
+        }
         let mut body = String::new();
         while let Some(frame) = next.take() {
             if !body.is_empty() && body.len() + 1 + frame.payload_len() > self.config.max_payload {
