@@ -576,33 +576,65 @@ fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) 
     })
 }
 
-/// Compresses with gzip or deflate, whichever the client prefers among those it accepts.
+/// Compresses with gzip or deflate, whichever the client's `Accept-Encoding` rates higher
+/// (RFC 9110 §12.5.3: q-values, `*` for any coding not listed, `q=0` refuses); on a tie gzip.
+/// `None` (send as is) when neither is acceptable or the header is missing or unreadable.
 fn compress(body: &[u8], req_headers: &HeaderMap) -> Option<(&'static str, Vec<u8>)> {
     let accepted = req_headers.get(header::ACCEPT_ENCODING)?.to_str().ok()?;
-    let offers = |name: &str| {
-        accepted.split(',').any(|item| {
-            let mut parts = item.split(';');
-            let coding = parts.next().unwrap_or("").trim();
-            let refused = parts.any(|p| {
-                let p = p.trim();
-                p.strip_prefix("q=")
-                    .is_some_and(|q| q.trim().parse::<f32>() == Ok(0.0))
-            });
-            coding.eq_ignore_ascii_case(name) && !refused
-        })
-    };
+    let gzip = coding_quality(accepted, "gzip");
+    let deflate = coding_quality(accepted, "deflate");
     let level = flate2::Compression::default();
-    if offers("gzip") {
+    if gzip > 0 && gzip >= deflate {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), level);
         enc.write_all(body).ok()?;
         return Some(("gzip", enc.finish().ok()?));
     }
-    if offers("deflate") {
+    if deflate > 0 {
         let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), level);
         enc.write_all(body).ok()?;
         return Some(("deflate", enc.finish().ok()?));
     }
     None
+}
+
+/// The quality (0..=1000) an `Accept-Encoding` value gives `coding`: its own entry's, else the
+/// `*` entry's, else 0. A missing q counts as 1; a malformed one as 0.
+fn coding_quality(accepted: &str, coding: &str) -> u16 {
+    let mut star = None;
+    for item in accepted.split(',') {
+        let mut parts = item.split(';');
+        let name = parts.next().unwrap_or("").trim();
+        let mut q = 1000;
+        for param in parts {
+            let Some((key, value)) = param.split_once('=') else {
+                continue;
+            };
+            if key.trim().eq_ignore_ascii_case("q") {
+                q = parse_qvalue(value.trim()).unwrap_or(0);
+            }
+        }
+        if name.eq_ignore_ascii_case(coding) {
+            return q;
+        }
+        if name == "*" {
+            star = Some(q);
+        }
+    }
+    star.unwrap_or(0)
+}
+
+/// An RFC 9110 qvalue (`0`, `0.5`, `1.000`, at most three decimals) in thousandths.
+fn parse_qvalue(text: &str) -> Option<u16> {
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let thousandths: u16 = format!("{frac:0<3}").parse().ok()?;
+    match int {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
+    }
 }
 
 fn error_response(err: EngineError) -> Response<ResponseBody> {
@@ -631,6 +663,32 @@ mod tests {
         assert_eq!(q.eio.as_deref(), Some("4"));
         assert_eq!(q.transport.as_deref(), Some("polling"));
         assert_eq!(q.sid.as_deref(), Some("abc"));
+    }
+
+    fn negotiated(accept: &'static str) -> Option<&'static str> {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static(accept));
+        compress(b"aaaa", &h).map(|(coding, _)| coding)
+    }
+
+    #[test]
+    fn compression_weighs_q_values() {
+        assert_eq!(negotiated("gzip;q=0.5, deflate;q=0.9"), Some("deflate"));
+        assert_eq!(negotiated("gzip;q=0.9, deflate;q=0.5"), Some("gzip"));
+        assert_eq!(negotiated("deflate, gzip"), Some("gzip"), "tie: gzip");
+        assert_eq!(negotiated("gzip;q=0"), None);
+        assert_eq!(negotiated("gzip;q=0.000, deflate;q=0"), None);
+        assert_eq!(negotiated("gzip; q=0, *"), Some("deflate"));
+        assert_eq!(negotiated("*;q=0.1"), Some("gzip"));
+        assert_eq!(negotiated("*;q=0.1, gzip;q=0"), Some("deflate"));
+        assert_eq!(negotiated("*;q=0"), None);
+        assert_eq!(negotiated("identity"), None);
+        assert_eq!(negotiated("identity, *;q=0"), None);
+        assert_eq!(negotiated("br, identity;q=0.5"), None);
+        assert_eq!(negotiated("GZIP;Q=1.0"), Some("gzip"));
+        // Malformed q-values refuse the coding rather than accept it.
+        assert_eq!(negotiated("gzip;q=2, deflate;q=abc"), None);
+        assert_eq!(negotiated("gzip;q=0.1234"), None);
     }
 
     #[test]
