@@ -482,3 +482,67 @@ async fn rejected_arguments_are_logged_at_debug_not_warn() {
     );
     assert_not_logged_at("WARN", &["event arguments rejected", &sid]);
 }
+
+/// The real socket.io-client (npm, installed by scripts/setup-interop.sh): error acks for
+/// panicking handlers (sync method, async method after an await), the socket carries on without
+/// a disconnect, and a panicking connect handler of another namespace of the same connection is
+/// reported as `connect_error` with "internal server error".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn js_client_sees_error_acks_and_stays_connected() {
+    const SCRIPT: &str = r#"
+const { io } = require("socket.io-client");
+const url = process.argv[1];
+const fail = (m) => { console.error(m); process.exit(1); };
+setTimeout(() => fail("timeout"), 10000);
+const s = io(url + "/methods", { transports: ["websocket"] });
+s.on("connect_error", (e) => fail("connect_error: " + e.message));
+s.on("disconnect", (r) => fail("disconnected: " + r));
+s.once("connect", async () => {
+  const id = s.id;
+  for (const [event, arg] of [["sync", 1], ["async later", 1], ["ack later", undefined]]) {
+    const args = arg === undefined ? [event] : [event, arg];
+    const answer = await s.timeout(5000).emitWithAck(...args);
+    if (JSON.stringify(answer) !== '{"error":"internal server error"}') {
+      fail(event + ": " + JSON.stringify(answer));
+    }
+  }
+  if ((await s.timeout(5000).emitWithAck("ok")) !== "ok" || s.id !== id) fail("not the same socket");
+  const other = io(url + "/connect", { auth: { panic: true } });
+  other.on("connect", () => fail("connected despite the panic"));
+  other.on("connect_error", async (e) => {
+    if (e.message !== "internal server error") fail("connect_error: " + e.message);
+    if ((await s.timeout(5000).emitWithAck("ok")) !== "ok") fail("no answer after connect_error");
+    console.log("passed");
+    process.exit(0);
+  });
+});
+"#;
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/js");
+    assert!(
+        dir.join("node_modules/socket.io-client").exists(),
+        "socket.io-client is missing: run scripts/setup-interop.sh first"
+    );
+    let io = server_with_closures();
+    let addr = serve(&io).await;
+    let output = tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::process::Command::new("node")
+            .arg("-e")
+            .arg(SCRIPT)
+            .arg(format!("http://{addr}"))
+            .current_dir(&dir)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the client script did not finish in 30 s")
+    .expect("cannot run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains("passed"),
+        "socket.io-client script failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+}
