@@ -233,6 +233,15 @@ impl EventHandler for PanickingFallback {
     }
 }
 
+/// A return value whose `Serialize` panics (user code run while the ack is encoded).
+struct BadReturn;
+
+impl serde::Serialize for BadReturn {
+    fn serialize<S: serde::Serializer>(&self, _s: S) -> Result<S::Ok, S::Error> {
+        panic!("Serialize panicked");
+    }
+}
+
 fn server_with_closures() -> SocketIo {
     let io = SocketIo::new();
     io.register(Methods);
@@ -256,6 +265,10 @@ fn server_with_closures() -> SocketIo {
         )
         .on("extract", |_s: SocketRef, _e: Exploding| async {
             "unreachable"
+        })
+        .on("bad return", |_s: SocketRef| async { BadReturn })
+        .on("bad ack data", |_s: SocketRef, ack: AckSender| async move {
+            let _ = ack.send(&BadReturn);
         });
     io.ns("/fallback")
         .on("ok", |_s: SocketRef| async { "ok" })
@@ -402,6 +415,35 @@ async fn extractor_panic() {
     let sid = join(&mut c, "/closures", "").await;
     let ns = "/closures";
     check_event_panic(&io, &mut c, ns, &sid, "extract", "", "extractor panicked").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serialize_panic_while_sending_the_ack() {
+    let io = server_with_closures();
+    let addr = serve(&io).await;
+    let (mut c, _) = Conn::open(addr, Transport::WebSocket).await;
+    let sid = join(&mut c, "/closures", "").await;
+    let ns = "/closures";
+    check_event_panic(
+        &io,
+        &mut c,
+        ns,
+        &sid,
+        "bad return",
+        "",
+        "Serialize panicked",
+    )
+    .await;
+    check_event_panic(
+        &io,
+        &mut c,
+        ns,
+        &sid,
+        "bad ack data",
+        "",
+        "Serialize panicked",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

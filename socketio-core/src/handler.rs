@@ -64,10 +64,11 @@ impl AckSender {
 
     /// Sends the ack; `data` follows the argument rules of [`crate::args`].
     pub fn send<T: Serialize + ?Sized>(mut self, data: &T) -> Result<(), EmitError> {
-        match self.id.take() {
-            Some(id) => self.socket.send_ack_data(id, data),
-            None => Ok(()),
-        }
+        let Some(id) = self.id else { return Ok(()) };
+        // Still unanswered while `data` serializes: if its `Serialize` panics, the drop answers.
+        let sent = self.socket.send_ack_data(id, data);
+        self.id = None;
+        sent
     }
 
     /// Sends already-built arguments.
