@@ -39,7 +39,8 @@ struct Handlers {
 /// after an `.await`) is contained and logged at error level with the namespace, event and
 /// socket id. The client gets the error ack `{"error": "internal server error"}` for an event
 /// it wanted acknowledged, or a CONNECT_ERROR with that message when the connect handler
-/// panicked; the socket and its connection carry on.
+/// panicked; the socket and its connection carry on. (This needs the default
+/// `panic = "unwind"`; a build with `panic = "abort"` stops the process.)
 pub struct Namespace {
     path: String,
     handlers: RwLock<Handlers>,
