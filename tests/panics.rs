@@ -588,3 +588,34 @@ s.once("connect", async () => {
         output.status
     );
 }
+
+/// The bare Engine.IO server's message callback: a panic is logged and the session carries on
+/// (the next message is echoed on the same WebSocket).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engine_io_callback_panic_keeps_the_session() {
+    use socketio_core::EngineMessage;
+    use support::client::{Event, Ws};
+    log_buffer();
+    let eio = SocketIo::builder().build_engine_io(|socket, message| {
+        if matches!(&message, EngineMessage::Text(t) if t == "boom") {
+            explode("engine.io callback");
+        }
+        let _ = socket.send(message);
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = Router::new().route_service(eio.path(), eio.service());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let (mut ws, _open) = Ws::open(addr, true).await;
+    ws.send_text("4boom").await;
+    expect_panic_logged(&["engine.io message callback", "engine.io callback panicked"]).await;
+    ws.send_text("4hello").await;
+    loop {
+        match ws.recv(WAIT).await {
+            Some(Event::Text(t)) if t == "4hello" => break,
+            Some(Event::Text(t)) if t == "2" || t == "6" => continue,
+            other => panic!("expected the echo of 4hello, got {other:?}"),
+        }
+    }
+}

@@ -175,11 +175,7 @@ impl HandlerSite {
             What::Connect => "connect",
             What::Disconnect => "disconnect",
         };
-        let message = payload
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-            .unwrap_or("(not a string)");
+        let message = crate::panic::message(payload);
         tracing::error!(
             ns = self.socket.ns(),
             event,

@@ -29,6 +29,7 @@ mod engine_io;
 mod error;
 mod handler;
 mod namespace;
+mod panic;
 mod protocol;
 mod registry;
 mod rooms;
