@@ -313,6 +313,35 @@ pub(crate) fn encode_ack_data<T: serde::Serialize + ?Sized>(
     Ok(Some(into_string(out)))
 }
 
+/// The same encoded packet (engine prefix included, as [`encode_event`] writes it) with ack id
+/// `id` inserted after its header: what lets a broadcast that asks each socket for an ack be
+/// encoded once and only have the id spliced in per socket. `None` when `text` is not an
+/// encoded EVENT/BINARY_EVENT without an id.
+pub(crate) fn with_ack_id(text: &str, id: u64) -> Option<String> {
+    use std::fmt::Write as _;
+    let bytes = text.as_bytes();
+    if bytes.first() != Some(&b'4') {
+        return None;
+    }
+    let mut at = 2;
+    match bytes.get(1) {
+        Some(b'2') => {}
+        Some(b'5') => at += text[2..].find('-')? + 1,
+        _ => return None,
+    }
+    if bytes.get(at) == Some(&b'/') {
+        at += text[at..].find(',')? + 1;
+    }
+    if bytes.get(at) != Some(&b'[') {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len() + 20);
+    out.push_str(&text[..at]);
+    let _ = write!(out, "{id}");
+    out.push_str(&text[at..]);
+    Some(out)
+}
+
 fn into_string(bytes: Vec<u8>) -> String {
     // SAFETY: the header is ASCII plus the namespace (a `str`), and serde_json writes UTF-8.
     unsafe { String::from_utf8_unchecked(bytes) }
@@ -390,6 +419,29 @@ mod tests {
         ] {
             assert!(Packet::decode(bad).is_err(), "{bad:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn ack_id_is_spliced_after_the_header() {
+        let args = [
+            serde_json::json!("a,b"),
+            serde_json::json!({"_placeholder": true, "num": 0}),
+        ];
+        for (ns, atts) in [("/", 0), ("/chat", 0), ("/", 1), ("/chat", 1)] {
+            let plain = encode_event(ns, "ev", &args, atts, None);
+            assert_eq!(
+                with_ack_id(&plain, 42).as_deref(),
+                Some(encode_event(ns, "ev", &args, atts, Some(42)).as_str())
+            );
+        }
+        assert_eq!(
+            with_ack_id(&encode_event("/", "ev", &[], 0, Some(1)), 2),
+            None
+        );
+        assert_eq!(with_ack_id("40", 2), None);
+        assert_eq!(with_ack_id("", 2), None);
+        assert_eq!(with_ack_id("45-", 2), None);
+        assert_eq!(with_ack_id("42/x", 2), None);
     }
 
     #[test]
