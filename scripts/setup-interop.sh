@@ -10,6 +10,8 @@ command -v python3 >/dev/null || { echo "python3 is required for the Python inte
 echo "==> npm: tests/interop/js"
 (cd tests/interop/js && npm ci --no-audit --no-fund --loglevel=error)
 
+echo "==> npm: tests/interop/node-cluster (socket.io + @socket.io/redis-adapter/-emitter)"; (cd tests/interop/node-cluster && npm ci --no-audit --no-fund --loglevel=error)
+
 echo "==> pip: tests/interop/python/.venv"
 venv=tests/interop/python/.venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"

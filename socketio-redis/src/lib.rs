@@ -17,6 +17,8 @@
 //! A subscription that loses its connection reconnects by itself (with a growing delay, logged
 //! with `tracing`); messages published while it was down are lost, as with any Redis pub/sub.
 
+pub mod node;
+
 use std::sync::Arc;
 
 use bytes::Bytes;

@@ -1,0 +1,80 @@
+// Shared helpers for the node-cluster scripts (capture.mjs, live.mjs, decode.mjs).
+import { createServer } from "node:http";
+import { Server } from "socket.io";
+import { io as ioc } from "socket.io-client";
+import { createClient } from "redis";
+import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
+
+export const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A fresh connected node-redis v4 client. */
+export async function redisClient() {
+  const c = createClient({ url: REDIS_URL });
+  c.on("error", (e) => console.error("redis error", e.message));
+  await c.connect();
+  return c;
+}
+
+/**
+ * A socket.io server on an ephemeral port with the Redis adapter.
+ * kind: "classic" (createAdapter, opts.key = prefix) or "sharded" (createShardedAdapter,
+ * opts.channelPrefix = prefix).
+ */
+export async function startServer(kind, prefix, extraOpts = {}) {
+  const pub = await redisClient();
+  const sub = pub.duplicate();
+  sub.on("error", (e) => console.error("redis error", e.message));
+  await sub.connect();
+  const adapter =
+    kind === "sharded"
+      ? createShardedAdapter(pub, sub, { channelPrefix: prefix, ...extraOpts })
+      : createAdapter(pub, sub, { key: prefix, ...extraOpts });
+  const http = createServer();
+  const io = new Server(http, { adapter });
+  // Clients say which rooms to join in their handshake auth: { rooms: [...] }.
+  const joinFromAuth = (socket) => socket.join(socket.handshake.auth.rooms || []);
+  io.on("connection", joinFromAuth);
+  io.of("/admin").on("connection", joinFromAuth);
+  await new Promise((r) => http.listen(0, "127.0.0.1", r));
+  const port = http.address().port;
+  return {
+    io,
+    port,
+    async close() {
+      io.close();
+      await sleep(50);
+      await Promise.allSettled([pub.quit(), sub.quit()]);
+    },
+  };
+}
+
+/** A socket.io-client connected to `port` (namespace `nsp`), resolved once connected. */
+export async function connectClient(port, nsp = "/", auth = {}) {
+  const socket = ioc(`http://127.0.0.1:${port}${nsp}`, {
+    auth,
+    transports: ["websocket"],
+    reconnection: false,
+  });
+  await new Promise((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("connect_error", reject);
+  });
+  return socket;
+}
+
+/** JSON.stringify replacer that keeps Buffers recognisable: {"$bin": "<hex>"}. */
+export function tagged(value) {
+  if (value === undefined) return { $undefined: true };
+  if (Buffer.isBuffer(value) || value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
+    return { $bin: Buffer.from(value.buffer ? value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength) : value).toString("hex") };
+  }
+  if (Array.isArray(value)) return value.map(tagged);
+  if (value && typeof value === "object") {
+    const out = {};
+    for (const [k, v] of Object.entries(value)) out[k] = tagged(v);
+    return out;
+  }
+  return value;
+}
