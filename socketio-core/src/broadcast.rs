@@ -11,7 +11,8 @@ use crate::args::{Args, FromAck};
 use crate::engine::sid::Sid;
 use crate::error::{AckError, EmitError};
 use crate::namespace::Namespace;
-use crate::socket::{serialize_event, SocketRef};
+use crate::protocol::packet::serialize_event;
+use crate::socket::SocketRef;
 
 /// A selection of sockets in one namespace: everyone, or the members of some rooms, minus the
 /// members of others. Built with [`Namespace::to`], [`crate::Socket::to`],

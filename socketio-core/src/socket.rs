@@ -20,7 +20,7 @@ use crate::engine::sid::Sid;
 use crate::engine::socket::{CloseReason, Protocol, QueueError, Transport};
 use crate::error::{AckError, EmitError};
 use crate::namespace::Namespace;
-use crate::protocol::packet::{self, PacketType};
+use crate::protocol::packet::{self, event_frame, serialize_event, with_attachments, PacketType};
 
 /// A shared handle on a [`Socket`]; this is what handlers receive.
 pub type SocketRef = Arc<Socket>;
@@ -424,34 +424,6 @@ impl Socket {
             Some(&Value::Array(values)),
         );
         self.send_frame(with_attachments(text, attachments))
-    }
-}
-
-/// Builds the frame for an EVENT packet from serializable data: straight to JSON when it holds
-/// no binary, through [`Args`] otherwise.
-pub(crate) fn serialize_event<T: Serialize + ?Sized>(
-    ns: &str,
-    event: &str,
-    data: &T,
-) -> Result<Frame, EmitError> {
-    Ok(match packet::encode_event_data(ns, event, data)? {
-        Some(text) => Frame::Text(text.into()),
-        None => event_frame(ns, event, Args::from_serialize(data)?, None),
-    })
-}
-
-/// Builds the frame for an EVENT packet.
-pub(crate) fn event_frame(ns: &str, event: &str, args: Args, id: Option<u64>) -> Frame {
-    let (values, attachments) = args.into_parts();
-    let text = packet::encode_event(ns, event, &values, attachments.len(), id);
-    with_attachments(text, attachments)
-}
-
-fn with_attachments(text: String, attachments: Vec<bytes::Bytes>) -> Frame {
-    if attachments.is_empty() {
-        Frame::Text(text.into())
-    } else {
-        Frame::WithAttachments(text.into(), attachments)
     }
 }
 

@@ -107,7 +107,7 @@ pub struct EncodedPacket(pub(crate) Frame);
 impl EncodedPacket {
     /// Encodes an EVENT packet of namespace `nsp` (BINARY_EVENT when `args` has attachments).
     pub fn event(nsp: &str, event: &str, args: Args) -> Self {
-        EncodedPacket(crate::socket::event_frame(nsp, event, args, None))
+        EncodedPacket(crate::protocol::packet::event_frame(nsp, event, args, None))
     }
 
     /// The Socket.IO packet text, e.g. `2/chat,["news","hi"]` (without the Engine.IO prefix).

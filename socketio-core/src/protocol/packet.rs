@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use crate::args::{Args, RawArgs};
+use crate::engine::packet::Frame;
 
 /// Socket.IO packet types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -340,6 +341,34 @@ pub(crate) fn with_ack_id(text: &str, id: u64) -> Option<String> {
     let _ = write!(out, "{id}");
     out.push_str(&text[at..]);
     Some(out)
+}
+
+/// Builds the frame for an EVENT packet from serializable data: straight to JSON when it holds
+/// no binary, through [`Args`] otherwise.
+pub(crate) fn serialize_event<T: serde::Serialize + ?Sized>(
+    ns: &str,
+    event: &str,
+    data: &T,
+) -> Result<Frame, crate::error::EmitError> {
+    Ok(match encode_event_data(ns, event, data)? {
+        Some(text) => Frame::Text(text.into()),
+        None => event_frame(ns, event, Args::from_serialize(data)?, None),
+    })
+}
+
+/// Builds the frame for an EVENT packet.
+pub(crate) fn event_frame(ns: &str, event: &str, args: Args, id: Option<u64>) -> Frame {
+    let (values, attachments) = args.into_parts();
+    let text = encode_event(ns, event, &values, attachments.len(), id);
+    with_attachments(text, attachments)
+}
+
+pub(crate) fn with_attachments(text: String, attachments: Vec<bytes::Bytes>) -> Frame {
+    if attachments.is_empty() {
+        Frame::Text(text.into())
+    } else {
+        Frame::WithAttachments(text.into(), attachments)
+    }
 }
 
 fn into_string(bytes: Vec<u8>) -> String {
