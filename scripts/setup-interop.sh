@@ -24,3 +24,7 @@ echo "==> pip: tests/interop/python-legacy/.venv (python-socketio 4.x)"
 legacy=tests/interop/python-legacy/.venv
 [ -x "$legacy/bin/python" ] || python3 -m venv "$legacy"
 "$legacy/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/interop/python-legacy/requirements.txt
+
+echo "==> npm: tests/protocol-suites (the official Engine.IO and Socket.IO protocol test suites)"
+(cd tests/protocol-suites/engine.io && npm ci --no-audit --no-fund --loglevel=error)
+(cd tests/protocol-suites/socket.io && npm ci --no-audit --no-fund --loglevel=error)

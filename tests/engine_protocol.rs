@@ -846,3 +846,255 @@ async fn health_route_answers_beside_socketio() {
     assert_eq!(response.status, 200);
     assert_eq!(response.text(), "ok");
 }
+
+// ----------------------------------------------------------------------------------------------
+// The upgrade window: every request that can arrive while a WebSocket upgrades a polling session
+// ----------------------------------------------------------------------------------------------
+
+/// A polling session connected to "/" (auth packet consumed) on a server whose heartbeat stays
+/// out of the way (10 s), so that any quick polling answer comes from the upgrade logic.
+async fn quiet_polling_session() -> (support::server::TestServer, Polling) {
+    let server = support::server::start_protocol_server_with(|b| {
+        b.ping_interval(Duration::from_secs(10))
+            .ping_timeout(Duration::from_secs(5))
+    })
+    .await;
+    let p = Polling::open(server.addr).await;
+    p.send_text("40").await;
+    p.poll_until(
+        WAIT,
+        |pk| matches!(pk, EioPacket::Text(t) if t.starts_with(r#"42["auth""#)),
+    )
+    .await;
+    (server, p)
+}
+
+async fn expect_text(ws: &mut Ws, expected: &str) {
+    match ws.recv(WAIT).await {
+        Some(Event::Text(t)) => assert_eq!(t, expected),
+        other => panic!("expected {expected:?}, got {other:?}"),
+    }
+}
+
+async fn expect_ws_closed_by_server(ws: &mut Ws) {
+    match ws.recv(WAIT).await {
+        Some(Event::Closed(_)) => {}
+        other => panic!("expected the server to close this websocket, got {other:?}"),
+    }
+}
+
+/// Finishes an upgrade with `5` and checks the session answers on the websocket.
+async fn finish_upgrade(ws: &mut Ws) {
+    ws.send_text("5").await;
+    ws.send_text(r#"421["transport"]"#).await;
+    expect_text(ws, r#"431["websocket"]"#).await;
+}
+
+/// After the probe, every polling GET is answered with a noop on a short timer (the reference's
+/// 100 ms "fast upgrade" check), not only the first one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrade_window_answers_each_polling_get_with_a_noop() {
+    let (server, p) = quiet_polling_session().await;
+    let mut ws = Ws::connect(&ws_url(server.addr, Some(&p.sid)), true).await;
+    ws.send_text("2probe").await;
+    expect_text(&mut ws, "3probe").await;
+    for i in 0..3 {
+        let started = Instant::now();
+        let r = p
+            .http
+            .try_request_within(
+                http::Method::GET,
+                &p.url(),
+                &[],
+                Default::default(),
+                Duration::from_secs(1),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("GET {i} in the upgrade window: {e}"));
+        assert_eq!(r.status, 200, "GET {i}: {:?}", r.text());
+        assert_eq!(r.text(), "6", "GET {i}");
+        assert!(
+            started.elapsed() < Duration::from_millis(800),
+            "GET {i} took {:?}",
+            started.elapsed()
+        );
+    }
+    finish_upgrade(&mut ws).await;
+    // The noops went to polling only: nothing stray on the websocket.
+    ws.send_text(r#"42["echo","after"]"#).await;
+    expect_text(&mut ws, r#"42["echo","after"]"#).await;
+}
+
+/// A polling POST during the upgrade is still accepted and its packets handled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrade_window_accepts_polling_posts() {
+    let (server, p) = quiet_polling_session().await;
+    let mut ws = Ws::connect(&ws_url(server.addr, Some(&p.sid)), true).await;
+    ws.send_text("2probe").await;
+    expect_text(&mut ws, "3probe").await;
+    let r = p.post(r#"42["echo","posted mid-upgrade"]"#).await;
+    assert_eq!(r.status, 200, "POST during upgrade: {:?}", r.text());
+    // The echo is delivered, on polling (still the transport) or after the switch.
+    let r = p.get().await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), r#"42["echo","posted mid-upgrade"]"#);
+    finish_upgrade(&mut ws).await;
+}
+
+/// A probe websocket that goes away before `5` leaves the session on polling, usable; a new
+/// upgrade can follow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrade_window_probe_closing_before_upgrade_keeps_polling() {
+    let (server, p) = quiet_polling_session().await;
+    let mut ws = Ws::connect(&ws_url(server.addr, Some(&p.sid)), true).await;
+    ws.send_text("2probe").await;
+    expect_text(&mut ws, "3probe").await;
+    ws.close().await;
+    drop(ws);
+    p.send_text(r#"42["echo","still polling"]"#).await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let r = p.get().await;
+        assert_eq!(
+            r.status,
+            200,
+            "GET after the probe went away: {:?}",
+            r.text()
+        );
+        if r.text() == r#"42["echo","still polling"]"# {
+            break;
+        }
+        assert_eq!(r.text(), "6", "only noops before the echo");
+        assert!(Instant::now() < deadline, "no echo on polling");
+    }
+    let mut ws = Ws::connect(&ws_url(server.addr, Some(&p.sid)), true).await;
+    ws.send_text("2probe").await;
+    expect_text(&mut ws, "3probe").await;
+    finish_upgrade(&mut ws).await;
+}
+
+/// `5` without a probe upgrades (as the reference does); a polling GET then gets 400 code 3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrade_without_probe_switches_and_polling_gets_400() {
+    let (server, p) = quiet_polling_session().await;
+    let mut ws = Ws::connect(&ws_url(server.addr, Some(&p.sid)), true).await;
+    finish_upgrade(&mut ws).await;
+    p.get().await.assert_engine_error(400, 3, "Bad request");
+}
+
+/// A second websocket for the sid while the first is mid-upgrade, and one after the upgrade:
+/// each completes its handshake (101) and is then closed by the server; the first carries on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_websocket_during_and_after_upgrade_is_closed_after_101() {
+    let (server, p) = quiet_polling_session().await;
+    let url = ws_url(server.addr, Some(&p.sid));
+    let mut ws = Ws::connect(&url, true).await;
+    ws.send_text("2probe").await;
+    expect_text(&mut ws, "3probe").await;
+    let mut second = Ws::try_connect(&url, true)
+        .await
+        .unwrap_or_else(|e| panic!("second websocket mid-upgrade must get 101, got {e:?}"));
+    expect_ws_closed_by_server(&mut second).await;
+    finish_upgrade(&mut ws).await;
+    let mut third = Ws::try_connect(&url, true)
+        .await
+        .unwrap_or_else(|e| panic!("websocket after the upgrade must get 101, got {e:?}"));
+    expect_ws_closed_by_server(&mut third).await;
+    ws.send_text(r#"42["echo","first"]"#).await;
+    expect_text(&mut ws, r#"42["echo","first"]"#).await;
+}
+
+/// A client that closes its connection while its polling GET is pending (a closed browser tab)
+/// ends the session at once; the reference server calls this "poll connection closed
+/// prematurely" and closes with "transport error" (socket.io 4.8 reports that reason to the
+/// disconnect handler). A GET answered normally does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aborted_polling_get_ends_the_session_at_once() {
+    use tokio::io::AsyncWriteExt as _;
+    let server = support::server::start_protocol_server_with(|b| {
+        b.ping_interval(Duration::from_secs(10))
+            .ping_timeout(Duration::from_secs(5))
+    })
+    .await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    server.io.ns("/gone").on_disconnect(
+        move |_s: socketio_core::SocketRef, reason: socketio_core::DisconnectReason| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send((reason.to_string(), Instant::now()));
+            }
+        },
+    );
+    let p = Polling::open(server.addr).await;
+    p.send_text("40/gone,").await;
+    p.poll_until(
+        WAIT,
+        |pk| matches!(pk, EioPacket::Text(t) if t.starts_with("40/gone,")),
+    )
+    .await;
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let request = format!(
+        "GET /socket.io/?EIO=4&transport=polling&sid={} HTTP/1.1\r\nHost: {}\r\n\r\n",
+        p.sid, server.addr
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        rx.try_recv().is_err(),
+        "the session must live while its GET is pending"
+    );
+    let dropped = Instant::now();
+    drop(tcp);
+    let (reason, at) = tokio::time::timeout(Duration::from_secs(2), rx.recv())
+        .await
+        .expect("the disconnect handler must run promptly after the GET's connection closed")
+        .unwrap();
+    assert_eq!(reason, "transport error");
+    assert!(
+        at - dropped < Duration::from_secs(1),
+        "took {:?}",
+        at - dropped
+    );
+    p.get()
+        .await
+        .assert_engine_error(400, 1, "Session ID unknown");
+}
+
+/// The WebSocket handshake headers are checked as the `ws` library behind the reference server
+/// does: `Sec-WebSocket-Version` 13 or 8 (else 400 naming them), a well-formed key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_handshake_checks_version_and_key() {
+    let server = start_protocol_server().await;
+    let http = Http::new();
+    let url = engine_url(server.addr, "EIO=4&transport=websocket");
+    let good_key = "dGhlIHNhbXBsZSBub25jZQ==";
+    let handshake = |version: &'static str, key: &'static str| {
+        vec![
+            ("connection", "Upgrade"),
+            ("upgrade", "websocket"),
+            ("sec-websocket-version", version),
+            ("sec-websocket-key", key),
+        ]
+    };
+    for version in ["12", "14", "abc", ""] {
+        let r = http
+            .request(http::Method::GET, &url, &handshake(version, good_key), "")
+            .await;
+        assert_eq!(r.status, 400, "version {version:?}");
+        assert_eq!(r.header("sec-websocket-version").as_deref(), Some("13, 8"));
+    }
+    for key in [
+        "short",
+        "dGhlIHNhbXBsZSBub25jZQ=",
+        "dGhlIHNhbXBsZSBub25jZ!==",
+    ] {
+        let r = http
+            .request(http::Method::GET, &url, &handshake("13", key), "")
+            .await;
+        assert_eq!(r.status, 400, "key {key:?}");
+    }
+    let r = http
+        .request(http::Method::GET, &url, &handshake("13", good_key), "")
+        .await;
+    assert_eq!(r.status, 101, "a valid handshake");
+}

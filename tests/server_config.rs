@@ -44,6 +44,13 @@ async fn polling_responses_are_compressed_per_accept_encoding() {
         ("gzip", Some("gzip")),
         ("deflate", Some("deflate")),
         ("br", None),
+        // q-values weigh the codings (RFC 9110 §12.5.3); q=0 refuses one; `*` stands for the
+        // codings not listed.
+        ("gzip;q=0.5, deflate;q=0.9", Some("deflate")),
+        ("gzip;q=0", None),
+        ("gzip;q=0, *;q=0.1", Some("deflate")),
+        ("*;q=0.1", Some("gzip")),
+        ("identity", None),
     ] {
         let resp = http
             .request(
@@ -232,4 +239,56 @@ async fn max_buffer_size_bounds_the_queue_of_a_client_not_reading() {
         p.poll().await,
         vec![EioPacket::text(r#"42["echo","after"]"#)]
     );
+}
+
+/// Preflight requests with an origin list: an allowed origin gets 204 with the CORS answers, a
+/// refused one the 403 its documentation names, without CORS headers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_preflight_with_an_origin_list() {
+    let server =
+        start_protocol_server_with(|b| b.cors_allowed_origins(["https://app.example"])).await;
+    let http = Http::new();
+    let url = engine_url(server.addr, "EIO=4&transport=polling");
+    let preflight = |origin: &'static str| {
+        vec![
+            ("origin", origin),
+            ("access-control-request-method", "POST"),
+            ("access-control-request-headers", "content-type"),
+        ]
+    };
+    let ok = http
+        .request(
+            http::Method::OPTIONS,
+            &url,
+            &preflight("https://app.example"),
+            "",
+        )
+        .await;
+    assert_eq!(ok.status, 204);
+    assert_eq!(
+        ok.header("access-control-allow-origin").as_deref(),
+        Some("https://app.example")
+    );
+    let methods = ok
+        .header("access-control-allow-methods")
+        .unwrap_or_default();
+    assert!(
+        methods.contains("GET") && methods.contains("POST"),
+        "{methods}"
+    );
+    assert_eq!(
+        ok.header("access-control-allow-headers").as_deref(),
+        Some("content-type")
+    );
+    assert_eq!(ok.header("access-control-allow-credentials"), None);
+    let refused = http
+        .request(
+            http::Method::OPTIONS,
+            &url,
+            &preflight("https://evil.example"),
+            "",
+        )
+        .await;
+    refused.assert_engine_error(403, 4, "Forbidden");
+    assert_eq!(refused.header("access-control-allow-origin"), None);
 }

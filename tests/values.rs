@@ -71,10 +71,10 @@ async fn start() -> (SocketAddr, SocketIo, tokio::task::JoinHandle<()>) {
             all_values(&answer)
         })
         .on("ask-room-all", |socket: SocketRef| async move {
-            socket.join("r");
+            // the room of its own id: a client of an earlier run may linger in shared rooms
             let answers = socket
                 .namespace()
-                .to("r")
+                .to(socket.id().to_string())
                 .timeout(Duration::from_secs(5))
                 .emit_with_ack::<Args, _>("question", &())
                 .await

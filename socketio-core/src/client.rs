@@ -10,6 +10,7 @@ use bytes::Bytes;
 use crate::engine::packet::Frame;
 use crate::engine::socket::{CloseReason, Protocol, SocketHandle};
 use crate::engine::EngineHandler;
+use crate::handler::call_connect;
 use crate::namespace::Namespace;
 use crate::protocol::packet::{self, Packet, PacketData, PacketType};
 use crate::server::ServerCore;
@@ -185,7 +186,8 @@ impl ServerCore {
         }
     }
 
-    /// A CONNECT: runs the namespace's connect handler in a task, then answers.
+    /// A CONNECT: runs the namespace's connect handler in a task, then answers. A panicking
+    /// connect handler refuses with "internal server error" (see `call_connect`).
     fn connect(&self, conn: &Conn, path: String, auth: Option<serde_json::Value>) {
         let Some(ns) = self.namespace(&path) else {
             send_connect_error(conn, &path, "Invalid namespace".into(), None);
@@ -210,7 +212,7 @@ impl ServerCore {
         let conn = conn.clone();
         tokio::spawn(async move {
             let verdict = match ns.connect_handler() {
-                Some(handler) => handler.call(socket.clone(), auth).await,
+                Some(handler) => call_connect(&*handler, socket.clone(), auth).await,
                 None => Ok(()),
             };
             match verdict {

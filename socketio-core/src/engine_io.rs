@@ -34,6 +34,18 @@ impl EngineIoCore {
     }
 }
 
+impl EngineIoCore {
+    /// Runs the user's callback; a panic in it is logged at error level and the session carries
+    /// on with its next message (as for Socket.IO handlers).
+    fn deliver(&self, socket: &SocketHandle<()>, message: EngineMessage) {
+        let call = || (self.on_message)(EngineIoSocket(socket.clone()), message);
+        if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)) {
+            let panic = crate::panic::message(&*payload);
+            tracing::error!(sid = %socket.sid, panic, "engine.io message callback panicked");
+        }
+    }
+}
+
 impl EngineHandler for EngineIoCore {
     type Data = ();
 
@@ -42,14 +54,11 @@ impl EngineHandler for EngineIoCore {
     fn on_open(&self, _socket: &SocketHandle<()>) {}
 
     fn on_message(&self, socket: &SocketHandle<()>, text: &str) {
-        (self.on_message)(
-            EngineIoSocket(socket.clone()),
-            EngineMessage::Text(text.to_owned()),
-        );
+        self.deliver(socket, EngineMessage::Text(text.to_owned()));
     }
 
     fn on_binary(&self, socket: &SocketHandle<()>, data: Bytes) {
-        (self.on_message)(EngineIoSocket(socket.clone()), EngineMessage::Binary(data));
+        self.deliver(socket, EngineMessage::Binary(data));
     }
 
     fn on_close(&self, _socket: &SocketHandle<()>, _reason: CloseReason) {}

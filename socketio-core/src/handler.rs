@@ -1,9 +1,16 @@
 //! Handler traits: what the namespace tables store, and the closure forms that convert into
 //! them. The `socketio-macros` crate generates implementations of the same traits.
+//!
+//! Also where a panic in user code is contained: `CatchPanic`, `HandlerSite` and the error ack
+//! an [`AckSender`] sends when a panic drops it.
 
+use std::any::Any;
+use std::cell::Cell;
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -28,8 +35,14 @@ pub struct Event {
     pub ack: Option<AckSender>,
 }
 
-/// Answers a client's ack request once. Dropping it without sending answers nothing; when the
-/// client did not ask for an ack, sending does nothing.
+/// Answers a client's ack request once. When the client did not ask for an ack, sending does
+/// nothing.
+///
+/// Dropping it without sending answers nothing, unless a panic drops it (the handler holding it
+/// panicked, before or after its first `.await`): the client then gets the error ack
+/// `{"error": "internal server error"}`, the same shape as for arguments that did not extract.
+/// An `AckSender` moved into a task of your own is not covered when that task panics (tokio
+/// drops its state after the panic).
 #[derive(Debug)]
 pub struct AckSender {
     socket: SocketRef,
@@ -50,23 +63,188 @@ impl AckSender {
     }
 
     /// Sends the ack; `data` follows the argument rules of [`crate::args`].
-    pub fn send<T: Serialize + ?Sized>(self, data: &T) -> Result<(), EmitError> {
-        match self.id {
-            Some(id) => self.socket.send_ack_data(id, data),
+    pub fn send<T: Serialize + ?Sized>(mut self, data: &T) -> Result<(), EmitError> {
+        let Some(id) = self.id else { return Ok(()) };
+        // Still unanswered while `data` serializes: if its `Serialize` panics, the drop answers.
+        let sent = self.socket.send_ack_data(id, data);
+        self.id = None;
+        sent
+    }
+
+    /// Sends already-built arguments.
+    pub fn send_args(mut self, args: Args) -> Result<(), EmitError> {
+        match self.id.take() {
+            Some(id) => self.socket.send_ack(id, args),
             None => Ok(()),
         }
     }
 
-    /// Sends already-built arguments.
-    pub fn send_args(self, args: Args) -> Result<(), EmitError> {
-        match self.id {
-            Some(id) => self.socket.send_ack(id, args),
+    /// Sends the error ack `[{"error": message}]`: the one shape for every event the server
+    /// could not handle (arguments that did not extract, a handler that panicked).
+    pub(crate) fn send_error(mut self, message: &str) -> Result<(), EmitError> {
+        match self.id.take() {
+            Some(id) => send_error_ack(&self.socket, id, message),
             None => Ok(()),
         }
     }
 }
 
+impl Drop for AckSender {
+    fn drop(&mut self) {
+        // Unanswered and dropped by a panic: the handler will never answer, so the server does.
+        if let Some(id) = self.id.take() {
+            if std::thread::panicking() || DROPPING_PANICKED.get() {
+                let _ = send_error_ack(&self.socket, id, INTERNAL_ERROR);
+            }
+        }
+    }
+}
+
+/// The body of an error ack.
+#[derive(Serialize)]
+struct ErrorAck<'a> {
+    error: &'a str,
+}
+
+fn send_error_ack(socket: &SocketRef, id: u64, message: &str) -> Result<(), EmitError> {
+    socket.send_ack_data(id, &ErrorAck { error: message })
+}
+
+/// What a client is told when user code panicked while handling its event or connection: the
+/// error ack's message and the CONNECT_ERROR message. The panic message itself only goes to the
+/// server log.
+pub(crate) const INTERNAL_ERROR: &str = "internal server error";
+
+thread_local! {
+    /// Set while the state of a handler future that panicked is dropped (see [`drop_panicked`]):
+    /// an unanswered [`AckSender`] dropped then was abandoned by the panic.
+    static DROPPING_PANICKED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Drops what a panic left behind (a handler future's state), with [`DROPPING_PANICKED`] set
+/// so the acks it holds answer with the error ack. A panic while dropping is contained too.
+pub(crate) fn drop_panicked<T>(value: T) {
+    let was = DROPPING_PANICKED.replace(true);
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
+    DROPPING_PANICKED.set(was);
+}
+
+/// Where user code runs, for the log line when it panics: the socket (namespace and id) and the
+/// event, or `connect` / `disconnect` for those handlers.
+pub(crate) struct HandlerSite {
+    socket: SocketRef,
+    what: What,
+}
+
+enum What {
+    Event(Arc<str>),
+    Connect,
+    Disconnect,
+}
+
+impl HandlerSite {
+    /// The handler of event `name` on `socket`.
+    pub(crate) fn event(socket: SocketRef, name: Arc<str>) -> Self {
+        HandlerSite {
+            socket,
+            what: What::Event(name),
+        }
+    }
+
+    /// The connect handler of `socket`'s namespace.
+    pub(crate) fn connect(socket: SocketRef) -> Self {
+        HandlerSite {
+            socket,
+            what: What::Connect,
+        }
+    }
+
+    /// The disconnect handler of `socket`'s namespace.
+    pub(crate) fn disconnect(socket: SocketRef) -> Self {
+        HandlerSite {
+            socket,
+            what: What::Disconnect,
+        }
+    }
+
+    /// Logs a panic of the user code that ran here, at error level (a bug of the application,
+    /// not of the client), with the panic message when it is a string.
+    pub(crate) fn log_panic(&self, payload: &(dyn Any + Send)) {
+        let event = match &self.what {
+            What::Event(name) => name,
+            What::Connect => "connect",
+            What::Disconnect => "disconnect",
+        };
+        let message = crate::panic::message(payload);
+        tracing::error!(
+            ns = self.socket.ns(),
+            event,
+            sid = %self.socket.id(),
+            panic = message,
+            "handler panicked"
+        );
+    }
+}
+
+/// Polls a future with its panics contained: a panic ends it with `Err(payload)`, and what the
+/// future held is dropped right away through [`drop_panicked`]. Costs nothing more than the
+/// `catch_unwind` around each poll (no allocation).
+pub(crate) struct CatchPanic<F> {
+    fut: Option<F>,
+}
+
+impl<F: Future + Unpin> CatchPanic<F> {
+    pub(crate) fn new(fut: F) -> Self {
+        CatchPanic { fut: Some(fut) }
+    }
+}
+
+impl<F: Future + Unpin> Future for CatchPanic<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let Some(fut) = this.fut.as_mut() else {
+            return Poll::Pending;
+        };
+        match catch_unwind(AssertUnwindSafe(|| Pin::new(fut).poll(cx))) {
+            Ok(Poll::Ready(out)) => {
+                this.fut = None;
+                Poll::Ready(Ok(out))
+            }
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => {
+                drop_panicked(this.fut.take());
+                Poll::Ready(Err(payload))
+            }
+        }
+    }
+}
+
+/// Runs a connect handler with panics contained: a panic (in `call` or in its future) is
+/// logged and refuses the connection with [`INTERNAL_ERROR`].
+pub(crate) async fn call_connect(
+    handler: &dyn ConnectHandler,
+    socket: SocketRef,
+    auth: Option<Value>,
+) -> Result<(), ConnectError> {
+    let site = HandlerSite::connect(socket.clone());
+    let outcome = match catch_unwind(AssertUnwindSafe(|| handler.call(socket, auth))) {
+        Ok(fut) => CatchPanic::new(fut).await,
+        Err(payload) => Err(payload),
+    };
+    outcome.unwrap_or_else(|payload| {
+        site.log_panic(&*payload);
+        Err(ConnectError::new(INTERNAL_ERROR))
+    })
+}
+
 /// Handles one event name of a namespace.
+///
+/// A panic in `call` or in the future it returns (before or after its first `.await`) is
+/// contained: logged at error level with the namespace, event and socket id, answered with the
+/// error ack `{"error": "internal server error"}` when the client asked for an ack and the
+/// handler had not answered, and the socket carries on with its next event.
 pub trait EventHandler: Send + Sync + 'static {
     /// Runs the handler. It owns the ack: answer it (or drop it) as you see fit. It receives
     /// the shared handle the dispatcher holds, so a handler with state can move it into its
@@ -75,12 +253,19 @@ pub trait EventHandler: Send + Sync + 'static {
 }
 
 /// Decides whether a client may connect to a namespace.
+///
+/// A panic in `call` or its future is logged at error level and refuses the connection with
+/// the CONNECT_ERROR message `"internal server error"`; the client's other namespaces are not
+/// affected.
 pub trait ConnectHandler: Send + Sync + 'static {
     /// Accepts with `Ok(())` or refuses with a [`ConnectError`] the client receives.
     fn call(&self, socket: SocketRef, auth: Option<Value>) -> BoxFuture<Result<(), ConnectError>>;
 }
 
 /// Runs when a socket leaves its namespace.
+///
+/// A panic in `call` or its future is logged at error level; the socket has already left the
+/// namespace and its rooms.
 pub trait DisconnectHandler: Send + Sync + 'static {
     /// Called once per socket, after it left its rooms.
     fn call(&self, socket: SocketRef, reason: DisconnectReason) -> BoxFuture<()>;
@@ -164,12 +349,13 @@ pub fn decode_auth<A: DeserializeOwned>(auth: Option<Value>) -> Result<A, Connec
         .map_err(|err| ConnectError::new(format!("invalid auth payload: {}", err.source)))
 }
 
-/// Answers an event whose arguments did not extract: logged, and sent as an error ack when the
-/// client asked for one.
+/// Answers an event whose arguments did not extract: logged at debug level (a client fault a
+/// client could repeat at will), and sent as the error ack `{"error": "<the ArgError>"}` when
+/// the client asked for one.
 pub fn reject_event(socket: &SocketRef, name: &str, ack: Option<AckSender>, err: ArgError) {
-    tracing::warn!(sid = %socket.id(), ns = socket.ns(), event = name, %err, "event arguments rejected");
+    tracing::debug!(sid = %socket.id(), ns = socket.ns(), event = name, %err, "event arguments rejected");
     if let Some(ack) = ack {
-        let _ = ack.send(&serde_json::json!({ "error": err.to_string() }));
+        let _ = ack.send_error(&err.to_string());
     }
 }
 

@@ -31,6 +31,7 @@ mod engine_io;
 mod error;
 mod handler;
 mod namespace;
+mod panic;
 mod protocol;
 mod registry;
 mod server;

@@ -1,6 +1,7 @@
 //! Namespaces: handler tables and connected sockets; rooms and broadcasts through the adapter.
 
 use foldhash::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use serde::Serialize;
@@ -11,8 +12,8 @@ use crate::broadcast::BroadcastOperator;
 use crate::engine::sid::Sid;
 use crate::error::EmitError;
 use crate::handler::{
-    ConnectHandler, DisconnectHandler, Event, EventHandler, IntoConnectHandler,
-    IntoDisconnectHandler, IntoEventHandler,
+    drop_panicked, BoxFuture, CatchPanic, ConnectHandler, DisconnectHandler, Event, EventHandler,
+    HandlerSite, IntoConnectHandler, IntoDisconnectHandler, IntoEventHandler,
 };
 use crate::server::ServerConfig;
 use crate::socket::{DisconnectReason, SocketRef};
@@ -22,7 +23,8 @@ use crate::socket::{DisconnectReason, SocketRef};
 struct Handlers {
     connect: Option<Arc<dyn ConnectHandler>>,
     disconnect: Option<Arc<dyn DisconnectHandler>>,
-    events: HashMap<String, Arc<dyn EventHandler>>,
+    /// Keyed by a shared name, so a panic can be logged with it without a copy per event.
+    events: HashMap<Arc<str>, Arc<dyn EventHandler>>,
     fallback: Option<Arc<dyn EventHandler>>,
 }
 
@@ -33,6 +35,13 @@ struct Handlers {
 /// are dispatched in the order they arrive: each handler runs until its first pending `.await`
 /// before the next event is read, and continues as its own task from there, so a slow handler
 /// does not hold up the next event.
+///
+/// A panic in any handler (event, fallback, argument extractor, connect, disconnect; before or
+/// after an `.await`) is contained and logged at error level with the namespace, event and
+/// socket id. The client gets the error ack `{"error": "internal server error"}` for an event
+/// it wanted acknowledged, or a CONNECT_ERROR with that message when the connect handler
+/// panicked; the socket and its connection carry on. (This needs the default
+/// `panic = "unwind"`; a build with `panic = "abort"` stops the process.)
 pub struct Namespace {
     path: String,
     handlers: RwLock<Handlers>,
@@ -134,7 +143,7 @@ impl Namespace {
     /// Sets an already-built handler for `event` (what `#[namespace]` registers). The last
     /// handler set for an event wins, whether a closure or a method.
     pub fn on_handler(&self, event: impl Into<String>, handler: Arc<dyn EventHandler>) -> &Self {
-        let event = event.into();
+        let event: Arc<str> = event.into().into();
         let replaced = self
             .handlers
             .write()
@@ -142,7 +151,7 @@ impl Namespace {
             .events
             .insert(event.clone(), handler);
         if replaced.is_some() {
-            tracing::debug!(ns = self.path, event, "event handler replaced");
+            tracing::debug!(ns = self.path, event = &*event, "event handler replaced");
         }
         self
     }
@@ -244,45 +253,74 @@ impl Namespace {
     /// run here up to its first pending `.await` (see [`run_handler`]).
     pub(crate) fn dispatch(socket: SocketRef, name: String, args: Args, ack_id: Option<u64>) {
         let this = socket.namespace();
-        let handler = {
+        let found = {
             let handlers = this.handlers.read().unwrap();
-            handlers
-                .events
-                .get(&name)
-                .or(handlers.fallback.as_ref())
-                .cloned()
+            match handlers.events.get_key_value(name.as_str()) {
+                Some((key, handler)) => Some((Some(key.clone()), handler.clone())),
+                None => handlers.fallback.clone().map(|h| (None, h)),
+            }
         };
-        let Some(handler) = handler else {
+        let Some((key, handler)) = found else {
             tracing::debug!(ns = this.path, event = name, "no handler for event");
             return;
         };
+        // The fallback's events have no shared name to log a panic with: they pay for a copy.
+        let label = key.unwrap_or_else(|| Arc::from(name.as_str()));
+        let site = HandlerSite::event(socket.clone(), label);
         let ack = ack_id.map(|id| crate::handler::AckSender::new(socket.clone(), id));
-        run_handler(handler.call(socket, Event { name, args, ack }));
+        run_handler(site, move || {
+            handler.call(socket, Event { name, args, ack })
+        });
     }
 
+    /// Runs the disconnect handler, if any, in a task of its own; a panic is logged.
     pub(crate) fn run_disconnect_handler(&self, socket: SocketRef, reason: DisconnectReason) {
         let handler = self.handlers.read().unwrap().disconnect.clone();
-        if let Some(handler) = handler {
-            tokio::spawn(handler.call(socket, reason));
+        let Some(handler) = handler else { return };
+        let site = HandlerSite::disconnect(socket.clone());
+        match catch_unwind(AssertUnwindSafe(|| handler.call(socket, reason))) {
+            Ok(fut) => {
+                tokio::spawn(async move {
+                    if let Err(payload) = CatchPanic::new(fut).await {
+                        site.log_panic(&*payload);
+                    }
+                });
+            }
+            Err(payload) => site.log_panic(&*payload),
         }
     }
 }
 
-/// Runs a handler future up to its first pending `.await` right here, and spawns the rest.
+/// Runs a handler (`call` builds its future) up to its first pending `.await` right here, and
+/// spawns the rest.
 ///
 /// Like socket.io on Node, handlers therefore start in the order their events arrived, and one
 /// that never waits (most do not) finishes, ack included, before the next event is looked at.
-/// That keeps replies in order and saves a task spawn per event. A panic is contained and logged.
-pub(crate) fn run_handler(mut fut: crate::handler::BoxFuture<()>) {
-    use std::panic::{catch_unwind, AssertUnwindSafe};
+/// That keeps replies in order and saves a task spawn per event.
+///
+/// A panic in `call`, in the first poll or in the spawned rest is contained: logged with `site`,
+/// and an ack the handler still held is answered with the error ack (see `drop_panicked`).
+pub(crate) fn run_handler(site: HandlerSite, call: impl FnOnce() -> BoxFuture<()>) {
     use std::task::{Context, Poll, Waker};
 
     let mut cx = Context::from_waker(Waker::noop());
-    match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx))) {
-        Ok(Poll::Ready(())) => {}
-        Ok(Poll::Pending) => {
-            tokio::spawn(fut);
+    let mut slot = None;
+    let first = catch_unwind(AssertUnwindSafe(|| {
+        slot.insert(call()).as_mut().poll(&mut cx)
+    }));
+    match (first, slot) {
+        (Ok(Poll::Ready(())), _) => {}
+        (Ok(Poll::Pending), Some(fut)) => {
+            tokio::spawn(async move {
+                if let Err(payload) = CatchPanic::new(fut).await {
+                    site.log_panic(&*payload);
+                }
+            });
         }
-        Err(_) => tracing::error!("an event handler panicked"),
+        (Ok(Poll::Pending), None) => {}
+        (Err(payload), fut) => {
+            site.log_panic(&*payload);
+            drop_panicked(fut);
+        }
     }
 }

@@ -10,7 +10,8 @@ pub enum Cors {
     Disabled,
     /// Any origin: the request's `Origin` is echoed back (or `*` when it has none).
     Any,
-    /// Only these origins (exact `scheme://host[:port]` strings); any other `Origin` gets a 400.
+    /// Only these origins (exact `scheme://host[:port]` strings); a request with any other
+    /// `Origin` is refused with 403 and Engine.IO error code 4 ("Forbidden").
     Origins(Vec<String>),
 }
 

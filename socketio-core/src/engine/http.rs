@@ -8,13 +8,16 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
+use tokio::time;
 
 use super::config::Cors;
 use super::packet::Frame;
 use super::packet::Incoming;
 use super::queue::Next;
 use super::sid::Sid;
-use super::socket::{CloseReason, HandshakeRequest, Protocol, SocketHandle, Transport};
+use super::socket::{
+    CloseReason, HandshakeRequest, Protocol, SocketHandle, Transport, FAST_UPGRADE_POLL,
+};
 use super::ws_conn::WsConn;
 use super::{payload, payload_v3};
 use super::{Engine, EngineHandler};
@@ -133,10 +136,17 @@ impl<H: EngineHandler> Engine<H> {
                 sid.parse::<Sid>()
                     .ok()
                     .and_then(|sid| self.session(&sid))
+                    // A session past its pong deadline is over, even if the heartbeat timer
+                    // has not fired yet.
+                    .inspect(|s| {
+                        if s.pong_overdue(std::time::Instant::now()) {
+                            s.close(CloseReason::PingTimeout);
+                        }
+                    })
                     // A session that ended on an error is gone for new requests, as in the
-                    // reference server (which forgets it at once); only a graceful close stays
-                    // reachable until its close packet has been delivered.
-                    .filter(|s| s.close_reason().is_none_or(CloseReason::is_graceful))
+                    // reference server (which forgets it at once); see
+                    // `EngineSocket::reachable_when_closed` for the closes that linger.
+                    .filter(|s| s.reachable_when_closed())
                     .ok_or(EngineError::UnknownSid)?,
             ),
         };
@@ -183,7 +193,13 @@ impl<H: EngineHandler> Engine<H> {
     }
 
     /// A long-polling GET: waits for at least one frame, then sends all that fit in
-    /// `max_payload`.
+    /// `max_payload`. During an upgrade (after the probe) a GET with nothing to send is answered
+    /// with a noop within [`FAST_UPGRADE_POLL`]; if the upgrade completes while it waits, it
+    /// gets the 400 "Bad request" of any polling request after the upgrade.
+    ///
+    /// A GET whose connection goes away before it is answered (hyper then drops this future)
+    /// ends the session with "transport error", as the reference server does ("poll
+    /// connection closed prematurely").
     async fn poll(
         &self,
         socket: &SocketHandle<H::Data>,
@@ -194,23 +210,39 @@ impl<H: EngineHandler> Engine<H> {
             socket.close(CloseReason::TransportError);
             return Err(EngineError::BadRequest);
         };
-        // Register for the upgrade wake-up before checking the state, so it cannot be missed.
-        let upgraded = socket.upgraded.notified();
-        tokio::pin!(upgraded);
-        upgraded.as_mut().enable();
-
-        let mut body = String::new();
-        let mut next = outbox.held.take().or_else(|| socket.queue.try_pop());
-        if next.is_none() && !socket.is_closed() && socket.transport() == Transport::Polling {
-            next = tokio::select! {
-                next = socket.queue.next() => match next {
-                    Next::Frame(frame) => Some(frame),
-                    Next::Closed => None,
+        let mut abandoned = AbandonedPoll(Some(socket));
+        let mut next = outbox.held.take();
+        loop {
+            // Register for the wake-up before checking the state, so it cannot be missed.
+            let woken = socket.poll_wake.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if next.is_none() {
+                next = socket.queue.try_pop();
+            }
+            if next.is_some() || socket.is_closed() || socket.transport() != Transport::Polling {
+                break;
+            }
+            let probed = socket.probed.load(Ordering::Acquire);
+            tokio::select! {
+                queued = socket.queue.next() => match queued {
+                    Next::Frame(frame) => next = Some(frame),
+                    Next::Closed => break,
                 },
-                // Woken by a completed upgrade (answer with a noop) or by the close.
-                _ = &mut upgraded => (!socket.is_closed()).then_some(Frame::NOOP),
-            };
+                // The upgrade state changed or the session closed: look again.
+                _ = &mut woken => {}
+                _ = tokio::time::sleep(FAST_UPGRADE_POLL), if probed => break,
+            }
         }
+        abandoned.0 = None;
+        if next.is_none() && !socket.is_closed() && socket.transport() != Transport::Polling {
+            // The upgrade completed while this GET waited with nothing to send: polling is no
+            // longer the session's transport, as for a GET arriving after the upgrade. (A
+            // conforming client never has a GET pending then: it waits for its poll to end
+            // before it sends `5`.)
+            return Err(EngineError::BadRequest);
+        }
+        let mut body = String::new();
         while let Some(frame) = next.take() {
             if !body.is_empty() && body.len() + 1 + frame.payload_len() > self.config.max_payload {
                 outbox.held = Some(frame);
@@ -221,12 +253,11 @@ impl<H: EngineHandler> Engine<H> {
         }
         // A session the server ended tells the client with a close packet; one the client
         // closed itself just gets its pending GET released (a noop, as the reference does).
-        let server_closed = !matches!(
-            socket.close_reason(),
-            None | Some(CloseReason::TransportClose)
-        );
-        if server_closed && outbox.held.is_none() {
-            encode_frame(socket.protocol, &mut body, &Frame::CLOSE);
+        if let Some(reason) = socket.close_reason().filter(|_| outbox.held.is_none()) {
+            if reason != CloseReason::TransportClose {
+                encode_frame(socket.protocol, &mut body, &Frame::CLOSE);
+            }
+            socket.close_answered.store(true, Ordering::Release);
             socket.close_delivered.notify_one();
         }
         if body.is_empty() {
@@ -322,6 +353,14 @@ impl<H: EngineHandler> Engine<H> {
     }
 
     /// Validates a WebSocket request and answers 101; the connection itself runs in a task.
+    ///
+    /// The handshake is checked as the `ws` library behind the reference server does: a GET
+    /// with `Upgrade: websocket`, a well-formed `Sec-WebSocket-Key` and `Sec-WebSocket-Version`
+    /// 13 (or 8, whose framing is the same); a wrong version gets a 400 naming the supported
+    /// ones in `Sec-WebSocket-Version`. A WebSocket for a session that cannot be upgraded now
+    /// (another upgrade in progress, already upgraded, closing) completes its handshake and is
+    /// then closed at once, as the reference does, while the session carries on; with
+    /// `allow_upgrades(false)` the request is refused with a 400.
     fn websocket<B>(
         self: &Arc<Self>,
         req: &mut Request<B>,
@@ -335,38 +374,64 @@ impl<H: EngineHandler> Engine<H> {
         let is_upgrade = req.method() == Method::GET
             && header_has_token(headers, header::UPGRADE, "websocket")
             && header_has_token(headers, header::CONNECTION, "upgrade");
-        let key = headers.get(header::SEC_WEBSOCKET_KEY).cloned();
+        let key = headers
+            .get(header::SEC_WEBSOCKET_KEY)
+            .filter(|k| is_websocket_key(k.as_bytes()))
+            .cloned();
         let (true, Some(key)) = (is_upgrade, key) else {
             return Err(EngineError::BadRequest);
         };
-        if let Some(socket) = &session {
-            let can_upgrade = self.config.allow_upgrades
-                && !socket.is_closed()
-                && socket.transport() == Transport::Polling
-                && !socket.upgrading.swap(true, Ordering::AcqRel);
-            if !can_upgrade {
-                return Err(EngineError::BadRequest);
-            }
+        let version = headers.get(header::SEC_WEBSOCKET_VERSION);
+        if !version.is_some_and(|v| v == "13" || v == "8") {
+            return Ok(Response::builder()
+                .status(StatusCode::BAD_REQUEST)
+                .header(header::SEC_WEBSOCKET_VERSION, "13, 8")
+                .header(header::CONTENT_TYPE, "text/plain")
+                .body(Full::new(Bytes::from_static(
+                    b"Missing or invalid Sec-WebSocket-Version header",
+                )))
+                .unwrap());
         }
+        // `Some(true)`: this WebSocket upgrades the session; `Some(false)`: it is refused after
+        // its handshake.
+        let upgrades = match &session {
+            None => None,
+            Some(_) if !self.config.allow_upgrades => return Err(EngineError::BadRequest),
+            Some(socket) => Some(
+                !socket.is_closed()
+                    && socket.transport() == Transport::Polling
+                    && !socket.upgrading.swap(true, Ordering::AcqRel),
+            ),
+        };
         let request = handshake_request(req);
         let on_upgrade = hyper::upgrade::on(&mut *req);
         let engine = self.clone();
         tokio::spawn(async move {
             match on_upgrade.await {
                 Ok(upgraded) => {
-                    let ws = WsConn::accept(
+                    let mut ws = WsConn::accept(
                         upgraded,
                         engine.config.max_payload,
                         engine.config.ws_read_buffer_size,
                     );
-                    match session {
-                        Some(socket) => engine.upgrade(socket, ws).await,
-                        None => engine.serve_new_websocket(ws, request, protocol).await,
+                    match (session, upgrades) {
+                        (Some(socket), Some(true)) => engine.upgrade(socket, ws).await,
+                        (Some(socket), _) => {
+                            tracing::debug!(sid = %socket.sid, "websocket refused: no upgrade possible now");
+                            // Close frame, then wait (briefly) for the client's answer.
+                            let closing = async {
+                                ws.close().await.ok()?;
+                                while ws.next().await.is_some() {}
+                                Some(())
+                            };
+                            let _ = time::timeout(engine.config.ping_timeout, closing).await;
+                        }
+                        (None, _) => engine.serve_new_websocket(ws, request, protocol).await,
                     }
                 }
                 Err(err) => {
                     tracing::debug!(%err, "websocket upgrade failed");
-                    if let Some(socket) = session {
+                    if let (Some(socket), Some(true)) = (session, upgrades) {
                         socket.upgrading.store(false, Ordering::Release);
                     }
                 }
@@ -436,6 +501,19 @@ impl<H: EngineHandler> Engine<H> {
     }
 }
 
+/// Ends the session when a polling GET is dropped before it produced its response (the client
+/// closed the connection while waiting).
+struct AbandonedPoll<'a, D>(Option<&'a SocketHandle<D>>);
+
+impl<D> Drop for AbandonedPoll<'_, D> {
+    fn drop(&mut self) {
+        if let Some(socket) = self.0.take() {
+            tracing::debug!(sid = %socket.sid, "poll connection closed prematurely");
+            socket.close(CloseReason::TransportError);
+        }
+    }
+}
+
 /// Whether `origin` is one of the allowed origins.
 fn is_listed(origins: &[String], origin: &HeaderValue) -> bool {
     origins
@@ -480,6 +558,16 @@ fn handshake_request<B>(req: &Request<B>) -> HandshakeRequest {
     }
 }
 
+/// A `Sec-WebSocket-Key`: 16 bytes in base64 (22 characters and `==`), as the `ws` library
+/// requires.
+fn is_websocket_key(key: &[u8]) -> bool {
+    key.len() == 24
+        && key.ends_with(b"==")
+        && key[..22]
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/')
+}
+
 fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
     headers.get_all(name).iter().any(|v| {
         v.to_str()
@@ -488,33 +576,65 @@ fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) 
     })
 }
 
-/// Compresses with gzip or deflate, whichever the client prefers among those it accepts.
+/// Compresses with gzip or deflate, whichever the client's `Accept-Encoding` rates higher
+/// (RFC 9110 §12.5.3: q-values, `*` for any coding not listed, `q=0` refuses); on a tie gzip.
+/// `None` (send as is) when neither is acceptable or the header is missing or unreadable.
 fn compress(body: &[u8], req_headers: &HeaderMap) -> Option<(&'static str, Vec<u8>)> {
     let accepted = req_headers.get(header::ACCEPT_ENCODING)?.to_str().ok()?;
-    let offers = |name: &str| {
-        accepted.split(',').any(|item| {
-            let mut parts = item.split(';');
-            let coding = parts.next().unwrap_or("").trim();
-            let refused = parts.any(|p| {
-                let p = p.trim();
-                p.strip_prefix("q=")
-                    .is_some_and(|q| q.trim().parse::<f32>() == Ok(0.0))
-            });
-            coding.eq_ignore_ascii_case(name) && !refused
-        })
-    };
+    let gzip = coding_quality(accepted, "gzip");
+    let deflate = coding_quality(accepted, "deflate");
     let level = flate2::Compression::default();
-    if offers("gzip") {
+    if gzip > 0 && gzip >= deflate {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), level);
         enc.write_all(body).ok()?;
         return Some(("gzip", enc.finish().ok()?));
     }
-    if offers("deflate") {
+    if deflate > 0 {
         let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), level);
         enc.write_all(body).ok()?;
         return Some(("deflate", enc.finish().ok()?));
     }
     None
+}
+
+/// The quality (0..=1000) an `Accept-Encoding` value gives `coding`: its own entry's, else the
+/// `*` entry's, else 0. A missing q counts as 1; a malformed one as 0.
+fn coding_quality(accepted: &str, coding: &str) -> u16 {
+    let mut star = None;
+    for item in accepted.split(',') {
+        let mut parts = item.split(';');
+        let name = parts.next().unwrap_or("").trim();
+        let mut q = 1000;
+        for param in parts {
+            let Some((key, value)) = param.split_once('=') else {
+                continue;
+            };
+            if key.trim().eq_ignore_ascii_case("q") {
+                q = parse_qvalue(value.trim()).unwrap_or(0);
+            }
+        }
+        if name.eq_ignore_ascii_case(coding) {
+            return q;
+        }
+        if name == "*" {
+            star = Some(q);
+        }
+    }
+    star.unwrap_or(0)
+}
+
+/// An RFC 9110 qvalue (`0`, `0.5`, `1.000`, at most three decimals) in thousandths.
+fn parse_qvalue(text: &str) -> Option<u16> {
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let thousandths: u16 = format!("{frac:0<3}").parse().ok()?;
+    match int {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
+    }
 }
 
 fn error_response(err: EngineError) -> Response<ResponseBody> {
@@ -543,6 +663,32 @@ mod tests {
         assert_eq!(q.eio.as_deref(), Some("4"));
         assert_eq!(q.transport.as_deref(), Some("polling"));
         assert_eq!(q.sid.as_deref(), Some("abc"));
+    }
+
+    fn negotiated(accept: &'static str) -> Option<&'static str> {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static(accept));
+        compress(b"aaaa", &h).map(|(coding, _)| coding)
+    }
+
+    #[test]
+    fn compression_weighs_q_values() {
+        assert_eq!(negotiated("gzip;q=0.5, deflate;q=0.9"), Some("deflate"));
+        assert_eq!(negotiated("gzip;q=0.9, deflate;q=0.5"), Some("gzip"));
+        assert_eq!(negotiated("deflate, gzip"), Some("gzip"), "tie: gzip");
+        assert_eq!(negotiated("gzip;q=0"), None);
+        assert_eq!(negotiated("gzip;q=0.000, deflate;q=0"), None);
+        assert_eq!(negotiated("gzip; q=0, *"), Some("deflate"));
+        assert_eq!(negotiated("*;q=0.1"), Some("gzip"));
+        assert_eq!(negotiated("*;q=0.1, gzip;q=0"), Some("deflate"));
+        assert_eq!(negotiated("*;q=0"), None);
+        assert_eq!(negotiated("identity"), None);
+        assert_eq!(negotiated("identity, *;q=0"), None);
+        assert_eq!(negotiated("br, identity;q=0.5"), None);
+        assert_eq!(negotiated("GZIP;Q=1.0"), Some("gzip"));
+        // Malformed q-values refuse the coding rather than accept it.
+        assert_eq!(negotiated("gzip;q=2, deflate;q=abc"), None);
+        assert_eq!(negotiated("gzip;q=0.1234"), None);
     }
 
     #[test]

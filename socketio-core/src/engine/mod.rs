@@ -26,6 +26,10 @@ use self::socket::{
     CloseReason, EngineSocket, HandshakeRequest, Protocol, SocketHandle, Transport,
 };
 
+/// How long a session closed by the client's close packet on polling stays reachable for a GET
+/// sent concurrently with that packet (see [`socket::EngineSocket::reachable_when_closed`]).
+const CLIENT_CLOSE_LINGER: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The layer above Engine.IO (Socket.IO) as the engine sees it.
 pub(crate) trait EngineHandler: Send + Sync + 'static {
     /// Per-session data kept inside each [`EngineSocket`].
@@ -114,15 +118,21 @@ impl<H: EngineHandler> Engine<H> {
             reason = self.heartbeat(&socket) => reason,
         };
         socket.close(reason);
+        socket.set_pong_deadline(None);
         // Release a polling GET in flight so it can answer with the close packet.
-        socket.upgraded.notify_waiters();
+        socket.poll_wake.notify_waiters();
         tracing::debug!(sid = %socket.sid, ?reason, "engine session closed");
         self.handler.on_close(&socket, reason);
-        if reason.is_graceful() && socket.transport() == Transport::Polling {
-            // A polling client learns of the close from its next GET: keep the session known
-            // until that GET took the close packet (as the reference server does), within a
-            // bound, so the client sees a clean close rather than "unknown sid".
-            let grace = self.config.ping_interval + self.config.ping_timeout;
+        if socket.reachable_when_closed() {
+            // A polling client learns of a server close from its next GET: keep the session
+            // known until that GET took the close packet (as the reference server does), within
+            // a bound, so the client sees a clean close rather than "unknown sid". After a
+            // client's close packet, only a GET racing with it is waited for, briefly.
+            let grace = if reason.is_graceful() {
+                self.config.ping_interval + self.config.ping_timeout
+            } else {
+                CLIENT_CLOSE_LINGER
+            };
             let _ = time::timeout(grace, socket.close_delivered.notified()).await;
         }
         self.sessions.write().unwrap().remove(&socket.sid);
@@ -131,6 +141,10 @@ impl<H: EngineHandler> Engine<H> {
     /// The heartbeat; returns when the client missed it. Engine.IO v4: the server pings and
     /// expects a pong within `ping_timeout`. v3: the client pings and the server expects one
     /// within `ping_interval + ping_timeout` (any packet counts as a sign of life).
+    ///
+    /// v4 deadlines are computed from when the ping was due (not when the timer fired), and
+    /// published in [`socket::EngineSocket::pong_deadline`] so that a request arriving after
+    /// the deadline finds the session timed out even if this task has not run yet.
     async fn heartbeat(&self, socket: &EngineSocket<H::Data>) -> CloseReason {
         if socket.protocol == Protocol::V3 {
             let window = self.config.ping_interval + self.config.ping_timeout;
@@ -138,16 +152,20 @@ impl<H: EngineHandler> Engine<H> {
             return CloseReason::PingTimeout;
         }
         loop {
-            time::sleep(self.config.ping_interval).await;
+            let ping_at = time::Instant::now() + self.config.ping_interval;
+            time::sleep_until(ping_at).await;
+            let deadline = ping_at + self.config.ping_timeout;
+            socket.set_pong_deadline(Some(deadline.into_std()));
             if socket.send(Frame::PING).is_err() {
                 return CloseReason::TransportError;
             }
-            if time::timeout(self.config.ping_timeout, socket.pong.notified())
+            if time::timeout_at(deadline, socket.pong.notified())
                 .await
                 .is_err()
             {
                 return CloseReason::PingTimeout;
             }
+            socket.set_pong_deadline(None);
         }
     }
 
@@ -167,7 +185,10 @@ impl<H: EngineHandler> Engine<H> {
                 socket.close(CloseReason::TransportClose);
                 return false;
             }
-            Incoming::Pong { probe: false } => socket.pong.notify_one(),
+            Incoming::Pong { probe: false } => {
+                socket.set_pong_deadline(None);
+                socket.pong.notify_one();
+            }
             Incoming::Message(text) => self.handler.on_message(socket, text),
             Incoming::Binary(data) => self.handler.on_binary(socket, data),
             Incoming::Noop => {}

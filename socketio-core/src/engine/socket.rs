@@ -2,6 +2,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::sync::{watch, Mutex, Notify};
 
@@ -107,18 +108,31 @@ pub(crate) struct EngineSocket<D> {
     pub(crate) data: D,
     pub(crate) request: HandshakeRequest,
     transport: AtomicU8,
+    /// Set while a WebSocket with this sid is trying to upgrade the session (from its 101 until
+    /// `5`, a failure or the upgrade timeout); a second one meanwhile is closed at once.
     pub(crate) upgrading: AtomicBool,
+    /// Set once the upgrading WebSocket got `2probe`: from then on a polling GET is answered
+    /// with a noop within [`FAST_UPGRADE_POLL`], so the client can pause polling.
+    pub(crate) probed: AtomicBool,
     /// Set while a POST is being processed, to reject overlapping ones.
     pub(crate) posting: AtomicBool,
     /// Frames waiting for the transport; only the holder of `outbox` takes from it.
     pub(crate) queue: FrameQueue,
     pub(crate) outbox: Mutex<Outbox>,
-    /// Woken when the upgrade completes, so a polling GET in flight returns.
-    pub(crate) upgraded: Notify,
+    /// Woken when the upgrade state changes (probe received, upgrade done) or the session
+    /// closes, so a polling GET in flight looks again at what it should answer.
+    pub(crate) poll_wake: Notify,
     /// Woken by each pong.
     pub(crate) pong: Notify,
+    /// When the pong for the ping in flight is due (`None` while no ping is awaiting its pong).
+    /// Requests compare against it, so a session past its deadline is treated as timed out even
+    /// if the heartbeat timer has not fired yet.
+    pub(crate) pong_deadline: std::sync::Mutex<Option<Instant>>,
     /// Signalled when a polling GET carried the close packet to the client.
     pub(crate) close_delivered: Notify,
+    /// Set when a polling GET answered a closed session (close packet or noop): requests after
+    /// that find the session unknown, even before the lifecycle task removed it.
+    pub(crate) close_answered: AtomicBool,
     closed: watch::Sender<Option<CloseReason>>,
 }
 
@@ -138,12 +152,15 @@ impl<D> EngineSocket<D> {
             request,
             transport: AtomicU8::new(transport as u8),
             upgrading: AtomicBool::new(false),
+            probed: AtomicBool::new(false),
             posting: AtomicBool::new(false),
             queue: FrameQueue::new(buffer),
             outbox: Mutex::new(Outbox { held: None }),
-            upgraded: Notify::new(),
+            poll_wake: Notify::new(),
             pong: Notify::new(),
+            pong_deadline: std::sync::Mutex::new(None),
             close_delivered: Notify::new(),
+            close_answered: AtomicBool::new(false),
             closed: watch::channel(None).0,
         }
     }
@@ -195,7 +212,37 @@ impl<D> EngineSocket<D> {
         };
         reason.unwrap_or(CloseReason::ServerClose)
     }
+
+    /// Whether requests may still reach this session although it is closed: a close the server
+    /// chose (the client learns of it from its next GET), or a client's close packet on polling
+    /// (a GET it sent at the same time as that POST may be handled just after it, and is
+    /// answered with the noop it would have got had it arrived first). Either way only until a
+    /// GET has answered the closed session.
+    pub(crate) fn reachable_when_closed(&self) -> bool {
+        if self.close_answered.load(Ordering::Acquire) {
+            return false;
+        }
+        match self.close_reason() {
+            None => true,
+            Some(CloseReason::TransportClose) => self.transport() == Transport::Polling,
+            Some(reason) => reason.is_graceful(),
+        }
+    }
+
+    /// Whether the pong awaited for the last ping is overdue.
+    pub(crate) fn pong_overdue(&self, now: Instant) -> bool {
+        let deadline = *self.pong_deadline.lock().unwrap_or_else(|e| e.into_inner());
+        deadline.is_some_and(|d| now >= d)
+    }
+
+    pub(crate) fn set_pong_deadline(&self, deadline: Option<Instant>) {
+        *self.pong_deadline.lock().unwrap_or_else(|e| e.into_inner()) = deadline;
+    }
 }
+
+/// During an upgrade (after `2probe`), how long a polling GET with nothing to send waits before
+/// it is answered with a noop: the reference server's "fast upgrade" check interval.
+pub(crate) const FAST_UPGRADE_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// A shared handle on a session.
 pub(crate) type SocketHandle<D> = Arc<EngineSocket<D>>;

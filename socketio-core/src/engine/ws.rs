@@ -29,25 +29,26 @@ impl<H: EngineHandler> Engine<H> {
         self.serve(socket, ws).await;
     }
 
-    /// Upgrades a polling session: `2probe` → `3probe`, release the polling GET with a noop, then
-    /// wait for `5` and switch. A WebSocket that fails or times out mid-upgrade is dropped and the
-    /// session stays on polling.
+    /// Upgrades a polling session: `2probe` → `3probe` (from then on a polling GET is answered
+    /// with a noop within the fast-upgrade interval, so the client can pause polling), then wait
+    /// for `5` and switch. As in the reference server, `5` without a probe also upgrades, and any
+    /// other packet, a WebSocket that closes or fails, or the upgrade timeout abandons the
+    /// upgrade: the WebSocket is dropped and the session stays on polling.
     ///
     /// A server-side close during the upgrade: before the probe, the polling transport delivers
     /// it. After the probe the client has paused polling and only listens on the WebSocket, so
     /// the upgrade is completed (within the upgrade timeout) and the close goes out there.
     pub(crate) async fn upgrade(self: Arc<Self>, socket: SocketHandle<H::Data>, mut ws: WsConn) {
-        let probed = std::sync::atomic::AtomicBool::new(false);
-        let (socket_ref, probed_ref) = (&socket, &probed);
+        let socket_ref = &socket;
         let handshake = async move {
             while let Some(Ok(msg)) = ws.next().await {
                 let Message::Text(text) = msg else { continue };
                 match Incoming::decode(&text) {
                     Ok(Incoming::Ping { probe: true }) => {
                         ws.send(Message::text("3probe")).await.ok()?;
-                        probed_ref.store(true, Ordering::Release);
-                        // Release the polling GET in flight (if any) so the client can pause.
-                        let _ = socket_ref.send(Frame::NOOP);
+                        socket_ref.probed.store(true, Ordering::Release);
+                        // A polling GET in flight now answers with a noop shortly.
+                        socket_ref.poll_wake.notify_waiters();
                     }
                     Ok(Incoming::Upgrade) => return Some(ws),
                     _ => return None,
@@ -62,7 +63,7 @@ impl<H: EngineHandler> Engine<H> {
             ws = &mut handshake => ws,
             _ = &mut deadline => None,
             reason = socket.closed() => {
-                if probed.load(Ordering::Acquire) && reason.is_graceful() {
+                if socket.probed.load(Ordering::Acquire) && reason.is_graceful() {
                     tokio::select! {
                         ws = &mut handshake => ws,
                         _ = &mut deadline => None,
@@ -73,14 +74,16 @@ impl<H: EngineHandler> Engine<H> {
             }
         };
         drop(handshake);
+        socket.probed.store(false, Ordering::Release);
         let Some(ws) = upgraded else {
             tracing::debug!(sid = %socket.sid, "upgrade abandoned");
             socket.upgrading.store(false, Ordering::Release);
+            socket.poll_wake.notify_waiters();
             return;
         };
+        // `upgrading` stays set: the session is upgraded for good, a later WebSocket is refused.
         socket.set_transport(Transport::Websocket);
-        socket.upgrading.store(false, Ordering::Release);
-        socket.upgraded.notify_waiters();
+        socket.poll_wake.notify_waiters();
         tracing::debug!(sid = %socket.sid, "upgraded to websocket");
         self.serve(socket, ws).await;
     }
