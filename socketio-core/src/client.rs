@@ -208,7 +208,7 @@ impl ServerCore {
             sockets.insert(path.clone(), socket.clone());
             socket
         };
-        ns.rooms.join(socket.id(), socket.id().as_str());
+        ns.adapter().add_all(socket.id(), &[socket.id().as_str()]);
         let conn = conn.clone();
         tokio::spawn(async move {
             let verdict = match ns.connect_handler() {

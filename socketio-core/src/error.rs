@@ -17,6 +17,10 @@ pub enum EmitError {
     /// The socket is disconnected.
     #[error("the socket is disconnected")]
     Closed,
+    /// An ack was asked for a packet that is not an EVENT without an ack id (a broadcast with
+    /// acks given another packet by an adapter).
+    #[error("only an event packet can ask for an ack")]
+    NotAnEvent,
 }
 
 /// Why an emit that waits for the client's ack did not get a usable answer.

@@ -1,6 +1,7 @@
 //! The runtime core of a Socket.IO server: Engine.IO v4 (HTTP long-polling, WebSocket and the
 //! upgrade between them), Socket.IO v5 (namespaces, events, acks, binary attachments), rooms and
-//! broadcast.
+//! broadcast through a per-namespace [`adapter::Adapter`] (in memory by default, or a
+//! [`cluster`] of nodes over a message bus).
 //!
 //! It depends on no web framework: [`SocketIo::service`] is a tower `Service` you can mount on
 //! hyper or axum (`socketio-axum` does it in one line).
@@ -20,6 +21,7 @@
 //!     });
 //! ```
 
+pub mod adapter;
 pub mod args;
 mod broadcast;
 mod client;
@@ -32,7 +34,6 @@ mod namespace;
 mod panic;
 mod protocol;
 mod registry;
-mod rooms;
 mod server;
 mod service;
 mod socket;

@@ -1,11 +1,12 @@
-//! Namespaces: handler tables, connected sockets and rooms.
+//! Namespaces: handler tables and connected sockets; rooms and broadcasts through the adapter.
 
 use foldhash::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use serde::Serialize;
 
+use crate::adapter::{Adapter, BroadcastOptions, LocalSockets};
 use crate::args::Args;
 use crate::broadcast::BroadcastOperator;
 use crate::engine::sid::Sid;
@@ -14,7 +15,6 @@ use crate::handler::{
     drop_panicked, BoxFuture, CatchPanic, ConnectHandler, DisconnectHandler, Event, EventHandler,
     HandlerSite, IntoConnectHandler, IntoDisconnectHandler, IntoEventHandler,
 };
-use crate::rooms::Rooms;
 use crate::server::ServerConfig;
 use crate::socket::{DisconnectReason, SocketRef};
 
@@ -28,7 +28,8 @@ struct Handlers {
     fallback: Option<Arc<dyn EventHandler>>,
 }
 
-/// A namespace (`/`, `/chat`, …): its own handlers, sockets and rooms.
+/// A namespace (`/`, `/chat`, …): its own handlers, sockets and rooms (kept by its
+/// [`Adapter`]).
 ///
 /// Obtained from [`crate::SocketIo::ns`]; handlers may be added at any time. Events of one socket
 /// are dispatched in the order they arrive: each handler runs until its first pending `.await`
@@ -44,8 +45,11 @@ struct Handlers {
 pub struct Namespace {
     path: String,
     handlers: RwLock<Handlers>,
-    sockets: RwLock<HashMap<Sid, SocketRef>>,
-    pub(crate) rooms: Rooms,
+    sockets: LocalSockets,
+    /// The adapter made by the server's factory.
+    adapter: Arc<dyn Adapter>,
+    /// The adapter that replaced it once the server joined a cluster (it wraps the first one).
+    layered: OnceLock<Arc<dyn Adapter>>,
     config: Arc<ServerConfig>,
 }
 
@@ -59,12 +63,34 @@ impl std::fmt::Debug for Namespace {
 
 impl Namespace {
     pub(crate) fn new(path: String, config: Arc<ServerConfig>) -> Self {
-        Namespace {
+        let sockets = LocalSockets::new(path.clone());
+        let adapter = (config.adapter_factory)(sockets.clone());
+        let ns = Namespace {
             path,
             handlers: RwLock::default(),
-            sockets: RwLock::default(),
-            rooms: Rooms::default(),
+            sockets,
+            adapter,
+            layered: OnceLock::new(),
             config,
+        };
+        if let Some(layer) = ns.config.adapter_layer.get() {
+            ns.add_layer(layer);
+        }
+        ns
+    }
+
+    /// The adapter through which this namespace reaches rooms and other nodes.
+    pub fn adapter(&self) -> &dyn Adapter {
+        match self.layered.get() {
+            Some(layered) => &**layered,
+            None => &*self.adapter,
+        }
+    }
+
+    /// Wraps the adapter with `layer` (once; later calls do nothing).
+    pub(crate) fn add_layer(&self, layer: &crate::server::AdapterLayer) {
+        if self.layered.get().is_none() {
+            let _ = self.layered.set(layer(&self.sockets, self.adapter.clone()));
         }
     }
 
@@ -176,72 +202,38 @@ impl Namespace {
 
     /// The connected socket with this id.
     pub fn socket(&self, sid: Sid) -> Option<SocketRef> {
-        self.sockets.read().unwrap().get(&sid).cloned()
+        self.sockets.get(sid)
     }
 
     /// The connected sockets among `ids` (one lock for all).
     pub(crate) fn sockets_among(&self, ids: impl IntoIterator<Item = Sid>) -> Vec<SocketRef> {
-        let sockets = self.sockets.read().unwrap();
-        ids.into_iter()
-            .filter_map(|sid| sockets.get(&sid).cloned())
-            .collect()
+        self.sockets.among(ids)
     }
 
     /// All connected sockets.
     pub fn sockets(&self) -> Vec<SocketRef> {
-        self.sockets.read().unwrap().values().cloned().collect()
+        self.sockets.all()
     }
 
-    /// Names of the rooms that have members, sorted.
+    /// Names of the rooms that have members on this node, sorted.
     pub fn rooms(&self) -> Vec<String> {
-        self.rooms.all_rooms()
+        self.adapter().rooms()
     }
 
     /// Names of the rooms that have members on any node of the cluster, sorted (this node's
     /// alone outside a cluster). Nodes that do not answer within a few seconds are left out.
     pub async fn all_rooms(&self) -> Vec<String> {
-        use crate::cluster::wire::{Kind, Message};
-        let mut rooms: std::collections::BTreeSet<String> = self.rooms().into_iter().collect();
-        if let Some(cluster) = self.config.cluster() {
-            let mut request = cluster.request();
-            cluster.publish(&self.path, Kind::AllRooms { rid: request.rid });
-            let deadline = tokio::time::Instant::now() + crate::cluster::REQUEST_TIMEOUT;
-            while !request.peers.is_empty() {
-                match tokio::time::timeout_at(deadline, request.answers.recv()).await {
-                    Ok(Some(Message {
-                        uid,
-                        kind: Kind::Rooms { rooms: theirs, .. },
-                        ..
-                    })) => {
-                        request.peers.remove(&uid);
-                        rooms.extend(theirs);
-                    }
-                    Ok(Some(_)) => {}
-                    Ok(None) | Err(_) => break,
-                }
-            }
-        }
-        rooms.into_iter().collect()
+        self.adapter().all_rooms().await
     }
 
     /// Makes every socket leave `room` (python-socketio's `close_room`), on every node of a
     /// cluster.
     pub fn close_room(&self, room: &str) {
-        self.close_room_local(room);
-        if let Some(cluster) = self.config.cluster() {
-            cluster.publish(
-                &self.path,
-                crate::cluster::wire::Kind::CloseRoom {
-                    room: room.to_owned(),
-                },
-            );
-        }
-    }
-
-    pub(crate) fn close_room_local(&self, room: &str) {
-        for sid in self.rooms.members(&[room.to_owned()], &[]) {
-            self.rooms.leave(sid, room);
-        }
+        let opts = BroadcastOptions {
+            rooms: vec![room.to_owned()],
+            ..Default::default()
+        };
+        self.adapter().del_sockets(&opts, &[room.to_owned()]);
     }
 
     pub(crate) fn connect_handler(&self) -> Option<Arc<dyn ConnectHandler>> {
@@ -249,12 +241,12 @@ impl Namespace {
     }
 
     pub(crate) fn add_socket(&self, socket: SocketRef) {
-        self.sockets.write().unwrap().insert(socket.id(), socket);
+        self.sockets.insert(socket);
     }
 
     pub(crate) fn remove_socket(&self, sid: Sid) {
-        self.sockets.write().unwrap().remove(&sid);
-        self.rooms.leave_all(sid);
+        self.sockets.remove(sid);
+        self.adapter().del_all(sid);
     }
 
     /// Routes an event of `socket` to its namespace's handler for `name` (or the fallback),

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::adapter::{Adapter, AdapterFactory, LocalSockets};
 use crate::broadcast::BroadcastOperator;
-use crate::cluster::Cluster;
 use crate::engine::config::{Cors, EngineConfig, Transports};
 use crate::engine::sid::Sid;
 use crate::engine::socket::Transport;
@@ -18,13 +18,29 @@ use crate::namespace::Namespace;
 use crate::service::SocketIoService;
 use crate::socket::SocketRef;
 
+/// Wraps a namespace's adapter (given the namespace's sockets) in another one, e.g. the bus
+/// cluster adapter of [`SocketIo::join_cluster`].
+pub(crate) type AdapterLayer =
+    Arc<dyn Fn(&LocalSockets, Arc<dyn Adapter>) -> Arc<dyn Adapter> + Send + Sync>;
+
 /// Socket.IO-level settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct ServerConfig {
     pub(crate) connect_timeout: Duration,
     pub(crate) ack_timeout: Duration,
-    /// Set once the server joins a cluster ([`SocketIo::join_cluster`]).
-    pub(crate) cluster: Arc<OnceLock<Arc<Cluster>>>,
+    /// Makes each namespace's adapter.
+    pub(crate) adapter_factory: AdapterFactory,
+    /// Set once, when the server joins a cluster: wraps every namespace's adapter.
+    pub(crate) adapter_layer: Arc<OnceLock<AdapterLayer>>,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("ack_timeout", &self.ack_timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for ServerConfig {
@@ -32,15 +48,9 @@ impl Default for ServerConfig {
         ServerConfig {
             connect_timeout: Duration::from_secs(45),
             ack_timeout: Duration::from_secs(60),
-            cluster: Arc::default(),
+            adapter_factory: crate::adapter::local_factory(),
+            adapter_layer: Arc::default(),
         }
-    }
-}
-
-impl ServerConfig {
-    /// The cluster this server belongs to, if any.
-    pub(crate) fn cluster(&self) -> Option<&Cluster> {
-        self.cluster.get().map(|c| &**c)
     }
 }
 
@@ -117,6 +127,21 @@ impl SocketIo {
 
     pub(crate) fn core(&self) -> &ServerConfig {
         &self.engine.handler.config
+    }
+
+    /// Wraps the adapter of every namespace, existing and future, with `layer`; `false` if a
+    /// layer was already set (a server joins one cluster at most).
+    pub(crate) fn add_adapter_layer(&self, layer: AdapterLayer) -> bool {
+        let core = &self.engine.handler;
+        if core.config.adapter_layer.set(layer.clone()).is_err() {
+            return false;
+        }
+        // A namespace created from now on wraps itself (see `Namespace::new`); it is built under
+        // the map's write lock, so this pass sees every earlier one.
+        for ns in core.namespaces.read().unwrap().values() {
+            ns.add_layer(&layer);
+        }
+        true
     }
 
     /// The namespace at `path`, if it exists.
@@ -325,6 +350,26 @@ impl SocketIoBuilder {
     /// Default time to wait for a client's ack (default 60 s).
     pub fn ack_timeout(mut self, d: Duration) -> Self {
         self.server.ack_timeout = d;
+        self
+    }
+
+    /// How each namespace's [`Adapter`] is made (socket.io's `adapter` option): `factory` gets
+    /// the namespace's sockets of this node and is called once per namespace. Default: a
+    /// [`crate::adapter::LocalAdapter`] each (rooms in memory, one node).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use socketio_core::adapter::{LocalAdapter, RecoveryConfig};
+    /// let io = socketio_core::SocketIo::builder()
+    ///     .adapter(|sockets| Arc::new(LocalAdapter::with_recovery(sockets, RecoveryConfig::default())))
+    ///     .build();
+    /// ```
+    pub fn adapter<A, F>(mut self, factory: F) -> Self
+    where
+        A: Adapter,
+        F: Fn(LocalSockets) -> Arc<A> + Send + Sync + 'static,
+    {
+        self.server.adapter_factory = Arc::new(move |sockets| factory(sockets) as Arc<dyn Adapter>);
         self
     }
 

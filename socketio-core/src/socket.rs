@@ -20,7 +20,7 @@ use crate::engine::sid::Sid;
 use crate::engine::socket::{CloseReason, Protocol, QueueError, Transport};
 use crate::error::{AckError, EmitError};
 use crate::namespace::Namespace;
-use crate::protocol::packet::{self, PacketType};
+use crate::protocol::packet::{self, event_frame, serialize_event, with_attachments, PacketType};
 
 /// A shared handle on a [`Socket`]; this is what handlers receive.
 pub type SocketRef = Arc<Socket>;
@@ -220,31 +220,61 @@ impl Socket {
         event: &str,
         args: Args,
     ) -> Result<oneshot::Receiver<Args>, EmitError> {
+        let (id, rx) = self.register_ack();
+        self.send_expecting_ack(id, event_frame(self.ns.path(), event, args, Some(id)))?;
+        Ok(rx)
+    }
+
+    /// Sends a packet encoded once for many sockets (a broadcast with acks) under a fresh ack id
+    /// of this socket, spliced into the packet text.
+    pub(crate) fn send_packet_with_ack(
+        &self,
+        packet: &crate::adapter::EncodedPacket,
+    ) -> Result<oneshot::Receiver<Args>, EmitError> {
+        let (id, rx) = self.register_ack();
+        let frame = match &packet.0 {
+            Frame::Text(text) => {
+                packet::with_ack_id(text.as_str(), id).map(|t| Frame::Text(t.into()))
+            }
+            Frame::WithAttachments(text, atts) => packet::with_ack_id(text.as_str(), id)
+                .map(|t| Frame::WithAttachments(t.into(), atts.clone())),
+            Frame::Binary(_) => None,
+        };
+        let Some(frame) = frame else {
+            self.acks.lock().unwrap().remove(&id);
+            return Err(EmitError::NotAnEvent);
+        };
+        self.send_expecting_ack(id, frame)?;
+        Ok(rx)
+    }
+
+    /// A fresh ack id and the receiver of its answer.
+    fn register_ack(&self) -> (u64, oneshot::Receiver<Args>) {
         let id = self.next_ack.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        {
-            let mut acks = self.acks.lock().unwrap();
-            // Forget acks nobody waits for any more (timed out or dropped), now and then.
-            if acks.len() >= 64 && acks.len().is_power_of_two() {
-                acks.retain(|_, tx| !tx.is_closed());
-            }
-            acks.insert(id, tx);
+        let mut acks = self.acks.lock().unwrap();
+        // Forget acks nobody waits for any more (timed out or dropped), now and then.
+        if acks.len() >= 64 && acks.len().is_power_of_two() {
+            acks.retain(|_, tx| !tx.is_closed());
         }
-        if let Err(err) = self.send_frame(event_frame(self.ns.path(), event, args, Some(id))) {
+        acks.insert(id, tx);
+        (id, rx)
+    }
+
+    fn send_expecting_ack(&self, id: u64, frame: Frame) -> Result<(), EmitError> {
+        self.send_frame(frame).inspect_err(|_| {
             self.acks.lock().unwrap().remove(&id);
-            return Err(err);
-        }
-        Ok(rx)
+        })
     }
 
     /// Joins a room of this namespace.
     pub fn join(&self, room: impl Into<String>) {
-        self.ns.rooms.join(self.id, &room.into());
+        self.ns.adapter().add_all(self.id, &[&room.into()]);
     }
 
     /// Leaves a room.
     pub fn leave(&self, room: &str) {
-        self.ns.rooms.leave(self.id, room);
+        self.ns.adapter().del(self.id, room);
     }
 
     /// The rooms this socket is in, sorted (its own id is always one of them). Once it has
@@ -253,7 +283,7 @@ impl Socket {
         if let Some(rooms) = &*self.rooms_at_exit.lock().unwrap() {
             return rooms.clone();
         }
-        self.ns.rooms.rooms_of(self.id)
+        self.ns.adapter().socket_rooms(self.id)
     }
 
     /// Emits to the sockets in `room`, except this one.
@@ -358,7 +388,7 @@ impl Socket {
         }
         self.pending.lock().unwrap().clear();
         self.acks.lock().unwrap().clear();
-        *self.rooms_at_exit.lock().unwrap() = Some(self.ns.rooms.rooms_of(self.id));
+        *self.rooms_at_exit.lock().unwrap() = Some(self.ns.adapter().socket_rooms(self.id));
         self.ns.remove_socket(self.id);
         self.conn.data.remove_socket(self);
         if notify {
@@ -394,34 +424,6 @@ impl Socket {
             Some(&Value::Array(values)),
         );
         self.send_frame(with_attachments(text, attachments))
-    }
-}
-
-/// Builds the frame for an EVENT packet from serializable data: straight to JSON when it holds
-/// no binary, through [`Args`] otherwise.
-pub(crate) fn serialize_event<T: Serialize + ?Sized>(
-    ns: &str,
-    event: &str,
-    data: &T,
-) -> Result<Frame, EmitError> {
-    Ok(match packet::encode_event_data(ns, event, data)? {
-        Some(text) => Frame::Text(text.into()),
-        None => event_frame(ns, event, Args::from_serialize(data)?, None),
-    })
-}
-
-/// Builds the frame for an EVENT packet.
-pub(crate) fn event_frame(ns: &str, event: &str, args: Args, id: Option<u64>) -> Frame {
-    let (values, attachments) = args.into_parts();
-    let text = packet::encode_event(ns, event, &values, attachments.len(), id);
-    with_attachments(text, attachments)
-}
-
-fn with_attachments(text: String, attachments: Vec<bytes::Bytes>) -> Frame {
-    if attachments.is_empty() {
-        Frame::Text(text.into())
-    } else {
-        Frame::WithAttachments(text.into(), attachments)
     }
 }
 

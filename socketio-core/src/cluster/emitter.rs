@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::wire::{Kind, Message, Selection};
-use super::{encode_attachments, Bus, BusError};
+use super::wire::{encode_attachments, Kind, Message, Selection};
+use super::{Bus, BusError};
 use crate::args::Args;
 
 /// Publishes operations for every node of a cluster; it has no sockets and listens to nothing.

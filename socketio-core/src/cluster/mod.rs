@@ -1,29 +1,30 @@
 //! Several server nodes sharing their clients through a message bus (Redis pub/sub, an AMQP
 //! exchange, …), and write-only [`Emitter`]s for processes that are not servers.
 //!
-//! Each node keeps its own sockets and rooms in memory. What selects sockets by room —
-//! broadcasts, joins and leaves by room, disconnects, `close_room` — is applied locally and also
-//! published on the bus, where every other node applies it to its own sockets. A [`Bus`]
-//! implementation only moves bytes: the `socketio-redis` and `socketio-amqp` crates provide
-//! them. The message format is documented in [`wire`], so any language can emit.
+//! Joining a cluster wraps every namespace's adapter in a [`BusAdapter`]: each node keeps its own
+//! sockets and rooms in its local adapter; what selects sockets by room — broadcasts, joins and
+//! leaves by room, disconnects, `close_room` — is applied there and also published on the bus,
+//! where every other node applies it to its local adapter. A [`Bus`] implementation only moves
+//! bytes: the `socketio-redis` and `socketio-amqp` crates provide them. The message format is
+//! documented in [`wire`], so any language can emit.
 
+mod adapter;
 mod emitter;
 pub mod wire;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
-pub use self::emitter::Emitter;
-use self::wire::{Kind, Message, Selection};
-use crate::args::Args;
-use crate::broadcast::BroadcastOperator;
+pub use self::adapter::BusAdapter;
+pub use self::emitter::{Emitter, EmitterError};
+use self::wire::{Kind, Message};
+use crate::adapter::{Adapter, LocalSockets};
 use crate::handler::BoxFuture;
 use crate::server::SocketIo;
 
@@ -127,7 +128,10 @@ const HEARTBEAT: Duration = Duration::from_secs(5);
 /// How long a request (`fetch_sockets`, `all_rooms`) waits for the other nodes.
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// This node's membership in a cluster.
+/// A namespace's local adapter and sockets.
+type LocalNamespace = (Arc<dyn Adapter>, LocalSockets);
+
+/// This node's membership in a cluster, shared by the [`BusAdapter`]s of its namespaces.
 pub(crate) struct Cluster {
     uid: String,
     channel: String,
@@ -137,6 +141,9 @@ pub(crate) struct Cluster {
     /// Requests waiting for answers, by request id.
     requests: Mutex<HashMap<u64, mpsc::UnboundedSender<Message>>>,
     next_request: AtomicU64,
+    /// The local adapter and sockets of each namespace, by path: where other nodes' operations
+    /// apply.
+    namespaces: RwLock<HashMap<String, LocalNamespace>>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -146,17 +153,40 @@ impl std::fmt::Debug for Cluster {
 }
 
 /// A request in flight; answers arrive on `answers` until it is dropped.
-pub(crate) struct Request<'a> {
-    cluster: &'a Cluster,
+pub(crate) struct Request {
+    cluster: Arc<Cluster>,
     pub(crate) rid: u64,
-    pub(crate) answers: mpsc::UnboundedReceiver<Message>,
+    answers: mpsc::UnboundedReceiver<Message>,
     /// The nodes expected to answer.
-    pub(crate) peers: HashSet<String>,
+    peers: HashSet<String>,
 }
 
-impl Drop for Request<'_> {
+impl Drop for Request {
     fn drop(&mut self) {
         self.cluster.requests.lock().unwrap().remove(&self.rid);
+    }
+}
+
+impl Request {
+    /// The one answer loop of every request: feeds each answer of an expected node to `on`,
+    /// which says whether that node is done (its last answer arrived), until every node is done
+    /// or `timeout` passes. Nodes that stay silent are left out.
+    pub(crate) async fn collect(
+        mut self,
+        timeout: Duration,
+        mut on: impl FnMut(&str, Kind) -> bool,
+    ) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !self.peers.is_empty() {
+            match tokio::time::timeout_at(deadline, self.answers.recv()).await {
+                Ok(Some(msg)) => {
+                    if self.peers.contains(&msg.uid) && on(&msg.uid, msg.kind) {
+                        self.peers.remove(&msg.uid);
+                    }
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
     }
 }
 
@@ -182,29 +212,32 @@ impl Cluster {
     }
 
     /// Answers a request of node `to`.
-    fn reply(&self, to: &str, nsp: &str, kind: Kind) {
+    pub(crate) fn reply(&self, to: &str, nsp: &str, kind: Kind) {
         self.publish_to(format!("{}#{to}", self.channel), nsp, kind);
     }
 
-    /// Starts a request: registers for its answers and notes which peers should answer.
-    pub(crate) fn request(&self) -> Request<'_> {
-        let rid = self.next_request.fetch_add(1, Ordering::Relaxed);
-        let (tx, answers) = mpsc::unbounded_channel();
-        self.requests.lock().unwrap().insert(rid, tx);
+    /// The nodes heard of within three heartbeats.
+    fn live_peers(&self) -> HashSet<String> {
         let horizon = HEARTBEAT * 3;
-        let peers = self
-            .peers
+        self.peers
             .lock()
             .unwrap()
             .iter()
             .filter(|(_, seen)| seen.elapsed() < horizon)
             .map(|(uid, _)| uid.clone())
-            .collect();
+            .collect()
+    }
+
+    /// Starts a request: registers for its answers and notes which peers should answer.
+    pub(crate) fn request(self: &Arc<Self>) -> Request {
+        let rid = self.next_request.fetch_add(1, Ordering::Relaxed);
+        let (tx, answers) = mpsc::unbounded_channel();
+        self.requests.lock().unwrap().insert(rid, tx);
         Request {
-            cluster: self,
+            cluster: self.clone(),
             rid,
             answers,
-            peers,
+            peers: self.live_peers(),
         }
     }
 
@@ -227,12 +260,31 @@ impl Cluster {
             self.publish("/", Kind::Heartbeat);
         }
     }
+
+    /// Handles a message of another node: a heartbeat, an answer to one of our requests, or an
+    /// operation for the local adapter of its namespace (if this node has that namespace).
+    fn receive(self: &Arc<Self>, msg: Message) {
+        match msg.kind {
+            Kind::Heartbeat => self.heard_from(&msg.uid),
+            Kind::Sockets { rid, .. }
+            | Kind::Rooms { rid, .. }
+            | Kind::AckCount { rid, .. }
+            | Kind::Ack { rid, .. } => self.route_answer(rid, msg),
+            _ => {
+                let local = self.namespaces.read().unwrap().get(&msg.nsp).cloned();
+                if let Some((local, sockets)) = local {
+                    adapter::apply_remote(self, &*local, &sockets, msg);
+                }
+            }
+        }
+    }
 }
 
 impl SocketIo {
     /// Joins the cluster of nodes that share `bus` under `channel` (e.g. `"socket.io"`): from
-    /// now on broadcasts and room operations reach the clients of every node. Call once, after
-    /// building the server and before serving.
+    /// now on every namespace's adapter is wrapped in a [`BusAdapter`], so broadcasts and room
+    /// operations reach the clients of every node. Call once, after building the server and
+    /// before serving.
     ///
     /// ```no_run
     /// # async fn run(bus: impl socketio_core::cluster::Bus) -> Result<(), socketio_core::cluster::BusError> {
@@ -241,6 +293,9 @@ impl SocketIo {
     /// # Ok(()) }
     /// ```
     pub async fn join_cluster(&self, bus: impl Bus, channel: &str) -> Result<(), BusError> {
+        if self.core().adapter_layer.get().is_some() {
+            return Err(BusError::new("this server already joined a cluster"));
+        }
         let bus: Arc<dyn Bus> = Arc::new(bus);
         let uid = crate::Sid::new().to_string();
         let everyone = bus.subscribe(channel.to_owned()).await?;
@@ -253,8 +308,19 @@ impl SocketIo {
             peers: Mutex::default(),
             requests: Mutex::default(),
             next_request: AtomicU64::new(0),
+            namespaces: RwLock::default(),
         });
-        if self.core().cluster.set(cluster.clone()).is_err() {
+        let layer_cluster = cluster.clone();
+        let layer: crate::server::AdapterLayer = Arc::new(move |sockets, local| {
+            let nsp = sockets.nsp().to_owned();
+            layer_cluster
+                .namespaces
+                .write()
+                .unwrap()
+                .insert(nsp.clone(), (local.clone(), sockets.clone()));
+            Arc::new(BusAdapter::new(layer_cluster.clone(), nsp, local))
+        });
+        if !self.add_adapter_layer(layer) {
             return Err(BusError::new("this server already joined a cluster"));
         }
         let publisher_bus = bus.clone();
@@ -273,13 +339,12 @@ impl SocketIo {
                 tokio::time::sleep(HEARTBEAT).await;
             }
         });
-        let io = self.clone();
         let mut incoming = futures_util::stream::select(everyone, mine);
         tokio::spawn(async move {
             while let Some(payload) = incoming.next().await {
                 match serde_json::from_slice::<Message>(&payload) {
                     Ok(msg) if msg.uid == uid => {}
-                    Ok(msg) => io.apply_remote(&cluster, msg),
+                    Ok(msg) => cluster.receive(msg),
                     Err(err) => tracing::warn!(%err, "invalid cluster message ignored"),
                 }
             }
@@ -288,137 +353,4 @@ impl SocketIo {
         tracing::info!(channel, "joined cluster");
         Ok(())
     }
-
-    /// Applies another node's operation to this node's sockets, or routes an answer.
-    fn apply_remote(&self, cluster: &Cluster, msg: Message) {
-        let from = msg.uid.clone();
-        match msg.kind {
-            Kind::Heartbeat => return cluster.heard_from(&from),
-            Kind::Sockets { rid, .. }
-            | Kind::Rooms { rid, .. }
-            | Kind::AckCount { rid, .. }
-            | Kind::Ack { rid, .. } => return cluster.route_answer(rid, msg),
-            _ => {}
-        }
-        let Some(ns) = self.of(&msg.nsp) else { return };
-        let select = |s: Selection| BroadcastOperator::local(ns.clone(), s);
-        match msg.kind {
-            Kind::Broadcast {
-                selection,
-                event,
-                args,
-                attachments,
-            } => match decode_attachments(&attachments) {
-                Ok(atts) => select(selection).emit_args(&event, Args::new(args, atts)),
-                Err(err) => tracing::warn!(%err, "cluster broadcast with invalid attachments"),
-            },
-            Kind::Join { selection, targets } => {
-                let op = select(selection);
-                targets.iter().for_each(|room| op.join(room));
-            }
-            Kind::Leave { selection, targets } => {
-                let op = select(selection);
-                targets.iter().for_each(|room| op.leave(room));
-            }
-            Kind::Disconnect { selection, close } => {
-                let op = select(selection);
-                if close {
-                    op.sockets().iter().for_each(|s| s.close_connection());
-                } else {
-                    op.disconnect();
-                }
-            }
-            Kind::CloseRoom { room } => ns.close_room_local(&room),
-            Kind::FetchSockets { rid, selection } => {
-                let sockets = select(selection).local_socket_infos();
-                cluster.reply(&from, ns.path(), Kind::Sockets { rid, sockets });
-            }
-            Kind::AllRooms { rid } => {
-                cluster.reply(
-                    &from,
-                    ns.path(),
-                    Kind::Rooms {
-                        rid,
-                        rooms: ns.rooms(),
-                    },
-                );
-            }
-            Kind::BroadcastWithAck {
-                rid,
-                selection,
-                event,
-                args,
-                attachments,
-                timeout_ms,
-            } => {
-                let atts = match decode_attachments(&attachments) {
-                    Ok(atts) => atts,
-                    Err(err) => {
-                        return tracing::warn!(%err, "cluster ack request with invalid attachments")
-                    }
-                };
-                let op = select(selection).timeout(Duration::from_millis(timeout_ms));
-                let pending = op.send_with_acks(&event, Args::new(args, atts));
-                let nsp = ns.path().to_owned();
-                cluster.reply(
-                    &from,
-                    &nsp,
-                    Kind::AckCount {
-                        rid,
-                        count: pending.len(),
-                    },
-                );
-                let Some(cluster) = self.core().cluster.get().cloned() else {
-                    return;
-                };
-                for (sid, answer) in pending {
-                    let (cluster, from, nsp) = (cluster.clone(), from.clone(), nsp.clone());
-                    tokio::spawn(async move {
-                        let (args, attachments) = match answer.await {
-                            Ok(args) => {
-                                let (values, atts) = args.into_parts();
-                                (Some(values), encode_attachments(&atts))
-                            }
-                            Err(_) => (None, Vec::new()),
-                        };
-                        let sid = sid.to_string();
-                        cluster.reply(
-                            &from,
-                            &nsp,
-                            Kind::Ack {
-                                rid,
-                                sid,
-                                args,
-                                attachments,
-                            },
-                        );
-                    });
-                }
-            }
-            Kind::Heartbeat
-            | Kind::Sockets { .. }
-            | Kind::Rooms { .. }
-            | Kind::AckCount { .. }
-            | Kind::Ack { .. } => {}
-        }
-    }
-}
-
-fn decode_attachments(attachments: &[String]) -> Result<Vec<Bytes>, base64::DecodeError> {
-    attachments
-        .iter()
-        .map(|a| {
-            base64::engine::general_purpose::STANDARD
-                .decode(a)
-                .map(Bytes::from)
-        })
-        .collect()
-}
-
-/// Base64 of each attachment, for the wire.
-pub(crate) fn encode_attachments(attachments: &[Bytes]) -> Vec<String> {
-    attachments
-        .iter()
-        .map(|a| base64::engine::general_purpose::STANDARD.encode(a))
-        .collect()
 }

@@ -177,15 +177,50 @@ pub enum Kind {
     },
 }
 
-/// A socket as another node describes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SocketInfo {
-    /// The socket id.
-    pub id: String,
-    /// Its namespace.
-    pub nsp: String,
-    /// Its rooms (its own id included).
-    pub rooms: Vec<String>,
+/// A socket as another node describes it (`{"id","nsp","rooms"}`).
+pub use crate::adapter::SocketInfo;
+
+impl Selection {
+    /// The selection as adapter options (no flags: an operation from another node is applied
+    /// to this node's sockets only, by the local adapter).
+    pub(crate) fn into_options(self) -> crate::adapter::BroadcastOptions {
+        crate::adapter::BroadcastOptions {
+            rooms: self.rooms,
+            except: self.except,
+            flags: Default::default(),
+        }
+    }
+
+    pub(crate) fn of(opts: &crate::adapter::BroadcastOptions) -> Self {
+        Selection {
+            rooms: opts.rooms.clone(),
+            except: opts.except.clone(),
+        }
+    }
+}
+
+/// Base64 of each binary attachment (the `attachments` fields).
+pub(crate) fn encode_attachments(attachments: &[bytes::Bytes]) -> Vec<String> {
+    use base64::Engine as _;
+    attachments
+        .iter()
+        .map(|a| base64::engine::general_purpose::STANDARD.encode(a))
+        .collect()
+}
+
+/// The attachments back from their base64 (the one decoder of every `attachments` field).
+pub(crate) fn decode_attachments(
+    attachments: &[String],
+) -> Result<Vec<bytes::Bytes>, base64::DecodeError> {
+    use base64::Engine as _;
+    attachments
+        .iter()
+        .map(|a| {
+            base64::engine::general_purpose::STANDARD
+                .decode(a)
+                .map(bytes::Bytes::from)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -217,6 +252,18 @@ mod tests {
             serde_json::to_value(&msg).unwrap(),
             serde_json::from_str::<Value>(text).unwrap()
         );
+    }
+
+    #[test]
+    fn attachments_round_trip_and_bad_base64_is_an_error() {
+        let atts = vec![
+            bytes::Bytes::from_static(b"\x00\xffhi"),
+            bytes::Bytes::new(),
+        ];
+        let text = encode_attachments(&atts);
+        assert_eq!(text, ["AP9oaQ==", ""]);
+        assert_eq!(decode_attachments(&text).unwrap(), atts);
+        assert!(decode_attachments(&["not base64!".into()]).is_err());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use crate::args::{Args, RawArgs};
+use crate::engine::packet::Frame;
 
 /// Socket.IO packet types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -313,6 +314,63 @@ pub(crate) fn encode_ack_data<T: serde::Serialize + ?Sized>(
     Ok(Some(into_string(out)))
 }
 
+/// The same encoded packet (engine prefix included, as [`encode_event`] writes it) with ack id
+/// `id` inserted after its header: what lets a broadcast that asks each socket for an ack be
+/// encoded once and only have the id spliced in per socket. `None` when `text` is not an
+/// encoded EVENT/BINARY_EVENT without an id.
+pub(crate) fn with_ack_id(text: &str, id: u64) -> Option<String> {
+    use std::fmt::Write as _;
+    let bytes = text.as_bytes();
+    if bytes.first() != Some(&b'4') {
+        return None;
+    }
+    let mut at = 2;
+    match bytes.get(1) {
+        Some(b'2') => {}
+        Some(b'5') => at += text[2..].find('-')? + 1,
+        _ => return None,
+    }
+    if bytes.get(at) == Some(&b'/') {
+        at += text[at..].find(',')? + 1;
+    }
+    if bytes.get(at) != Some(&b'[') {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len() + 20);
+    out.push_str(&text[..at]);
+    let _ = write!(out, "{id}");
+    out.push_str(&text[at..]);
+    Some(out)
+}
+
+/// Builds the frame for an EVENT packet from serializable data: straight to JSON when it holds
+/// no binary, through [`Args`] otherwise.
+pub(crate) fn serialize_event<T: serde::Serialize + ?Sized>(
+    ns: &str,
+    event: &str,
+    data: &T,
+) -> Result<Frame, crate::error::EmitError> {
+    Ok(match encode_event_data(ns, event, data)? {
+        Some(text) => Frame::Text(text.into()),
+        None => event_frame(ns, event, Args::from_serialize(data)?, None),
+    })
+}
+
+/// Builds the frame for an EVENT packet.
+pub(crate) fn event_frame(ns: &str, event: &str, args: Args, id: Option<u64>) -> Frame {
+    let (values, attachments) = args.into_parts();
+    let text = encode_event(ns, event, &values, attachments.len(), id);
+    with_attachments(text, attachments)
+}
+
+pub(crate) fn with_attachments(text: String, attachments: Vec<bytes::Bytes>) -> Frame {
+    if attachments.is_empty() {
+        Frame::Text(text.into())
+    } else {
+        Frame::WithAttachments(text.into(), attachments)
+    }
+}
+
 fn into_string(bytes: Vec<u8>) -> String {
     // SAFETY: the header is ASCII plus the namespace (a `str`), and serde_json writes UTF-8.
     unsafe { String::from_utf8_unchecked(bytes) }
@@ -390,6 +448,29 @@ mod tests {
         ] {
             assert!(Packet::decode(bad).is_err(), "{bad:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn ack_id_is_spliced_after_the_header() {
+        let args = [
+            serde_json::json!("a,b"),
+            serde_json::json!({"_placeholder": true, "num": 0}),
+        ];
+        for (ns, atts) in [("/", 0), ("/chat", 0), ("/", 1), ("/chat", 1)] {
+            let plain = encode_event(ns, "ev", &args, atts, None);
+            assert_eq!(
+                with_ack_id(&plain, 42).as_deref(),
+                Some(encode_event(ns, "ev", &args, atts, Some(42)).as_str())
+            );
+        }
+        assert_eq!(
+            with_ack_id(&encode_event("/", "ev", &[], 0, Some(1)), 2),
+            None
+        );
+        assert_eq!(with_ack_id("40", 2), None);
+        assert_eq!(with_ack_id("", 2), None);
+        assert_eq!(with_ack_id("45-", 2), None);
+        assert_eq!(with_ack_id("42/x", 2), None);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! In-memory room membership for one namespace (the default, single-node adapter).
+//! In-memory room membership for one namespace (what [`super::LocalAdapter`] keeps).
 
 use foldhash::{HashMap, HashSet};
 use std::sync::RwLock;

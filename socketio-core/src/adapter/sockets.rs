@@ -1,0 +1,123 @@
+//! [`LocalSockets`]: the narrow handle through which an adapter reaches the sockets of its
+//! namespace on this node.
+
+use foldhash::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use super::{EncodedPacket, SocketInfo};
+use crate::args::Args;
+use crate::engine::sid::Sid;
+use crate::error::AckError;
+use crate::handler::BoxFuture;
+use crate::socket::{wait_ack, SocketRef};
+
+/// The connected sockets of one namespace on this node.
+pub(crate) struct NsSockets {
+    path: String,
+    map: RwLock<HashMap<Sid, SocketRef>>,
+}
+
+/// What an adapter may do with the sockets of its namespace on this node: deliver an encoded
+/// packet, ask for acks, disconnect, describe. Cheap to clone. Selecting by room is the
+/// adapter's business; this handle only knows socket ids.
+#[derive(Clone)]
+pub struct LocalSockets(pub(crate) Arc<NsSockets>);
+
+impl std::fmt::Debug for LocalSockets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalSockets")
+            .field("nsp", &self.0.path)
+            .finish()
+    }
+}
+
+impl LocalSockets {
+    pub(crate) fn new(path: String) -> Self {
+        LocalSockets(Arc::new(NsSockets {
+            path,
+            map: RwLock::default(),
+        }))
+    }
+
+    /// The namespace path, e.g. `"/chat"`.
+    pub fn nsp(&self) -> &str {
+        &self.0.path
+    }
+
+    /// The connected socket with this id.
+    pub fn get(&self, sid: Sid) -> Option<SocketRef> {
+        self.0.map.read().unwrap().get(&sid).cloned()
+    }
+
+    /// All connected sockets.
+    pub fn all(&self) -> Vec<SocketRef> {
+        self.0.map.read().unwrap().values().cloned().collect()
+    }
+
+    /// The connected sockets whose id passes `keep` (one lock for all).
+    pub fn filter(&self, keep: impl Fn(Sid) -> bool) -> Vec<SocketRef> {
+        let map = self.0.map.read().unwrap();
+        map.iter()
+            .filter(|(sid, _)| keep(**sid))
+            .map(|(_, s)| s.clone())
+            .collect()
+    }
+
+    /// The connected sockets among `ids` (one lock for all).
+    pub fn among(&self, ids: impl IntoIterator<Item = Sid>) -> Vec<SocketRef> {
+        let map = self.0.map.read().unwrap();
+        ids.into_iter()
+            .filter_map(|sid| map.get(&sid).cloned())
+            .collect()
+    }
+
+    pub(crate) fn insert(&self, socket: SocketRef) {
+        self.0.map.write().unwrap().insert(socket.id(), socket);
+    }
+
+    pub(crate) fn remove(&self, sid: Sid) {
+        self.0.map.write().unwrap().remove(&sid);
+    }
+
+    /// Queues `packet` for each of `sockets` (the packet is shared, not copied). A socket whose
+    /// queue is full or closed misses it (logged at debug level).
+    pub fn deliver(&self, sockets: &[SocketRef], packet: &EncodedPacket) {
+        for socket in sockets {
+            if let Err(err) = socket.send_frame(packet.0.clone()) {
+                tracing::debug!(sid = %socket.id(), %err, "broadcast not delivered");
+            }
+        }
+    }
+
+    /// Sends `packet` to `socket` under a fresh ack id of the socket and waits for its answer,
+    /// within `timeout` ([`AckError::Timeout`]; [`AckError::Closed`] if it disconnects first).
+    pub fn request_ack(
+        &self,
+        socket: &SocketRef,
+        packet: &EncodedPacket,
+        timeout: Duration,
+    ) -> BoxFuture<Result<Args, AckError>> {
+        Box::pin(wait_ack(socket.send_packet_with_ack(packet), timeout))
+    }
+
+    /// Disconnects each of `sockets` from the namespace (`close`: its whole connection).
+    pub fn disconnect(&self, sockets: &[SocketRef], close: bool) {
+        for socket in sockets {
+            if close {
+                socket.close_connection();
+            } else {
+                socket.disconnect();
+            }
+        }
+    }
+
+    /// Describes `socket` for `fetch_sockets`, with its `rooms`.
+    pub fn info(&self, socket: &SocketRef, rooms: Vec<String>) -> SocketInfo {
+        SocketInfo {
+            id: socket.id().to_string(),
+            nsp: self.0.path.clone(),
+            rooms,
+        }
+    }
+}
