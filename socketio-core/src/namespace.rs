@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use serde::Serialize;
 
-use crate::adapter::{Adapter, BroadcastOptions, LocalSockets};
+use crate::adapter::{Adapter, AdapterError, BroadcastOptions, LocalSockets};
 use crate::args::Args;
 use crate::broadcast::BroadcastOperator;
 use crate::engine::sid::Sid;
@@ -224,6 +224,60 @@ impl Namespace {
     /// alone outside a cluster). Nodes that do not answer within a few seconds are left out.
     pub async fn all_rooms(&self) -> Vec<String> {
         self.adapter().all_rooms().await
+    }
+
+    /// Sets the handler of the server-side event `event`, which other nodes of a cluster send
+    /// with their `serverSideEmit` (socket.io's `io.on(event, (...args, ack) => ..)` on the
+    /// server, not on a socket), replacing any previous one. The handler gets the arguments and
+    /// returns its ack, sent back only when the sender asked for acks (a Node sender keeps only
+    /// the first argument of it). An event without a handler is dropped and not acked, as in
+    /// socket.io. Only adapters that talk to other nodes deliver server-side events.
+    ///
+    /// ```
+    /// # let io = socketio_core::SocketIo::new();
+    /// use socketio_core::Args;
+    /// io.ns("/").on_server_event("ping", |args: Args| async move {
+    ///     Args::from_serialize(&("pong", args.len())).unwrap()
+    /// });
+    /// ```
+    pub fn on_server_event<F, Fut>(&self, event: impl Into<String>, handler: F) -> &Self
+    where
+        F: Fn(Args) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Args> + Send + 'static,
+    {
+        self.sockets
+            .set_server_handler(event.into(), Arc::new(move |args| Box::pin(handler(args))));
+        self
+    }
+
+    /// Emits `event` with `args` to the server-side handlers of every other node of the
+    /// cluster (socket.io's `serverSideEmit(event, ...args)`), without waiting for acks. Fails
+    /// only when the adapter cannot send it ([`AdapterError::Unsupported`] for adapters that
+    /// have no wire format for it); a single node has no one to send to and succeeds.
+    pub async fn server_side_emit(&self, event: &str, args: Args) -> Result<(), AdapterError> {
+        self.adapter()
+            .server_side_emit(event, args, None)
+            .await
+            .map(drop)
+    }
+
+    /// Emits `event` with `args` to the server-side handlers of every other node and gathers
+    /// their acks, one per node that answered within `timeout` (socket.io's
+    /// `serverSideEmitWithAck`, which instead fails as a whole when a node is late).
+    pub async fn server_side_emit_with_ack(
+        &self,
+        event: &str,
+        args: Args,
+        timeout: std::time::Duration,
+    ) -> Result<Vec<Args>, AdapterError> {
+        self.adapter()
+            .server_side_emit(event, args, Some(timeout))
+            .await
+    }
+
+    /// How many server nodes serve this namespace, this one included (1 outside a cluster).
+    pub async fn server_count(&self) -> usize {
+        self.adapter().server_count().await
     }
 
     /// Makes every socket leave `room` (python-socketio's `close_room`), on every node of a

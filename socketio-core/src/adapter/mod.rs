@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use self::local::{LocalAdapter, RecoveryConfig};
-pub use self::sockets::LocalSockets;
+pub use self::sockets::{LocalSockets, ServerEventHandler};
 use crate::args::Args;
 use crate::engine::packet::Frame;
 use crate::engine::sid::Sid;
