@@ -199,7 +199,12 @@ impl RedisAdapter {
         let (subs, sub_rx) = mpsc::unbounded_channel();
         let router = Arc::new(Mutex::new(Router::default()));
         tokio::spawn(run_publisher(client.clone(), publisher, queued));
-        tokio::spawn(run_subscriber(client.clone(), pubsub, router.clone(), sub_rx));
+        tokio::spawn(run_subscriber(
+            client.clone(),
+            pubsub,
+            router.clone(),
+            sub_rx,
+        ));
         let shared = Arc::new(Shared {
             config,
             client,
@@ -251,10 +256,7 @@ impl RedisAdapter {
         vec![
             (self.channels.request().to_owned(), Route::Request),
             (self.channels.response().to_owned(), Route::Response),
-            (
-                self.channels.specific_response(&self.uid),
-                Route::Response,
-            ),
+            (self.channels.specific_response(&self.uid), Route::Response),
         ]
     }
 
