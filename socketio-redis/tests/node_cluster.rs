@@ -585,3 +585,44 @@ async fn a_killed_node_is_left_out_without_a_hang() {
     );
     assert_eq!(io.ns("/").server_count().await, 1);
 }
+
+/// A node that is counted (subscribed to the request channel) but never answers, as a hung
+/// Node server: fetch_sockets, all_rooms and an acked server-side emit of ours give up after
+/// the request timeout with what they have, instead of hanging.
+#[tokio::test]
+async fn a_silent_node_costs_one_request_timeout_not_a_hang() {
+    let key = unique_key("silent");
+    let rust = rust_side(&key).await;
+    let client = redis::Client::open(REDIS_URL).unwrap();
+    let mut silent = client.get_async_pubsub().await.unwrap();
+    silent.subscribe(format!("{key}-request#/#")).await.unwrap();
+    eventually("the silent node counted", || async {
+        rust.io.ns("/").server_count().await == 2
+    })
+    .await;
+    let ns = rust.io.ns("/");
+    let started = Instant::now();
+    assert!(ns.to("room1").fetch_sockets().await.is_empty());
+    let waited = started.elapsed();
+    assert!(
+        waited >= REQUEST_TIMEOUT && waited < REQUEST_TIMEOUT + Duration::from_secs(1),
+        "{waited:?}"
+    );
+    let started = Instant::now();
+    assert!(ns.all_rooms().await.is_empty());
+    let acks = ns
+        .server_side_emit_with_ack(
+            "x",
+            Args::from_serialize(&1).unwrap(),
+            Duration::from_millis(300),
+        )
+        .await
+        .unwrap();
+    assert!(acks.is_empty());
+    let waited = started.elapsed();
+    assert!(
+        waited < REQUEST_TIMEOUT + Duration::from_millis(300) + Duration::from_secs(1),
+        "{waited:?}"
+    );
+    drop(silent);
+}
