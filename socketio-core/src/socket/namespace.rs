@@ -4,19 +4,16 @@ use foldhash::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, OnceLock, RwLock};
 
-use serde::Serialize;
-
-use crate::adapter::{Adapter, AdapterError, BroadcastOptions, LocalSockets};
-use crate::args::Args;
-use crate::broadcast::BroadcastOperator;
-use crate::engine::sid::Sid;
-use crate::error::EmitError;
-use crate::handler::{
-    drop_panicked, BoxFuture, CatchPanic, ConnectHandler, DisconnectHandler, Event, EventHandler,
-    HandlerSite, IntoConnectHandler, IntoDisconnectHandler, IntoEventHandler,
+use super::config::{AdapterLayer, ServerConfig};
+use super::handler::{
+    drop_panicked, CatchPanic, ConnectHandler, DisconnectHandler, Event, EventHandler, HandlerSite,
+    IntoConnectHandler, IntoDisconnectHandler, IntoEventHandler,
 };
-use crate::server::ServerConfig;
-use crate::socket::{DisconnectReason, SocketRef};
+use super::{DisconnectReason, LocalSockets, SocketRef};
+use crate::adapter_api::{Adapter, AdapterError, BroadcastOptions};
+use crate::args::Args;
+use crate::engine::sid::Sid;
+use crate::future::BoxFuture;
 
 /// The handlers of a namespace.
 #[derive(Default)]
@@ -88,7 +85,7 @@ impl Namespace {
     }
 
     /// Wraps the adapter with `layer` (once; later calls do nothing).
-    pub(crate) fn add_layer(&self, layer: &crate::server::AdapterLayer) {
+    pub(crate) fn add_layer(&self, layer: &AdapterLayer) {
         if self.layered.get().is_none() {
             let _ = self.layered.set(layer(&self.sockets, self.adapter.clone()));
         }
@@ -179,25 +176,6 @@ impl Namespace {
     pub fn on_fallback(&self, handler: Arc<dyn EventHandler>) -> &Self {
         self.handlers.write().unwrap().fallback = Some(handler);
         self
-    }
-
-    /// Emits to every socket of the namespace.
-    pub fn emit<T: Serialize + ?Sized>(
-        self: &Arc<Self>,
-        event: &str,
-        data: &T,
-    ) -> Result<(), EmitError> {
-        BroadcastOperator::new(self.clone()).emit(event, data)
-    }
-
-    /// Selects the sockets in `room` (chain `.to()` / `.except()` for more).
-    pub fn to(self: &Arc<Self>, room: impl Into<String>) -> BroadcastOperator {
-        BroadcastOperator::new(self.clone()).to(room)
-    }
-
-    /// Selects every socket except those in `room` (or with that id).
-    pub fn except(self: &Arc<Self>, room: impl Into<String>) -> BroadcastOperator {
-        BroadcastOperator::new(self.clone()).except(room)
     }
 
     /// The connected socket with this id.
@@ -321,7 +299,7 @@ impl Namespace {
         // The fallback's events have no shared name to log a panic with: they pay for a copy.
         let label = key.unwrap_or_else(|| Arc::from(name.as_str()));
         let site = HandlerSite::event(socket.clone(), label);
-        let ack = ack_id.map(|id| crate::handler::AckSender::new(socket.clone(), id));
+        let ack = ack_id.map(|id| super::handler::AckSender::new(socket.clone(), id));
         run_handler(site, move || {
             handler.call(socket, Event { name, args, ack })
         });

@@ -5,11 +5,11 @@ use foldhash::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use super::{EncodedPacket, SocketInfo};
+use crate::adapter_api::{EncodedPacket, SocketInfo};
 use crate::args::Args;
 use crate::engine::sid::Sid;
 use crate::error::AckError;
-use crate::handler::BoxFuture;
+use crate::future::BoxFuture;
 use crate::socket::{wait_ack, SocketRef};
 
 /// A handler of server-side events ([`crate::Namespace::on_server_event`]): it gets the
