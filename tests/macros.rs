@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -129,6 +129,13 @@ impl Routed {
     #[on_any]
     async fn any(&self, _socket: SocketRef, event: EventName, all: Args) -> (String, usize) {
         (event.to_string(), all.len())
+    }
+
+    /// Per-socket state, mutated in place: each socket counts its own calls.
+    #[on("count")]
+    fn count(&self, socket: SocketRef) -> u32 {
+        let calls = socket.extension_or_insert_with(|| AtomicU32::new(0));
+        calls.fetch_add(1, Ordering::SeqCst) + 1
     }
 
     /// Compiled out: "hidden" reaches the catch-all.
@@ -304,4 +311,20 @@ fn reserved_event_names_cannot_be_registered() {
     // An ordinary name is fine.
     ns.on("connected", |_s: SocketRef| async {});
     assert!(ns.handler("connected").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_socket_state_is_mutated_in_place() {
+    let io = SocketIo::new();
+    io.register(Routed("r"));
+    let addr = serve(&io).await;
+    let mut socks = [
+        connected(addr, "/routed", "").await,
+        connected(addr, "/routed", "").await,
+    ];
+    for (which, id, expect) in [(0, 1, 1), (0, 2, 2), (1, 3, 1), (0, 4, 3)] {
+        let c = &mut socks[which];
+        c.send_sio(&format!(r#"2/routed,{id}["count"]"#)).await;
+        assert_eq!(c.expect_sio().await, format!("3/routed,{id}[{expect}]"));
+    }
 }
