@@ -6,13 +6,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::adapter::{BroadcastOptions, EncodedPacket, SocketInfo};
+use crate::adapter_api::{BroadcastOptions, EncodedPacket, SocketInfo};
 use crate::args::{Args, FromAck};
 use crate::engine::sid::Sid;
 use crate::error::{AckError, EmitError};
-use crate::namespace::Namespace;
 use crate::protocol::packet::serialize_event;
-use crate::socket::SocketRef;
+use crate::socket::{Namespace, Socket, SocketRef};
 
 /// A selection of sockets in one namespace: everyone, or the members of some rooms, minus the
 /// members of others. Built with [`Namespace::to`], [`crate::Socket::to`],
@@ -145,5 +144,40 @@ impl BroadcastOperator {
     /// Disconnects every selected socket from the namespace.
     pub fn disconnect(&self) {
         self.ns.adapter().disconnect_sockets(&self.opts, false);
+    }
+}
+
+/// The broadcasts a socket starts (to its namespace, without itself).
+impl Socket {
+    /// Emits to the sockets in `room`, except this one.
+    pub fn to(&self, room: impl Into<String>) -> BroadcastOperator {
+        self.broadcast().to(room)
+    }
+
+    /// Emits to every socket of the namespace except this one; add `.to(room)` to narrow it.
+    pub fn broadcast(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.ns.clone()).except(self.id())
+    }
+}
+
+/// The broadcasts of a namespace.
+impl Namespace {
+    /// Emits to every socket of the namespace.
+    pub fn emit<T: Serialize + ?Sized>(
+        self: &Arc<Self>,
+        event: &str,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        BroadcastOperator::new(self.clone()).emit(event, data)
+    }
+
+    /// Selects the sockets in `room` (chain `.to()` / `.except()` for more).
+    pub fn to(self: &Arc<Self>, room: impl Into<String>) -> BroadcastOperator {
+        BroadcastOperator::new(self.clone()).to(room)
+    }
+
+    /// Selects every socket except those in `room` (or with that id).
+    pub fn except(self: &Arc<Self>, room: impl Into<String>) -> BroadcastOperator {
+        BroadcastOperator::new(self.clone()).except(room)
     }
 }

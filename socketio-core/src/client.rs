@@ -1,56 +1,34 @@
-//! One client connection as the Socket.IO layer sees it: its namespace sockets and the binary
-//! packet being assembled. Implements [`EngineHandler`] for the server.
+//! The Socket.IO layer on top of Engine.IO: [`ServerCore`] (the namespaces) implements
+//! [`EngineHandler`], decoding each connection's packets (binary attachments collected in its
+//! [`Client`]) and connecting its sockets to namespaces.
 
 use foldhash::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 
 use crate::engine::packet::Frame;
-use crate::engine::socket::{CloseReason, Protocol, SocketHandle};
+use crate::engine::socket::{CloseReason, Protocol};
 use crate::engine::EngineHandler;
-use crate::handler::call_connect;
-use crate::namespace::Namespace;
 use crate::protocol::packet::{self, Packet, PacketData, PacketType};
-use crate::server::ServerCore;
-use crate::socket::{DisconnectReason, Handshake, Socket, SocketRef};
+use crate::socket::config::ServerConfig;
+use crate::socket::conn::{Client, Conn, Partial};
+use crate::socket::handler::call_connect;
+use crate::socket::{DisconnectReason, Handshake, Namespace, Socket, SocketRef};
 
-/// An Engine.IO session carrying Socket.IO.
-pub(crate) type Conn = SocketHandle<Client>;
-
-/// Per-connection Socket.IO state.
-#[derive(Default)]
-pub(crate) struct Client {
-    sockets: Mutex<HashMap<String, SocketRef>>,
-    partial: Mutex<Option<Partial>>,
-    /// Mirrors `partial.is_some()`, so a text packet (the usual case) needs no lock.
-    awaiting_attachments: AtomicBool,
-    connected_once: AtomicBool,
+/// Socket.IO state shared by all connections: the namespaces.
+pub(crate) struct ServerCore {
+    pub(crate) config: Arc<ServerConfig>,
+    pub(crate) namespaces: RwLock<HashMap<String, Arc<Namespace>>>,
+    /// Bound on the total size of one binary packet's attachments (10 × `max_payload`; each
+    /// attachment is also bounded by `max_payload` on its own).
+    pub(crate) max_attachment_bytes: usize,
 }
 
-/// A BINARY_EVENT / BINARY_ACK waiting for its attachments.
-struct Partial {
-    packet: Packet,
-    attachments: Vec<Bytes>,
-    /// Total size of `attachments` so far.
-    bytes: usize,
-}
-
-impl Client {
-    fn socket(&self, ns: &str) -> Option<SocketRef> {
-        self.sockets.lock().unwrap().get(ns).cloned()
-    }
-
-    /// Forgets `socket` (not a newer socket of the same namespace).
-    pub(crate) fn remove_socket(&self, socket: &Socket) {
-        let mut sockets = self.sockets.lock().unwrap();
-        if sockets
-            .get(socket.ns())
-            .is_some_and(|s| std::ptr::eq(&**s, socket))
-        {
-            sockets.remove(socket.ns());
-        }
+impl ServerCore {
+    pub(crate) fn namespace(&self, path: &str) -> Option<Arc<Namespace>> {
+        self.namespaces.read().unwrap().get(path).cloned()
     }
 }
 

@@ -2,46 +2,24 @@
 
 use foldhash::HashMap;
 use std::future::Future;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::adapter::{Adapter, AdapterFactory, LocalSockets};
+use crate::adapter::{Adapter, LocalSockets};
 use crate::broadcast::BroadcastOperator;
+use crate::client::ServerCore;
 use crate::engine::config::{Cors, EngineConfig, Transports};
 use crate::engine::sid::Sid;
 use crate::engine::socket::Transport;
 use crate::engine::Engine;
 use crate::error::EmitError;
-use crate::namespace::Namespace;
+use crate::registry::NamespaceHandlers;
 use crate::service::SocketIoService;
-use crate::socket::SocketRef;
-
-/// Wraps a namespace's adapter (given the namespace's sockets) in another one, e.g. the bus
-/// cluster adapter of [`SocketIo::join_cluster`].
-pub(crate) type AdapterLayer =
-    Arc<dyn Fn(&LocalSockets, Arc<dyn Adapter>) -> Arc<dyn Adapter> + Send + Sync>;
-
-/// Socket.IO-level settings.
-#[derive(Clone)]
-pub(crate) struct ServerConfig {
-    pub(crate) connect_timeout: Duration,
-    pub(crate) ack_timeout: Duration,
-    /// Makes each namespace's adapter.
-    pub(crate) adapter_factory: AdapterFactory,
-    /// Set once, when the server joins a cluster: wraps every namespace's adapter.
-    pub(crate) adapter_layer: Arc<OnceLock<AdapterLayer>>,
-}
-
-impl std::fmt::Debug for ServerConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerConfig")
-            .field("connect_timeout", &self.connect_timeout)
-            .field("ack_timeout", &self.ack_timeout)
-            .finish_non_exhaustive()
-    }
-}
+use crate::socket::config::{AdapterLayer, ServerConfig};
+use crate::socket::conn::Client;
+use crate::socket::{Handshake, Namespace, Socket, SocketRef};
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -51,21 +29,6 @@ impl Default for ServerConfig {
             adapter_factory: crate::adapter::local_factory(),
             adapter_layer: Arc::default(),
         }
-    }
-}
-
-/// Socket.IO state shared by all connections: the namespaces.
-pub(crate) struct ServerCore {
-    pub(crate) config: Arc<ServerConfig>,
-    namespaces: RwLock<HashMap<String, Arc<Namespace>>>,
-    /// Bound on the total size of one binary packet's attachments (10 × `max_payload`; each
-    /// attachment is also bounded by `max_payload` on its own).
-    pub(crate) max_attachment_bytes: usize,
-}
-
-impl ServerCore {
-    pub(crate) fn namespace(&self, path: &str) -> Option<Arc<Namespace>> {
-        self.namespaces.read().unwrap().get(path).cloned()
     }
 }
 
@@ -197,7 +160,85 @@ impl SocketIo {
     pub fn path(&self) -> &str {
         &self.engine.config.path
     }
+
+    /// Installs the handlers of a `#[namespace]` type; returns its namespace. When a closure
+    /// and a method handle the same event, the one registered last wins.
+    ///
+    /// ```ignore
+    /// io.register(Chat::new(database));
+    /// ```
+    pub fn register<N: NamespaceHandlers>(&self, handlers: N) -> Arc<Namespace> {
+        let ns = self.ns(N::PATH);
+        Arc::new(handlers).register(&ns);
+        ns
+    }
+
+    /// Registers every `#[namespace]` type linked into the program that implements `Default`
+    /// (those without one are logged and need [`SocketIo::register`]); returns how many.
+    pub fn auto_namespaces(&self) -> usize {
+        let mut registered = 0;
+        for entry in inventory::iter::<NamespaceRegistration> {
+            if (entry.register)(self) {
+                tracing::debug!(
+                    ns = entry.path,
+                    ty = entry.type_name,
+                    "namespace registered"
+                );
+                registered += 1;
+            } else {
+                tracing::warn!(
+                    ns = entry.path,
+                    ty = entry.type_name,
+                    at = format!("{}:{}", entry.location.0, entry.location.1),
+                    "no Default implementation: register it with `io.register(..)`"
+                );
+            }
+        }
+        registered
+    }
+
+    /// Joins the cluster of nodes that share `bus` under `channel` (e.g. `"socket.io"`): from
+    /// now on every namespace's adapter is wrapped in a [`crate::cluster::BusAdapter`], so broadcasts and room
+    /// operations reach the clients of every node. Call once, after building the server and
+    /// before serving.
+    ///
+    /// ```no_run
+    /// # async fn run(bus: impl socketio_core::cluster::Bus) -> Result<(), socketio_core::cluster::BusError> {
+    /// let io = socketio_core::SocketIo::new();
+    /// io.join_cluster(bus, "socket.io").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn join_cluster(
+        &self,
+        bus: impl crate::cluster::Bus,
+        channel: &str,
+    ) -> Result<(), crate::cluster::BusError> {
+        if self.core().adapter_layer.get().is_some() {
+            return Err(crate::cluster::BusError::new(
+                "this server already joined a cluster",
+            ));
+        }
+        crate::cluster::join(Arc::new(bus), channel, |layer| {
+            self.add_adapter_layer(layer)
+        })
+        .await
+    }
 }
+
+/// One `#[namespace]` type, collected at link time.
+#[doc(hidden)]
+pub struct NamespaceRegistration {
+    /// The namespace path.
+    pub path: &'static str,
+    /// The type's name, for logs.
+    pub type_name: &'static str,
+    /// Where the `#[namespace]` attribute is.
+    pub location: (&'static str, u32),
+    /// Registers a `Default` instance; `false` when the type has no `Default`.
+    pub register: fn(&SocketIo) -> bool,
+}
+
+inventory::collect!(NamespaceRegistration);
 
 fn normalize(path: &str) -> String {
     if path.starts_with('/') {
@@ -410,15 +451,15 @@ pub fn detached_socket(io: &SocketIo, ns: &str) -> SocketRef {
     let conn = Arc::new(EngineSocket::new(
         Sid::new(),
         Protocol::V4,
-        crate::client::Client::default(),
+        Client::default(),
         Transport::Websocket,
         request,
         1024,
     ));
-    let handshake = crate::socket::Handshake {
+    let handshake = Handshake {
         auth: None,
         uri: conn.request.uri.clone(),
         headers: conn.request.headers.clone(),
     };
-    Arc::new(crate::socket::Socket::new(io.ns(ns), conn, handshake))
+    Arc::new(Socket::new(io.ns(ns), conn, handshake))
 }

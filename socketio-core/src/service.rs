@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 
 use crate::engine::http::ResponseBody;
 use crate::engine::{Engine, EngineHandler};
-use crate::handler::BoxFuture;
+use crate::future::BoxFuture;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

@@ -14,6 +14,11 @@
 //! # Ok(()) }
 //! ```
 //!
+//! To join a cluster of **Node** socket.io servers on `@socket.io/redis-adapter` 8.x instead
+//! (our servers and Node's side by side, one Redis), use [`node::RedisAdapter`] as the
+//! adapter factory; [`node::Emitter`] speaks `@socket.io/redis-emitter`'s format to such a
+//! cluster. [`node`]'s module docs describe that wire protocol.
+//!
 //! A subscription that loses its connection reconnects by itself (with a growing delay, logged
 //! with `tracing`); messages published while it was down are lost, as with any Redis pub/sub.
 

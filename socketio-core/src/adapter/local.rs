@@ -12,7 +12,7 @@ use super::{
 };
 use crate::args::Args;
 use crate::engine::sid::Sid;
-use crate::handler::BoxFuture;
+use crate::future::BoxFuture;
 use crate::socket::SocketRef;
 
 /// Settings of the in-memory session store used for connection state recovery (socket.io's

@@ -215,7 +215,7 @@ impl Args {
     }
 }
 
-/// What an ack answer decodes into ([`crate::SocketRef::emit_with_ack`],
+/// What an ack answer decodes into ([`crate::Socket::emit_with_ack`],
 /// [`crate::BroadcastOperator::emit_with_ack`]).
 ///
 /// Any `DeserializeOwned` type follows the receiving rules of this module (a tuple takes the

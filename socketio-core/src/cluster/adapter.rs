@@ -14,7 +14,7 @@ use crate::adapter::{
 use crate::args::Args;
 use crate::engine::sid::Sid;
 use crate::error::AckError;
-use crate::handler::BoxFuture;
+use crate::future::BoxFuture;
 
 /// The adapter of a namespace once its server joined a cluster
 /// ([`crate::SocketIo::join_cluster`]): every operation is applied by the wrapped local adapter

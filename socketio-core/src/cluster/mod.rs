@@ -25,8 +25,8 @@ pub use self::adapter::BusAdapter;
 pub use self::emitter::{Emitter, EmitterError};
 use self::wire::{Kind, Message};
 use crate::adapter::{Adapter, LocalSockets};
-use crate::handler::BoxFuture;
-use crate::server::SocketIo;
+use crate::future::BoxFuture;
+use crate::socket::config::AdapterLayer;
 
 /// A stream of bus messages.
 pub type BusStream = std::pin::Pin<Box<dyn futures_util::Stream<Item = Bytes> + Send>>;
@@ -280,77 +280,67 @@ impl Cluster {
     }
 }
 
-impl SocketIo {
-    /// Joins the cluster of nodes that share `bus` under `channel` (e.g. `"socket.io"`): from
-    /// now on every namespace's adapter is wrapped in a [`BusAdapter`], so broadcasts and room
-    /// operations reach the clients of every node. Call once, after building the server and
-    /// before serving.
-    ///
-    /// ```no_run
-    /// # async fn run(bus: impl socketio_core::cluster::Bus) -> Result<(), socketio_core::cluster::BusError> {
-    /// let io = socketio_core::SocketIo::new();
-    /// io.join_cluster(bus, "socket.io").await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn join_cluster(&self, bus: impl Bus, channel: &str) -> Result<(), BusError> {
-        if self.core().adapter_layer.get().is_some() {
-            return Err(BusError::new("this server already joined a cluster"));
-        }
-        let bus: Arc<dyn Bus> = Arc::new(bus);
-        let uid = crate::Sid::new().to_string();
-        let everyone = bus.subscribe(channel.to_owned()).await?;
-        let mine = bus.subscribe(format!("{channel}#{uid}")).await?;
-        let (outbox, mut queued) = mpsc::channel::<(String, Bytes)>(OUTBOX);
-        let cluster = Arc::new(Cluster {
-            uid: uid.clone(),
-            channel: channel.to_owned(),
-            outbox,
-            peers: Mutex::default(),
-            requests: Mutex::default(),
-            next_request: AtomicU64::new(0),
-            namespaces: RwLock::default(),
-        });
-        let layer_cluster = cluster.clone();
-        let layer: crate::server::AdapterLayer = Arc::new(move |sockets, local| {
-            let nsp = sockets.nsp().to_owned();
-            layer_cluster
-                .namespaces
-                .write()
-                .unwrap()
-                .insert(nsp.clone(), (local.clone(), sockets.clone()));
-            Arc::new(BusAdapter::new(layer_cluster.clone(), nsp, local))
-        });
-        if !self.add_adapter_layer(layer) {
-            return Err(BusError::new("this server already joined a cluster"));
-        }
-        let publisher_bus = bus.clone();
-        tokio::spawn(async move {
-            while let Some((channel, payload)) = queued.recv().await {
-                if let Err(err) = publisher_bus.publish(channel, payload).await {
-                    tracing::warn!(%err, "cluster publish failed: message lost");
-                }
-            }
-        });
-        let beating = Arc::downgrade(&cluster);
-        tokio::spawn(async move {
-            while let Some(cluster) = beating.upgrade() {
-                cluster.publish("/", Kind::Heartbeat);
-                drop(cluster);
-                tokio::time::sleep(HEARTBEAT).await;
-            }
-        });
-        let mut incoming = futures_util::stream::select(everyone, mine);
-        tokio::spawn(async move {
-            while let Some(payload) = incoming.next().await {
-                match serde_json::from_slice::<Message>(&payload) {
-                    Ok(msg) if msg.uid == uid => {}
-                    Ok(msg) => cluster.receive(msg),
-                    Err(err) => tracing::warn!(%err, "invalid cluster message ignored"),
-                }
-            }
-            tracing::warn!("cluster subscription ended");
-        });
-        tracing::info!(channel, "joined cluster");
-        Ok(())
+/// Joins the cluster on `bus` under `channel`: subscribes, then has `install` wrap every
+/// namespace's adapter with the [`BusAdapter`] layer (`false`: the server already had one), then
+/// starts the publisher, heartbeat and receiver tasks. The body of `SocketIo::join_cluster`.
+pub(crate) async fn join(
+    bus: Arc<dyn Bus>,
+    channel: &str,
+    install: impl FnOnce(AdapterLayer) -> bool,
+) -> Result<(), BusError> {
+    let uid = crate::engine::sid::Sid::new().to_string();
+    let everyone = bus.subscribe(channel.to_owned()).await?;
+    let mine = bus.subscribe(format!("{channel}#{uid}")).await?;
+    let (outbox, mut queued) = mpsc::channel::<(String, Bytes)>(OUTBOX);
+    let cluster = Arc::new(Cluster {
+        uid: uid.clone(),
+        channel: channel.to_owned(),
+        outbox,
+        peers: Mutex::default(),
+        requests: Mutex::default(),
+        next_request: AtomicU64::new(0),
+        namespaces: RwLock::default(),
+    });
+    let layer_cluster = cluster.clone();
+    let layer: AdapterLayer = Arc::new(move |sockets, local| {
+        let nsp = sockets.nsp().to_owned();
+        layer_cluster
+            .namespaces
+            .write()
+            .unwrap()
+            .insert(nsp.clone(), (local.clone(), sockets.clone()));
+        Arc::new(BusAdapter::new(layer_cluster.clone(), nsp, local))
+    });
+    if !install(layer) {
+        return Err(BusError::new("this server already joined a cluster"));
     }
+    let publisher_bus = bus.clone();
+    tokio::spawn(async move {
+        while let Some((channel, payload)) = queued.recv().await {
+            if let Err(err) = publisher_bus.publish(channel, payload).await {
+                tracing::warn!(%err, "cluster publish failed: message lost");
+            }
+        }
+    });
+    let beating = Arc::downgrade(&cluster);
+    tokio::spawn(async move {
+        while let Some(cluster) = beating.upgrade() {
+            cluster.publish("/", Kind::Heartbeat);
+            drop(cluster);
+            tokio::time::sleep(HEARTBEAT).await;
+        }
+    });
+    let mut incoming = futures_util::stream::select(everyone, mine);
+    tokio::spawn(async move {
+        while let Some(payload) = incoming.next().await {
+            match serde_json::from_slice::<Message>(&payload) {
+                Ok(msg) if msg.uid == uid => {}
+                Ok(msg) => cluster.receive(msg),
+                Err(err) => tracing::warn!(%err, "invalid cluster message ignored"),
+            }
+        }
+        tracing::warn!("cluster subscription ended");
+    });
+    tracing::info!(channel, "joined cluster");
+    Ok(())
 }

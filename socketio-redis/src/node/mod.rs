@@ -143,15 +143,20 @@
 //! notepack.io) is not supported; room names must be strings (JavaScript lets a number
 //! through, Node matches it by its decimal text).
 
+mod adapter;
 mod channels;
+mod convert;
+mod emitter;
 mod sharded;
 mod value;
 mod wire;
 
+pub use adapter::{RedisAdapter, RedisAdapterConfig};
 pub use channels::{
     looks_like_a_socket_id, ClassicChannels, ShardedChannels, SubscriptionMode, DEFAULT_PREFIX,
     EMITTER_UID,
 };
+pub use emitter::{Emitter, EmitterError};
 pub use rmpv::Value;
 pub use sharded::{ClusterBody, ClusterMessage, MessageType};
 pub use wire::{

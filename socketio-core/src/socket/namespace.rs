@@ -4,19 +4,16 @@ use foldhash::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, OnceLock, RwLock};
 
-use serde::Serialize;
-
-use crate::adapter::{Adapter, BroadcastOptions, LocalSockets};
-use crate::args::Args;
-use crate::broadcast::BroadcastOperator;
-use crate::engine::sid::Sid;
-use crate::error::EmitError;
-use crate::handler::{
-    drop_panicked, BoxFuture, CatchPanic, ConnectHandler, DisconnectHandler, Event, EventHandler,
-    HandlerSite, IntoConnectHandler, IntoDisconnectHandler, IntoEventHandler,
+use super::config::{AdapterLayer, ServerConfig};
+use super::handler::{
+    drop_panicked, CatchPanic, ConnectHandler, DisconnectHandler, Event, EventHandler, HandlerSite,
+    IntoConnectHandler, IntoDisconnectHandler, IntoEventHandler,
 };
-use crate::server::ServerConfig;
-use crate::socket::{DisconnectReason, SocketRef};
+use super::{DisconnectReason, LocalSockets, SocketRef};
+use crate::adapter_api::{Adapter, AdapterError, BroadcastOptions};
+use crate::args::Args;
+use crate::engine::sid::Sid;
+use crate::future::BoxFuture;
 
 /// The handlers of a namespace.
 #[derive(Default)]
@@ -88,7 +85,7 @@ impl Namespace {
     }
 
     /// Wraps the adapter with `layer` (once; later calls do nothing).
-    pub(crate) fn add_layer(&self, layer: &crate::server::AdapterLayer) {
+    pub(crate) fn add_layer(&self, layer: &AdapterLayer) {
         if self.layered.get().is_none() {
             let _ = self.layered.set(layer(&self.sockets, self.adapter.clone()));
         }
@@ -210,25 +207,6 @@ impl Namespace {
         self
     }
 
-    /// Emits to every socket of the namespace.
-    pub fn emit<T: Serialize + ?Sized>(
-        self: &Arc<Self>,
-        event: &str,
-        data: &T,
-    ) -> Result<(), EmitError> {
-        BroadcastOperator::new(self.clone()).emit(event, data)
-    }
-
-    /// Selects the sockets in `room` (chain `.to()` / `.except()` for more).
-    pub fn to(self: &Arc<Self>, room: impl Into<String>) -> BroadcastOperator {
-        BroadcastOperator::new(self.clone()).to(room)
-    }
-
-    /// Selects every socket except those in `room` (or with that id).
-    pub fn except(self: &Arc<Self>, room: impl Into<String>) -> BroadcastOperator {
-        BroadcastOperator::new(self.clone()).except(room)
-    }
-
     /// The connected socket with this id.
     pub fn socket(&self, sid: Sid) -> Option<SocketRef> {
         self.sockets.get(sid)
@@ -253,6 +231,60 @@ impl Namespace {
     /// alone outside a cluster). Nodes that do not answer within a few seconds are left out.
     pub async fn all_rooms(&self) -> Vec<String> {
         self.adapter().all_rooms().await
+    }
+
+    /// Sets the handler of the server-side event `event`, which other nodes of a cluster send
+    /// with their `serverSideEmit` (socket.io's `io.on(event, (...args, ack) => ..)` on the
+    /// server, not on a socket), replacing any previous one. The handler gets the arguments and
+    /// returns its ack, sent back only when the sender asked for acks (a Node sender keeps only
+    /// the first argument of it). An event without a handler is dropped and not acked, as in
+    /// socket.io. Only adapters that talk to other nodes deliver server-side events.
+    ///
+    /// ```
+    /// # let io = socketio_core::SocketIo::new();
+    /// use socketio_core::Args;
+    /// io.ns("/").on_server_event("ping", |args: Args| async move {
+    ///     Args::from_serialize(&("pong", args.len())).unwrap()
+    /// });
+    /// ```
+    pub fn on_server_event<F, Fut>(&self, event: impl Into<String>, handler: F) -> &Self
+    where
+        F: Fn(Args) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Args> + Send + 'static,
+    {
+        self.sockets
+            .set_server_handler(event.into(), Arc::new(move |args| Box::pin(handler(args))));
+        self
+    }
+
+    /// Emits `event` with `args` to the server-side handlers of every other node of the
+    /// cluster (socket.io's `serverSideEmit(event, ...args)`), without waiting for acks. Fails
+    /// only when the adapter cannot send it ([`AdapterError::Unsupported`] for adapters that
+    /// have no wire format for it); a single node has no one to send to and succeeds.
+    pub async fn server_side_emit(&self, event: &str, args: Args) -> Result<(), AdapterError> {
+        self.adapter()
+            .server_side_emit(event, args, None)
+            .await
+            .map(drop)
+    }
+
+    /// Emits `event` with `args` to the server-side handlers of every other node and gathers
+    /// their acks, one per node that answered within `timeout` (socket.io's
+    /// `serverSideEmitWithAck`, which instead fails as a whole when a node is late).
+    pub async fn server_side_emit_with_ack(
+        &self,
+        event: &str,
+        args: Args,
+        timeout: std::time::Duration,
+    ) -> Result<Vec<Args>, AdapterError> {
+        self.adapter()
+            .server_side_emit(event, args, Some(timeout))
+            .await
+    }
+
+    /// How many server nodes serve this namespace, this one included (1 outside a cluster).
+    pub async fn server_count(&self) -> usize {
+        self.adapter().server_count().await
     }
 
     /// Makes every socket leave `room` (python-socketio's `close_room`), on every node of a
@@ -296,7 +328,7 @@ impl Namespace {
         // The fallback's events have no shared name to log a panic with: they pay for a copy.
         let label = key.unwrap_or_else(|| Arc::from(name.as_str()));
         let site = HandlerSite::event(socket.clone(), label);
-        let ack = ack_id.map(|id| crate::handler::AckSender::new(socket.clone(), id));
+        let ack = ack_id.map(|id| super::handler::AckSender::new(socket.clone(), id));
         run_handler(site, move || {
             handler.call(socket, Event { name, args, ack })
         });

@@ -12,14 +12,22 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+pub(crate) mod config;
+pub(crate) mod conn;
+pub(crate) mod handler;
+pub(crate) mod namespace;
+pub(crate) mod sockets;
+
+pub use self::config::AdapterFactory;
+pub(crate) use self::conn::Conn;
+pub use self::namespace::Namespace;
+pub use self::sockets::{LocalSockets, ServerEventHandler};
+use crate::adapter_api::EncodedPacket;
 use crate::args::{Args, FromAck};
-use crate::broadcast::BroadcastOperator;
-use crate::client::Conn;
 use crate::engine::packet::Frame;
 use crate::engine::sid::Sid;
 use crate::engine::socket::{CloseReason, Protocol, QueueError, Transport};
 use crate::error::{AckError, EmitError};
-use crate::namespace::Namespace;
 use crate::protocol::packet::{self, event_frame, serialize_event, with_attachments, PacketType};
 
 /// A shared handle on a [`Socket`]; this is what handlers receive.
@@ -229,7 +237,7 @@ impl Socket {
     /// of this socket, spliced into the packet text.
     pub(crate) fn send_packet_with_ack(
         &self,
-        packet: &crate::adapter::EncodedPacket,
+        packet: &EncodedPacket,
     ) -> Result<oneshot::Receiver<Args>, EmitError> {
         let (id, rx) = self.register_ack();
         let frame = match &packet.0 {
@@ -284,16 +292,6 @@ impl Socket {
             return rooms.clone();
         }
         self.ns.adapter().socket_rooms(self.id)
-    }
-
-    /// Emits to the sockets in `room`, except this one.
-    pub fn to(&self, room: impl Into<String>) -> BroadcastOperator {
-        self.broadcast().to(room)
-    }
-
-    /// Emits to every socket of the namespace except this one; add `.to(room)` to narrow it.
-    pub fn broadcast(&self) -> BroadcastOperator {
-        BroadcastOperator::new(self.ns.clone()).except(self.id)
     }
 
     /// Disconnects this socket from its namespace (the client gets a DISCONNECT packet; its

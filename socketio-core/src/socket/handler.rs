@@ -20,8 +20,7 @@ use crate::args::{ArgError, Args};
 use crate::error::{ConnectError, EmitError};
 use crate::socket::{DisconnectReason, SocketRef};
 
-/// A boxed, sendable future.
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+use crate::future::BoxFuture;
 
 /// An event received by a socket: its name, arguments and (when the client asked for one) the
 /// means to acknowledge it.

@@ -5,17 +5,23 @@ use foldhash::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use super::{EncodedPacket, SocketInfo};
+use crate::adapter_api::{EncodedPacket, SocketInfo};
 use crate::args::Args;
 use crate::engine::sid::Sid;
 use crate::error::AckError;
-use crate::handler::BoxFuture;
+use crate::future::BoxFuture;
 use crate::socket::{wait_ack, SocketRef};
+
+/// A handler of server-side events ([`crate::Namespace::on_server_event`]): it gets the
+/// arguments another node emitted and returns its ack (ignored when the sender asked for none).
+pub type ServerEventHandler = Arc<dyn Fn(Args) -> BoxFuture<Args> + Send + Sync>;
 
 /// The connected sockets of one namespace on this node.
 pub(crate) struct NsSockets {
     path: String,
     map: RwLock<HashMap<Sid, SocketRef>>,
+    /// Handlers of events other nodes emit to this namespace's server side, by event name.
+    server_handlers: RwLock<HashMap<String, ServerEventHandler>>,
 }
 
 /// What an adapter may do with the sockets of its namespace on this node: deliver an encoded
@@ -37,6 +43,7 @@ impl LocalSockets {
         LocalSockets(Arc::new(NsSockets {
             path,
             map: RwLock::default(),
+            server_handlers: RwLock::default(),
         }))
     }
 
@@ -110,6 +117,22 @@ impl LocalSockets {
                 socket.disconnect();
             }
         }
+    }
+
+    pub(crate) fn set_server_handler(&self, event: String, handler: ServerEventHandler) {
+        self.0
+            .server_handlers
+            .write()
+            .unwrap()
+            .insert(event, handler);
+    }
+
+    /// Runs this namespace's handler of the server-side event `event` (another node's
+    /// `serverSideEmit`) with `args`; the future gives the handler's ack. `None` when no handler
+    /// is set for `event` (as in socket.io, the event is then dropped and never acked).
+    pub fn server_event(&self, event: &str, args: Args) -> Option<BoxFuture<Args>> {
+        let handler = self.0.server_handlers.read().unwrap().get(event).cloned()?;
+        Some(handler(args))
     }
 
     /// Describes `socket` for `fetch_sockets`, with its `rooms`.

@@ -1,0 +1,38 @@
+//! Socket.IO-level settings a namespace reads, and how its adapter is made.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use super::LocalSockets;
+use crate::adapter_api::Adapter;
+
+/// Makes the adapter of each namespace, given the namespace's sockets of this node. Called once
+/// per namespace, when it is created.
+pub type AdapterFactory = Arc<dyn Fn(LocalSockets) -> Arc<dyn Adapter> + Send + Sync>;
+
+/// Wraps a namespace's adapter (given the namespace's sockets) in another one, e.g. the bus
+/// cluster adapter of `SocketIo::join_cluster`.
+pub(crate) type AdapterLayer =
+    Arc<dyn Fn(&LocalSockets, Arc<dyn Adapter>) -> Arc<dyn Adapter> + Send + Sync>;
+
+/// Socket.IO-level settings.
+#[derive(Clone)]
+pub(crate) struct ServerConfig {
+    pub(crate) connect_timeout: Duration,
+    pub(crate) ack_timeout: Duration,
+    /// Makes each namespace's adapter.
+    pub(crate) adapter_factory: AdapterFactory,
+    /// Set once, when the server joins a cluster: wraps every namespace's adapter.
+    pub(crate) adapter_layer: Arc<OnceLock<AdapterLayer>>,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("ack_timeout", &self.ack_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+// Its `Default` (the reference server's timeouts, a `LocalAdapter` per namespace) is in `server.rs`.

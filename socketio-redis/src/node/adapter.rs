@@ -1,0 +1,1093 @@
+//! [`RedisAdapter`]: a socketio-core [`Adapter`] that is a node of a Node `@socket.io/redis-adapter`
+//! 8.x cluster (the classic `createAdapter`), on the [module's codec](super).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use rand::distr::{Alphanumeric, SampleString};
+use redis::aio::MultiplexedConnection;
+use socketio_core::adapter::{
+    AckAnswers, Adapter, AdapterError, BroadcastOptions as CoreOptions, EncodedPacket,
+    LocalAdapter, LocalSockets, RestoredSession, Session, SocketInfo,
+};
+use socketio_core::{AckError, Args, BoxFuture, Sid, SocketRef};
+use tokio::sync::mpsc;
+
+use super::convert::{args_from_node, args_to_node, to_node};
+use super::{
+    BroadcastFlags, BroadcastMessage, BroadcastOptions, ClassicChannels, Packet, RemoteSocket,
+    Request, Response, Value, DEFAULT_PREFIX, EVENT,
+};
+
+/// Settings of a [`RedisAdapter`] cluster, as `createAdapter(pub, sub, opts)`'s options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisAdapterConfig {
+    /// The channel prefix (`key`; default `"socket.io"`): every node of a cluster uses the same.
+    pub key: String,
+    /// How long `fetch_sockets`, `all_rooms` and an acked server-side emit wait for the other
+    /// nodes (`requestsTimeout`; default 5 s). A node that has not answered by then is left out
+    /// (Node fails the whole call instead). Also the ack timeout of a Node broadcast with acks
+    /// that carries none.
+    pub request_timeout: Duration,
+    /// Whether this node answers requests on the requester's own response channel
+    /// (`publishOnSpecificResponseChannel`; default `false`: the shared one). Either way this
+    /// node listens on both, so it works with Node nodes set either way.
+    pub publish_on_specific_response_channel: bool,
+}
+
+impl Default for RedisAdapterConfig {
+    fn default() -> Self {
+        RedisAdapterConfig {
+            key: DEFAULT_PREFIX.to_owned(),
+            request_timeout: Duration::from_secs(5),
+            publish_on_specific_response_channel: false,
+        }
+    }
+}
+
+/// Most messages waiting to be published; beyond, new ones are dropped (and logged), so a
+/// Redis outage cannot take unbounded memory.
+const OUTBOX: usize = 64 * 1024;
+
+/// Longest wait between two attempts to reconnect the subscription.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// What a subscribed channel carries for its namespace.
+#[derive(Clone, Copy)]
+enum Route {
+    Request,
+    Response,
+}
+
+/// Which namespace adapter each subscribed channel and pattern belongs to. Shared by the
+/// adapters (which add themselves) and the subscriber task (which routes messages and
+/// resubscribes everything after a reconnect).
+#[derive(Default)]
+struct Router {
+    channels: HashMap<String, (Route, Weak<RedisAdapter>)>,
+    patterns: HashMap<String, Weak<RedisAdapter>>,
+}
+
+enum Sub {
+    Subscribe(Vec<String>),
+    PSubscribe(String),
+    Unsubscribe(Vec<String>),
+    PUnsubscribe(String),
+}
+
+/// The connections shared by the adapters of every namespace of one server.
+struct Shared {
+    config: RedisAdapterConfig,
+    client: redis::Client,
+    outbox: mpsc::Sender<(String, Vec<u8>)>,
+    subs: mpsc::UnboundedSender<Sub>,
+    router: Arc<Mutex<Router>>,
+    /// For `PUBSUB NUMSUB`; reconnected on the next use after a failure.
+    commands: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+}
+
+impl Shared {
+    fn publish(&self, channel: String, payload: Vec<u8>) {
+        if self.outbox.try_send((channel, payload)).is_err() {
+            tracing::warn!("redis adapter outbox full or closed: message dropped");
+        }
+    }
+
+    async fn numsub(&self, channel: &str) -> redis::RedisResult<usize> {
+        let mut guard = self.commands.lock().await;
+        if guard.is_none() {
+            *guard = Some(self.client.get_multiplexed_async_connection().await?);
+        }
+        let mut conn = guard.clone().expect("connected above");
+        drop(guard);
+        let result: redis::RedisResult<(String, usize)> = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg(channel)
+            .query_async(&mut conn)
+            .await;
+        if result.is_err() {
+            *self.commands.lock().await = None;
+        }
+        result.map(|(_, n)| n)
+    }
+}
+
+/// The adapter of one namespace on a Node `@socket.io/redis-adapter` 8.x cluster (classic
+/// pub/sub, `createAdapter`): Node servers and ours share rooms, broadcasts and requests on
+/// one Redis, under one [`RedisAdapterConfig::key`].
+///
+/// ```no_run
+/// # async fn run() -> Result<(), redis::RedisError> {
+/// use socketio_redis::node::{RedisAdapter, RedisAdapterConfig};
+/// let client = redis::Client::open("redis://127.0.0.1:6379")?;
+/// let factory = RedisAdapter::factory(client, RedisAdapterConfig::default()).await?;
+/// let io = socketio_core::SocketIo::builder().adapter(factory).build();
+/// # Ok(()) }
+/// ```
+///
+/// Like Node's adapter, each namespace's adapter has its own 6-character uid, `PSUBSCRIBE`s
+/// `{key}#{nsp}#*` and `SUBSCRIBE`s `{key}-request#{nsp}#`, `{key}-response#{nsp}#` and
+/// `{key}-response#{nsp}#{uid}#` (all on one subscription connection per server; publishing
+/// goes through a second, commands through a third). Being subscribed to the request channel
+/// is what makes Node count this node (`PUBSUB NUMSUB`); it answers every request there.
+///
+/// * Rooms and sockets of this node are kept by a wrapped [`LocalAdapter`].
+/// * `broadcast`, `add_sockets`, `del_sockets` and `disconnect_sockets` apply to this node at
+///   once and are published (unless `local`); Node nodes apply them on receipt. (Node's own
+///   sender applies a join/leave/disconnect only when its request comes back from Redis; ours
+///   skips its own request instead, same end state, without the round trip.)
+/// * `fetch_sockets`, `all_rooms` and acked `server_side_emit` count the nodes with
+///   `PUBSUB NUMSUB` and wait for `count - 1` answers, at most
+///   [`RedisAdapterConfig::request_timeout`]; a node that stays silent (killed) is left out.
+/// * `broadcast_with_ack` waits until every node told its client count and all those acks are
+///   in, at most the ack timeout. Node's acks carry no socket id: each remote answer gets a
+///   fresh [`Sid`] that names no socket, and each remote socket that did not answer in time an
+///   [`AckError::Timeout`] entry under a fresh id too.
+/// * Server-side events of other nodes go to [`socketio_core::Namespace::on_server_event`]
+///   handlers; acks of a Node handler are its first argument only. Being JSON on the wire,
+///   binary arguments of server-side events arrive as `{"type":"Buffer","data":[..]}`.
+/// * Sessions (connection state recovery) stay with this node, as with Node's adapter.
+///
+/// The subscription reconnects by itself after Redis drops it (growing delay, up to 5 s,
+/// logged) and resubscribes every channel; messages published meanwhile are lost, as with
+/// any Redis pub/sub. A publish that fails is retried once on a new connection, then dropped
+/// and logged.
+pub struct RedisAdapter {
+    me: Weak<RedisAdapter>,
+    shared: Arc<Shared>,
+    uid: String,
+    nsp: String,
+    channels: ClassicChannels,
+    local: LocalAdapter,
+    sockets: LocalSockets,
+    /// Our requests waiting for answers, by request id.
+    pending: Mutex<HashMap<String, mpsc::UnboundedSender<Response>>>,
+}
+
+impl std::fmt::Debug for RedisAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisAdapter")
+            .field("uid", &self.uid)
+            .field("nsp", &self.nsp)
+            .field("key", &self.shared.config.key)
+            .finish()
+    }
+}
+
+fn random_id() -> String {
+    Alphanumeric.sample_string(&mut rand::rng(), 6)
+}
+
+impl RedisAdapter {
+    /// Connects to Redis (one connection to publish and one to subscribe, checked now so a
+    /// misconfiguration fails here) and returns the factory to give to
+    /// [`socketio_core::SocketIoBuilder::adapter`]. The factory is synchronous: it registers
+    /// each new namespace's channels with the subscription task, which subscribes them at once.
+    ///
+    /// # Errors
+    /// When Redis cannot be reached.
+    pub async fn factory(
+        client: redis::Client,
+        config: RedisAdapterConfig,
+    ) -> redis::RedisResult<impl Fn(LocalSockets) -> Arc<RedisAdapter> + Send + Sync + 'static>
+    {
+        let publisher = client.get_multiplexed_async_connection().await?;
+        let pubsub = client.get_async_pubsub().await?;
+        let (outbox, queued) = mpsc::channel(OUTBOX);
+        let (subs, sub_rx) = mpsc::unbounded_channel();
+        let router = Arc::new(Mutex::new(Router::default()));
+        tokio::spawn(run_publisher(client.clone(), publisher, queued));
+        tokio::spawn(run_subscriber(
+            client.clone(),
+            pubsub,
+            router.clone(),
+            sub_rx,
+        ));
+        let shared = Arc::new(Shared {
+            config,
+            client,
+            outbox,
+            subs,
+            router,
+            commands: tokio::sync::Mutex::new(None),
+        });
+        Ok(move |sockets: LocalSockets| RedisAdapter::new(shared.clone(), sockets))
+    }
+
+    fn new(shared: Arc<Shared>, sockets: LocalSockets) -> Arc<RedisAdapter> {
+        let nsp = sockets.nsp().to_owned();
+        let uid = random_id();
+        let channels = ClassicChannels::new(&shared.config.key, &nsp);
+        let adapter = Arc::new_cyclic(|me| RedisAdapter {
+            me: me.clone(),
+            shared: shared.clone(),
+            uid: uid.clone(),
+            nsp,
+            local: LocalAdapter::new(sockets.clone()),
+            sockets,
+            channels,
+            pending: Mutex::default(),
+        });
+        let subscribed = adapter.subscribed();
+        {
+            let mut router = shared.router.lock().unwrap();
+            for (channel, route) in &subscribed {
+                router
+                    .channels
+                    .insert(channel.clone(), (*route, Arc::downgrade(&adapter)));
+            }
+            router.patterns.insert(
+                adapter.channels.broadcast_pattern(),
+                Arc::downgrade(&adapter),
+            );
+        }
+        let _ = shared
+            .subs
+            .send(Sub::PSubscribe(adapter.channels.broadcast_pattern()));
+        let _ = shared.subs.send(Sub::Subscribe(
+            subscribed.into_iter().map(|(c, _)| c).collect(),
+        ));
+        adapter
+    }
+
+    fn subscribed(&self) -> Vec<(String, Route)> {
+        vec![
+            (self.channels.request().to_owned(), Route::Request),
+            (self.channels.response().to_owned(), Route::Response),
+            (self.channels.specific_response(&self.uid), Route::Response),
+        ]
+    }
+
+    /// This namespace adapter's uid (6 characters), as Node nodes see it in our messages.
+    pub fn uid(&self) -> &str {
+        &self.uid
+    }
+
+    fn this(&self) -> Arc<RedisAdapter> {
+        self.me.upgrade().expect("called through an Arc")
+    }
+
+    fn publish_request(&self, request: &Request) {
+        self.shared
+            .publish(self.channels.request().to_owned(), request.encode());
+    }
+
+    /// Answers node `to` on its response channel (shared, or its own with
+    /// `publish_on_specific_response_channel`).
+    fn reply(&self, to: &str, response: Response) {
+        let channel = self
+            .channels
+            .response_for(to, self.shared.config.publish_on_specific_response_channel);
+        self.shared.publish(channel, response.encode());
+    }
+
+    async fn count(&self) -> usize {
+        match self.shared.numsub(self.channels.request()).await {
+            Ok(n) => n,
+            Err(err) => {
+                tracing::warn!(%err, nsp = self.nsp, "PUBSUB NUMSUB failed: counting this node alone");
+                1
+            }
+        }
+    }
+
+    /// Registers a request; answers arrive on the receiver until the guard is dropped.
+    fn request(&self) -> (String, mpsc::UnboundedReceiver<Response>, PendingGuard) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut pending = self.pending.lock().unwrap();
+        let mut id = random_id();
+        while pending.contains_key(&id) {
+            id = random_id();
+        }
+        pending.insert(id.clone(), tx);
+        let guard = PendingGuard {
+            adapter: self.this(),
+            id: id.clone(),
+        };
+        (id, rx, guard)
+    }
+
+    fn is_pending(&self, request_id: &str) -> bool {
+        self.pending.lock().unwrap().contains_key(request_id)
+    }
+
+    fn handshake_of(&self, socket: &SocketRef) -> Value {
+        let hs = socket.handshake();
+        let headers = hs
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    Value::from(k.as_str()),
+                    Value::from(String::from_utf8_lossy(v.as_bytes()).into_owned()),
+                )
+            })
+            .collect();
+        let query = hs
+            .uri
+            .query()
+            .map(|q| {
+                q.split('&')
+                    .filter(|p| !p.is_empty())
+                    .map(|p| {
+                        let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                        (Value::from(k), Value::from(v))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut map = vec![
+            (Value::from("headers"), Value::Map(headers)),
+            (Value::from("url"), Value::from(hs.uri.to_string())),
+            (Value::from("query"), Value::Map(query)),
+        ];
+        if let Some(auth) = &hs.auth {
+            if let Ok(auth) = serde_json::from_value::<socketio_core::Value>(auth.clone()) {
+                map.push((Value::from("auth"), to_node(&auth)));
+            }
+        }
+        Value::Map(map)
+    }
+
+    // ------------------------------------------------------------ incoming
+
+    fn on_broadcast(&self, channel: &str, payload: &[u8]) {
+        if self.channels.room_of(channel).is_none() {
+            return;
+        }
+        let msg = match BroadcastMessage::decode(payload) {
+            Ok(msg) => msg,
+            Err(err) => return tracing::debug!(%err, channel, "undecodable broadcast ignored"),
+        };
+        if msg.uid == self.uid || msg.packet.nsp.as_deref().unwrap_or("/") != self.nsp {
+            return;
+        }
+        let Some(packet) = self.event_packet(&msg.packet) else {
+            return;
+        };
+        self.local.broadcast(&packet, &core_options(msg.opts));
+    }
+
+    fn event_packet(&self, packet: &Packet) -> Option<EncodedPacket> {
+        match (packet.packet_type, packet.event_name()) {
+            (EVENT, Some(event)) => Some(EncodedPacket::event(
+                &self.nsp,
+                event,
+                args_from_node(packet.args()),
+            )),
+            _ => {
+                tracing::debug!(?packet, "a broadcast that is not an event ignored");
+                None
+            }
+        }
+    }
+
+    fn on_response(&self, payload: &[u8]) {
+        match Response::decode(payload) {
+            Ok(response) => {
+                let pending = self.pending.lock().unwrap();
+                if let Some(tx) = pending.get(response.request_id()) {
+                    let _ = tx.send(response);
+                }
+            }
+            Err(err) => tracing::debug!(%err, "undecodable response ignored"),
+        }
+    }
+
+    fn on_request(&self, payload: &[u8]) {
+        let request = match Request::decode(payload) {
+            Ok(r) => r,
+            Err(err) => return tracing::debug!(%err, "undecodable request ignored"),
+        };
+        match request {
+            Request::Sockets {
+                uid,
+                request_id,
+                rooms,
+            } => {
+                if !self.is_pending(&request_id) {
+                    let opts = CoreOptions {
+                        rooms,
+                        ..Default::default()
+                    };
+                    let sockets = self.local.sockets(&opts);
+                    let sockets = sockets.iter().map(Sid::to_string).collect();
+                    self.reply(
+                        &uid,
+                        Response::Sockets {
+                            request_id,
+                            sockets,
+                        },
+                    );
+                }
+            }
+            Request::AllRooms { uid, request_id } => {
+                if !self.is_pending(&request_id) {
+                    let rooms = self.local.rooms();
+                    self.reply(&uid, Response::AllRooms { request_id, rooms });
+                }
+            }
+            Request::SocketsJoin { uid, opts, rooms } => {
+                if uid.as_deref() != Some(&self.uid) {
+                    self.local.add_sockets(&core_options(opts), &rooms);
+                }
+            }
+            Request::SocketsLeave { uid, opts, rooms } => {
+                if uid.as_deref() != Some(&self.uid) {
+                    self.local.del_sockets(&core_options(opts), &rooms);
+                }
+            }
+            Request::DisconnectSockets { uid, opts, close } => {
+                if uid.as_deref() != Some(&self.uid) {
+                    self.local.disconnect_sockets(&core_options(opts), close);
+                }
+            }
+            Request::RemoteJoin {
+                uid,
+                request_id,
+                sid,
+                room,
+            } => {
+                if let Some(socket) = self.own_socket(&sid) {
+                    self.local.add_all(socket.id(), &[&room]);
+                    self.reply(&uid, Response::Done { request_id });
+                }
+            }
+            Request::RemoteLeave {
+                uid,
+                request_id,
+                sid,
+                room,
+            } => {
+                if let Some(socket) = self.own_socket(&sid) {
+                    self.local.del(socket.id(), &room);
+                    self.reply(&uid, Response::Done { request_id });
+                }
+            }
+            Request::RemoteDisconnect {
+                uid,
+                request_id,
+                sid,
+                close,
+            } => {
+                if let Some(socket) = self.own_socket(&sid) {
+                    self.sockets.disconnect(&[socket], close);
+                    self.reply(&uid, Response::Done { request_id });
+                }
+            }
+            Request::FetchSockets {
+                uid,
+                request_id,
+                opts,
+            } => {
+                if !self.is_pending(&request_id) {
+                    let selected = self.sockets.among(self.local.sockets(&core_options(opts)));
+                    let sockets = selected
+                        .iter()
+                        .map(|s| RemoteSocket {
+                            id: s.id().to_string(),
+                            handshake: self.handshake_of(s),
+                            rooms: self.local.socket_rooms(s.id()),
+                            data: None,
+                        })
+                        .collect();
+                    self.reply(
+                        &uid,
+                        Response::FetchSockets {
+                            request_id,
+                            sockets,
+                        },
+                    );
+                }
+            }
+            Request::ServerSideEmit {
+                uid,
+                request_id,
+                data,
+            } => {
+                if uid == self.uid {
+                    return;
+                }
+                let Some(event) = data.first().and_then(Value::as_str) else {
+                    return tracing::debug!("server-side emit without an event name ignored");
+                };
+                let Some(answer) = self.sockets.server_event(event, args_from_node(&data[1..]))
+                else {
+                    return;
+                };
+                let this = self.this();
+                tokio::spawn(async move {
+                    let ack = answer.await;
+                    if let Some(request_id) = request_id {
+                        let data = args_to_node(&ack).into_iter().next();
+                        // Always on the shared channel, as Node does.
+                        this.shared.publish(
+                            this.channels.response().to_owned(),
+                            Response::ServerSideEmit { request_id, data }.encode(),
+                        );
+                    }
+                });
+            }
+            Request::BroadcastWithAck {
+                uid,
+                request_id,
+                packet,
+                opts,
+            } => {
+                if self.is_pending(&request_id) {
+                    return;
+                }
+                let timeout = opts
+                    .flags
+                    .as_ref()
+                    .and_then(BroadcastFlags::timeout_ms)
+                    .map_or(self.shared.config.request_timeout, Duration::from_millis);
+                let Some(encoded) = self.event_packet(&packet) else {
+                    return;
+                };
+                let selected = self.sockets.among(self.local.sockets(&core_options(opts)));
+                self.reply(
+                    &uid,
+                    Response::BroadcastClientCount {
+                        request_id: request_id.clone(),
+                        client_count: selected.len() as u64,
+                    },
+                );
+                for socket in &selected {
+                    let answer = self.sockets.request_ack(socket, &encoded, timeout);
+                    let (this, uid, request_id) = (self.this(), uid.clone(), request_id.clone());
+                    tokio::spawn(async move {
+                        if let Ok(args) = answer.await {
+                            let packet = args_to_node(&args).into_iter().next();
+                            this.reply(&uid, Response::BroadcastAck { request_id, packet });
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    fn own_socket(&self, sid: &str) -> Option<SocketRef> {
+        self.sockets.get(sid.parse().ok()?)
+    }
+
+    /// Publishes a request and gathers answers from `expected` nodes: `on` takes each answer
+    /// and says whether it was one (a node's last).
+    async fn gather(
+        &self,
+        request: impl FnOnce(String) -> Request,
+        expected: usize,
+        timeout: Duration,
+        mut on: impl FnMut(Response) -> bool,
+    ) {
+        let (id, mut answers, _guard) = self.request();
+        self.publish_request(&request(id));
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut done = 0;
+        while done < expected {
+            match tokio::time::timeout_at(deadline, answers.recv()).await {
+                Ok(Some(answer)) => {
+                    if on(answer) {
+                        done += 1;
+                    }
+                }
+                Ok(None) | Err(_) => {
+                    tracing::debug!(
+                        nsp = self.nsp,
+                        answered = done,
+                        expected,
+                        "request timed out: silent nodes left out"
+                    );
+                    break;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for RedisAdapter {
+    fn drop(&mut self) {
+        let channels: Vec<String> = self.subscribed().into_iter().map(|(c, _)| c).collect();
+        let pattern = self.channels.broadcast_pattern();
+        if let Ok(mut router) = self.shared.router.lock() {
+            for channel in &channels {
+                router.channels.remove(channel);
+            }
+            router.patterns.remove(&pattern);
+        }
+        let _ = self.shared.subs.send(Sub::Unsubscribe(channels));
+        let _ = self.shared.subs.send(Sub::PUnsubscribe(pattern));
+    }
+}
+
+/// Removes a request from the pending table when its gathering ends.
+struct PendingGuard {
+    adapter: Arc<RedisAdapter>,
+    id: String,
+}
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        self.adapter.pending.lock().unwrap().remove(&self.id);
+    }
+}
+
+fn core_options(opts: BroadcastOptions) -> CoreOptions {
+    let volatile = opts.flags.as_ref().is_some_and(BroadcastFlags::volatile);
+    CoreOptions {
+        rooms: opts.rooms,
+        except: opts.except,
+        flags: socketio_core::adapter::BroadcastFlags {
+            local: false,
+            volatile,
+        },
+    }
+}
+
+/// Options on the wire: with a flags object for broadcasts (`{}`, `volatile`, `timeout`), none
+/// for the other requests (as Node sends them).
+fn wire_options(opts: &CoreOptions, flags: Option<BroadcastFlags>) -> BroadcastOptions {
+    BroadcastOptions {
+        rooms: opts.rooms.clone(),
+        except: opts.except.clone(),
+        flags,
+    }
+}
+
+fn broadcast_flags(opts: &CoreOptions) -> BroadcastFlags {
+    let mut flags = BroadcastFlags::default();
+    if opts.flags.volatile {
+        flags.set("volatile", true);
+    }
+    flags
+}
+
+impl Adapter for RedisAdapter {
+    fn add_all(&self, sid: Sid, rooms: &[&str]) {
+        self.local.add_all(sid, rooms);
+    }
+
+    fn del(&self, sid: Sid, room: &str) {
+        self.local.del(sid, room);
+    }
+
+    fn del_all(&self, sid: Sid) {
+        self.local.del_all(sid);
+    }
+
+    fn socket_rooms(&self, sid: Sid) -> Vec<String> {
+        self.local.socket_rooms(sid)
+    }
+
+    fn sockets(&self, opts: &CoreOptions) -> Vec<Sid> {
+        self.local.sockets(opts)
+    }
+
+    fn rooms(&self) -> Vec<String> {
+        self.local.rooms()
+    }
+
+    fn broadcast(&self, packet: &EncodedPacket, opts: &CoreOptions) {
+        if !opts.flags.local {
+            match packet.parts() {
+                Ok(parts) => {
+                    let msg = BroadcastMessage {
+                        uid: self.uid.clone(),
+                        packet: Packet::event(
+                            self.nsp.as_str(),
+                            &parts.event,
+                            args_to_node(&parts.args),
+                        ),
+                        opts: wire_options(opts, Some(broadcast_flags(opts))),
+                    };
+                    self.shared
+                        .publish(self.channels.broadcast_for(&opts.rooms), msg.encode());
+                }
+                Err(err) => tracing::error!(%err, "broadcast not published to the cluster"),
+            }
+        }
+        self.local.broadcast(packet, opts);
+    }
+
+    fn broadcast_with_ack(
+        &self,
+        packet: &EncodedPacket,
+        opts: &CoreOptions,
+        timeout: Duration,
+    ) -> BoxFuture<AckAnswers> {
+        let local = self.local.broadcast_with_ack(packet, opts, timeout);
+        if opts.flags.local {
+            return local;
+        }
+        let parts = match packet.parts() {
+            Ok(parts) => parts,
+            Err(err) => {
+                tracing::error!(%err, "broadcast with acks not published to the cluster");
+                return local;
+            }
+        };
+        let mut flags = broadcast_flags(opts);
+        flags.set("timeout", timeout.as_millis() as u64);
+        let wire_opts = wire_options(opts, Some(flags));
+        let node_packet = Packet::event(self.nsp.as_str(), &parts.event, args_to_node(&parts.args));
+        let this = self.this();
+        Box::pin(async move {
+            let remote = async {
+                let nodes = this.count().await.saturating_sub(1);
+                let mut answers = AckAnswers::new();
+                if nodes == 0 {
+                    return answers;
+                }
+                let (mut reported, mut expected) = (0usize, 0u64);
+                let uid = this.uid.clone();
+                let (id, mut rx, _guard) = this.request();
+                this.publish_request(&Request::BroadcastWithAck {
+                    uid,
+                    request_id: id,
+                    packet: node_packet,
+                    opts: wire_opts,
+                });
+                let deadline = tokio::time::Instant::now() + timeout;
+                while reported < nodes || (answers.len() as u64) < expected {
+                    match tokio::time::timeout_at(deadline, rx.recv()).await {
+                        Ok(Some(Response::BroadcastClientCount { client_count, .. })) => {
+                            reported += 1;
+                            expected += client_count;
+                        }
+                        Ok(Some(Response::BroadcastAck { packet, .. })) => {
+                            let args = packet.map_or_else(
+                                || Args::from_values([]),
+                                |v| args_from_node(std::slice::from_ref(&v)),
+                            );
+                            answers.push((Sid::new(), Ok(args)));
+                        }
+                        Ok(Some(_)) => {}
+                        Ok(None) | Err(_) => break,
+                    }
+                }
+                let missing = expected.saturating_sub(answers.len() as u64);
+                for _ in 0..missing {
+                    answers.push((Sid::new(), Err(AckError::Timeout(timeout))));
+                }
+                answers
+            };
+            let (mut answers, remote) = tokio::join!(local, remote);
+            answers.extend(remote);
+            answers
+        })
+    }
+
+    fn add_sockets(&self, opts: &CoreOptions, rooms: &[String]) {
+        if !opts.flags.local {
+            self.publish_request(&Request::SocketsJoin {
+                uid: Some(self.uid.clone()),
+                opts: wire_options(opts, None),
+                rooms: rooms.to_vec(),
+            });
+        }
+        self.local.add_sockets(opts, rooms);
+    }
+
+    fn del_sockets(&self, opts: &CoreOptions, rooms: &[String]) {
+        if !opts.flags.local {
+            self.publish_request(&Request::SocketsLeave {
+                uid: Some(self.uid.clone()),
+                opts: wire_options(opts, None),
+                rooms: rooms.to_vec(),
+            });
+        }
+        self.local.del_sockets(opts, rooms);
+    }
+
+    fn disconnect_sockets(&self, opts: &CoreOptions, close: bool) {
+        if !opts.flags.local {
+            self.publish_request(&Request::DisconnectSockets {
+                uid: Some(self.uid.clone()),
+                opts: wire_options(opts, None),
+                close,
+            });
+        }
+        self.local.disconnect_sockets(opts, close);
+    }
+
+    fn fetch_sockets(&self, opts: &CoreOptions) -> BoxFuture<Vec<SocketInfo>> {
+        let local = self.local.fetch_sockets(opts);
+        if opts.flags.local {
+            return local;
+        }
+        let this = self.this();
+        let wire_opts = wire_options(opts, None);
+        Box::pin(async move {
+            let mut all = local.await;
+            let nodes = this.count().await.saturating_sub(1);
+            if nodes == 0 {
+                return all;
+            }
+            let uid = this.uid.clone();
+            let nsp = this.nsp.clone();
+            this.gather(
+                |request_id| Request::FetchSockets {
+                    uid,
+                    request_id,
+                    opts: wire_opts,
+                },
+                nodes,
+                this.shared.config.request_timeout,
+                |answer| match answer {
+                    Response::FetchSockets { sockets, .. } => {
+                        all.extend(sockets.into_iter().map(|s| SocketInfo {
+                            id: s.id,
+                            nsp: nsp.clone(),
+                            rooms: s.rooms,
+                        }));
+                        true
+                    }
+                    _ => false,
+                },
+            )
+            .await;
+            all
+        })
+    }
+
+    fn all_rooms(&self) -> BoxFuture<Vec<String>> {
+        let this = self.this();
+        Box::pin(async move {
+            let mut rooms: BTreeSet<String> = this.local.rooms().into_iter().collect();
+            let nodes = this.count().await.saturating_sub(1);
+            if nodes > 0 {
+                let uid = this.uid.clone();
+                this.gather(
+                    |request_id| Request::AllRooms { uid, request_id },
+                    nodes,
+                    this.shared.config.request_timeout,
+                    |answer| match answer {
+                        Response::AllRooms { rooms: theirs, .. } => {
+                            rooms.extend(theirs);
+                            true
+                        }
+                        _ => false,
+                    },
+                )
+                .await;
+            }
+            rooms.into_iter().collect()
+        })
+    }
+
+    fn server_side_emit(
+        &self,
+        event: &str,
+        args: Args,
+        timeout: Option<Duration>,
+    ) -> BoxFuture<Result<Vec<Args>, AdapterError>> {
+        let mut data = vec![Value::from(event)];
+        data.extend(args_to_node(&args));
+        let this = self.this();
+        let Some(timeout) = timeout else {
+            this.publish_request(&Request::ServerSideEmit {
+                uid: this.uid.clone(),
+                request_id: None,
+                data,
+            });
+            return Box::pin(std::future::ready(Ok(Vec::new())));
+        };
+        Box::pin(async move {
+            let nodes = this.count().await.saturating_sub(1);
+            let mut acks = Vec::new();
+            if nodes == 0 {
+                return Ok(acks);
+            }
+            let uid = this.uid.clone();
+            this.gather(
+                |request_id| Request::ServerSideEmit {
+                    uid,
+                    request_id: Some(request_id),
+                    data,
+                },
+                nodes,
+                timeout,
+                |answer| match answer {
+                    Response::ServerSideEmit { data, .. } => {
+                        acks.push(args_from_node(data.as_slice()));
+                        true
+                    }
+                    _ => false,
+                },
+            )
+            .await;
+            Ok(acks)
+        })
+    }
+
+    fn server_count(&self) -> BoxFuture<usize> {
+        let this = self.this();
+        Box::pin(async move { this.count().await.max(1) })
+    }
+
+    fn persist_session(&self, session: Session) {
+        self.local.persist_session(session);
+    }
+
+    fn restore_session(&self, pid: &str, offset: &str) -> BoxFuture<Option<RestoredSession>> {
+        self.local.restore_session(pid, offset)
+    }
+}
+
+/// Publishes queued messages in order, a pipeline of whatever is waiting at a time; a failed
+/// batch is retried once on a new connection, then dropped (logged).
+async fn run_publisher(
+    client: redis::Client,
+    conn: MultiplexedConnection,
+    mut queued: mpsc::Receiver<(String, Vec<u8>)>,
+) {
+    let mut conn = Some(conn);
+    let mut batch = Vec::new();
+    while queued.recv_many(&mut batch, 256).await > 0 {
+        let mut pipe = redis::pipe();
+        for (channel, payload) in &batch {
+            pipe.cmd("PUBLISH").arg(channel).arg(payload).ignore();
+        }
+        let mut sent = false;
+        for _attempt in 0..2 {
+            if conn.is_none() {
+                match client.get_multiplexed_async_connection().await {
+                    Ok(c) => conn = Some(c),
+                    Err(err) => {
+                        tracing::warn!(%err, "redis adapter: cannot connect to publish");
+                        continue;
+                    }
+                }
+            }
+            let c = conn.as_mut().expect("connected above");
+            match pipe.query_async::<()>(c).await {
+                Ok(()) => {
+                    sent = true;
+                    break;
+                }
+                Err(err) => {
+                    tracing::warn!(%err, "redis adapter: publish failed, retrying on a new connection");
+                    conn = None;
+                }
+            }
+        }
+        if !sent {
+            tracing::warn!(lost = batch.len(), "redis adapter: messages not published");
+        }
+        batch.clear();
+    }
+}
+
+/// Owns the subscription connection: applies (un)subscribe commands, routes messages to the
+/// namespace adapters, and reconnects (resubscribing everything the router knows) when
+/// Redis drops the connection. Ends when every adapter and the factory are gone.
+async fn run_subscriber(
+    client: redis::Client,
+    first: redis::aio::PubSub,
+    router: Arc<Mutex<Router>>,
+    mut subs: mpsc::UnboundedReceiver<Sub>,
+) {
+    let mut next = Some(first);
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let pubsub = match next.take() {
+            Some(p) => p,
+            None => {
+                if subs.is_closed() {
+                    return;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                match client.get_async_pubsub().await {
+                    Ok(p) => p,
+                    Err(err) => {
+                        tracing::warn!(%err, "redis adapter: reconnecting the subscription failed");
+                        continue;
+                    }
+                }
+            }
+        };
+        let (mut sink, mut stream) = pubsub.split();
+        let (channels, patterns): (Vec<String>, Vec<String>) = {
+            let r = router.lock().unwrap();
+            (
+                r.channels.keys().cloned().collect(),
+                r.patterns.keys().cloned().collect(),
+            )
+        };
+        let restored = async {
+            if !channels.is_empty() {
+                sink.subscribe(&channels).await?;
+            }
+            if !patterns.is_empty() {
+                sink.psubscribe(&patterns).await?;
+            }
+            Ok::<_, redis::RedisError>(())
+        }
+        .await;
+        if let Err(err) = restored {
+            tracing::warn!(%err, "redis adapter: resubscribing failed");
+            continue;
+        }
+        if !channels.is_empty() || !patterns.is_empty() {
+            tracing::info!("redis adapter: subscription restored");
+        }
+        backoff = Duration::from_millis(100);
+        loop {
+            tokio::select! {
+                sub = subs.recv() => {
+                    let Some(sub) = sub else { return };
+                    let result = match sub {
+                        Sub::Subscribe(c) => sink.subscribe(c).await,
+                        Sub::PSubscribe(p) => sink.psubscribe(p).await,
+                        Sub::Unsubscribe(c) => sink.unsubscribe(c).await,
+                        Sub::PUnsubscribe(p) => sink.punsubscribe(p).await,
+                    };
+                    if let Err(err) = result {
+                        tracing::warn!(%err, "redis adapter: subscription lost, reconnecting");
+                        break;
+                    }
+                }
+                msg = stream.next() => {
+                    let Some(msg) = msg else {
+                        tracing::warn!("redis adapter: subscription lost, reconnecting");
+                        break;
+                    };
+                    dispatch(&router, &msg);
+                }
+            }
+        }
+    }
+}
+
+fn dispatch(router: &Mutex<Router>, msg: &redis::Msg) {
+    let channel = msg.get_channel_name();
+    if msg.from_pattern() {
+        let Ok(pattern) = msg.get_pattern::<String>() else {
+            return;
+        };
+        let adapter = router
+            .lock()
+            .unwrap()
+            .patterns
+            .get(&pattern)
+            .and_then(Weak::upgrade);
+        if let Some(adapter) = adapter {
+            adapter.on_broadcast(channel, msg.get_payload_bytes());
+        }
+    } else {
+        let found = router
+            .lock()
+            .unwrap()
+            .channels
+            .get(channel)
+            .and_then(|(route, a)| Some((*route, a.upgrade()?)));
+        match found {
+            Some((Route::Request, adapter)) => adapter.on_request(msg.get_payload_bytes()),
+            Some((Route::Response, adapter)) => adapter.on_response(msg.get_payload_bytes()),
+            None => {}
+        }
+    }
+}
