@@ -3,14 +3,16 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use socketio_axum::SocketIoRouterExt;
-use socketio_core::{AckSender, ConnectError, DisconnectReason, SocketIo, SocketRef};
+use socketio_core::{
+    AckSender, Args, ConnectError, DisconnectReason, EventName, Namespace, SocketIo, SocketRef,
+};
 use socketio_macros::namespace;
 use support::client::{Conn, Transport};
 
@@ -109,6 +111,38 @@ impl Manual {
     #[on("who")]
     fn who(&self, _socket: SocketRef) -> &'static str {
         self.0
+    }
+}
+
+/// Several events on one method, the event name, a catch-all, a `#[cfg]`'d-out method, and
+/// every generated path going through a re-export (`crate = ..`). No `Default`, so
+/// `auto_namespaces` skips it.
+struct Routed(&'static str);
+
+#[namespace("/routed", crate = "socketio_axum::socketio_core")]
+impl Routed {
+    #[on("join", "leave")]
+    fn membership(&self, _socket: SocketRef, event: EventName, room: String) -> String {
+        format!("{}:{event}:{room}", self.0)
+    }
+
+    #[on_any]
+    async fn any(&self, _socket: SocketRef, event: EventName, all: Args) -> (String, usize) {
+        (event.to_string(), all.len())
+    }
+
+    /// Per-socket state, mutated in place: each socket counts its own calls.
+    #[on("count")]
+    fn count(&self, socket: SocketRef) -> u32 {
+        let calls = socket.extension_or_insert_with(|| AtomicU32::new(0));
+        calls.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// Compiled out: "hidden" reaches the catch-all.
+    #[cfg(any())]
+    #[on("hidden")]
+    fn hidden(&self, _socket: SocketRef) -> &'static str {
+        "hidden"
     }
 }
 
@@ -230,4 +264,67 @@ async fn auto_namespaces_registers_default_types_and_register_the_rest() {
     let mut c = connected(addr, "/manual", "").await;
     c.send_sio(r#"2/manual,1["who"]"#).await;
     assert_eq!(c.expect_sio().await, r#"3/manual,1["manual"]"#);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_events_one_method_the_event_name_and_a_catch_all() {
+    let io = SocketIo::new();
+    io.register(Routed("r"));
+    io.ns("/routed").on(
+        "closure",
+        |_s: SocketRef, name: EventName, n: u32| async move { format!("{name}{n}") },
+    );
+    let addr = serve(&io).await;
+    let mut c = connected(addr, "/routed", "").await;
+    let cases = [
+        (r#"1["join","lobby"]"#, r#"1["r:join:lobby"]"#),
+        (r#"2["leave","lobby"]"#, r#"2["r:leave:lobby"]"#),
+        (r#"3["anything else",1,{"a":2}]"#, r#"3["anything else",2]"#),
+        (r#"4["hidden"]"#, r#"4["hidden",0]"#),
+        (r#"5["closure",7]"#, r#"5["closure7"]"#),
+    ];
+    for (send, expect) in cases {
+        c.send_sio(&format!("2/routed,{send}")).await;
+        assert_eq!(c.expect_sio().await, format!("3/routed,{expect}"));
+    }
+}
+
+#[test]
+fn reserved_event_names_cannot_be_registered() {
+    let io = SocketIo::new();
+    let ns = io.ns("/");
+    for name in Namespace::RESERVED_EVENTS {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ns.on(name, |_s: SocketRef| async {});
+        }));
+        let payload = result.expect_err(name);
+        let message = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            message.contains(&format!("\"{name}\" is a reserved event name")),
+            "{message}"
+        );
+        assert!(ns.handler(name).is_none(), "{name} was registered");
+    }
+    // An ordinary name is fine.
+    ns.on("connected", |_s: SocketRef| async {});
+    assert!(ns.handler("connected").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_socket_state_is_mutated_in_place() {
+    let io = SocketIo::new();
+    io.register(Routed("r"));
+    let addr = serve(&io).await;
+    let mut socks = [
+        connected(addr, "/routed", "").await,
+        connected(addr, "/routed", "").await,
+    ];
+    for (which, id, expect) in [(0, 1, 1), (0, 2, 2), (1, 3, 1), (0, 4, 3)] {
+        let c = &mut socks[which];
+        c.send_sio(&format!(r#"2/routed,{id}["count"]"#)).await;
+        assert_eq!(c.expect_sio().await, format!("3/routed,{id}[{expect}]"));
+    }
 }

@@ -10,7 +10,13 @@ use crate::socket::Namespace;
 ///
 /// The value is shared by every socket of the namespace (one instance behind an `Arc`, like a
 /// python-socketio class-based namespace): keep shared state in it, and per-socket state on the
-/// socket ([`crate::Socket::insert_extension`]).
+/// socket ([`crate::Socket::extension_or_insert_with`], [`crate::Socket::insert_extension`]).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a namespace",
+    label = "not declared with #[namespace]",
+    note = "put `#[socketio_macros::namespace(\"/path\")]` on an `impl {Self} {{ .. }}` block whose \
+            methods carry #[on(\"event\")], #[on_any], #[on_connect] or #[on_disconnect]"
+)]
 pub trait NamespaceHandlers: Send + Sync + 'static {
     /// The namespace path, e.g. `"/chat"`.
     const PATH: &'static str;

@@ -51,19 +51,30 @@
 //! io.register(Chat);        // or: io.auto_namespaces() registers every Default namespace
 //! ```
 //!
-//! Rules, checked at compile time with errors at the offending span:
+//! Rules, checked at compile time with errors at the offending span (all of them reported in
+//! one compile; the impl block and a stub registration are still emitted, so the rest of the
+//! program adds no errors of its own):
 //! - `#[namespace("/path")]` goes on an inherent impl block; the path starts with `/` and has no
-//!   whitespace.
-//! - `#[on("event")]` (any string: it is the wire name), `#[on_connect]` and `#[on_disconnect]`
-//!   go on its methods, sync or async, which take `&self` then a `SocketRef`. An event name, and
-//!   each hook, appears at most once per impl.
-//! - The other parameters of an `#[on]` method are extracted in order with
-//!   `socketio_core::FromEvent`: any `Deserialize` type takes the next argument (`Option<T>`
-//!   accepts a missing one; `serde_json::Value` and `bytes::Bytes` work), `AckSender` the ack,
-//!   `Args` all arguments. A payload that does not deserialize is logged and, when the client
-//!   asked for an ack, answered with `{"error": "..."}`; the method is not called.
-//! - The return type must be `Serialize`; it is the ack (`()`: no argument, a tuple: several,
-//!   `Result<T, E>`: `Ok` like `T`, `Err(e)` as `{"error": e}`).
+//!   whitespace. `#[namespace("/path", crate = "socketio_axum::socketio_core")]` names the core
+//!   crate through a re-export: generated code only uses `<crate>::__private`.
+//! - `#[on("event")]` (any string: it is the wire name; several: `#[on("join", "leave")]`),
+//!   `#[on_any]` (every event without a handler of its own), `#[on_connect]` and
+//!   `#[on_disconnect]` go on its methods, sync or async, which take `&self` then a
+//!   `SocketRef`. An event name, and each hook, appears at most once per impl (methods under
+//!   `#[cfg]` are exempt: a method's `#[cfg]` applies to its registration too). The names
+//!   `connect`, `connect_error`, `disconnect`, `disconnecting`, `newListener` and
+//!   `removeListener` are reserved (the Node server's lifecycle events).
+//! - The other parameters of an `#[on]`/`#[on_any]` method are extracted in order with
+//!   `socketio_core::FromEvent`: any owned `Deserialize` type takes the next argument
+//!   (`Option<T>` accepts a missing one; `serde_json::Value` and `bytes::Bytes` work; `&str` is
+//!   rejected at the parameter: write `String`), `AckSender` the ack, `Args` all arguments,
+//!   `EventName` the event's name. Parameters may be patterns (`(a, b): (i64, i64)`). A payload
+//!   that does not deserialize is logged and, when the client asked for an ack, answered with
+//!   `{"error": "..."}`; the method is not called.
+//! - The return type must be `Serialize` (`socketio_core::IntoAck`); it is the ack (`()`: no
+//!   argument, a tuple: several, `Result<T, E>`: `Ok` like `T`, `Err(e)` as `{"error": e}`). An
+//!   error type that is only `Display` (`std::io::Error`, ..) is refused with a note: map it
+//!   with `.map_err(|e| e.to_string())`.
 //! - `#[on_connect]` takes an optional auth parameter (`Deserialize`, e.g. `Option<Auth>`) and
 //!   returns `()` or `Result<(), E: Into<ConnectError>>`; `#[on_disconnect]` an optional
 //!   `DisconnectReason`.
@@ -86,6 +97,13 @@ pub fn namespace(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn on(_attr: TokenStream, item: TokenStream) -> TokenStream {
     outside_namespace("on", item)
+}
+
+/// Marks a method of a `#[namespace]` impl as its catch-all: it handles every event that has no
+/// handler of its own (take the name with an `EventName` parameter).
+#[proc_macro_attribute]
+pub fn on_any(_attr: TokenStream, item: TokenStream) -> TokenStream {
+    outside_namespace("on_any", item)
 }
 
 /// Marks a method of a `#[namespace]` impl as its connect handler.

@@ -273,12 +273,15 @@ pub trait DisconnectHandler: Send + Sync + 'static {
 /// A value extracted from an event for one handler parameter (after the leading `SocketRef`).
 ///
 /// Any `DeserializeOwned` type takes the next positional argument; [`AckSender`] takes the ack
-/// (the handler's return value is then not sent); [`Args`] takes all arguments.
+/// (the handler's return value is then not sent); [`Args`] takes all arguments; [`EventName`]
+/// the event's name (useful in a catch-all handler). Arguments are owned: write `String`, not
+/// `&str`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a handler argument",
     label = "not extractable from an event",
     note = "handler arguments after the socket must implement `serde::Deserialize` (the next event \
-            argument), or be `AckSender` (the ack) or `Args` (all arguments)"
+            argument, owned: `String` rather than `&str`), or be `AckSender` (the ack), `Args` (all \
+            arguments) or `EventName` (the event's name)"
 )]
 pub trait FromEvent: Sized {
     /// Extracts the value.
@@ -288,11 +291,13 @@ pub trait FromEvent: Sized {
 /// The event being taken apart by [`FromEvent`] extractors.
 pub struct EventParts<'a> {
     socket: &'a SocketRef,
+    name: &'a str,
     args: &'a Args,
     next: usize,
     ack: &'a mut Option<AckSender>,
 }
 
+#[diagnostic::do_not_recommend]
 impl<T: DeserializeOwned> FromEvent for T {
     fn from_event(parts: &mut EventParts<'_>) -> Result<Self, ArgError> {
         let index = parts.next;
@@ -316,26 +321,109 @@ impl FromEvent for Args {
     }
 }
 
+/// The name of the event being handled, as the client sent it: the extractor for a handler
+/// of several events or a catch-all (`#[on_any]`, [`crate::Namespace::on_fallback`]). It takes
+/// no event argument.
+///
+/// ```
+/// # let io = socketio_core::SocketIo::new();
+/// use socketio_core::{EventName, SocketRef};
+/// io.ns("/").on("ping", |_s: SocketRef, name: EventName| async move { name.to_string() });
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EventName(pub String);
+
+impl EventName {
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for EventName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for EventName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for EventName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<EventName> for String {
+    fn from(name: EventName) -> String {
+        name.0
+    }
+}
+
+impl FromEvent for EventName {
+    fn from_event(parts: &mut EventParts<'_>) -> Result<Self, ArgError> {
+        Ok(EventName(parts.name.to_owned()))
+    }
+}
+
 /// The event parts extractors read (for generated code).
 pub fn event_parts<'a>(
     socket: &'a SocketRef,
+    name: &'a str,
     args: &'a Args,
     ack: &'a mut Option<AckSender>,
 ) -> EventParts<'a> {
     EventParts {
         socket,
+        name,
         args,
         next: 0,
         ack,
     }
 }
 
+/// What an event handler may return: the ack, sent when the client asked for one and the
+/// handler did not take the [`AckSender`].
+///
+/// Implemented for every `Serialize` type, following the argument rules of [`crate::args`]:
+/// `()` sends no argument, a tuple several, anything else one; `Result<T, E>` (both
+/// `Serialize`) sends `Ok(t)` like `t` and `Err(e)` as `{"error": e}`.
+///
+/// An error type that is only `Display` (`std::io::Error`, a thiserror enum, `anyhow::Error`)
+/// is not `Serialize`, so `Result<T, io::Error>` is not an ack: map the error to its message
+/// (`.map_err(|e| e.to_string())`, acked as `{"error": "<message>"}`), or derive `Serialize`
+/// for your error type.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be sent as an ack",
+    label = "the return value of an event handler is its ack",
+    note = "an ack must implement `serde::Serialize`; for `Result<T, E>` both `T` and `E` must: \
+            when `E` is only `Display` (`std::io::Error`, a thiserror enum, `anyhow::Error`), map it to \
+            its message with `.map_err(|e| e.to_string())` (acked as `{{\"error\": \"<message>\"}}`) or \
+            derive `Serialize` for it"
+)]
+pub trait IntoAck {
+    /// Sends `self` through `ack`.
+    fn send_ack(&self, ack: AckSender) -> Result<(), EmitError>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Serialize + ?Sized> IntoAck for T {
+    fn send_ack(&self, ack: AckSender) -> Result<(), EmitError> {
+        ack.send(self)
+    }
+}
+
 /// Sends a handler's return value as the ack, when the client asked for one and the handler did
 /// not take the [`AckSender`].
-pub fn send_return<R: Serialize + ?Sized>(ack: Option<AckSender>, out: &R) {
+pub fn send_return<R: IntoAck + ?Sized>(ack: Option<AckSender>, out: &R) {
     if let Some(ack) = ack {
         let sid = ack.socket.id();
-        if let Err(err) = ack.send(out) {
+        if let Err(err) = out.send_ack(ack) {
             tracing::debug!(%sid, %err, "ack not sent");
         }
     }
@@ -361,13 +449,15 @@ pub fn reject_event(socket: &SocketRef, name: &str, ack: Option<AckSender>, err:
 /// Converts a closure into an [`EventHandler`]. `M` only tells the impls apart.
 ///
 /// Implemented for `async` closures `Fn(SocketRef, A1, …, An) -> impl Future<Output = R>` with
-/// up to 8 [`FromEvent`] parameters and `R: Serialize` (the return value is the ack, sent when
-/// the client asked for one and the handler did not take the [`AckSender`]).
+/// up to 8 [`FromEvent`] parameters and `R:` [`IntoAck`] (any `Serialize` type: the return value
+/// is the ack, sent when the client asked for one and the handler did not take the
+/// [`AckSender`]).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an event handler",
     note = "an event handler is an async closure `|socket: SocketRef, a: A, b: B, ..| async move {{ .. }}` \
-            whose parameters after the socket are `Deserialize` types, `AckSender` or `Args`, \
-            and whose output is `Serialize` (it becomes the ack)"
+            whose parameters after the socket are owned `Deserialize` types, `AckSender`, `Args` or \
+            `EventName`, and whose output is `Serialize` (it becomes the ack; for `Result<T, E>` both \
+            `T` and `E`: map a `Display`-only error with `.map_err(|e| e.to_string())`)"
 )]
 pub trait IntoEventHandler<M>: Send + Sync + 'static {
     /// Erases the closure.
@@ -387,12 +477,12 @@ macro_rules! impl_event_handler {
         where
             F: Fn(SocketRef, $($ty,)*) -> Fut + Send + Sync + 'static,
             Fut: Future<Output = R> + Send + 'static,
-            R: Serialize + Send + 'static,
+            R: IntoAck + Send + 'static,
             $($ty: FromEvent + Send + 'static,)*
         {
             fn call(self: Arc<Self>, socket: SocketRef, event: Event) -> BoxFuture<()> {
                 let Event { name, args, mut ack } = event;
-                let mut parts = EventParts { socket: &socket, args: &args, next: 0, ack: &mut ack };
+                let mut parts = EventParts { socket: &socket, name: &name, args: &args, next: 0, ack: &mut ack };
                 $(
                     let $ty = match $ty::from_event(&mut parts) {
                         Ok(v) => v,
@@ -414,7 +504,7 @@ macro_rules! impl_event_handler {
         where
             F: Fn(SocketRef, $($ty,)*) -> Fut + Send + Sync + 'static,
             Fut: Future<Output = R> + Send + 'static,
-            R: Serialize + Send + 'static,
+            R: IntoAck + Send + 'static,
             $($ty: FromEvent + Send + 'static,)*
         {
             fn into_handler(self) -> Box<dyn EventHandler> {

@@ -324,6 +324,43 @@ impl Socket {
             .cloned()
     }
 
+    /// The per-socket value of type `T`, made by `init` the first time it is asked for, as a
+    /// shared handle: mutable per-socket state without a clone-and-reinsert dance (use a
+    /// `Mutex`, an atomic or another type with interior mutability for `T`).
+    ///
+    /// It is stored as an `Arc<T>` extension, so [`Socket::extension::<Arc<T>>`] returns it and
+    /// [`Socket::remove_extension::<Arc<T>>`] removes it. `init` runs without any lock held; when
+    /// two calls race, the first value stored wins and both get it.
+    ///
+    /// ```
+    /// # use socketio_core::SocketRef;
+    /// # use std::sync::Mutex;
+    /// # fn handler(socket: SocketRef, line: String) {
+    /// let history = socket.extension_or_insert_with(|| Mutex::new(Vec::<String>::new()));
+    /// history.lock().unwrap().push(line);
+    /// # }
+    /// ```
+    ///
+    /// [`Socket::extension::<Arc<T>>`]: Socket::extension
+    /// [`Socket::remove_extension::<Arc<T>>`]: Socket::remove_extension
+    pub fn extension_or_insert_with<T: Any + Send + Sync>(
+        &self,
+        init: impl FnOnce() -> T,
+    ) -> Arc<T> {
+        if let Some(found) = self.extension::<Arc<T>>() {
+            return found;
+        }
+        let made = Arc::new(init());
+        self.extensions
+            .lock()
+            .unwrap()
+            .entry(TypeId::of::<Arc<T>>())
+            .or_insert_with(|| Box::new(made))
+            .downcast_ref::<Arc<T>>()
+            .expect("extensions are keyed by their type")
+            .clone()
+    }
+
     /// Removes and returns a typed value.
     pub fn remove_extension<T: Any + Send + Sync>(&self) -> Option<T> {
         self.extensions

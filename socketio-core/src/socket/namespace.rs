@@ -126,6 +126,18 @@ impl Namespace {
         self
     }
 
+    /// Event names a handler cannot be registered for: the Node server's lifecycle events
+    /// (`socket.io`'s `RESERVED_EVENTS`), which a client's EVENT packet never triggers. Use
+    /// [`Namespace::on_connect`] and [`Namespace::on_disconnect`] for the lifecycle.
+    pub const RESERVED_EVENTS: [&'static str; 6] = [
+        "connect",
+        "connect_error",
+        "disconnect",
+        "disconnecting",
+        "newListener",
+        "removeListener",
+    ];
+
     /// Sets the handler of `event`, replacing any previous one. Its return value is the ack.
     ///
     /// ```
@@ -133,14 +145,31 @@ impl Namespace {
     /// use socketio_core::SocketRef;
     /// io.ns("/").on("add", |_s: SocketRef, a: i64, b: i64| async move { a + b });
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `event` is one of [`Namespace::RESERVED_EVENTS`] (`"connect"`, `"disconnect"`, ..):
+    /// a programming error, reported where the handler is registered (as axum does for
+    /// overlapping routes) rather than a handler that silently never runs.
     pub fn on<M>(&self, event: impl Into<String>, handler: impl IntoEventHandler<M>) -> &Self {
         self.on_handler(event, handler.into_handler().into())
     }
 
     /// Sets an already-built handler for `event` (what `#[namespace]` registers). The last
     /// handler set for an event wins, whether a closure or a method.
+    ///
+    /// # Panics
+    ///
+    /// When `event` is one of [`Namespace::RESERVED_EVENTS`], like [`Namespace::on`].
     pub fn on_handler(&self, event: impl Into<String>, handler: Arc<dyn EventHandler>) -> &Self {
         let event: Arc<str> = event.into().into();
+        if Self::RESERVED_EVENTS.contains(&&*event) {
+            panic!(
+                "\"{event}\" is a reserved event name in namespace {}: a client cannot send it; \
+                 use on_connect/on_disconnect for the socket's lifecycle",
+                self.path
+            );
+        }
         let replaced = self
             .handlers
             .write()

@@ -1,5 +1,8 @@
 //! Code generation: one `EventHandler` (or connect/disconnect handler) type per method, the
 //! `NamespaceHandlers` impl, and the `inventory` entry, all inside `const _: () = { .. };`.
+//!
+//! Generated code names only `<krate>::__private::*` (socketio-core's table of paths), so it
+//! works through a re-export (`crate = ".."`) and never depends on the user's imports.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -12,56 +15,56 @@ pub(crate) fn expand(def: &NamespaceDef) -> TokenStream {
     let item = &def.item;
     let self_ty = &item.self_ty;
     let path = &def.path;
+    let krate = &def.krate;
+    let p = quote!(#krate::__private);
     let type_name = quote!(#self_ty).to_string().replace(' ', "");
-    let mut types = Vec::new();
-    let mut installs = Vec::new();
-    for handler in &def.handlers {
-        let (ty, install) = handler_type(handler, self_ty);
-        types.push(ty);
-        installs.push(install);
-    }
+    // Each handler type is declared in the block that installs it, under the method's
+    // `#[cfg]`s: a method compiled out registers nothing.
+    let installs = def.handlers.iter().map(|handler| {
+        let (ty, install) = handler_type(handler, self_ty, &p);
+        let cfgs = &handler.cfgs;
+        quote!(#(#cfgs)* { #ty #install })
+    });
     quote! {
         #item
 
         const _: () = {
-            #(#types)*
-
-            impl ::socketio_core::NamespaceHandlers for #self_ty {
+            impl #p::NamespaceHandlers for #self_ty {
                 const PATH: &'static str = #path;
 
-                fn register(self: ::std::sync::Arc<Self>, ns: &::socketio_core::Namespace) {
+                fn register(self: #p::Arc<Self>, ns: &#p::Namespace) {
                     #(#installs)*
                 }
             }
 
-            fn __socketio_register(io: &::socketio_core::SocketIo) -> bool {
+            fn __socketio_register(io: &#p::SocketIo) -> bool {
                 // Autoref specialization: registers a `Default` instance when there is one.
-                struct Probe<T>(::std::marker::PhantomData<T>);
+                struct Probe<T>(#p::PhantomData<T>);
                 trait ViaDefault {
-                    fn make(&self, io: &::socketio_core::SocketIo) -> bool;
+                    fn make(&self, io: &#p::SocketIo) -> bool;
                 }
-                impl<T: ::socketio_core::NamespaceHandlers + ::std::default::Default> ViaDefault for Probe<T> {
-                    fn make(&self, io: &::socketio_core::SocketIo) -> bool {
-                        io.register(T::default());
+                impl<T: #p::NamespaceHandlers + #p::Default> ViaDefault for Probe<T> {
+                    fn make(&self, io: &#p::SocketIo) -> bool {
+                        io.register(<T as #p::Default>::default());
                         true
                     }
                 }
                 trait NoDefault {
-                    fn make(&self, io: &::socketio_core::SocketIo) -> bool;
+                    fn make(&self, io: &#p::SocketIo) -> bool;
                 }
                 impl<T> NoDefault for &Probe<T> {
-                    fn make(&self, _io: &::socketio_core::SocketIo) -> bool {
+                    fn make(&self, _io: &#p::SocketIo) -> bool {
                         false
                     }
                 }
-                (&Probe::<#self_ty>(::std::marker::PhantomData)).make(io)
+                (&Probe::<#self_ty>(#p::PhantomData)).make(io)
             }
 
-            ::socketio_core::__private::inventory::submit! {
-                ::socketio_core::__private::NamespaceRegistration {
+            #p::inventory::submit! {
+                #p::NamespaceRegistration {
                     path: #path,
                     type_name: #type_name,
-                    location: (::std::file!(), ::std::line!()),
+                    location: (#p::file!(), #p::line!()),
                     register: __socketio_register,
                 }
             }
@@ -69,8 +72,32 @@ pub(crate) fn expand(def: &NamespaceDef) -> TokenStream {
     }
 }
 
-/// The handler type of one method and the statement installing it.
-fn handler_type(handler: &Handler, self_ty: &syn::Type) -> (TokenStream, TokenStream) {
+/// What is emitted next to the errors when validation failed: a `NamespaceHandlers` impl
+/// that registers nothing, so `io.register(T)` elsewhere adds no error of its own (thiserror's
+/// fallback does the same for `Error`).
+pub(crate) fn stub(def: &NamespaceDef) -> TokenStream {
+    let self_ty = &def.item.self_ty;
+    let path = &def.path;
+    let krate = &def.krate;
+    let p = quote!(#krate::__private);
+    quote! {
+        const _: () = {
+            impl #p::NamespaceHandlers for #self_ty {
+                const PATH: &'static str = #path;
+
+                fn register(self: #p::Arc<Self>, _ns: &#p::Namespace) {}
+            }
+        };
+    }
+}
+
+/// The handler type of one method (declared inside the block that installs it) and the
+/// statement installing it.
+fn handler_type(
+    handler: &Handler,
+    self_ty: &syn::Type,
+    p: &TokenStream,
+) -> (TokenStream, TokenStream) {
     let method = &handler.method;
     let name = format_ident!("__socketio_{}", method);
     let call_await = if handler.is_async {
@@ -83,20 +110,21 @@ fn handler_type(handler: &Handler, self_ty: &syn::Type) -> (TokenStream, TokenSt
         .collect();
     let struct_def = quote! {
         #[allow(non_camel_case_types)]
-        struct #name(::std::sync::Arc<#self_ty>);
+        struct #name(#p::Arc<#self_ty>);
     };
+    let new_handler = quote!(#p::Arc::new(#name(#p::Arc::clone(&self))));
     match &handler.kind {
-        Kind::Event(event) => {
-            let extract = handler.args.iter().map(|ty| {
-                quote_spanned!(ty.span()=> <#ty as ::socketio_core::FromEvent>::from_event(&mut parts)?)
-            });
+        Kind::Event(_) | Kind::Any => {
+            let extract = handler.args.iter().map(
+                |ty| quote_spanned!(ty.span()=> <#ty as #p::FromEvent>::from_event(&mut parts)?),
+            );
             let tys = &handler.args;
-            let send = send_return(&handler.ret);
+            let send = send_return(&handler.ret, p);
             // A sync method runs right away and its ack is sent before returning: nothing to
             // keep alive. An async one moves the shared handle into its future.
             let body = if handler.is_async {
                 quote! {
-                    ::std::boxed::Box::pin(async move {
+                    #p::Box::pin(async move {
                         let out = <#self_ty>::#method(&self.0, socket, #(#vars),*).await;
                         #send
                     })
@@ -105,37 +133,45 @@ fn handler_type(handler: &Handler, self_ty: &syn::Type) -> (TokenStream, TokenSt
                 quote! {
                     let out = <#self_ty>::#method(&self.0, socket, #(#vars),*);
                     #send
-                    ::std::boxed::Box::pin(::std::future::ready(()))
+                    #p::Box::pin(#p::ready(()))
                 }
             };
             let ty = quote! {
                 #struct_def
-                impl ::socketio_core::EventHandler for #name {
+                impl #p::EventHandler for #name {
                     fn call(
-                        self: ::std::sync::Arc<Self>,
-                        socket: ::socketio_core::SocketRef,
-                        event: ::socketio_core::Event,
-                    ) -> ::socketio_core::BoxFuture<()> {
-                        let ::socketio_core::Event { name, args, mut ack } = event;
-                        let extracted: ::std::result::Result<(#(#tys,)*), ::socketio_core::ArgError> = {
+                        self: #p::Arc<Self>,
+                        socket: #p::SocketRef,
+                        event: #p::Event,
+                    ) -> #p::BoxFuture<()> {
+                        let #p::Event { name, args, mut ack } = event;
+                        let extracted: #p::Result<(#(#tys,)*), #p::ArgError> = {
                             #[allow(unused_mut, unused_variables)]
-                            let mut parts = ::socketio_core::__private::event_parts(&socket, &args, &mut ack);
+                            let mut parts = #p::event_parts(&socket, &name, &args, &mut ack);
                             #[allow(clippy::redundant_closure_call)]
-                            (|| ::std::result::Result::Ok((#(#extract,)*)))()
+                            (|| #p::Ok((#(#extract,)*)))()
                         };
                         let (#(#vars,)*) = match extracted {
-                            ::std::result::Result::Ok(values) => values,
-                            ::std::result::Result::Err(err) => {
-                                ::socketio_core::__private::reject_event(&socket, &name, ack, err);
-                                return ::std::boxed::Box::pin(::std::future::ready(()));
+                            #p::Ok(values) => values,
+                            #p::Err(err) => {
+                                #p::reject_event(&socket, &name, ack, err);
+                                return #p::Box::pin(#p::ready(()));
                             }
                         };
                         #body
                     }
                 }
             };
-            let install = quote! {
-                ns.on_handler(#event, ::std::sync::Arc::new(#name(::std::sync::Arc::clone(&self))));
+            let install = match &handler.kind {
+                Kind::Event(names) if names.len() == 1 => {
+                    let event = &names[0];
+                    quote!(ns.on_handler(#event, #new_handler);)
+                }
+                Kind::Event(names) => quote! {
+                    let handler: #p::Arc<dyn #p::EventHandler> = #new_handler;
+                    #(ns.on_handler(#names, #p::Arc::clone(&handler));)*
+                },
+                _ => quote!(ns.on_fallback(#new_handler);),
             };
             (ty, install)
         }
@@ -143,10 +179,10 @@ fn handler_type(handler: &Handler, self_ty: &syn::Type) -> (TokenStream, TokenSt
             let (decode, pass) = match handler.args.first() {
                 Some(ty) => (
                     quote_spanned! {ty.span()=>
-                        let auth: #ty = match ::socketio_core::__private::decode_auth::<#ty>(auth) {
-                            ::std::result::Result::Ok(a) => a,
-                            ::std::result::Result::Err(err) => {
-                                return ::std::boxed::Box::pin(async move { ::std::result::Result::Err(err) });
+                        let auth: #ty = match #p::decode_auth::<#ty>(auth) {
+                            #p::Ok(a) => a,
+                            #p::Err(err) => {
+                                return #p::Box::pin(async move { #p::Err(err) });
                             }
                         };
                     },
@@ -160,24 +196,22 @@ fn handler_type(handler: &Handler, self_ty: &syn::Type) -> (TokenStream, TokenSt
             };
             let ty = quote! {
                 #struct_def
-                impl ::socketio_core::ConnectHandler for #name {
+                impl #p::ConnectHandler for #name {
                     fn call(
                         &self,
-                        socket: ::socketio_core::SocketRef,
-                        auth: ::std::option::Option<::socketio_core::__private::Value>,
-                    ) -> ::socketio_core::BoxFuture<::std::result::Result<(), ::socketio_core::ConnectError>> {
+                        socket: #p::SocketRef,
+                        auth: #p::Option<#p::Value>,
+                    ) -> #p::BoxFuture<#p::Result<(), #p::ConnectError>> {
                         #decode
-                        let this = ::std::sync::Arc::clone(&self.0);
-                        ::std::boxed::Box::pin(async move {
+                        let this = #p::Arc::clone(&self.0);
+                        #p::Box::pin(async move {
                             let out = <#self_ty>::#method(&*this, socket #pass) #call_await;
-                            ::socketio_core::IntoConnectResult::into_connect_result(#result)
+                            #p::IntoConnectResult::into_connect_result(#result)
                         })
                     }
                 }
             };
-            let install = quote! {
-                ns.on_connect_handler(::std::sync::Arc::new(#name(::std::sync::Arc::clone(&self))));
-            };
+            let install = quote!(ns.on_connect_handler(#new_handler););
             (ty, install)
         }
         Kind::Disconnect => {
@@ -188,34 +222,32 @@ fn handler_type(handler: &Handler, self_ty: &syn::Type) -> (TokenStream, TokenSt
             };
             let ty = quote! {
                 #struct_def
-                impl ::socketio_core::DisconnectHandler for #name {
+                impl #p::DisconnectHandler for #name {
                     fn call(
                         &self,
-                        socket: ::socketio_core::SocketRef,
-                        reason: ::socketio_core::DisconnectReason,
-                    ) -> ::socketio_core::BoxFuture<()> {
+                        socket: #p::SocketRef,
+                        reason: #p::DisconnectReason,
+                    ) -> #p::BoxFuture<()> {
                         let _ = &reason;
-                        let this = ::std::sync::Arc::clone(&self.0);
-                        ::std::boxed::Box::pin(async move {
+                        let this = #p::Arc::clone(&self.0);
+                        #p::Box::pin(async move {
                             <#self_ty>::#method(&*this, socket #pass) #call_await;
                         })
                     }
                 }
             };
-            let install = quote! {
-                ns.on_disconnect_handler(::std::sync::Arc::new(#name(::std::sync::Arc::clone(&self))));
-            };
+            let install = quote!(ns.on_disconnect_handler(#new_handler););
             (ty, install)
         }
     }
 }
 
-/// Sends the return value as the ack; a return type that is not `Serialize` is reported at
-/// the method's return type.
-fn send_return(ret: &ReturnType) -> TokenStream {
+/// Sends the return value as the ack; a return type that is not an ack (`IntoAck`) is
+/// reported at the method's return type.
+fn send_return(ret: &ReturnType, p: &TokenStream) -> TokenStream {
     let span = match ret {
         ReturnType::Default => Span::call_site(),
         ReturnType::Type(_, ty) => ty.span(),
     };
-    quote_spanned!(span=> ::socketio_core::__private::send_return(ack, &out);)
+    quote_spanned!(span=> #p::send_return(ack, &out);)
 }

@@ -3,13 +3,15 @@
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::spanned::Spanned;
-use syn::{FnArg, ImplItem, ImplItemFn, ItemImpl, LitStr, Pat, ReturnType, Type};
+use syn::{FnArg, ImplItem, ImplItemFn, ItemImpl, LitStr, ReturnType, Type};
 
 use crate::ctxt::Ctxt;
 
 /// A validated namespace.
 pub(crate) struct NamespaceDef {
     pub(crate) path: LitStr,
+    /// The path of `socketio_core` (`crate = ".."`), `::socketio_core` by default.
+    pub(crate) krate: syn::Path,
     /// The impl block, our attributes removed.
     pub(crate) item: ItemImpl,
     pub(crate) handlers: Vec<Handler>,
@@ -19,12 +21,21 @@ impl NamespaceDef {
     pub(crate) fn item_tokens(&self) -> TokenStream {
         self.item.to_token_stream()
     }
+
+    /// Whether a stub `NamespaceHandlers` impl can be emitted next to errors (a plain,
+    /// non-generic inherent impl), so `io.register(T)` adds no error of its own.
+    pub(crate) fn can_stub(&self) -> bool {
+        self.item.trait_.is_none() && self.item.generics.params.is_empty()
+    }
 }
 
 /// What a method handles.
 #[derive(Clone)]
 pub(crate) enum Kind {
-    Event(LitStr),
+    /// `#[on("a", "b", ..)]`: one or more event names.
+    Event(Vec<LitStr>),
+    /// `#[on_any]`: every event without a handler of its own.
+    Any,
     Connect,
     Disconnect,
 }
@@ -37,14 +48,27 @@ pub(crate) struct Handler {
     /// Parameter types after the socket.
     pub(crate) args: Vec<Type>,
     pub(crate) ret: ReturnType,
+    /// The method's `#[cfg(..)]` attributes, carried to everything generated for it.
+    pub(crate) cfgs: Vec<syn::Attribute>,
 }
 
-const ATTRS: [&str; 3] = ["on", "on_connect", "on_disconnect"];
+const ATTRS: [&str; 4] = ["on", "on_any", "on_connect", "on_disconnect"];
+
+/// Event names a client's EVENT never triggers in the Node server (socket.io's
+/// `RESERVED_EVENTS`); `Namespace::RESERVED_EVENTS` in socketio-core is the same list.
+const RESERVED: [&str; 6] = [
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
 
 /// Parses and validates; every problem goes to `cx`. `None` when the item is not even an impl
 /// block.
 pub(crate) fn parse(cx: &Ctxt, attr: TokenStream, item: TokenStream) -> Option<NamespaceDef> {
-    let path = parse_path(cx, attr);
+    let (path, krate) = parse_args(cx, attr);
     let mut item: ItemImpl = match syn::parse2(item) {
         Ok(item) => item,
         Err(err) => {
@@ -69,6 +93,7 @@ pub(crate) fn parse(cx: &Ctxt, attr: TokenStream, item: TokenStream) -> Option<N
     }
     let mut handlers = Vec::new();
     let mut seen_events: Vec<LitStr> = Vec::new();
+    let mut seen_any: Option<Span> = None;
     let mut seen_connect: Option<Span> = None;
     let mut seen_disconnect: Option<Span> = None;
     for impl_item in &mut item.items {
@@ -78,34 +103,62 @@ pub(crate) fn parse(cx: &Ctxt, attr: TokenStream, item: TokenStream) -> Option<N
         let Some(kind) = take_kind(cx, method) else {
             continue;
         };
+        let cfgs: Vec<syn::Attribute> = method
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("cfg"))
+            .cloned()
+            .collect();
+        // Methods under `#[cfg]` may legitimately handle the same thing in exclusive
+        // configurations: they are not duplicates (at run time the last registered wins).
+        let check_duplicates = cfgs.is_empty();
         match &kind {
-            Kind::Event(name) => {
-                if let Some(first) = seen_events.iter().find(|n| n.value() == name.value()) {
-                    let mut err = syn::Error::new(
-                        name.span(),
-                        format!(
-                            "duplicate handler for event \"{}\" in this namespace",
-                            name.value()
-                        ),
-                    );
-                    err.combine(syn::Error::new(
-                        first.span(),
-                        "note: first handler of this event is here",
-                    ));
-                    cx.push(err);
-                } else {
-                    seen_events.push(name.clone());
+            Kind::Event(names) => {
+                for name in names {
+                    if RESERVED.contains(&name.value().as_str()) {
+                        cx.error(
+                            name.span(),
+                            format!(
+                                "\"{}\" is a reserved event name: a client cannot send it\n\
+                                 help: use #[on_connect] / #[on_disconnect] for the socket's lifecycle",
+                                name.value()
+                            ),
+                        );
+                        continue;
+                    }
+                    if !check_duplicates {
+                        continue;
+                    }
+                    if let Some(first) = seen_events.iter().find(|n| n.value() == name.value()) {
+                        let mut err = syn::Error::new(
+                            name.span(),
+                            format!(
+                                "duplicate handler for event \"{}\" in this namespace",
+                                name.value()
+                            ),
+                        );
+                        err.combine(syn::Error::new(
+                            first.span(),
+                            "note: first handler of this event is here",
+                        ));
+                        cx.push(err);
+                    } else {
+                        seen_events.push(name.clone());
+                    }
                 }
             }
+            _ if !check_duplicates => {}
+            Kind::Any => duplicate_hook(cx, &mut seen_any, method, "on_any"),
             Kind::Connect => duplicate_hook(cx, &mut seen_connect, method, "on_connect"),
             Kind::Disconnect => duplicate_hook(cx, &mut seen_disconnect, method, "on_disconnect"),
         }
-        if let Some(handler) = parse_handler(cx, kind, method) {
+        if let Some(handler) = parse_handler(cx, kind, method, cfgs) {
             handlers.push(handler);
         }
     }
     Some(NamespaceDef {
         path: path.unwrap_or_else(|| LitStr::new("/", Span::call_site())),
+        krate: krate.unwrap_or_else(|| syn::parse_quote!(::socketio_core)),
         item,
         handlers,
     })
@@ -128,24 +181,90 @@ fn duplicate_hook(cx: &Ctxt, seen: &mut Option<Span>, method: &ImplItemFn, name:
     }
 }
 
-fn parse_path(cx: &Ctxt, attr: TokenStream) -> Option<LitStr> {
+/// Parses `"/path"` then optional `key = value` options (`crate = "path::to::socketio_core"`).
+fn parse_args(cx: &Ctxt, attr: TokenStream) -> (Option<LitStr>, Option<syn::Path>) {
     if attr.is_empty() {
         cx.error(
             Span::call_site(),
             "#[namespace] needs the namespace path: #[namespace(\"/chat\")]",
         );
-        return None;
+        return (None, None);
     }
-    let path: LitStr = match syn::parse2(attr) {
-        Ok(p) => p,
+    let parser = syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
+    let exprs = match syn::parse::Parser::parse2(parser, attr) {
+        Ok(exprs) => exprs,
         Err(err) => {
             cx.error(
                 err.span(),
-                "expected one string literal, the namespace path: #[namespace(\"/chat\")]",
+                "expected the namespace path, then options: #[namespace(\"/chat\", crate = \"..\")]",
             );
-            return None;
+            return (None, None);
         }
     };
+    let mut exprs = exprs.into_iter();
+    let path = match exprs.next() {
+        Some(syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(path),
+            ..
+        })) => {
+            check_path(cx, &path);
+            Some(path)
+        }
+        Some(other) => {
+            cx.error(
+                other.span(),
+                "expected one string literal, the namespace path: #[namespace(\"/chat\")]",
+            );
+            None
+        }
+        None => None,
+    };
+    let mut krate: Option<syn::Path> = None;
+    for option in exprs {
+        let syn::Expr::Assign(assign) = &option else {
+            cx.error(
+                option.span(),
+                "expected an option `key = \"value\"`: the only one is `crate = \"path::to::socketio_core\"`",
+            );
+            continue;
+        };
+        let is_crate = matches!(&*assign.left, syn::Expr::Path(p) if p.path.is_ident("crate"));
+        if !is_crate {
+            cx.error(
+                assign.left.span(),
+                "unknown #[namespace] option: the only one is `crate = \"path::to::socketio_core\"`",
+            );
+            continue;
+        }
+        let value = match &*assign.right {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(value),
+                ..
+            }) => value,
+            other => {
+                cx.error(
+                    other.span(),
+                    "`crate` takes a string: crate = \"socketio_axum::socketio_core\"",
+                );
+                continue;
+            }
+        };
+        if krate.is_some() {
+            cx.error(assign.left.span(), "duplicate #[namespace] option `crate`");
+            continue;
+        }
+        match value.parse::<syn::Path>() {
+            Ok(path) => krate = Some(path),
+            Err(_) => cx.error(
+                value.span(),
+                "`crate` takes a path: crate = \"socketio_axum::socketio_core\"",
+            ),
+        }
+    }
+    (path, krate)
+}
+
+fn check_path(cx: &Ctxt, path: &LitStr) {
     let value = path.value();
     if !value.starts_with('/') {
         cx.error(
@@ -155,7 +274,6 @@ fn parse_path(cx: &Ctxt, attr: TokenStream) -> Option<LitStr> {
     } else if value.chars().any(char::is_whitespace) {
         cx.error(path.span(), "a namespace path cannot contain whitespace");
     }
-    Some(path)
 }
 
 /// Removes our attribute from a method and says what it handles.
@@ -171,29 +289,47 @@ fn take_kind(cx: &Ctxt, method: &mut ImplItemFn) -> Option<Kind> {
         if kind.is_some() {
             cx.error(
                 attr.path().span(),
-                "a method handles one thing: only one of #[on], #[on_connect], #[on_disconnect]",
+                "a method handles one thing: only one of #[on], #[on_any], #[on_connect], \
+                 #[on_disconnect]\nhelp: to handle several events with one method, list them: \
+                 #[on(\"a\", \"b\")]",
             );
             continue;
         }
         kind = match name.as_str() {
-            "on" => match attr.parse_args::<LitStr>() {
-                Ok(event) => Some(Kind::Event(event)),
-                Err(_) => {
-                    cx.error(
-                        attr.path().span(),
-                        "#[on] needs the event name: #[on(\"message\")]",
-                    );
-                    None
+            "on" => {
+                let parser =
+                    syn::punctuated::Punctuated::<LitStr, syn::Token![,]>::parse_terminated;
+                match attr.parse_args_with(parser) {
+                    Ok(names) if !names.is_empty() => {
+                        Some(Kind::Event(names.into_iter().collect()))
+                    }
+                    _ => {
+                        cx.error(
+                            attr.path().span(),
+                            "#[on] needs the event name: #[on(\"message\")], or several: #[on(\"a\", \"b\")]",
+                        );
+                        None
+                    }
                 }
-            },
+            }
             other => {
                 if !matches!(attr.meta, syn::Meta::Path(_)) {
-                    cx.error(attr.path().span(), format!("#[{other}] takes no arguments"));
+                    let help = if other == "on_connect" {
+                        "\nhelp: the auth payload is a parameter: `fn connect(&self, socket: SocketRef, auth: Auth)`"
+                    } else if other == "on_any" {
+                        "\nhelp: take the event's name as a parameter: `name: EventName`"
+                    } else {
+                        ""
+                    };
+                    cx.error(
+                        attr.meta.span(),
+                        format!("#[{other}] takes no arguments{help}"),
+                    );
                 }
-                Some(if other == "on_connect" {
-                    Kind::Connect
-                } else {
-                    Kind::Disconnect
+                Some(match other {
+                    "on_any" => Kind::Any,
+                    "on_connect" => Kind::Connect,
+                    _ => Kind::Disconnect,
                 })
             }
         };
@@ -202,7 +338,12 @@ fn take_kind(cx: &Ctxt, method: &mut ImplItemFn) -> Option<Kind> {
     kind
 }
 
-fn parse_handler(cx: &Ctxt, kind: Kind, method: &ImplItemFn) -> Option<Handler> {
+fn parse_handler(
+    cx: &Ctxt,
+    kind: Kind,
+    method: &ImplItemFn,
+    cfgs: Vec<syn::Attribute>,
+) -> Option<Handler> {
     let sig = &method.sig;
     let mut ok = true;
     if !sig.generics.params.is_empty() {
@@ -248,16 +389,25 @@ fn parse_handler(cx: &Ctxt, kind: Kind, method: &ImplItemFn) -> Option<Handler> 
     }
     let mut args = Vec::new();
     for input in inputs {
+        // Any irrefutable pattern works (`(a, b): (i64, i64)`): the generated code passes
+        // values, never names.
         if let FnArg::Typed(pat) = input {
-            if !matches!(*pat.pat, Pat::Ident(_) | Pat::Wild(_)) {
-                cx.error(pat.pat.span(), "handler parameters must be plain names");
+            if let Type::Reference(reference) = &*pat.ty {
+                cx.push(syn::Error::new_spanned(
+                    reference,
+                    format!(
+                        "handler arguments are owned values deserialized from the event\n\
+                         help: write `{}`",
+                        owned_suggestion(reference)
+                    ),
+                ));
                 ok = false;
             }
             args.push((*pat.ty).clone());
         }
     }
     let max = match kind {
-        Kind::Event(_) => usize::MAX,
+        Kind::Event(_) | Kind::Any => usize::MAX,
         Kind::Connect | Kind::Disconnect => 1,
     };
     if args.len() > max {
@@ -283,7 +433,20 @@ fn parse_handler(cx: &Ctxt, kind: Kind, method: &ImplItemFn) -> Option<Handler> 
         is_async: sig.asyncness.is_some(),
         args,
         ret: sig.output.clone(),
+        cfgs,
     })
+}
+
+/// The owned type to write instead of a reference: `String` for `&str`, `Vec<T>` for `&[T]`,
+/// `T` for `&T`.
+fn owned_suggestion(reference: &syn::TypeReference) -> String {
+    let elem = &*reference.elem;
+    let text = |t: &Type| t.to_token_stream().to_string().replace(' ', "");
+    match elem {
+        Type::Path(p) if p.path.is_ident("str") => "String".to_owned(),
+        Type::Slice(slice) => format!("Vec<{}>", text(&slice.elem)),
+        other => text(other),
+    }
 }
 
 /// Whether a type is (a path ending in) `SocketRef`.

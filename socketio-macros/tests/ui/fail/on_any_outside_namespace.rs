@@ -1,0 +1,11 @@
+use socketio_core::SocketRef;
+use socketio_macros::on_any;
+
+struct Ns;
+
+impl Ns {
+    #[on_any]
+    fn any(&self, _socket: SocketRef) {}
+}
+
+fn main() {}
