@@ -129,14 +129,7 @@ impl Namespace {
     /// Event names a handler cannot be registered for: the Node server's lifecycle events
     /// (`socket.io`'s `RESERVED_EVENTS`), which a client's EVENT packet never triggers. Use
     /// [`Namespace::on_connect`] and [`Namespace::on_disconnect`] for the lifecycle.
-    pub const RESERVED_EVENTS: [&'static str; 6] = [
-        "connect",
-        "connect_error",
-        "disconnect",
-        "disconnecting",
-        "newListener",
-        "removeListener",
-    ];
+    pub const RESERVED_EVENTS: [&'static str; 6] = crate::protocol::packet::RESERVED_EVENTS;
 
     /// Sets the handler of `event`, replacing any previous one. Its return value is the ack.
     ///
