@@ -6,29 +6,13 @@
 //! Tests written as `async fn name(transport)` run once per transport (`name::websocket`,
 //! `name::polling`).
 
+#[macro_use]
 mod support;
 
 use std::time::{Duration, Instant};
 
 use support::client::{parse_connect_answer, parse_with_id, Conn, Transport, WAIT};
 use support::server::start_protocol_server;
-
-/// Runs `async fn $name(Transport)` as two tests: `$name::websocket` and `$name::polling`.
-macro_rules! on_both_transports {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn websocket() {
-                super::$name(super::Transport::WebSocket).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn polling() {
-                super::$name(super::Transport::Polling).await
-            }
-        }
-    )*};
-}
 
 on_both_transports!(
     connect_to_main_namespace,

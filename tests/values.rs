@@ -5,6 +5,7 @@
 //! Raw Socket.IO packets over real loopback sockets (both transports), plus the official
 //! `socket.io-client` (tests/interop/js/values.mjs) for what a JS user sees.
 
+#[macro_use]
 mod support;
 
 use std::net::SocketAddr;
@@ -94,22 +95,6 @@ async fn start() -> (SocketAddr, SocketIo, tokio::task::JoinHandle<()>) {
 
 fn all_values(args: &Args) -> Vec<Value> {
     (0..args.len()).map(|i| args.get(i).unwrap()).collect()
-}
-
-macro_rules! on_both_transports {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn websocket() {
-                super::$name(super::Transport::WebSocket).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn polling() {
-                super::$name(super::Transport::Polling).await
-            }
-        }
-    )*};
 }
 
 on_both_transports!(

@@ -28,14 +28,8 @@ pub enum EmitterError {
     Redis(#[from] redis::RedisError),
 }
 
-const RESERVED: [&str; 6] = [
-    "connect",
-    "connect_error",
-    "disconnect",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-];
+/// The event names socket.io reserves (the Node emitter refuses them too).
+const RESERVED: [&str; 6] = socketio_core::Namespace::RESERVED_EVENTS;
 
 struct Connection {
     client: redis::Client,
