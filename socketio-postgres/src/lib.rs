@@ -151,3 +151,129 @@ impl WireError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapter::Outgoing;
+
+    #[test]
+    fn bad_notifications_are_errors_not_panics() {
+        for payload in [
+            "",
+            "{",
+            "[]",
+            r#"{"type":99,"uid":"u"}"#,
+            r#"{"type":3,"uid":"u","data":{"opts":{}}}"#,
+            r#"{"uid":"u","type":3,"attachmentId":"12x"}"#,
+            r#"{"uid":"u","type":3,"attachmentId":[1]}"#,
+        ] {
+            assert!(Notification::decode(payload).is_err(), "{payload}");
+        }
+        // an attachment that is not one msgpack message
+        assert!(ClusterMessage::decode(&[0xdd, 0xff, 0xff, 0xff, 0xff]).is_err());
+        assert!(ClusterMessage::decode(&vec![0x91u8; 100_000]).is_err());
+    }
+
+    #[test]
+    fn headers_and_emitter_messages_read_as_node_writes_them() {
+        // node-postgres returns a bigserial as a string; a number is read too
+        for payload in [
+            r#"{"uid":"abc","type":3,"attachmentId":"42"}"#,
+            r#"{"uid":"abc","type":3,"attachmentId":42}"#,
+        ] {
+            assert_eq!(
+                Notification::decode(payload).unwrap(),
+                Notification::Attachment(AttachmentHeader {
+                    uid: "abc".into(),
+                    message_type: 3,
+                    attachment_id: 42
+                })
+            );
+        }
+        let header = AttachmentHeader {
+            uid: "abc".into(),
+            message_type: 9,
+            attachment_id: 7,
+        };
+        assert_eq!(
+            header.to_json(),
+            r#"{"uid":"abc","type":9,"attachmentId":"7"}"#
+        );
+        // @socket.io/postgres-emitter: no nsp, opts in the order {rooms, flags, except}
+        let raw = r#"{"type":3,"data":{"packet":{"type":2,"data":["ev",1],"nsp":"/"},"opts":{"rooms":["r"],"flags":{},"except":[]}},"uid":"emitter"}"#;
+        let Notification::Message(msg) = Notification::decode(raw).unwrap() else {
+            panic!("a message")
+        };
+        assert_eq!(msg.uid, EMITTER_UID);
+        assert_eq!(msg.nsp, None);
+        assert!(matches!(
+            msg.body,
+            ClusterBody::Broadcast {
+                request_id: None,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn binary_or_long_messages_go_through_the_attachment_table() {
+        let msg = |args: Vec<Value>| ClusterMessage {
+            uid: "0123456789abcdef".into(),
+            nsp: Some("/".into()),
+            body: ClusterBody::Broadcast {
+                packet: Packet::event("/", "ev", args),
+                request_id: None,
+                opts: BroadcastOptions::default(),
+            },
+        };
+        let small = msg(vec![Value::from("x")]);
+        match Outgoing::of("socket.io#/", &small, 8000) {
+            Outgoing::Notify { channel, payload } => {
+                assert_eq!(channel, "socket.io#/");
+                assert_eq!(
+                    payload,
+                    r#"{"type":3,"data":{"packet":{"type":2,"data":["ev","x"],"nsp":"/"},"opts":{"rooms":[],"except":[]}},"uid":"0123456789abcdef","nsp":"/"}"#
+                );
+                assert_eq!(
+                    Notification::decode(&payload).unwrap(),
+                    Notification::Message(small.clone())
+                );
+            }
+            Outgoing::Attach { .. } => panic!("small JSON goes in the NOTIFY"),
+        }
+        let binary = msg(vec![Value::Binary(vec![1])]);
+        let long = msg(vec![Value::from("y".repeat(8000))]);
+        for m in [binary, long] {
+            match Outgoing::of("socket.io#/", &m, 8000) {
+                Outgoing::Attach {
+                    payload,
+                    message_type,
+                    ..
+                } => {
+                    assert_eq!(message_type, 3);
+                    assert_eq!(ClusterMessage::decode(&payload).unwrap(), m);
+                }
+                Outgoing::Notify { .. } => panic!("goes through the table"),
+            }
+        }
+        // FETCH_SOCKETS_RESPONSE with binary stays JSON, as in Node (Buffer.toJSON)
+        let fetch = ClusterMessage {
+            uid: "u".into(),
+            nsp: Some("/".into()),
+            body: ClusterBody::FetchSocketsResponse {
+                request_id: "r".into(),
+                sockets: vec![RemoteSocket {
+                    id: "s".into(),
+                    handshake: Value::Binary(vec![1]),
+                    rooms: vec![],
+                    data: None,
+                }],
+            },
+        };
+        assert!(matches!(
+            Outgoing::of("c", &fetch, 8000),
+            Outgoing::Notify { .. }
+        ));
+    }
+}
