@@ -1,0 +1,1191 @@
+//! [`PostgresAdapter`]: a socketio-core [`Adapter`] that is a node of a Node
+//! `@socket.io/postgres-adapter` cluster (see the [crate docs](crate) for the protocol).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use rand::RngCore;
+use socketio_core::adapter::{
+    AckAnswers, Adapter, AdapterError, BroadcastOptions as CoreOptions, EncodedPacket,
+    LocalAdapter, LocalSockets, RestoredSession, Session, SocketInfo,
+};
+use socketio_core::{AckError, Args, BoxFuture, Sid, SocketRef};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_postgres::{AsyncMessage, Client, NoTls, Notification as PgNotification};
+
+use crate::convert::{args_from_node, args_to_node, to_node};
+use crate::message::{
+    AttachmentHeader, BroadcastFlags, BroadcastOptions, ClusterBody, ClusterMessage, Notification,
+    Packet, RemoteSocket, EVENT,
+};
+use crate::{Value, EMITTER_UID};
+
+/// Settings of a [`PostgresAdapter`] cluster, as `createAdapter(pool, opts)`'s options. Every
+/// node of a cluster must use the same `channel_prefix` and `table_name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresAdapterConfig {
+    /// The channel prefix (`channelPrefix`; default `"socket.io"`): namespace `nsp` uses the
+    /// channel `{channel_prefix}#{nsp}`, which must fit in 63 bytes.
+    pub channel_prefix: String,
+    /// The attachment table (`tableName`; default `"socket_io_attachments"`), written into SQL
+    /// as is (it may be schema-qualified; it is not quoted).
+    pub table_name: String,
+    /// Longest JSON message sent in the NOTIFY itself, in bytes (`payloadThreshold`; default
+    /// 8000); longer ones go through the attachment table.
+    pub payload_threshold: usize,
+    /// How old attachment rows get before this node deletes them, and how often it does
+    /// (`cleanupInterval`; default 30 s).
+    pub cleanup_interval: Duration,
+    /// After how long without publishing this node sends a `HEARTBEAT`
+    /// (`heartbeatInterval`; default 5 s).
+    pub heartbeat_interval: Duration,
+    /// After how long without a message a node is dropped from the count
+    /// (`heartbeatTimeout`; default 10 s).
+    pub heartbeat_timeout: Duration,
+    /// How long `fetch_sockets` and an acked server-side emit wait for the other nodes
+    /// (default 5 s, Node's `DEFAULT_TIMEOUT`). A node that has not answered by then is left out
+    /// (Node fails the whole call instead). Also the ack timeout of a Node broadcast with acks
+    /// that carries none.
+    pub request_timeout: Duration,
+    /// The `application_name` of the LISTEN connection (default: the one of the connection
+    /// config), so it can be told apart in `pg_stat_activity`.
+    pub listener_application_name: Option<String>,
+}
+
+impl Default for PostgresAdapterConfig {
+    fn default() -> Self {
+        PostgresAdapterConfig {
+            channel_prefix: "socket.io".to_owned(),
+            table_name: "socket_io_attachments".to_owned(),
+            payload_threshold: 8000,
+            cleanup_interval: Duration::from_secs(30),
+            heartbeat_interval: Duration::from_secs(5),
+            heartbeat_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(5),
+            listener_application_name: None,
+        }
+    }
+}
+
+/// Creates the attachment table `table_name` if it does not exist, with the columns the Node
+/// adapter's documentation gives (`id bigserial UNIQUE, created_at timestamptz DEFAULT NOW(),
+/// payload bytea`).
+///
+/// # Errors
+/// When PostgreSQL refuses the statement.
+pub async fn create_attachment_table(
+    client: &Client,
+    table_name: &str,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE IF NOT EXISTS {table_name} (id bigserial UNIQUE, \
+             created_at timestamptz DEFAULT NOW(), payload bytea)"
+        ))
+        .await
+}
+
+/// Most messages waiting to be published; beyond, new ones are dropped (and logged), so a
+/// PostgreSQL outage cannot take unbounded memory.
+const OUTBOX: usize = 64 * 1024;
+
+/// Longest wait between two attempts to reconnect.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// How often a gathering checks whether the nodes it waits for are still alive.
+const LIVENESS_TICK: Duration = Duration::from_millis(250);
+
+/// A message ready for the publisher.
+pub(crate) enum Outgoing {
+    /// JSON small enough for the NOTIFY itself.
+    Notify { channel: String, payload: String },
+    /// msgpack to insert into the attachment table, then announce.
+    Attach {
+        channel: String,
+        uid: String,
+        message_type: u64,
+        payload: Vec<u8>,
+    },
+}
+
+impl Outgoing {
+    /// How `@socket.io/postgres-adapter` sends `msg` on `channel`.
+    pub(crate) fn of(channel: &str, msg: &ClusterMessage, threshold: usize) -> Outgoing {
+        if !msg.needs_attachment() {
+            let payload = msg.to_json();
+            if payload.len() <= threshold {
+                return Outgoing::Notify {
+                    channel: channel.to_owned(),
+                    payload,
+                };
+            }
+        }
+        Outgoing::Attach {
+            channel: channel.to_owned(),
+            uid: msg.uid.clone(),
+            message_type: msg.message_type() as u64,
+            payload: msg.to_msgpack(),
+        }
+    }
+}
+
+enum Sub {
+    Listen(String),
+    Unlisten(String),
+}
+
+type Router = Arc<Mutex<HashMap<String, Weak<PostgresAdapter>>>>;
+
+/// What the adapters of every namespace of one server share.
+struct Shared {
+    config: PostgresAdapterConfig,
+    outbox: mpsc::Sender<Outgoing>,
+    subs: mpsc::UnboundedSender<Sub>,
+    router: Router,
+}
+
+/// The adapter of one namespace on a Node `@socket.io/postgres-adapter` cluster: Node servers
+/// and ours share rooms, broadcasts and requests through one PostgreSQL database.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), tokio_postgres::Error> {
+/// use socketio_postgres::{PostgresAdapter, PostgresAdapterConfig};
+/// let pg: tokio_postgres::Config = "host=127.0.0.1 user=postgres dbname=test".parse()?;
+/// let factory = PostgresAdapter::factory(pg, PostgresAdapterConfig::default()).await?;
+/// let io = socketio_core::SocketIo::builder().adapter(factory).build();
+/// # Ok(()) }
+/// ```
+///
+/// One server uses two connections (without TLS): one LISTENs to the channel of every
+/// namespace, the other publishes (in order, pipelined) and deletes old attachments.
+///
+/// * Rooms and sockets of this node are kept by a wrapped [`LocalAdapter`].
+/// * `broadcast`, `add_sockets`, `del_sockets` and `disconnect_sockets` apply to this node at
+///   once and are published (unless `local`).
+/// * The node count comes from heartbeats (see the crate docs); `server_count` is 1 + the
+///   nodes heard from within [`PostgresAdapterConfig::heartbeat_timeout`].
+/// * `fetch_sockets` and acked `server_side_emit` wait for one answer per live node, at most
+///   [`PostgresAdapterConfig::request_timeout`]; a node that stays silent (killed) is left out,
+///   and stops being waited for once its heartbeat times out.
+/// * `broadcast_with_ack` waits until every live node told its client count and all those
+///   acks are in, at most the ack timeout. Node's acks carry no socket id: each remote answer
+///   gets a fresh [`Sid`] that names no socket, and each remote socket that did not answer in
+///   time an [`AckError::Timeout`] entry under a fresh id too.
+/// * `all_rooms` is this node's rooms: the cluster protocol has no request for it (Node's
+///   `ClusterAdapter` answers with its local rooms too).
+/// * Server-side events of other nodes go to [`socketio_core::Namespace::on_server_event`]
+///   handlers; an ack is the handler's first argument only (as in Node).
+/// * Sessions (connection state recovery) stay with this node, as with Node's adapter.
+///
+/// The LISTEN connection reconnects by itself when it is lost (growing delay, up to 5 s,
+/// logged), LISTENs again and sends an `INITIAL_HEARTBEAT`; notifications sent meanwhile are
+/// lost (PostgreSQL keeps none for a listener that is gone). A publish that fails is retried
+/// once on a new connection, then dropped and logged.
+pub struct PostgresAdapter {
+    me: Weak<PostgresAdapter>,
+    shared: Arc<Shared>,
+    uid: String,
+    nsp: String,
+    channel: String,
+    local: LocalAdapter,
+    sockets: LocalSockets,
+    /// Other nodes by uid, with when they were last heard from.
+    nodes: Mutex<HashMap<String, Instant>>,
+    /// Our requests waiting for answers, by request id.
+    pending: Mutex<HashMap<String, mpsc::UnboundedSender<ClusterMessage>>>,
+    /// When this node last published (a heartbeat is due `heartbeat_interval` later).
+    last_publish: Mutex<Instant>,
+}
+
+impl std::fmt::Debug for PostgresAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresAdapter")
+            .field("uid", &self.uid)
+            .field("nsp", &self.nsp)
+            .field("channel", &self.channel)
+            .finish()
+    }
+}
+
+/// 16 hex digits, as Node's `randomBytes(8).toString("hex")`.
+pub(crate) fn random_id() -> String {
+    let mut bytes = [0u8; 8];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `"name"`, with `"` doubled, for LISTEN/UNLISTEN.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+impl PostgresAdapter {
+    /// Connects to PostgreSQL (one connection to publish and one to LISTEN, both checked now so
+    /// a misconfiguration fails here) and returns the factory to give to
+    /// [`socketio_core::SocketIoBuilder::adapter`]. The factory is synchronous: each new
+    /// namespace's channel is LISTENed to by the listener task at once; the adapter announces
+    /// itself (`INITIAL_HEARTBEAT`) once the LISTEN is in place.
+    ///
+    /// # Errors
+    /// When PostgreSQL cannot be reached.
+    pub async fn factory(
+        pg: tokio_postgres::Config,
+        config: PostgresAdapterConfig,
+    ) -> Result<
+        impl Fn(LocalSockets) -> Arc<PostgresAdapter> + Send + Sync + 'static,
+        tokio_postgres::Error,
+    > {
+        let mut listen_pg = pg.clone();
+        if let Some(name) = &config.listener_application_name {
+            listen_pg.application_name(name);
+        }
+        let publisher = connect(&pg).await?;
+        let listener = connect_listener(&listen_pg).await?;
+        let (outbox, queued) = mpsc::channel(OUTBOX);
+        let (subs, sub_rx) = mpsc::unbounded_channel();
+        let router = Router::default();
+        tokio::spawn(run_publisher(
+            pg,
+            publisher,
+            queued,
+            config.table_name.clone(),
+            config.cleanup_interval,
+        ));
+        tokio::spawn(run_listener(
+            listen_pg,
+            listener,
+            router.clone(),
+            sub_rx,
+            config.table_name.clone(),
+        ));
+        let shared = Arc::new(Shared {
+            config,
+            outbox,
+            subs,
+            router,
+        });
+        Ok(move |sockets: LocalSockets| PostgresAdapter::new(shared.clone(), sockets))
+    }
+
+    fn new(shared: Arc<Shared>, sockets: LocalSockets) -> Arc<PostgresAdapter> {
+        let nsp = sockets.nsp().to_owned();
+        let channel = format!("{}#{}", shared.config.channel_prefix, nsp);
+        if channel.len() > 63 {
+            tracing::error!(
+                channel,
+                "channel name longer than 63 bytes: PostgreSQL will refuse it"
+            );
+        }
+        let adapter = Arc::new_cyclic(|me| PostgresAdapter {
+            me: me.clone(),
+            shared: shared.clone(),
+            uid: random_id(),
+            nsp,
+            channel: channel.clone(),
+            local: LocalAdapter::new(sockets.clone()),
+            sockets,
+            nodes: Mutex::default(),
+            pending: Mutex::default(),
+            last_publish: Mutex::new(Instant::now()),
+        });
+        shared
+            .router
+            .lock()
+            .unwrap()
+            .insert(channel.clone(), Arc::downgrade(&adapter));
+        let _ = shared.subs.send(Sub::Listen(channel));
+        tokio::spawn(run_heartbeat(
+            Arc::downgrade(&adapter),
+            shared.config.heartbeat_interval,
+        ));
+        adapter
+    }
+
+    /// This namespace adapter's uid (16 hex digits), as other nodes see it in our messages.
+    pub fn uid(&self) -> &str {
+        &self.uid
+    }
+
+    /// The channel this namespace's messages go on (`{channel_prefix}#{nsp}`).
+    pub fn channel(&self) -> &str {
+        &self.channel
+    }
+
+    fn this(&self) -> Arc<PostgresAdapter> {
+        self.me.upgrade().expect("called through an Arc")
+    }
+
+    fn publish(&self, body: ClusterBody) {
+        let msg = ClusterMessage {
+            uid: self.uid.clone(),
+            nsp: Some(self.nsp.clone()),
+            body,
+        };
+        *self.last_publish.lock().unwrap() = Instant::now();
+        let out = Outgoing::of(&self.channel, &msg, self.shared.config.payload_threshold);
+        if self.shared.outbox.try_send(out).is_err() {
+            tracing::warn!("postgres adapter outbox full or closed: message dropped");
+        }
+    }
+
+    /// The uids of the other nodes heard from within the heartbeat timeout (the others are
+    /// forgotten).
+    fn live_nodes(&self) -> HashSet<String> {
+        let timeout = self.shared.config.heartbeat_timeout;
+        let mut nodes = self.nodes.lock().unwrap();
+        nodes.retain(|uid, seen| {
+            let alive = seen.elapsed() <= timeout;
+            if !alive {
+                tracing::debug!(uid, nsp = self.nsp, "node seems down");
+            }
+            alive
+        });
+        nodes.keys().cloned().collect()
+    }
+
+    /// Registers a request; answers arrive on the receiver until the guard is dropped.
+    fn request(
+        &self,
+    ) -> (
+        String,
+        mpsc::UnboundedReceiver<ClusterMessage>,
+        PendingGuard,
+    ) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let id = random_id();
+        self.pending.lock().unwrap().insert(id.clone(), tx);
+        let guard = PendingGuard {
+            adapter: self.this(),
+            id: id.clone(),
+        };
+        (id, rx, guard)
+    }
+
+    fn handshake_of(&self, socket: &SocketRef) -> Value {
+        let hs = socket.handshake();
+        let headers = hs
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    Value::from(k.as_str()),
+                    Value::from(String::from_utf8_lossy(v.as_bytes()).into_owned()),
+                )
+            })
+            .collect();
+        let query = hs
+            .uri
+            .query()
+            .map(|q| {
+                q.split('&')
+                    .filter(|p| !p.is_empty())
+                    .map(|p| {
+                        let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                        (Value::from(k), Value::from(v))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut map = vec![
+            (Value::from("headers"), Value::Map(headers)),
+            (Value::from("url"), Value::from(hs.uri.to_string())),
+            (Value::from("query"), Value::Map(query)),
+        ];
+        if let Some(auth) = &hs.auth {
+            if let Ok(auth) = serde_json::from_value::<socketio_core::Value>(auth.clone()) {
+                map.push((Value::from("auth"), to_node(&auth)));
+            }
+        }
+        Value::Map(map)
+    }
+
+    fn event_packet(&self, packet: &Packet) -> Option<EncodedPacket> {
+        match (packet.packet_type, packet.event_name()) {
+            (EVENT, Some(event)) => Some(EncodedPacket::event(
+                &self.nsp,
+                event,
+                args_from_node(packet.args()),
+            )),
+            _ => {
+                tracing::debug!(?packet, "a broadcast that is not an event ignored");
+                None
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ incoming
+
+    /// The LISTEN on our channel is in place (first time, or after a reconnection): announce
+    /// this node, so the others answer with heartbeats.
+    fn on_listening(&self) {
+        self.publish(ClusterBody::InitialHeartbeat);
+    }
+
+    fn on_message(&self, msg: ClusterMessage) {
+        if msg.uid == self.uid {
+            return;
+        }
+        if msg.nsp.as_deref().is_some_and(|nsp| nsp != self.nsp) {
+            return;
+        }
+        if msg.uid != EMITTER_UID {
+            self.nodes
+                .lock()
+                .unwrap()
+                .insert(msg.uid.clone(), Instant::now());
+        }
+        let from = msg.uid.clone();
+        match msg.body {
+            ClusterBody::InitialHeartbeat => self.publish(ClusterBody::Heartbeat),
+            ClusterBody::Heartbeat => {}
+            ClusterBody::AdapterClose => {
+                self.nodes.lock().unwrap().remove(&from);
+            }
+            ClusterBody::Broadcast {
+                packet,
+                request_id: None,
+                opts,
+            } => {
+                if let Some(packet) = self.event_packet(&packet) {
+                    self.local.broadcast(&packet, &core_options(opts));
+                }
+            }
+            ClusterBody::Broadcast {
+                packet,
+                request_id: Some(request_id),
+                opts,
+            } => self.on_broadcast_with_ack(&packet, request_id, opts),
+            ClusterBody::SocketsJoin { opts, rooms } => {
+                self.local.add_sockets(&core_options(opts), &rooms);
+            }
+            ClusterBody::SocketsLeave { opts, rooms } => {
+                self.local.del_sockets(&core_options(opts), &rooms);
+            }
+            ClusterBody::DisconnectSockets { opts, close } => {
+                self.local.disconnect_sockets(&core_options(opts), close);
+            }
+            ClusterBody::FetchSockets { opts, request_id } => {
+                let selected = self.sockets.among(self.local.sockets(&core_options(opts)));
+                let sockets = selected
+                    .iter()
+                    .map(|s| RemoteSocket {
+                        id: s.id().to_string(),
+                        handshake: self.handshake_of(s),
+                        rooms: self.local.socket_rooms(s.id()),
+                        data: None,
+                    })
+                    .collect();
+                self.publish(ClusterBody::FetchSocketsResponse {
+                    request_id,
+                    sockets,
+                });
+            }
+            ClusterBody::ServerSideEmit { request_id, packet } => {
+                let Some(event) = packet.first().and_then(Value::as_str) else {
+                    return tracing::debug!("server-side emit without an event name ignored");
+                };
+                let Some(answer) = self
+                    .sockets
+                    .server_event(event, args_from_node(&packet[1..]))
+                else {
+                    return;
+                };
+                let this = self.this();
+                tokio::spawn(async move {
+                    let ack = answer.await;
+                    if let Some(request_id) = request_id {
+                        let packet = args_to_node(&ack).into_iter().next();
+                        this.publish(ClusterBody::ServerSideEmitResponse { request_id, packet });
+                    }
+                });
+            }
+            ClusterBody::FetchSocketsResponse { .. }
+            | ClusterBody::ServerSideEmitResponse { .. }
+            | ClusterBody::BroadcastClientCount { .. }
+            | ClusterBody::BroadcastAck { .. } => {
+                let request_id = match &msg.body {
+                    ClusterBody::FetchSocketsResponse { request_id, .. }
+                    | ClusterBody::ServerSideEmitResponse { request_id, .. }
+                    | ClusterBody::BroadcastClientCount { request_id, .. }
+                    | ClusterBody::BroadcastAck { request_id, .. } => request_id.clone(),
+                    _ => return,
+                };
+                let pending = self.pending.lock().unwrap();
+                if let Some(tx) = pending.get(&request_id) {
+                    let _ = tx.send(ClusterMessage {
+                        uid: from,
+                        nsp: msg.nsp,
+                        body: msg.body,
+                    });
+                }
+            }
+        }
+    }
+
+    fn on_broadcast_with_ack(&self, packet: &Packet, request_id: String, opts: BroadcastOptions) {
+        let timeout = opts
+            .flags
+            .as_ref()
+            .and_then(BroadcastFlags::timeout_ms)
+            .map_or(self.shared.config.request_timeout, Duration::from_millis);
+        let Some(encoded) = self.event_packet(packet) else {
+            return;
+        };
+        let selected = self.sockets.among(self.local.sockets(&core_options(opts)));
+        self.publish(ClusterBody::BroadcastClientCount {
+            request_id: request_id.clone(),
+            client_count: selected.len() as u64,
+        });
+        for socket in &selected {
+            let answer = self.sockets.request_ack(socket, &encoded, timeout);
+            let (this, request_id) = (self.this(), request_id.clone());
+            tokio::spawn(async move {
+                if let Ok(args) = answer.await {
+                    let packet = args_to_node(&args).into_iter().next();
+                    this.publish(ClusterBody::BroadcastAck { request_id, packet });
+                }
+            });
+        }
+    }
+
+    /// Publishes a request and gathers one answer per live node (`on` takes each), until every
+    /// node answered or died, or `timeout`.
+    async fn gather(
+        &self,
+        request: impl FnOnce(String) -> ClusterBody,
+        timeout: Duration,
+        mut on: impl FnMut(ClusterMessage),
+    ) {
+        let mut missing = self.live_nodes();
+        if missing.is_empty() {
+            return;
+        }
+        let (id, mut answers, _guard) = self.request();
+        self.publish(request(id));
+        let deadline = Instant::now() + timeout;
+        let mut tick = tokio::time::interval(LIVENESS_TICK);
+        while !missing.is_empty() {
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => {
+                    tracing::debug!(nsp = self.nsp, ?missing, "request timed out: silent nodes left out");
+                    break;
+                }
+                _ = tick.tick() => {
+                    let live = self.live_nodes();
+                    missing.retain(|uid| live.contains(uid));
+                }
+                answer = answers.recv() => {
+                    let Some(answer) = answer else { break };
+                    missing.remove(&answer.uid);
+                    on(answer);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for PostgresAdapter {
+    fn drop(&mut self) {
+        let msg = ClusterMessage {
+            uid: self.uid.clone(),
+            nsp: Some(self.nsp.clone()),
+            body: ClusterBody::AdapterClose,
+        };
+        let out = Outgoing::of(&self.channel, &msg, self.shared.config.payload_threshold);
+        let _ = self.shared.outbox.try_send(out);
+        if let Ok(mut router) = self.shared.router.lock() {
+            router.remove(&self.channel);
+        }
+        let _ = self.shared.subs.send(Sub::Unlisten(self.channel.clone()));
+    }
+}
+
+/// Removes a request from the pending table when its gathering ends.
+struct PendingGuard {
+    adapter: Arc<PostgresAdapter>,
+    id: String,
+}
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        self.adapter.pending.lock().unwrap().remove(&self.id);
+    }
+}
+
+fn core_options(opts: BroadcastOptions) -> CoreOptions {
+    let volatile = opts.flags.as_ref().is_some_and(BroadcastFlags::volatile);
+    CoreOptions {
+        rooms: opts.rooms,
+        except: opts.except,
+        flags: socketio_core::adapter::BroadcastFlags {
+            local: false,
+            volatile,
+        },
+    }
+}
+
+/// Options on the wire: `{rooms, except, flags}`, `flags` always an object, as socket.io's
+/// `encodeOptions` writes them.
+fn wire_options(opts: &CoreOptions, flags: BroadcastFlags) -> BroadcastOptions {
+    BroadcastOptions {
+        rooms: opts.rooms.clone(),
+        except: opts.except.clone(),
+        flags: Some(flags),
+    }
+}
+
+fn broadcast_flags(opts: &CoreOptions) -> BroadcastFlags {
+    let mut flags = BroadcastFlags::default();
+    if opts.flags.volatile {
+        flags.set("volatile", true);
+    }
+    flags
+}
+
+impl Adapter for PostgresAdapter {
+    fn add_all(&self, sid: Sid, rooms: &[&str]) {
+        self.local.add_all(sid, rooms);
+    }
+
+    fn del(&self, sid: Sid, room: &str) {
+        self.local.del(sid, room);
+    }
+
+    fn del_all(&self, sid: Sid) {
+        self.local.del_all(sid);
+    }
+
+    fn socket_rooms(&self, sid: Sid) -> Vec<String> {
+        self.local.socket_rooms(sid)
+    }
+
+    fn sockets(&self, opts: &CoreOptions) -> Vec<Sid> {
+        self.local.sockets(opts)
+    }
+
+    fn rooms(&self) -> Vec<String> {
+        self.local.rooms()
+    }
+
+    fn broadcast(&self, packet: &EncodedPacket, opts: &CoreOptions) {
+        if !opts.flags.local {
+            match packet.parts() {
+                Ok(parts) => self.publish(ClusterBody::Broadcast {
+                    packet: Packet::event(
+                        self.nsp.as_str(),
+                        &parts.event,
+                        args_to_node(&parts.args),
+                    ),
+                    request_id: None,
+                    opts: wire_options(opts, broadcast_flags(opts)),
+                }),
+                Err(err) => tracing::error!(%err, "broadcast not published to the cluster"),
+            }
+        }
+        self.local.broadcast(packet, opts);
+    }
+
+    fn broadcast_with_ack(
+        &self,
+        packet: &EncodedPacket,
+        opts: &CoreOptions,
+        timeout: Duration,
+    ) -> BoxFuture<AckAnswers> {
+        let local = self.local.broadcast_with_ack(packet, opts, timeout);
+        if opts.flags.local {
+            return local;
+        }
+        let parts = match packet.parts() {
+            Ok(parts) => parts,
+            Err(err) => {
+                tracing::error!(%err, "broadcast with acks not published to the cluster");
+                return local;
+            }
+        };
+        let mut flags = broadcast_flags(opts);
+        flags.set("timeout", timeout.as_millis() as u64);
+        let wire_opts = wire_options(opts, flags);
+        let node_packet = Packet::event(self.nsp.as_str(), &parts.event, args_to_node(&parts.args));
+        let this = self.this();
+        Box::pin(async move {
+            let remote = async {
+                let mut answers = AckAnswers::new();
+                let mut unreported = this.live_nodes();
+                if unreported.is_empty() {
+                    return answers;
+                }
+                let mut expected = 0u64;
+                let (id, mut rx, _guard) = this.request();
+                this.publish(ClusterBody::Broadcast {
+                    packet: node_packet,
+                    request_id: Some(id),
+                    opts: wire_opts,
+                });
+                let deadline = Instant::now() + timeout;
+                let mut tick = tokio::time::interval(LIVENESS_TICK);
+                while !unreported.is_empty() || (answers.len() as u64) < expected {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(deadline) => break,
+                        _ = tick.tick() => {
+                            let live = this.live_nodes();
+                            unreported.retain(|uid| live.contains(uid));
+                        }
+                        msg = rx.recv() => match msg.map(|m| (m.uid, m.body)) {
+                            Some((uid, ClusterBody::BroadcastClientCount { client_count, .. })) => {
+                                unreported.remove(&uid);
+                                expected += client_count;
+                            }
+                            Some((_, ClusterBody::BroadcastAck { packet, .. })) => {
+                                let args = packet.map_or_else(
+                                    || Args::from_values([]),
+                                    |v| args_from_node(std::slice::from_ref(&v)),
+                                );
+                                answers.push((Sid::new(), Ok(args)));
+                            }
+                            Some(_) => {}
+                            None => break,
+                        },
+                    }
+                }
+                let missing = expected.saturating_sub(answers.len() as u64);
+                for _ in 0..missing {
+                    answers.push((Sid::new(), Err(AckError::Timeout(timeout))));
+                }
+                answers
+            };
+            let (mut answers, remote) = tokio::join!(local, remote);
+            answers.extend(remote);
+            answers
+        })
+    }
+
+    fn add_sockets(&self, opts: &CoreOptions, rooms: &[String]) {
+        if !opts.flags.local {
+            self.publish(ClusterBody::SocketsJoin {
+                opts: wire_options(opts, broadcast_flags(opts)),
+                rooms: rooms.to_vec(),
+            });
+        }
+        self.local.add_sockets(opts, rooms);
+    }
+
+    fn del_sockets(&self, opts: &CoreOptions, rooms: &[String]) {
+        if !opts.flags.local {
+            self.publish(ClusterBody::SocketsLeave {
+                opts: wire_options(opts, broadcast_flags(opts)),
+                rooms: rooms.to_vec(),
+            });
+        }
+        self.local.del_sockets(opts, rooms);
+    }
+
+    fn disconnect_sockets(&self, opts: &CoreOptions, close: bool) {
+        if !opts.flags.local {
+            self.publish(ClusterBody::DisconnectSockets {
+                opts: wire_options(opts, broadcast_flags(opts)),
+                close,
+            });
+        }
+        self.local.disconnect_sockets(opts, close);
+    }
+
+    fn fetch_sockets(&self, opts: &CoreOptions) -> BoxFuture<Vec<SocketInfo>> {
+        let local = self.local.fetch_sockets(opts);
+        if opts.flags.local {
+            return local;
+        }
+        let this = self.this();
+        let wire_opts = wire_options(opts, broadcast_flags(opts));
+        Box::pin(async move {
+            let mut all = local.await;
+            let nsp = this.nsp.clone();
+            this.gather(
+                |request_id| ClusterBody::FetchSockets {
+                    opts: wire_opts,
+                    request_id,
+                },
+                this.shared.config.request_timeout,
+                |answer| {
+                    if let ClusterBody::FetchSocketsResponse { sockets, .. } = answer.body {
+                        all.extend(sockets.into_iter().map(|s| SocketInfo {
+                            id: s.id,
+                            nsp: nsp.clone(),
+                            rooms: s.rooms,
+                        }));
+                    }
+                },
+            )
+            .await;
+            all
+        })
+    }
+
+    fn all_rooms(&self) -> BoxFuture<Vec<String>> {
+        Box::pin(std::future::ready(self.local.rooms()))
+    }
+
+    fn server_side_emit(
+        &self,
+        event: &str,
+        args: Args,
+        timeout: Option<Duration>,
+    ) -> BoxFuture<Result<Vec<Args>, AdapterError>> {
+        let mut packet = vec![Value::from(event)];
+        packet.extend(args_to_node(&args));
+        let this = self.this();
+        let Some(timeout) = timeout else {
+            this.publish(ClusterBody::ServerSideEmit {
+                request_id: None,
+                packet,
+            });
+            return Box::pin(std::future::ready(Ok(Vec::new())));
+        };
+        Box::pin(async move {
+            let mut acks = Vec::new();
+            this.gather(
+                |request_id| ClusterBody::ServerSideEmit {
+                    request_id: Some(request_id),
+                    packet,
+                },
+                timeout,
+                |answer| {
+                    if let ClusterBody::ServerSideEmitResponse { packet, .. } = answer.body {
+                        acks.push(args_from_node(packet.as_slice()));
+                    }
+                },
+            )
+            .await;
+            Ok(acks)
+        })
+    }
+
+    fn server_count(&self) -> BoxFuture<usize> {
+        Box::pin(std::future::ready(1 + self.live_nodes().len()))
+    }
+
+    fn persist_session(&self, session: Session) {
+        self.local.persist_session(session);
+    }
+
+    fn restore_session(&self, pid: &str, offset: &str) -> BoxFuture<Option<RestoredSession>> {
+        self.local.restore_session(pid, offset)
+    }
+}
+
+/// Sends a `HEARTBEAT` whenever the adapter has published nothing for `interval`; ends with
+/// the adapter.
+async fn run_heartbeat(adapter: Weak<PostgresAdapter>, interval: Duration) {
+    loop {
+        let due = {
+            let Some(a) = adapter.upgrade() else { return };
+            let last = *a.last_publish.lock().unwrap();
+            last + interval
+        };
+        tokio::time::sleep_until(due).await;
+        let Some(a) = adapter.upgrade() else { return };
+        let last = *a.last_publish.lock().unwrap();
+        if last.elapsed() >= interval {
+            a.publish(ClusterBody::Heartbeat);
+        }
+    }
+}
+
+/// A connection whose driver runs in its own task (notifications, if any, are dropped).
+pub(crate) async fn connect(pg: &tokio_postgres::Config) -> Result<Client, tokio_postgres::Error> {
+    let (client, connection) = pg.connect(NoTls).await?;
+    tokio::spawn(async move {
+        if let Err(err) = connection.await {
+            tracing::warn!(%err, "postgres adapter: connection lost");
+        }
+    });
+    Ok(client)
+}
+
+/// A connection whose notifications arrive on the receiver; it ends when the connection does.
+async fn connect_listener(
+    pg: &tokio_postgres::Config,
+) -> Result<(Client, mpsc::UnboundedReceiver<PgNotification>), tokio_postgres::Error> {
+    let (client, mut connection) = pg.connect(NoTls).await?;
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(message) = messages.next().await {
+            match message {
+                Ok(AsyncMessage::Notification(n)) => {
+                    if tx.send(n).is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::warn!(%err, "postgres adapter: LISTEN connection lost");
+                    return;
+                }
+            }
+        }
+    });
+    Ok((client, rx))
+}
+
+/// Publishes queued messages in order: a run of plain NOTIFYs is pipelined on the connection,
+/// an attachment is inserted then announced. A message that fails is retried once on a new
+/// connection, then dropped (logged). Also deletes attachments older than `cleanup` every
+/// `cleanup`.
+pub(crate) async fn run_publisher(
+    pg: tokio_postgres::Config,
+    client: Client,
+    mut queued: mpsc::Receiver<Outgoing>,
+    table: String,
+    cleanup: Duration,
+) {
+    let mut client = Some(client);
+    let mut batch = Vec::new();
+    let mut cleanup_tick = tokio::time::interval_at(Instant::now() + cleanup, cleanup);
+    let delete = format!(
+        "DELETE FROM {table} WHERE created_at < now() - interval '{} milliseconds'",
+        cleanup.as_millis()
+    );
+    loop {
+        tokio::select! {
+            n = queued.recv_many(&mut batch, 512) => if n == 0 { return },
+            _ = cleanup_tick.tick() => {
+                if let Some(c) = &client {
+                    if let Err(err) = c.batch_execute(&delete).await {
+                        tracing::debug!(%err, "postgres adapter: removing old attachments failed");
+                    }
+                }
+                continue;
+            }
+        }
+        let mut todo: Vec<Outgoing> = std::mem::take(&mut batch);
+        for attempt in 0..2 {
+            if client.as_ref().is_none_or(Client::is_closed) {
+                match connect(&pg).await {
+                    Ok(c) => client = Some(c),
+                    Err(err) => {
+                        tracing::warn!(%err, "postgres adapter: cannot connect to publish");
+                        client = None;
+                        if attempt == 0 {
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        }
+                        continue;
+                    }
+                }
+            }
+            let c = client.as_ref().expect("connected above");
+            todo = publish_all(c, &table, todo).await;
+            if todo.is_empty() {
+                break;
+            }
+        }
+        if !todo.is_empty() {
+            tracing::warn!(
+                lost = todo.len(),
+                "postgres adapter: messages not published"
+            );
+        }
+    }
+}
+
+/// Sends `batch` in order; returns the messages that failed.
+pub(crate) async fn publish_all(
+    client: &Client,
+    table: &str,
+    batch: Vec<Outgoing>,
+) -> Vec<Outgoing> {
+    let mut failed = Vec::new();
+    let mut run: Vec<Outgoing> = Vec::new();
+    for out in batch {
+        match out {
+            Outgoing::Notify { .. } => run.push(out),
+            Outgoing::Attach { .. } => {
+                failed.extend(notify_run(client, std::mem::take(&mut run)).await);
+                if let Err(err) = attach(client, table, &out).await {
+                    tracing::warn!(%err, "postgres adapter: publishing with an attachment failed");
+                    failed.push(out);
+                }
+            }
+        }
+    }
+    failed.extend(notify_run(client, run).await);
+    failed
+}
+
+async fn notify_run(client: &Client, run: Vec<Outgoing>) -> Vec<Outgoing> {
+    if run.is_empty() {
+        return run;
+    }
+    let results = futures_util::future::join_all(run.iter().map(|out| async move {
+        let Outgoing::Notify { channel, payload } = out else {
+            return Ok(());
+        };
+        client
+            .execute("SELECT pg_notify($1, $2)", &[channel, payload])
+            .await
+            .map(drop)
+    }))
+    .await;
+    let mut failed = Vec::new();
+    for (out, result) in run.into_iter().zip(results) {
+        if let Err(err) = result {
+            tracing::warn!(%err, "postgres adapter: NOTIFY failed");
+            failed.push(out);
+        }
+    }
+    failed
+}
+
+async fn attach(client: &Client, table: &str, out: &Outgoing) -> Result<(), tokio_postgres::Error> {
+    let Outgoing::Attach {
+        channel,
+        uid,
+        message_type,
+        payload,
+    } = out
+    else {
+        return Ok(());
+    };
+    let row = client
+        .query_one(
+            &format!("INSERT INTO {table} (payload) VALUES ($1) RETURNING id"),
+            &[payload],
+        )
+        .await?;
+    let header = AttachmentHeader {
+        uid: uid.clone(),
+        message_type: *message_type,
+        attachment_id: row.get(0),
+    };
+    client
+        .execute("SELECT pg_notify($1, $2)", &[channel, &header.to_json()])
+        .await?;
+    Ok(())
+}
+
+/// Owns the LISTEN connection: applies LISTEN/UNLISTEN, reads attachments, routes messages to
+/// the namespace adapters, and reconnects (LISTENing again to every channel the router knows)
+/// when the connection is lost. Ends when every adapter and the factory are gone.
+async fn run_listener(
+    pg: tokio_postgres::Config,
+    first: (Client, mpsc::UnboundedReceiver<PgNotification>),
+    router: Router,
+    mut subs: mpsc::UnboundedReceiver<Sub>,
+    table: String,
+) {
+    let mut next = Some(first);
+    let mut backoff = Duration::from_millis(100);
+    let select = format!("SELECT payload FROM {table} WHERE id = $1");
+    loop {
+        let (client, mut notifications) = match next.take() {
+            Some(c) => c,
+            None => {
+                if subs.is_closed() {
+                    return;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                match connect_listener(&pg).await {
+                    Ok(c) => c,
+                    Err(err) => {
+                        tracing::warn!(%err, "postgres adapter: reconnecting the listener failed");
+                        continue;
+                    }
+                }
+            }
+        };
+        let channels: Vec<String> = router.lock().unwrap().keys().cloned().collect();
+        let mut restored = Ok(());
+        for channel in &channels {
+            restored = client
+                .batch_execute(&format!("LISTEN {}", quote_ident(channel)))
+                .await;
+            if restored.is_err() {
+                break;
+            }
+        }
+        if let Err(err) = restored {
+            tracing::warn!(%err, "postgres adapter: LISTEN failed");
+            continue;
+        }
+        if !channels.is_empty() {
+            tracing::info!("postgres adapter: listening again");
+            announce(&router, &channels);
+        }
+        backoff = Duration::from_millis(100);
+        loop {
+            tokio::select! {
+                sub = subs.recv() => {
+                    let Some(sub) = sub else { return };
+                    let (sql, listened) = match sub {
+                        Sub::Listen(c) => (format!("LISTEN {}", quote_ident(&c)), Some(c)),
+                        Sub::Unlisten(c) => (format!("UNLISTEN {}", quote_ident(&c)), None),
+                    };
+                    if let Err(err) = client.batch_execute(&sql).await {
+                        tracing::warn!(%err, "postgres adapter: listener lost, reconnecting");
+                        break;
+                    }
+                    if let Some(channel) = listened {
+                        announce(&router, &[channel]);
+                    }
+                }
+                n = notifications.recv() => {
+                    let Some(n) = n else {
+                        tracing::warn!("postgres adapter: listener lost, reconnecting");
+                        break;
+                    };
+                    dispatch(&router, &client, &select, &n).await;
+                }
+            }
+        }
+    }
+}
+
+fn announce(router: &Router, channels: &[String]) {
+    let adapters: Vec<_> = {
+        let r = router.lock().unwrap();
+        channels
+            .iter()
+            .filter_map(|c| r.get(c).and_then(Weak::upgrade))
+            .collect()
+    };
+    for adapter in adapters {
+        adapter.on_listening();
+    }
+}
+
+async fn dispatch(router: &Router, client: &Client, select: &str, n: &PgNotification) {
+    let adapter = router
+        .lock()
+        .unwrap()
+        .get(n.channel())
+        .and_then(Weak::upgrade);
+    let Some(adapter) = adapter else { return };
+    let msg = match Notification::decode(n.payload()) {
+        Ok(Notification::Message(msg)) => msg,
+        Ok(Notification::Attachment(header)) => {
+            if header.uid == adapter.uid {
+                return;
+            }
+            let row = match client.query_opt(select, &[&header.attachment_id]).await {
+                Ok(Some(row)) => row,
+                Ok(None) => {
+                    return tracing::warn!(id = header.attachment_id, "attachment not found")
+                }
+                Err(err) => return tracing::warn!(%err, "reading an attachment failed"),
+            };
+            let payload: Vec<u8> = match row.try_get(0) {
+                Ok(p) => p,
+                Err(err) => return tracing::warn!(%err, "attachment without a payload"),
+            };
+            match ClusterMessage::decode(&payload) {
+                Ok(msg) => msg,
+                Err(err) => return tracing::debug!(%err, "undecodable attachment ignored"),
+            }
+        }
+        Err(err) => return tracing::debug!(%err, "undecodable notification ignored"),
+    };
+    adapter.on_message(msg);
+}
