@@ -289,6 +289,27 @@ async fn several_events_one_method_the_event_name_and_a_catch_all() {
     }
 }
 
+/// The closure form of the catch-all: `ns.on_any` gets every event without a handler, with its
+/// name, and acks like any handler; named handlers still win.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closure_catch_all_gets_unhandled_events_with_their_name() {
+    let io = SocketIo::new();
+    io.ns("/any")
+        .on("named", |_s: SocketRef| async { "named" })
+        .on_any(|_s: SocketRef, name: EventName, all: Args| async move {
+            (format!("any:{name}"), all.len())
+        });
+    let addr = serve(&io).await;
+    let mut c = connected(addr, "/any", "").await;
+    c.send_sio(r#"2/any,1["named"]"#).await;
+    assert_eq!(c.expect_sio().await, r#"3/any,1["named"]"#);
+    c.send_sio(r#"2/any,2["other",1,2]"#).await;
+    assert_eq!(c.expect_sio().await, r#"3/any,2["any:other",2]"#);
+    // a numeric event name (socket.io-parser accepts it) reaches the catch-all as "7"
+    c.send_sio(r#"2/any,3[7,"x"]"#).await;
+    assert_eq!(c.expect_sio().await, r#"3/any,3["any:7",1]"#);
+}
+
 #[test]
 fn reserved_event_names_cannot_be_registered() {
     let io = SocketIo::new();

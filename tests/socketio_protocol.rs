@@ -310,6 +310,10 @@ async fn invalid_packets_close_the_connection(transport: Transport) {
         "49",
         r#"40"not an object""#,
         "42[]",
+        // reserved event names (socket.io-parser refuses them as an invalid payload)
+        r#"42["disconnect"]"#,
+        r#"42["connect",{}]"#,
+        r#"42["newListener","x"]"#,
     ] {
         let (mut c, _) = Conn::open(server.addr, transport).await;
         c.connect_ns("/", None).await;

@@ -39,7 +39,7 @@ mod ser;
 mod value;
 
 pub(crate) use self::fast::write_json_args;
-pub(crate) use self::raw::RawArgs;
+pub(crate) use self::raw::{number_name, RawArgs};
 
 use std::sync::OnceLock;
 

@@ -41,6 +41,16 @@ impl Span {
     }
 }
 
+/// The event name a number stands for, as JavaScript's `String(n)` writes it for the numbers
+/// clients send (socket.io-parser accepts a number as the event name: `42[1,"x"]` is event
+/// `"1"`).
+pub(crate) fn number_name(n: &serde_json::Number) -> String {
+    match n.as_f64() {
+        Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 1e21 => format!("{f:.0}"),
+        _ => n.to_string(),
+    }
+}
+
 /// What a missing argument reads as.
 const NULL: &str = "null";
 
@@ -66,15 +76,17 @@ impl RawArgs {
         self.spans.get(index).map(|s| &self.text[s.range()])
     }
 
-    /// Removes the first argument and returns it as a string, when it is one (an event name).
+    /// Removes the first argument and returns it as an event name, when it is a string or a
+    /// number (socket.io-parser accepts both; a number names the event `String(n)`).
     pub(crate) fn take_name(&mut self) -> Option<String> {
         let first = self.get(0)?;
-        if !first.starts_with('"') {
-            return None;
-        }
-        let name = match first.as_bytes()[1..first.len() - 1].contains(&b'\\') {
-            false => first[1..first.len() - 1].to_owned(),
-            true => serde_json::from_str::<String>(first).ok()?,
+        let name = if !first.starts_with('"') {
+            let n = serde_json::from_str::<serde_json::Number>(first).ok()?;
+            number_name(&n)
+        } else if first.as_bytes()[1..first.len() - 1].contains(&b'\\') {
+            serde_json::from_str::<String>(first).ok()?
+        } else {
+            first[1..first.len() - 1].to_owned()
         };
         self.spans.remove(0);
         Some(name)

@@ -83,6 +83,26 @@ pub(crate) enum PacketData {
     Ack(Args),
 }
 
+/// Event names a client may not send: they name the framework's own events
+/// (socket.io-parser's `RESERVED_EVENTS`; its decoder refuses an EVENT packet with one of them
+/// as an invalid payload, and so does ours).
+pub(crate) const RESERVED_EVENTS: [&str; 6] = [
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
+
+/// Refuses a reserved event name (see [`RESERVED_EVENTS`]).
+fn event_name(name: String) -> Result<String, ParseError> {
+    if RESERVED_EVENTS.contains(&name.as_str()) {
+        return Err(ParseError::Payload);
+    }
+    Ok(name)
+}
+
 impl Packet {
     /// Decodes and validates one packet received in an Engine.IO message.
     pub(crate) fn decode(text: &str) -> Result<Packet, ParseError> {
@@ -140,19 +160,19 @@ impl Packet {
             PacketType::Event if is_array(rest) => {
                 let mut raw = RawArgs::parse(rest).map_err(json_error)?;
                 let name = raw.take_name().ok_or(ParseError::Payload)?;
-                PacketData::Event(name, Args::from_raw(raw))
+                PacketData::Event(event_name(name)?, Args::from_raw(raw))
             }
             PacketType::Ack if is_array(rest) && id.is_some() => {
                 PacketData::Ack(Args::from_raw(RawArgs::parse(rest).map_err(json_error)?))
             }
             PacketType::BinaryEvent => match parse_json(rest)? {
-                Some(Value::Array(mut items))
-                    if matches!(items.first(), Some(Value::String(_))) =>
-                {
-                    let Value::String(name) = items.remove(0) else {
-                        unreachable!("checked by the guard")
+                Some(Value::Array(mut items)) if !items.is_empty() => {
+                    let name = match items.remove(0) {
+                        Value::String(name) => name,
+                        Value::Number(n) => crate::args::number_name(&n),
+                        _ => return Err(ParseError::Payload),
                     };
-                    PacketData::Event(name, Args::new(items, Vec::new()))
+                    PacketData::Event(event_name(name)?, Args::new(items, Vec::new()))
                 }
                 _ => return Err(ParseError::Payload),
             },
@@ -382,6 +402,33 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn reserved_event_names_are_invalid_and_numbers_are_names() {
+        // socket.io-parser's isPayloadValid: a reserved name is an invalid payload
+        for name in RESERVED_EVENTS {
+            for text in [
+                format!(r#"2["{name}",1]"#),
+                format!(r#"51-["{name}",{{"_placeholder":true,"num":0}}]"#),
+            ] {
+                assert_eq!(Packet::decode(&text), Err(ParseError::Payload), "{text}");
+            }
+        }
+        // ... and a number is an event name, as String(n) writes it
+        for (text, name) in [
+            (r#"2[1,"x"]"#, "1"),
+            (r#"2[1.0]"#, "1"),
+            (r#"2[-2.5]"#, "-2.5"),
+            (r#"51-[7,{"_placeholder":true,"num":0}]"#, "7"),
+        ] {
+            let PacketData::Event(got, _) = Packet::decode(text).unwrap().data else {
+                panic!("{text} is an event")
+            };
+            assert_eq!(got, name, "{text}");
+        }
+        assert_eq!(Packet::decode(r#"2[true]"#), Err(ParseError::Payload));
+        assert_eq!(Packet::decode(r#"2[null,1]"#), Err(ParseError::Payload));
+    }
+
+    #[test]
     fn decodes_events_and_acks() {
         let p = Packet::decode(r#"2/chat,12["msg",{"a":1}]"#).unwrap();
         assert_eq!(p.kind, PacketType::Event);
@@ -435,7 +482,7 @@ mod tests {
             "2",
             "2{}",
             "2[]",
-            "2[1]",
+            "2[true]", // a number is a name (see below), a boolean is not
             "0[]",
             "0\"x\"",
             "3[1]",

@@ -129,14 +129,7 @@ impl Namespace {
     /// Event names a handler cannot be registered for: the Node server's lifecycle events
     /// (`socket.io`'s `RESERVED_EVENTS`), which a client's EVENT packet never triggers. Use
     /// [`Namespace::on_connect`] and [`Namespace::on_disconnect`] for the lifecycle.
-    pub const RESERVED_EVENTS: [&'static str; 6] = [
-        "connect",
-        "connect_error",
-        "disconnect",
-        "disconnecting",
-        "newListener",
-        "removeListener",
-    ];
+    pub const RESERVED_EVENTS: [&'static str; 6] = crate::protocol::packet::RESERVED_EVENTS;
 
     /// Sets the handler of `event`, replacing any previous one. Its return value is the ack.
     ///
@@ -199,9 +192,26 @@ impl Namespace {
         self
     }
 
+    /// Sets the closure that handles every event without a handler of its own
+    /// (python-socketio's `"*"` catch-all, `#[on_any]` in a `#[namespace]`), replacing any
+    /// previous one. It takes the same parameters as [`Namespace::on`]; add an
+    /// [`EventName`](crate::EventName) parameter for the event's name, `Args` for all its
+    /// arguments. Its return value is the ack.
+    ///
+    /// ```
+    /// # let io = socketio_core::SocketIo::new();
+    /// use socketio_core::{Args, EventName, SocketRef};
+    /// io.ns("/").on_any(|_s: SocketRef, name: EventName, args: Args| async move {
+    ///     (name.to_string(), args.len())
+    /// });
+    /// ```
+    pub fn on_any<M>(&self, handler: impl IntoEventHandler<M>) -> &Self {
+        self.on_fallback(handler.into_handler().into())
+    }
+
     /// Sets the handler for events that have none (python-socketio's `"*"` catch-all). It
     /// receives the event name in [`Event::name`]; use an [`EventHandler`] implementation or
-    /// `Args` to read everything.
+    /// `Args` to read everything. [`Namespace::on_any`] takes a closure.
     pub fn on_fallback(&self, handler: Arc<dyn EventHandler>) -> &Self {
         self.handlers.write().unwrap().fallback = Some(handler);
         self
