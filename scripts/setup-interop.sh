@@ -12,6 +12,7 @@ echo "==> npm: tests/interop/js"
 
 echo "==> npm: tests/interop/node-cluster (socket.io + @socket.io/redis-adapter/-emitter)"; (cd tests/interop/node-cluster && npm ci --no-audit --no-fund --loglevel=error)
 echo "==> npm: tests/interop/node-postgres (socket.io + @socket.io/postgres-adapter/-emitter)"; (cd tests/interop/node-postgres && npm ci --no-audit --no-fund --loglevel=error)
+echo "==> npm: tests/interop/node-streams (socket.io + @socket.io/redis-streams-adapter)"; (cd tests/interop/node-streams && npm ci --no-audit --no-fund --loglevel=error)
 
 echo "==> pip: tests/interop/python/.venv"
 venv=tests/interop/python/.venv

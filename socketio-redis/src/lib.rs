@@ -23,6 +23,7 @@
 //! with `tracing`); messages published while it was down are lost, as with any Redis pub/sub.
 
 pub mod node;
+pub mod streams;
 
 use std::sync::Arc;
 

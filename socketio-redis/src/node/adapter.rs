@@ -15,10 +15,12 @@ use socketio_core::adapter::{
 use socketio_core::{AckError, Args, BoxFuture, Sid, SocketRef};
 use tokio::sync::mpsc;
 
-use super::convert::{args_from_node, args_to_node, to_node};
+use super::convert::{
+    args_from_node, args_to_node, broadcast_flags, core_options, handshake_of, wire_options,
+};
 use super::{
-    BroadcastFlags, BroadcastMessage, BroadcastOptions, ClassicChannels, Packet, RemoteSocket,
-    Request, Response, Value, DEFAULT_PREFIX, EVENT,
+    BroadcastFlags, BroadcastMessage, ClassicChannels, Packet, RemoteSocket, Request, Response,
+    Value, DEFAULT_PREFIX, EVENT,
 };
 
 /// Settings of a [`RedisAdapter`] cluster, as `createAdapter(pub, sub, opts)`'s options.
@@ -313,44 +315,6 @@ impl RedisAdapter {
         self.pending.lock().unwrap().contains_key(request_id)
     }
 
-    fn handshake_of(&self, socket: &SocketRef) -> Value {
-        let hs = socket.handshake();
-        let headers = hs
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    Value::from(k.as_str()),
-                    Value::from(String::from_utf8_lossy(v.as_bytes()).into_owned()),
-                )
-            })
-            .collect();
-        let query = hs
-            .uri
-            .query()
-            .map(|q| {
-                q.split('&')
-                    .filter(|p| !p.is_empty())
-                    .map(|p| {
-                        let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                        (Value::from(k), Value::from(v))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut map = vec![
-            (Value::from("headers"), Value::Map(headers)),
-            (Value::from("url"), Value::from(hs.uri.to_string())),
-            (Value::from("query"), Value::Map(query)),
-        ];
-        if let Some(auth) = &hs.auth {
-            if let Ok(auth) = serde_json::from_value::<socketio_core::Value>(auth.clone()) {
-                map.push((Value::from("auth"), to_node(&auth)));
-            }
-        }
-        Value::Map(map)
-    }
-
     // ------------------------------------------------------------ incoming
 
     fn on_broadcast(&self, channel: &str, payload: &[u8]) {
@@ -488,7 +452,7 @@ impl RedisAdapter {
                         .iter()
                         .map(|s| RemoteSocket {
                             id: s.id().to_string(),
-                            handshake: self.handshake_of(s),
+                            handshake: handshake_of(s),
                             rooms: self.local.socket_rooms(s.id()),
                             data: None,
                         })
@@ -632,36 +596,6 @@ impl Drop for PendingGuard {
     fn drop(&mut self) {
         self.adapter.pending.lock().unwrap().remove(&self.id);
     }
-}
-
-fn core_options(opts: BroadcastOptions) -> CoreOptions {
-    let volatile = opts.flags.as_ref().is_some_and(BroadcastFlags::volatile);
-    CoreOptions {
-        rooms: opts.rooms,
-        except: opts.except,
-        flags: socketio_core::adapter::BroadcastFlags {
-            local: false,
-            volatile,
-        },
-    }
-}
-
-/// Options on the wire: with a flags object for broadcasts (`{}`, `volatile`, `timeout`), none
-/// for the other requests (as Node sends them).
-fn wire_options(opts: &CoreOptions, flags: Option<BroadcastFlags>) -> BroadcastOptions {
-    BroadcastOptions {
-        rooms: opts.rooms.clone(),
-        except: opts.except.clone(),
-        flags,
-    }
-}
-
-fn broadcast_flags(opts: &CoreOptions) -> BroadcastFlags {
-    let mut flags = BroadcastFlags::default();
-    if opts.flags.volatile {
-        flags.set("volatile", true);
-    }
-    flags
 }
 
 impl Adapter for RedisAdapter {

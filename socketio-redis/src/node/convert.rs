@@ -1,9 +1,10 @@
 //! Between socketio-core's arguments ([`Args`], JSON with binary attachments) and the Node
 //! adapters' values ([`Value`], msgpack-shaped with binary inline).
 
-use socketio_core::{Args, Value as Arg};
+use socketio_core::adapter::BroadcastOptions as CoreOptions;
+use socketio_core::{Args, SocketRef, Value as Arg};
 
-use super::Value;
+use super::{BroadcastFlags, BroadcastOptions, Value};
 
 /// One argument as the Node adapters carry it: binary inline, a number with no fraction as an
 /// integer (as notepack.io writes a JavaScript number), any other as a float 64.
@@ -71,6 +72,17 @@ fn float(f: f64) -> Arg {
     serde_json::Number::from_f64(f).map_or(Arg::Null, Arg::Number)
 }
 
+/// A JSON value (`socket.data`, a session's data) as a Node value.
+pub(crate) fn json_to_node(json: &serde_json::Value) -> Value {
+    serde_json::from_value::<Arg>(json.clone()).map_or(Value::Nil, |a| to_node(&a))
+}
+
+/// A Node value as JSON, as `JSON.stringify` would write it (binary as
+/// `{"type":"Buffer","data":[..]}`).
+pub(crate) fn node_to_json(value: &Value) -> serde_json::Value {
+    serde_json::from_slice(&super::value::encode_json(value)).unwrap_or(serde_json::Value::Null)
+}
+
 /// Every argument of `args`, as Node values.
 pub(crate) fn args_to_node(args: &Args) -> Vec<Value> {
     (0..args.len())
@@ -81,6 +93,78 @@ pub(crate) fn args_to_node(args: &Args) -> Vec<Value> {
 /// Node values as arguments.
 pub(crate) fn args_from_node(values: &[Value]) -> Args {
     Args::from_values(values.iter().map(from_node))
+}
+
+/// `socket.handshake` as Node's fetchSockets answers carry it: `{headers, url, query, auth?}`.
+pub(crate) fn handshake_of(socket: &SocketRef) -> Value {
+    let hs = socket.handshake();
+    let headers = hs
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                Value::from(k.as_str()),
+                Value::from(String::from_utf8_lossy(v.as_bytes()).into_owned()),
+            )
+        })
+        .collect();
+    let query = hs
+        .uri
+        .query()
+        .map(|q| {
+            q.split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                    (Value::from(k), Value::from(v))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut map = vec![
+        (Value::from("headers"), Value::Map(headers)),
+        (Value::from("url"), Value::from(hs.uri.to_string())),
+        (Value::from("query"), Value::Map(query)),
+    ];
+    if let Some(auth) = &hs.auth {
+        if let Ok(auth) = serde_json::from_value::<socketio_core::Value>(auth.clone()) {
+            map.push((Value::from("auth"), to_node(&auth)));
+        }
+    }
+    Value::Map(map)
+}
+
+/// Node's options as ours (`volatile` kept, `local` dropped: a received operation is never
+/// forwarded).
+pub(crate) fn core_options(opts: BroadcastOptions) -> CoreOptions {
+    let volatile = opts.flags.as_ref().is_some_and(BroadcastFlags::volatile);
+    CoreOptions {
+        rooms: opts.rooms,
+        except: opts.except,
+        flags: socketio_core::adapter::BroadcastFlags {
+            local: false,
+            volatile,
+        },
+    }
+}
+
+/// Options on the wire: with a flags object for broadcasts (`{}`, `volatile`, `timeout`), none
+/// for the other requests (as Node sends them).
+pub(crate) fn wire_options(opts: &CoreOptions, flags: Option<BroadcastFlags>) -> BroadcastOptions {
+    BroadcastOptions {
+        rooms: opts.rooms.clone(),
+        except: opts.except.clone(),
+        flags,
+    }
+}
+
+/// The flags object of a broadcast: `{}`, or `{volatile: true}`.
+pub(crate) fn broadcast_flags(opts: &CoreOptions) -> BroadcastFlags {
+    let mut flags = BroadcastFlags::default();
+    if opts.flags.volatile {
+        flags.set("volatile", true);
+    }
+    flags
 }
 
 #[cfg(test)]

@@ -145,10 +145,10 @@
 
 mod adapter;
 mod channels;
-mod convert;
+pub(crate) mod convert;
 mod emitter;
 mod sharded;
-mod value;
+pub(crate) mod value;
 mod wire;
 
 pub use adapter::{RedisAdapter, RedisAdapterConfig};

@@ -195,7 +195,8 @@ impl ClusterMessage {
         )
     }
 
-    fn data(&self) -> Option<Value> {
+    /// The `data` object as a value (`None` for the types without data).
+    pub(crate) fn data(&self) -> Option<Value> {
         use ClusterBody as B;
         let m = MapBuilder::default();
         Some(
@@ -246,23 +247,8 @@ impl ClusterMessage {
     /// Bytes as the Node sharded adapter writes them: msgpack when the type may carry binary
     /// and the data does, JSON otherwise.
     pub fn encode(&self) -> Vec<u8> {
-        let t = self.message_type();
-        let data = self.data();
-        let may_contain_binary = matches!(
-            t,
-            MessageType::Broadcast
-                | MessageType::BroadcastAck
-                | MessageType::FetchSocketsResponse
-                | MessageType::ServerSideEmit
-                | MessageType::ServerSideEmitResponse
-        );
-        let binary = may_contain_binary && data.as_ref().is_some_and(has_binary);
-        let v = MapBuilder::default()
-            .put("type", t as u64)
-            .put_opt("data", data)
-            .put("uid", self.uid.as_str())
-            .put("nsp", self.nsp.as_str())
-            .build();
+        let binary = self.may_contain_binary() && self.data().as_ref().is_some_and(has_binary);
+        let v = self.to_value();
         if binary {
             encode_msgpack(&v)
         } else {
@@ -270,11 +256,39 @@ impl ClusterMessage {
         }
     }
 
+    /// Whether this type may carry binary in its data (`BROADCAST`, `BROADCAST_ACK`,
+    /// `FETCH_SOCKETS_RESPONSE`, `SERVER_SIDE_EMIT`, `SERVER_SIDE_EMIT_RESPONSE`): the Node
+    /// adapters write those in msgpack when their data does.
+    pub(crate) fn may_contain_binary(&self) -> bool {
+        matches!(
+            self.message_type(),
+            MessageType::Broadcast
+                | MessageType::BroadcastAck
+                | MessageType::FetchSocketsResponse
+                | MessageType::ServerSideEmit
+                | MessageType::ServerSideEmitResponse
+        )
+    }
+
     /// Reads a message (JSON when the first byte is `{`, msgpack otherwise).
     pub fn decode(bytes: &[u8]) -> Result<ClusterMessage, WireError> {
+        ClusterMessage::from_value(&decode_any(bytes)?)
+    }
+
+    /// The whole message `{type, data, uid, nsp}` as a value (`data` left out when none).
+    pub(crate) fn to_value(&self) -> Value {
+        MapBuilder::default()
+            .put("type", self.message_type() as u64)
+            .put_opt("data", self.data())
+            .put("uid", self.uid.as_str())
+            .put("nsp", self.nsp.as_str())
+            .build()
+    }
+
+    /// Reads a message from its value `{type, data, uid, nsp}`.
+    pub(crate) fn from_value(v: &Value) -> Result<ClusterMessage, WireError> {
         use ClusterBody as B;
-        let v = decode_any(bytes)?;
-        let o = Obj::new(&v, "message")?;
+        let o = Obj::new(v, "message")?;
         let t = o.u64("type")?;
         let kind = MessageType::from_u64(t).ok_or(WireError::UnknownType(t))?;
         let uid = o.str("uid")?;

@@ -1,0 +1,1169 @@
+//! [`RedisStreamsAdapter`]: a socketio-core [`Adapter`] that is a node of a Node
+//! `@socket.io/redis-streams-adapter` cluster, on the [module's protocol](super).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use rand::RngCore;
+use redis::aio::MultiplexedConnection;
+use redis::streams::{StreamRangeReply, StreamReadReply};
+use redis::AsyncConnectionConfig;
+use socketio_core::adapter::{
+    AckAnswers, Adapter, AdapterError, BroadcastOptions as CoreOptions, EncodedPacket,
+    LocalAdapter, LocalSockets, RestoredSession, Session, SocketInfo,
+};
+use socketio_core::{AckError, Args, BoxFuture, Sid};
+use tokio::sync::mpsc;
+
+use super::{
+    decode_entry, decode_pubsub, decode_session, encode_entry, encode_pubsub, encode_session,
+    goes_to_stream, next_offset, selects,
+};
+use crate::node::convert::{
+    args_from_node, args_to_node, broadcast_flags, core_options, handshake_of, wire_options,
+};
+use crate::node::{
+    BroadcastFlags, ClusterBody, ClusterMessage, Packet, RemoteSocket, Value, DEFAULT_PREFIX, EVENT,
+};
+
+/// Settings of a [`RedisStreamsAdapter`], as `createAdapter(redisClient, opts)`'s options (see
+/// the [module docs](super) for the table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisStreamsConfig {
+    /// The stream every node of the cluster writes and reads (`streamName`; default
+    /// `"socket.io"`).
+    pub stream_name: String,
+    /// The prefix of the pub/sub channels (`channelPrefix`; default `"socket.io"`).
+    pub channel_prefix: String,
+    /// The approximate length the stream is trimmed to on each write (`maxLen`; default 10 000
+    /// entries). Also bounds how far back a session can be restored.
+    pub max_len: usize,
+    /// Most entries one `XREAD` returns (`readCount`; default 100).
+    pub read_count: usize,
+    /// How long one `XREAD` blocks (`blockTimeInMs`; default 5 s).
+    pub block_time: Duration,
+    /// The prefix of session keys (`sessionKeyPrefix`; default `"sio:session:"`).
+    pub session_key_prefix: String,
+    /// How long `fetch_sockets`, an acked server-side emit and the client counts of an acked
+    /// broadcast wait for the other nodes (socket.io-adapter's 5 s default). Also the ack
+    /// timeout of a Node broadcast with acks that carries none.
+    pub request_timeout: Duration,
+    /// How long a persisted session is kept (socket.io's
+    /// `connectionStateRecovery.maxDisconnectionDuration`; default 2 minutes): the `PX` of its
+    /// key.
+    pub max_disconnection_duration: Duration,
+    /// The `CLIENT SETNAME` of this server's Redis connections: `{name}-reader` (the stream
+    /// reader), `{name}-pub` (writes and commands); default `socketio-streams-<16 hex digits>`.
+    pub connection_name: Option<String>,
+}
+
+impl Default for RedisStreamsConfig {
+    fn default() -> Self {
+        RedisStreamsConfig {
+            stream_name: DEFAULT_PREFIX.to_owned(),
+            channel_prefix: DEFAULT_PREFIX.to_owned(),
+            max_len: 10_000,
+            read_count: 100,
+            block_time: Duration::from_secs(5),
+            session_key_prefix: "sio:session:".to_owned(),
+            request_timeout: Duration::from_secs(5),
+            max_disconnection_duration: Duration::from_secs(120),
+            connection_name: None,
+        }
+    }
+}
+
+/// Most writes waiting to be sent; beyond, new ones are dropped (and logged), so a Redis
+/// outage cannot take unbounded memory.
+const OUTBOX: usize = 64 * 1024;
+
+/// Longest wait between two reconnection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Most `XRANGE` calls of one session restore (as Node), each of at most [`RANGE_COUNT`]
+/// entries.
+const MAX_RANGE_CALLS: usize = 100;
+const RANGE_COUNT: usize = 1000;
+
+/// A write, in the order the adapters asked for it.
+enum Out {
+    Xadd(Vec<(&'static str, String)>),
+    Publish(String, Vec<u8>),
+    SetPx(String, String, u64),
+}
+
+/// Which namespace adapter each channel and namespace belongs to.
+#[derive(Default)]
+struct Router {
+    channels: HashMap<String, Weak<RedisStreamsAdapter>>,
+    namespaces: HashMap<String, Weak<RedisStreamsAdapter>>,
+}
+
+enum Sub {
+    Subscribe(Vec<String>),
+    Unsubscribe(Vec<String>),
+}
+
+/// What the adapters of every namespace of one server share.
+struct Shared {
+    config: RedisStreamsConfig,
+    name: String,
+    client: redis::Client,
+    outbox: mpsc::Sender<Out>,
+    subs: mpsc::UnboundedSender<Sub>,
+    router: Arc<Mutex<Router>>,
+    /// For `PUBSUB NUMSUB`, `XRANGE`, `GET`/`DEL`; reconnected on the next use after a failure.
+    commands: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+}
+
+impl Shared {
+    fn send(&self, out: Out) {
+        if self.outbox.try_send(out).is_err() {
+            tracing::warn!("redis streams adapter: outbox full or closed, message dropped");
+        }
+    }
+
+    async fn command(&self) -> redis::RedisResult<MultiplexedConnection> {
+        let mut guard = self.commands.lock().await;
+        if guard.is_none() {
+            *guard = Some(connect(&self.client, &format!("{}-pub", self.name), None).await?);
+        }
+        Ok(guard.clone().expect("connected above"))
+    }
+
+    async fn forget_command_connection(&self) {
+        *self.commands.lock().await = None;
+    }
+}
+
+/// A multiplexed connection named `name` (`CLIENT SETNAME`), with a response timeout.
+async fn connect(
+    client: &redis::Client,
+    name: &str,
+    response_timeout: Option<Duration>,
+) -> redis::RedisResult<MultiplexedConnection> {
+    let mut config = AsyncConnectionConfig::new();
+    if let Some(t) = response_timeout {
+        config = config.set_response_timeout(Some(t));
+    }
+    let mut conn = client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await?;
+    redis::cmd("CLIENT")
+        .arg("SETNAME")
+        .arg(name)
+        .query_async::<()>(&mut conn)
+        .await?;
+    Ok(conn)
+}
+
+fn random_hex() -> String {
+    let mut bytes = [0u8; 8];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The adapter of one namespace on a Node `@socket.io/redis-streams-adapter` 0.3 cluster: Node
+/// servers and ours share rooms, broadcasts, requests and sessions on one Redis stream (see
+/// the [module docs](super) for the protocol).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), redis::RedisError> {
+/// use socketio_redis::streams::{RedisStreamsAdapter, RedisStreamsConfig};
+/// let client = redis::Client::open("redis://127.0.0.1:6379")?;
+/// let factory = RedisStreamsAdapter::factory(client, RedisStreamsConfig::default()).await?;
+/// let io = socketio_core::SocketIo::builder().adapter(factory).build();
+/// # Ok(()) }
+/// ```
+///
+/// One server (all its namespaces) uses three Redis connections: a reader blocked in
+/// `XREAD` (its own, named `{connection_name}-reader`), a pub/sub subscription, and one for
+/// writes and commands (`{connection_name}-pub`).
+///
+/// * Rooms and sockets of this node are kept by a wrapped [`LocalAdapter`].
+/// * `broadcast`, `add_sockets`, `del_sockets` and `disconnect_sockets` apply to this node at
+///   once and are appended to the stream (unless `local`), in call order.
+/// * `fetch_sockets`, acked `server_side_emit` and `broadcast_with_ack` count the nodes with
+///   `PUBSUB NUMSUB` and wait for `count - 1` answers ([`RedisStreamsConfig::request_timeout`]
+///   at most for the first two; the ack timeout for the acks); a node that dies stops being
+///   counted as soon as Redis sees its connections close. Node's acks carry no socket id: each
+///   remote answer gets a fresh [`Sid`] that names no socket.
+/// * `all_rooms` is this node's rooms: the protocol has no message for it (as Node's).
+/// * Server-side events of other nodes go to [`socketio_core::Namespace::on_server_event`]
+///   handlers; the answer to an acked one is the handler's first argument.
+/// * Sessions are stored in Redis as Node stores them (see the module docs).
+///
+/// The reader resumes `XREAD` from the last entry it read after Redis drops its connection
+/// (growing delay up to 5 s, logged), so entries written meanwhile are read, not lost. The
+/// subscription reconnects the same way (ephemeral messages published meanwhile are lost,
+/// as with any pub/sub). A write that fails is retried once on a new connection, then dropped
+/// and logged.
+pub struct RedisStreamsAdapter {
+    me: Weak<RedisStreamsAdapter>,
+    shared: Arc<Shared>,
+    uid: String,
+    nsp: String,
+    public: String,
+    private: String,
+    local: LocalAdapter,
+    sockets: LocalSockets,
+    /// Our requests waiting for answers, by request id.
+    pending: Mutex<HashMap<String, mpsc::UnboundedSender<ClusterBody>>>,
+}
+
+impl std::fmt::Debug for RedisStreamsAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStreamsAdapter")
+            .field("uid", &self.uid)
+            .field("nsp", &self.nsp)
+            .field("stream", &self.shared.config.stream_name)
+            .finish()
+    }
+}
+
+impl RedisStreamsAdapter {
+    /// Connects to Redis (writer and subscription now, so a misconfiguration fails here), finds
+    /// the stream's last entry (reading starts after it), starts the reader, and returns the
+    /// factory to give to [`socketio_core::SocketIoBuilder::adapter`].
+    ///
+    /// # Errors
+    /// When Redis cannot be reached.
+    pub async fn factory(
+        client: redis::Client,
+        config: RedisStreamsConfig,
+    ) -> redis::RedisResult<impl Fn(LocalSockets) -> Arc<RedisStreamsAdapter> + Send + Sync + 'static>
+    {
+        let name = config
+            .connection_name
+            .clone()
+            .unwrap_or_else(|| format!("socketio-streams-{}", random_hex()));
+        let mut writer = connect(&client, &format!("{name}-pub"), None).await?;
+        let last: StreamRangeReply = redis::cmd("XREVRANGE")
+            .arg(&config.stream_name)
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut writer)
+            .await?;
+        let last_id = last
+            .ids
+            .first()
+            .map_or_else(|| "0-0".to_owned(), |e| e.id.clone());
+        let pubsub = client.get_async_pubsub().await?;
+        let (outbox, queued) = mpsc::channel(OUTBOX);
+        let (subs, sub_rx) = mpsc::unbounded_channel();
+        let router = Arc::new(Mutex::new(Router::default()));
+        let shared = Arc::new(Shared {
+            config,
+            name,
+            client: client.clone(),
+            outbox,
+            subs,
+            router: router.clone(),
+            commands: tokio::sync::Mutex::new(None),
+        });
+        tokio::spawn(run_writer(
+            client.clone(),
+            writer,
+            shared.config.stream_name.clone(),
+            shared.config.max_len,
+            format!("{}-pub", shared.name),
+            queued,
+        ));
+        tokio::spawn(run_subscriber(
+            client.clone(),
+            pubsub,
+            router.clone(),
+            sub_rx,
+        ));
+        tokio::spawn(run_reader(Arc::downgrade(&shared), router, last_id));
+        Ok(move |sockets: LocalSockets| RedisStreamsAdapter::new(shared.clone(), sockets))
+    }
+
+    fn new(shared: Arc<Shared>, sockets: LocalSockets) -> Arc<RedisStreamsAdapter> {
+        let nsp = sockets.nsp().to_owned();
+        let uid = random_hex();
+        let prefix = &shared.config.channel_prefix;
+        let public = format!("{prefix}#{nsp}#");
+        let private = format!("{prefix}#{nsp}#{uid}#");
+        let adapter = Arc::new_cyclic(|me| RedisStreamsAdapter {
+            me: me.clone(),
+            shared: shared.clone(),
+            uid,
+            nsp: nsp.clone(),
+            public: public.clone(),
+            private: private.clone(),
+            local: LocalAdapter::new(sockets.clone()),
+            sockets,
+            pending: Mutex::default(),
+        });
+        {
+            let mut router = shared.router.lock().unwrap();
+            for channel in [&public, &private] {
+                router
+                    .channels
+                    .insert(channel.clone(), Arc::downgrade(&adapter));
+            }
+            router.namespaces.insert(nsp, Arc::downgrade(&adapter));
+        }
+        let _ = shared.subs.send(Sub::Subscribe(vec![public, private]));
+        adapter
+    }
+
+    /// This namespace adapter's uid (16 hex digits), as other nodes see it in our messages.
+    pub fn uid(&self) -> &str {
+        &self.uid
+    }
+
+    fn this(&self) -> Arc<RedisStreamsAdapter> {
+        self.me.upgrade().expect("called through an Arc")
+    }
+
+    fn message(&self, body: ClusterBody) -> ClusterMessage {
+        ClusterMessage {
+            uid: self.uid.clone(),
+            nsp: self.nsp.clone(),
+            body,
+        }
+    }
+
+    /// Sends a message to the other nodes: on the stream or on the public channel.
+    fn publish(&self, body: ClusterBody) {
+        let msg = self.message(body);
+        if goes_to_stream(&msg) {
+            self.shared.send(Out::Xadd(encode_entry(&msg)));
+        } else {
+            self.shared
+                .send(Out::Publish(self.public.clone(), encode_pubsub(&msg)));
+        }
+    }
+
+    /// Answers node `to` on its own channel.
+    fn reply(&self, to: &str, body: ClusterBody) {
+        let channel = format!("{}#{}#{}#", self.shared.config.channel_prefix, self.nsp, to);
+        self.shared
+            .send(Out::Publish(channel, encode_pubsub(&self.message(body))));
+    }
+
+    async fn count(&self) -> usize {
+        let result = async {
+            let mut conn = self.shared.command().await?;
+            redis::cmd("PUBSUB")
+                .arg("NUMSUB")
+                .arg(&self.public)
+                .query_async::<(String, usize)>(&mut conn)
+                .await
+        }
+        .await;
+        match result {
+            Ok((_, n)) => n,
+            Err(err) => {
+                self.shared.forget_command_connection().await;
+                tracing::warn!(%err, nsp = self.nsp, "PUBSUB NUMSUB failed: counting this node alone");
+                1
+            }
+        }
+    }
+
+    /// Registers a request; answers arrive on the receiver until the guard is dropped.
+    fn request(&self) -> (String, mpsc::UnboundedReceiver<ClusterBody>, PendingGuard) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut pending = self.pending.lock().unwrap();
+        let mut id = random_hex();
+        while pending.contains_key(&id) {
+            id = random_hex();
+        }
+        pending.insert(id.clone(), tx);
+        let guard = PendingGuard {
+            adapter: self.this(),
+            id: id.clone(),
+        };
+        (id, rx, guard)
+    }
+
+    fn event_packet(&self, packet: &Packet) -> Option<EncodedPacket> {
+        match (packet.packet_type, packet.event_name()) {
+            (EVENT, Some(event)) => Some(EncodedPacket::event(
+                &self.nsp,
+                event,
+                args_from_node(packet.args()),
+            )),
+            _ => {
+                tracing::debug!(?packet, "a broadcast that is not an event ignored");
+                None
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ incoming
+
+    fn on_message(&self, msg: ClusterMessage) {
+        if msg.uid == self.uid || msg.nsp != self.nsp {
+            return;
+        }
+        let from = msg.uid;
+        match msg.body {
+            ClusterBody::Broadcast {
+                packet,
+                request_id: None,
+                opts,
+            } => {
+                if let Some(packet) = self.event_packet(&packet) {
+                    self.local.broadcast(&packet, &core_options(opts));
+                }
+            }
+            ClusterBody::Broadcast {
+                packet,
+                request_id: Some(request_id),
+                opts,
+            } => self.on_broadcast_with_ack(&from, request_id, &packet, opts),
+            ClusterBody::SocketsJoin { opts, rooms } => {
+                self.local.add_sockets(&core_options(opts), &rooms);
+            }
+            ClusterBody::SocketsLeave { opts, rooms } => {
+                self.local.del_sockets(&core_options(opts), &rooms);
+            }
+            ClusterBody::DisconnectSockets { opts, close } => {
+                self.local.disconnect_sockets(&core_options(opts), close);
+            }
+            ClusterBody::FetchSockets { opts, request_id } => {
+                let selected = self.sockets.among(self.local.sockets(&core_options(opts)));
+                let sockets = selected
+                    .iter()
+                    .map(|s| RemoteSocket {
+                        id: s.id().to_string(),
+                        handshake: handshake_of(s),
+                        rooms: self.local.socket_rooms(s.id()),
+                        data: None,
+                    })
+                    .collect();
+                self.reply(
+                    &from,
+                    ClusterBody::FetchSocketsResponse {
+                        request_id,
+                        sockets,
+                    },
+                );
+            }
+            ClusterBody::ServerSideEmit { request_id, packet } => {
+                let Some(event) = packet.first().and_then(Value::as_str) else {
+                    return tracing::debug!("server-side emit without an event name ignored");
+                };
+                let Some(answer) = self
+                    .sockets
+                    .server_event(event, args_from_node(&packet[1..]))
+                else {
+                    return;
+                };
+                let this = self.this();
+                tokio::spawn(async move {
+                    let ack = answer.await;
+                    if let Some(request_id) = request_id {
+                        let packet = args_to_node(&ack).into_iter().next();
+                        this.reply(
+                            &from,
+                            ClusterBody::ServerSideEmitResponse { request_id, packet },
+                        );
+                    }
+                });
+            }
+            response @ (ClusterBody::FetchSocketsResponse { .. }
+            | ClusterBody::ServerSideEmitResponse { .. }
+            | ClusterBody::BroadcastClientCount { .. }
+            | ClusterBody::BroadcastAck { .. }) => {
+                let id = match &response {
+                    ClusterBody::FetchSocketsResponse { request_id, .. }
+                    | ClusterBody::ServerSideEmitResponse { request_id, .. }
+                    | ClusterBody::BroadcastClientCount { request_id, .. }
+                    | ClusterBody::BroadcastAck { request_id, .. } => request_id.clone(),
+                    _ => return,
+                };
+                if let Some(tx) = self.pending.lock().unwrap().get(&id) {
+                    let _ = tx.send(response);
+                }
+            }
+            ClusterBody::InitialHeartbeat | ClusterBody::Heartbeat | ClusterBody::AdapterClose => {}
+        }
+    }
+
+    fn on_broadcast_with_ack(
+        &self,
+        from: &str,
+        request_id: String,
+        packet: &Packet,
+        opts: crate::node::BroadcastOptions,
+    ) {
+        let timeout = opts
+            .flags
+            .as_ref()
+            .and_then(BroadcastFlags::timeout_ms)
+            .map_or(self.shared.config.request_timeout, Duration::from_millis);
+        let Some(encoded) = self.event_packet(packet) else {
+            return;
+        };
+        let selected = self.sockets.among(self.local.sockets(&core_options(opts)));
+        self.reply(
+            from,
+            ClusterBody::BroadcastClientCount {
+                request_id: request_id.clone(),
+                client_count: selected.len() as u64,
+            },
+        );
+        for socket in &selected {
+            let answer = self.sockets.request_ack(socket, &encoded, timeout);
+            let (this, from, request_id) = (self.this(), from.to_owned(), request_id.clone());
+            tokio::spawn(async move {
+                if let Ok(args) = answer.await {
+                    let packet = args_to_node(&args).into_iter().next();
+                    this.reply(&from, ClusterBody::BroadcastAck { request_id, packet });
+                }
+            });
+        }
+    }
+
+    /// Publishes a request and gathers answers from `expected` nodes: `on` takes each answer
+    /// and says whether it was one (a node's last).
+    async fn gather(
+        &self,
+        request: impl FnOnce(String) -> ClusterBody,
+        expected: usize,
+        timeout: Duration,
+        mut on: impl FnMut(ClusterBody) -> bool,
+    ) {
+        let (id, mut answers, _guard) = self.request();
+        self.publish(request(id));
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut done = 0;
+        while done < expected {
+            match tokio::time::timeout_at(deadline, answers.recv()).await {
+                Ok(Some(answer)) => {
+                    if on(answer) {
+                        done += 1;
+                    }
+                }
+                Ok(None) | Err(_) => {
+                    tracing::debug!(
+                        nsp = self.nsp,
+                        answered = done,
+                        expected,
+                        "request timed out: silent nodes left out"
+                    );
+                    break;
+                }
+            }
+        }
+    }
+
+    async fn restore(
+        &self,
+        pid: &str,
+        offset: &str,
+    ) -> redis::RedisResult<Option<RestoredSession>> {
+        let Some(mut start) = next_offset(offset) else {
+            return Ok(None);
+        };
+        let stream = &self.shared.config.stream_name;
+        let key = format!("{}{pid}", self.shared.config.session_key_prefix);
+        let mut conn = self.shared.command().await?;
+        let (raw,): (Option<Vec<u8>>,) = redis::pipe()
+            .atomic()
+            .get(&key)
+            .del(&key)
+            .ignore()
+            .query_async(&mut conn)
+            .await?;
+        let here: StreamRangeReply = redis::cmd("XRANGE")
+            .arg(stream)
+            .arg(offset)
+            .arg(offset)
+            .query_async(&mut conn)
+            .await?;
+        let Some(raw) = raw else { return Ok(None) };
+        if here.ids.is_empty() {
+            return Ok(None);
+        }
+        let session = match decode_session(&raw) {
+            Ok(s) => s,
+            Err(err) => {
+                tracing::debug!(%err, pid, "undecodable session");
+                return Ok(None);
+            }
+        };
+        let mut missed = Vec::new();
+        for _ in 0..MAX_RANGE_CALLS {
+            let range: StreamRangeReply = redis::cmd("XRANGE")
+                .arg(stream)
+                .arg(&start)
+                .arg("+")
+                .arg("COUNT")
+                .arg(RANGE_COUNT)
+                .query_async(&mut conn)
+                .await?;
+            let Some(last) = range.ids.last() else { break };
+            let Some(next) = next_offset(&last.id) else {
+                break;
+            };
+            start = next;
+            for entry in &range.ids {
+                let Ok(Some(msg)) = decode_entry(&entry_fields(&entry.map)) else {
+                    continue;
+                };
+                if msg.nsp != self.nsp {
+                    continue;
+                }
+                if let ClusterBody::Broadcast {
+                    packet,
+                    request_id: None,
+                    opts,
+                } = msg.body
+                {
+                    let volatile = opts.flags.as_ref().is_some_and(BroadcastFlags::volatile);
+                    if !volatile && selects(&session.rooms, &opts.rooms, &opts.except) {
+                        if let Some(p) = self.event_packet(&packet) {
+                            missed.push((entry.id.clone(), p));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Some(RestoredSession { session, missed }))
+    }
+}
+
+fn entry_fields(map: &HashMap<String, redis::Value>) -> HashMap<String, Vec<u8>> {
+    map.iter()
+        .filter_map(|(k, v)| Some((k.clone(), redis::from_redis_value_ref::<Vec<u8>>(v).ok()?)))
+        .collect()
+}
+
+impl Drop for RedisStreamsAdapter {
+    fn drop(&mut self) {
+        let channels = vec![self.public.clone(), self.private.clone()];
+        if let Ok(mut router) = self.shared.router.lock() {
+            for channel in &channels {
+                router.channels.remove(channel);
+            }
+            if router
+                .namespaces
+                .get(&self.nsp)
+                .is_some_and(|w| w.strong_count() == 0)
+            {
+                router.namespaces.remove(&self.nsp);
+            }
+        }
+        let _ = self.shared.subs.send(Sub::Unsubscribe(channels));
+    }
+}
+
+/// Removes a request from the pending table when its gathering ends.
+struct PendingGuard {
+    adapter: Arc<RedisStreamsAdapter>,
+    id: String,
+}
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        self.adapter.pending.lock().unwrap().remove(&self.id);
+    }
+}
+
+impl Adapter for RedisStreamsAdapter {
+    fn add_all(&self, sid: Sid, rooms: &[&str]) {
+        self.local.add_all(sid, rooms);
+    }
+
+    fn del(&self, sid: Sid, room: &str) {
+        self.local.del(sid, room);
+    }
+
+    fn del_all(&self, sid: Sid) {
+        self.local.del_all(sid);
+    }
+
+    fn socket_rooms(&self, sid: Sid) -> Vec<String> {
+        self.local.socket_rooms(sid)
+    }
+
+    fn sockets(&self, opts: &CoreOptions) -> Vec<Sid> {
+        self.local.sockets(opts)
+    }
+
+    fn rooms(&self) -> Vec<String> {
+        self.local.rooms()
+    }
+
+    fn broadcast(&self, packet: &EncodedPacket, opts: &CoreOptions) {
+        if !opts.flags.local {
+            match packet.parts() {
+                Ok(parts) => self.publish(ClusterBody::Broadcast {
+                    packet: Packet::event(
+                        self.nsp.as_str(),
+                        &parts.event,
+                        args_to_node(&parts.args),
+                    ),
+                    request_id: None,
+                    opts: wire_options(opts, Some(broadcast_flags(opts))),
+                }),
+                Err(err) => tracing::error!(%err, "broadcast not published to the cluster"),
+            }
+        }
+        self.local.broadcast(packet, opts);
+    }
+
+    fn broadcast_with_ack(
+        &self,
+        packet: &EncodedPacket,
+        opts: &CoreOptions,
+        timeout: Duration,
+    ) -> BoxFuture<AckAnswers> {
+        let local = self.local.broadcast_with_ack(packet, opts, timeout);
+        if opts.flags.local {
+            return local;
+        }
+        let parts = match packet.parts() {
+            Ok(parts) => parts,
+            Err(err) => {
+                tracing::error!(%err, "broadcast with acks not published to the cluster");
+                return local;
+            }
+        };
+        let mut flags = broadcast_flags(opts);
+        flags.set("timeout", timeout.as_millis() as u64);
+        let wire_opts = wire_options(opts, Some(flags));
+        let node_packet = Packet::event(self.nsp.as_str(), &parts.event, args_to_node(&parts.args));
+        let this = self.this();
+        Box::pin(async move {
+            let remote = async {
+                let nodes = this.count().await.saturating_sub(1);
+                let mut answers = AckAnswers::new();
+                if nodes == 0 {
+                    return answers;
+                }
+                let (mut reported, mut expected) = (0usize, 0u64);
+                let (id, mut rx, _guard) = this.request();
+                this.publish(ClusterBody::Broadcast {
+                    packet: node_packet,
+                    request_id: Some(id),
+                    opts: wire_opts,
+                });
+                let deadline = tokio::time::Instant::now() + timeout;
+                while reported < nodes || (answers.len() as u64) < expected {
+                    match tokio::time::timeout_at(deadline, rx.recv()).await {
+                        Ok(Some(ClusterBody::BroadcastClientCount { client_count, .. })) => {
+                            reported += 1;
+                            expected += client_count;
+                        }
+                        Ok(Some(ClusterBody::BroadcastAck { packet, .. })) => {
+                            let args = match packet {
+                                None | Some(Value::Nil) => Args::from_values([]),
+                                Some(v) => args_from_node(std::slice::from_ref(&v)),
+                            };
+                            answers.push((Sid::new(), Ok(args)));
+                        }
+                        Ok(Some(_)) => {}
+                        Ok(None) | Err(_) => break,
+                    }
+                }
+                let missing = expected.saturating_sub(answers.len() as u64);
+                for _ in 0..missing {
+                    answers.push((Sid::new(), Err(AckError::Timeout(timeout))));
+                }
+                answers
+            };
+            let (mut answers, remote) = tokio::join!(local, remote);
+            answers.extend(remote);
+            answers
+        })
+    }
+
+    fn add_sockets(&self, opts: &CoreOptions, rooms: &[String]) {
+        if !opts.flags.local {
+            self.publish(ClusterBody::SocketsJoin {
+                opts: wire_options(opts, Some(BroadcastFlags::default())),
+                rooms: rooms.to_vec(),
+            });
+        }
+        self.local.add_sockets(opts, rooms);
+    }
+
+    fn del_sockets(&self, opts: &CoreOptions, rooms: &[String]) {
+        if !opts.flags.local {
+            self.publish(ClusterBody::SocketsLeave {
+                opts: wire_options(opts, Some(BroadcastFlags::default())),
+                rooms: rooms.to_vec(),
+            });
+        }
+        self.local.del_sockets(opts, rooms);
+    }
+
+    fn disconnect_sockets(&self, opts: &CoreOptions, close: bool) {
+        if !opts.flags.local {
+            self.publish(ClusterBody::DisconnectSockets {
+                opts: wire_options(opts, Some(BroadcastFlags::default())),
+                close,
+            });
+        }
+        self.local.disconnect_sockets(opts, close);
+    }
+
+    fn fetch_sockets(&self, opts: &CoreOptions) -> BoxFuture<Vec<SocketInfo>> {
+        let local = self.local.fetch_sockets(opts);
+        if opts.flags.local {
+            return local;
+        }
+        let this = self.this();
+        let wire_opts = wire_options(opts, Some(BroadcastFlags::default()));
+        Box::pin(async move {
+            let mut all = local.await;
+            let nodes = this.count().await.saturating_sub(1);
+            if nodes == 0 {
+                return all;
+            }
+            let nsp = this.nsp.clone();
+            this.gather(
+                |request_id| ClusterBody::FetchSockets {
+                    opts: wire_opts,
+                    request_id,
+                },
+                nodes,
+                this.shared.config.request_timeout,
+                |answer| match answer {
+                    ClusterBody::FetchSocketsResponse { sockets, .. } => {
+                        all.extend(sockets.into_iter().map(|s| SocketInfo {
+                            id: s.id,
+                            nsp: nsp.clone(),
+                            rooms: s.rooms,
+                        }));
+                        true
+                    }
+                    _ => false,
+                },
+            )
+            .await;
+            all
+        })
+    }
+
+    fn all_rooms(&self) -> BoxFuture<Vec<String>> {
+        Box::pin(std::future::ready(self.local.rooms()))
+    }
+
+    fn server_side_emit(
+        &self,
+        event: &str,
+        args: Args,
+        timeout: Option<Duration>,
+    ) -> BoxFuture<Result<Vec<Args>, AdapterError>> {
+        let mut packet = vec![Value::from(event)];
+        packet.extend(args_to_node(&args));
+        let this = self.this();
+        let Some(timeout) = timeout else {
+            this.publish(ClusterBody::ServerSideEmit {
+                request_id: None,
+                packet,
+            });
+            return Box::pin(std::future::ready(Ok(Vec::new())));
+        };
+        Box::pin(async move {
+            let nodes = this.count().await.saturating_sub(1);
+            let mut acks = Vec::new();
+            if nodes == 0 {
+                return Ok(acks);
+            }
+            this.gather(
+                |request_id| ClusterBody::ServerSideEmit {
+                    request_id: Some(request_id),
+                    packet,
+                },
+                nodes,
+                timeout,
+                |answer| match answer {
+                    ClusterBody::ServerSideEmitResponse { packet, .. } => {
+                        acks.push(match packet {
+                            None | Some(Value::Nil) => Args::from_values([]),
+                            Some(v) => args_from_node(std::slice::from_ref(&v)),
+                        });
+                        true
+                    }
+                    _ => false,
+                },
+            )
+            .await;
+            Ok(acks)
+        })
+    }
+
+    fn server_count(&self) -> BoxFuture<usize> {
+        let this = self.this();
+        Box::pin(async move { this.count().await.max(1) })
+    }
+
+    fn persist_session(&self, session: Session) {
+        let key = format!("{}{}", self.shared.config.session_key_prefix, session.pid);
+        let ms = self.shared.config.max_disconnection_duration.as_millis() as u64;
+        self.shared
+            .send(Out::SetPx(key, encode_session(&session), ms.max(1)));
+    }
+
+    fn restore_session(&self, pid: &str, offset: &str) -> BoxFuture<Option<RestoredSession>> {
+        let (this, pid, offset) = (self.this(), pid.to_owned(), offset.to_owned());
+        Box::pin(async move {
+            match this.restore(&pid, &offset).await {
+                Ok(restored) => restored,
+                Err(err) => {
+                    this.shared.forget_command_connection().await;
+                    tracing::warn!(%err, pid, "restoring a session failed");
+                    None
+                }
+            }
+        })
+    }
+}
+
+/// Sends queued writes in order, a pipeline of whatever is waiting at a time; a failed batch
+/// is retried once on a new connection, then dropped (logged).
+async fn run_writer(
+    client: redis::Client,
+    conn: MultiplexedConnection,
+    stream: String,
+    max_len: usize,
+    name: String,
+    mut queued: mpsc::Receiver<Out>,
+) {
+    let mut conn = Some(conn);
+    let mut batch = Vec::new();
+    while queued.recv_many(&mut batch, 256).await > 0 {
+        let mut pipe = redis::pipe();
+        for out in &batch {
+            match out {
+                Out::Xadd(fields) => {
+                    let cmd = pipe
+                        .cmd("XADD")
+                        .arg(&stream)
+                        .arg("MAXLEN")
+                        .arg("~")
+                        .arg(max_len)
+                        .arg("*");
+                    for (k, v) in fields {
+                        cmd.arg(*k).arg(v);
+                    }
+                    cmd.ignore();
+                }
+                Out::Publish(channel, payload) => {
+                    pipe.cmd("PUBLISH").arg(channel).arg(payload).ignore();
+                }
+                Out::SetPx(key, value, ms) => {
+                    pipe.cmd("SET")
+                        .arg(key)
+                        .arg(value)
+                        .arg("PX")
+                        .arg(*ms)
+                        .ignore();
+                }
+            }
+        }
+        let mut sent = false;
+        for _attempt in 0..2 {
+            if conn.is_none() {
+                match connect(&client, &name, None).await {
+                    Ok(c) => conn = Some(c),
+                    Err(err) => {
+                        tracing::warn!(%err, "redis streams adapter: cannot connect to write");
+                        continue;
+                    }
+                }
+            }
+            let c = conn.as_mut().expect("connected above");
+            match pipe.query_async::<()>(c).await {
+                Ok(()) => {
+                    sent = true;
+                    break;
+                }
+                Err(err) => {
+                    tracing::warn!(%err, "redis streams adapter: write failed, retrying on a new connection");
+                    conn = None;
+                }
+            }
+        }
+        if !sent {
+            tracing::warn!(lost = batch.len(), "redis streams adapter: writes dropped");
+        }
+        batch.clear();
+    }
+}
+
+/// Reads the stream from `last_id` on, forever: routes each entry to its namespace's adapter,
+/// and after a failure (Redis dropped the connection) reconnects and resumes after the last
+/// entry it read. Ends when every adapter and the factory are gone.
+async fn run_reader(shared: Weak<Shared>, router: Arc<Mutex<Router>>, mut last_id: String) {
+    let Some((client, name, stream, count, block)) = shared.upgrade().map(|s| {
+        (
+            s.client.clone(),
+            format!("{}-reader", s.name),
+            s.config.stream_name.clone(),
+            s.config.read_count.max(1),
+            s.config.block_time,
+        )
+    }) else {
+        return;
+    };
+    let mut backoff = Duration::from_millis(50);
+    let mut failed = false;
+    loop {
+        if shared.strong_count() == 0 {
+            return;
+        }
+        if failed {
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+        let mut conn = match connect(&client, &name, Some(block + Duration::from_secs(5))).await {
+            Ok(c) => c,
+            Err(err) => {
+                tracing::warn!(%err, "redis streams adapter: reader cannot connect");
+                failed = true;
+                continue;
+            }
+        };
+        if failed {
+            tracing::info!(
+                last_id,
+                "redis streams adapter: reader reconnected, resuming"
+            );
+        }
+        backoff = Duration::from_millis(50);
+        loop {
+            if shared.strong_count() == 0 {
+                return;
+            }
+            let reply: redis::RedisResult<Option<StreamReadReply>> = redis::cmd("XREAD")
+                .arg("COUNT")
+                .arg(count)
+                .arg("BLOCK")
+                .arg(block.as_millis() as u64)
+                .arg("STREAMS")
+                .arg(&stream)
+                .arg(&last_id)
+                .query_async(&mut conn)
+                .await;
+            let reply = match reply {
+                Ok(r) => r,
+                Err(err) => {
+                    tracing::warn!(%err, last_id, "redis streams adapter: reader lost its connection, reconnecting");
+                    failed = true;
+                    break;
+                }
+            };
+            for key in reply.map(|r| r.keys).unwrap_or_default() {
+                for entry in key.ids {
+                    match decode_entry(&entry_fields(&entry.map)) {
+                        Ok(Some(msg)) => {
+                            let adapter = router
+                                .lock()
+                                .unwrap()
+                                .namespaces
+                                .get(&msg.nsp)
+                                .and_then(Weak::upgrade);
+                            if let Some(adapter) = adapter {
+                                adapter.on_message(msg);
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(err) => {
+                            tracing::debug!(%err, id = entry.id, "undecodable stream entry ignored");
+                        }
+                    }
+                    last_id = entry.id;
+                }
+            }
+        }
+    }
+}
+
+/// Owns the subscription connection: applies (un)subscribe commands, routes messages to the
+/// namespace adapters, and reconnects (resubscribing every channel) when Redis drops it.
+/// Ends when every adapter and the factory are gone.
+async fn run_subscriber(
+    client: redis::Client,
+    first: redis::aio::PubSub,
+    router: Arc<Mutex<Router>>,
+    mut subs: mpsc::UnboundedReceiver<Sub>,
+) {
+    let mut next = Some(first);
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        let pubsub = match next.take() {
+            Some(p) => p,
+            None => {
+                if subs.is_closed() {
+                    return;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                match client.get_async_pubsub().await {
+                    Ok(p) => p,
+                    Err(err) => {
+                        tracing::warn!(%err, "redis streams adapter: reconnecting the subscription failed");
+                        continue;
+                    }
+                }
+            }
+        };
+        let (mut sink, mut stream) = pubsub.split();
+        let channels: Vec<String> = router.lock().unwrap().channels.keys().cloned().collect();
+        if !channels.is_empty() {
+            if let Err(err) = sink.subscribe(&channels).await {
+                tracing::warn!(%err, "redis streams adapter: resubscribing failed");
+                continue;
+            }
+        }
+        backoff = Duration::from_millis(50);
+        loop {
+            tokio::select! {
+                sub = subs.recv() => {
+                    let Some(sub) = sub else { return };
+                    let result = match sub {
+                        Sub::Subscribe(c) => sink.subscribe(c).await,
+                        Sub::Unsubscribe(c) => {
+                            // Still wanted by a live adapter (a namespace made again)? Keep it.
+                            let gone: HashSet<String> = {
+                                let r = router.lock().unwrap();
+                                c.into_iter().filter(|ch| !r.channels.contains_key(ch)).collect()
+                            };
+                            if gone.is_empty() {
+                                Ok(())
+                            } else {
+                                sink.unsubscribe(gone.into_iter().collect::<Vec<_>>()).await
+                            }
+                        }
+                    };
+                    if let Err(err) = result {
+                        tracing::warn!(%err, "redis streams adapter: subscription lost, reconnecting");
+                        break;
+                    }
+                }
+                msg = stream.next() => {
+                    let Some(msg) = msg else {
+                        tracing::warn!("redis streams adapter: subscription lost, reconnecting");
+                        break;
+                    };
+                    let adapter = router
+                        .lock()
+                        .unwrap()
+                        .channels
+                        .get(msg.get_channel_name())
+                        .and_then(Weak::upgrade);
+                    if let Some(adapter) = adapter {
+                        match decode_pubsub(msg.get_payload_bytes()) {
+                            Ok(m) => adapter.on_message(m),
+                            Err(err) => tracing::debug!(%err, "undecodable message ignored"),
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! A node of a Node `@socket.io/redis-streams-adapter` cluster: [`RedisStreamsAdapter`], and the
+//! protocol it speaks, described here.
+//!
+//! Ground truth: the published `dist/` of `@socket.io/redis-streams-adapter` **0.3.1** (the
+//! latest on npm), on `socket.io-adapter` 2.5.9's `ClusterAdapter` and `@msgpack/msgpack` 2.8,
+//! driven by socket.io 4.8.4 (`tests/interop/node-streams/`). Note that 0.3.x is a plain
+//! `ClusterAdapter`: older releases (0.1, 0.2) were a `ClusterAdapterWithHeartbeat` that counted
+//! nodes by `HEARTBEAT` entries; 0.3 sends no heartbeat and counts nodes with `PUBSUB NUMSUB`.
+//!
+//! # Options (`createAdapter(redisClient, opts)`) and their defaults
+//!
+//! | Node option | [`RedisStreamsConfig`] | default |
+//! |---|---|---|
+//! | `streamName` | `stream_name` | `"socket.io"` |
+//! | `streamCount` | (only 1) | `1` |
+//! | `channelPrefix` | `channel_prefix` | `"socket.io"` |
+//! | `maxLen` | `max_len` | `10000` (`XADD ... MAXLEN ~ 10000`) |
+//! | `readCount` | `read_count` | `100` (`XREAD COUNT`) |
+//! | `blockTimeInMs` | `block_time` | `5000` (`XREAD BLOCK`) |
+//! | `sessionKeyPrefix` | `session_key_prefix` | `"sio:session:"` |
+//! | `useShardedPubSub` | (not supported) | `false` |
+//! | `onlyPlaintext` | (ours never needs it to read; we write binary as Node does by default) | `false` |
+//! | socket.io `connectionStateRecovery.maxDisconnectionDuration` | `max_disconnection_duration` | 2 min |
+//!
+//! # Messages
+//!
+//! Every message is socket.io-adapter's `ClusterMessage` `{uid, nsp, type, data?}`
+//! ([`ClusterMessage`]: `uid` is 16 hex digits per namespace adapter, `type` a
+//! [`MessageType`] 3-12, request ids 16 hex digits; their `data` is described in
+//! [`crate::node`]'s module docs, sharded adapter section). Two carriers:
+//!
+//! **The stream** `{streamName}` (one per cluster, all namespaces): `XADD {streamName} MAXLEN ~
+//! {maxLen} * uid <uid> nsp <nsp> type <type as decimal text> [data <data>]` for
+//! `BROADCAST` *without* acks (3), `SOCKETS_JOIN` (4), `SOCKETS_LEAVE` (5) and
+//! `DISCONNECT_SOCKETS` (6). `data` is `JSON.stringify(data)`, or, when the type may carry
+//! binary (3, 8, 9, 10, 12) and the data holds some, the **base64** of the msgpack of `data`.
+//! A reader tells them apart by the first character: `{` is JSON. Every node reads the stream
+//! with `XREAD COUNT {readCount} BLOCK {blockTimeInMs} STREAMS {streamName} <last id>` on its
+//! own connection, starting at `$` (Node) and then from the id of the last entry it read;
+//! entries without `nsp` are skipped, then the message goes to that namespace's adapter,
+//! which drops its own (`uid`) messages. The entry id (`<ms>-<seq>`) is the broadcast's
+//! **offset** for connection state recovery. Ours starts from the stream's last entry at
+//! startup (not `$`) and keeps its last id across reconnections, so no entry is lost when
+//! Redis drops its reader connection.
+//!
+//! **Pub/sub** for the ephemeral messages, the msgpack (`@msgpack/msgpack`) of the whole message
+//! object `{type, data, uid, nsp}` with a numeric `type`: `BROADCAST` *with* a `requestId`,
+//! `FETCH_SOCKETS` (7) and `SERVER_SIDE_EMIT` (9, with or without ack) are `PUBLISH`ed on
+//! `{channelPrefix}#{nsp}#`; the answers (`FETCH_SOCKETS_RESPONSE` 8,
+//! `SERVER_SIDE_EMIT_RESPONSE` 10, `BROADCAST_CLIENT_COUNT` 11, `BROADCAST_ACK` 12) on the
+//! requester's `{channelPrefix}#{nsp}#{requester uid}#`. Every namespace adapter `SUBSCRIBE`s
+//! both of its channels. `@msgpack/msgpack` writes an `undefined` property as nil (e.g. an ack
+//! without argument, `socket.data` unset) and binary as bin.
+//!
+//! **Node count**: `PUBSUB NUMSUB {channelPrefix}#{nsp}#` (this node included), so a node
+//! that dies (its Redis connections close) stops being counted at once. `fetchSockets` and
+//! acked `serverSideEmit` wait for `count - 1` answers, 5 s at most (Node then rejects; ours
+//! keeps what it has). An acked broadcast counts nothing on the Node side (its ack callbacks
+//! live for `flags.timeout`); ours counts nodes and ends when each told its client count and
+//! all those acks are in. A node applies a received `SOCKETS_JOIN`/`LEAVE`/`DISCONNECT` to its
+//! own sockets only; the sender applies its own at once. Delivery of a broadcast to the
+//! sender's own sockets happens after its `XADD` resolves (Node) or at once (ours).
+//!
+//! # Sessions (connection state recovery)
+//!
+//! `persistSession(session)`: `SET {sessionKeyPrefix}{pid} <base64 of msgpack {sid, pid, rooms,
+//! data}> PX {maxDisconnectionDuration}`. `restoreSession(pid, offset)`: the offset must match
+//! `^[0-9]+-[0-9]+$`; `MULTI GET key DEL key EXEC` (a session is restored at most once) and
+//! `XRANGE {streamName} offset offset` (the offset must still be in the stream); then
+//! `XRANGE {streamName} <ms>-<seq+1> +` (exclusive start written for Redis < 6.2), at most
+//! 100 times, keeping the `BROADCAST` entries (`type` `"3"`) of this namespace whose `opts`
+//! select a socket in the session's rooms (`rooms` empty or sharing one, `except` sharing
+//! none); each missed packet is its `data` array (`[event, ...args]`) with the entry id
+//! appended. Ours reads and writes the same keys, so a session persisted by either side is
+//! restored by the other. Ours leaves out volatile broadcasts (as our [`Adapter`] trait
+//! says; Node keeps them).
+//!
+//! # What ours does not do
+//!
+//! `streamCount` > 1 and sharded pub/sub are not supported; our own clients get no offsets
+//! appended to broadcast packets (socketio-core does not do connection state recovery on the
+//! socket side yet), so `restore_session` serves sessions Node nodes or other callers persisted.
+//!
+//! [`Adapter`]: socketio_core::adapter::Adapter
+
+mod adapter;
+
+pub use adapter::{RedisStreamsAdapter, RedisStreamsConfig};
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+
+use crate::node::value::{decode_msgpack, encode_json, encode_msgpack, has_binary, MapBuilder};
+use crate::node::{ClusterBody, ClusterMessage, MessageType, WireError};
+
+/// Whether a message goes to the stream (`false`: pub/sub), as Node's `isEphemeral` decides.
+pub fn goes_to_stream(message: &ClusterMessage) -> bool {
+    match &message.body {
+        ClusterBody::Broadcast { request_id, .. } => request_id.is_none(),
+        ClusterBody::SocketsJoin { .. }
+        | ClusterBody::SocketsLeave { .. }
+        | ClusterBody::DisconnectSockets { .. } => true,
+        // INITIAL_HEARTBEAT, HEARTBEAT and ADAPTER_CLOSE are not sent by 0.3; a
+        // heartbeat-based version wrote them to the stream.
+        ClusterBody::InitialHeartbeat | ClusterBody::Heartbeat | ClusterBody::AdapterClose => true,
+        _ => false,
+    }
+}
+
+/// The fields of a stream entry for `message`, in Node's order: `uid`, `nsp`, `type` (decimal
+/// text), `data` (absent for types without data): JSON text, or base64 of msgpack when the
+/// type may carry binary and the data holds some.
+pub fn encode_entry(message: &ClusterMessage) -> Vec<(&'static str, String)> {
+    let mut fields = vec![
+        ("uid", message.uid.clone()),
+        ("nsp", message.nsp.clone()),
+        ("type", (message.message_type() as u8).to_string()),
+    ];
+    if let Some(data) = message.data() {
+        let text = if message.may_contain_binary() && has_binary(&data) {
+            base64::engine::general_purpose::STANDARD.encode(encode_msgpack(&data))
+        } else {
+            String::from_utf8(encode_json(&data)).unwrap_or_default()
+        };
+        fields.push(("data", text));
+    }
+    fields
+}
+
+/// Reads a stream entry's fields back as a message. `Ok(None)` for an entry without `nsp` (Node
+/// skips those too).
+pub fn decode_entry(
+    fields: &HashMap<String, Vec<u8>>,
+) -> Result<Option<ClusterMessage>, WireError> {
+    let text = |name: &'static str| -> Result<Option<&str>, WireError> {
+        fields
+            .get(name)
+            .map(|v| {
+                std::str::from_utf8(v).map_err(|_| WireError::shape("stream entry", "UTF-8 text"))
+            })
+            .transpose()
+    };
+    let Some(nsp) = text("nsp")?.filter(|n| !n.is_empty()) else {
+        return Ok(None);
+    };
+    let uid = text("uid")?.unwrap_or_default();
+    let t: u64 = text("type")?
+        .and_then(|t| t.trim().parse().ok())
+        .ok_or(WireError::shape("stream entry", "a numeric `type`"))?;
+    MessageType::from_u64(t).ok_or(WireError::UnknownType(t))?;
+    let data = match text("data")? {
+        None | Some("") => None,
+        Some(d) if d.starts_with('{') => Some(serde_json::from_str(d).map_err(WireError::Json)?),
+        Some(d) => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(d)
+                .map_err(|_| WireError::shape("stream entry", "JSON or base64 `data`"))?;
+            Some(decode_msgpack(&bytes)?)
+        }
+    };
+    let value = MapBuilder::default()
+        .put("type", t)
+        .put_opt("data", data)
+        .put("uid", uid)
+        .put("nsp", nsp)
+        .build();
+    ClusterMessage::from_value(&value).map(Some)
+}
+
+/// A message as published on a channel: msgpack of `{type, data, uid, nsp}`.
+pub fn encode_pubsub(message: &ClusterMessage) -> Vec<u8> {
+    encode_msgpack(&message.to_value())
+}
+
+/// Reads a message published on a channel (msgpack; JSON is accepted too).
+pub fn decode_pubsub(bytes: &[u8]) -> Result<ClusterMessage, WireError> {
+    ClusterMessage::decode(bytes)
+}
+
+/// A session as Node stores it: base64 of msgpack `{sid, pid, rooms, data}`.
+pub(crate) fn encode_session(session: &socketio_core::adapter::Session) -> String {
+    let data = crate::node::convert::json_to_node(&session.data);
+    let v = MapBuilder::default()
+        .put("sid", session.sid.to_string())
+        .put("pid", session.pid.as_str())
+        .put("rooms", crate::node::value::strings(&session.rooms))
+        .put("data", data)
+        .build();
+    base64::engine::general_purpose::STANDARD.encode(encode_msgpack(&v))
+}
+
+/// Reads a session Node (or we) stored.
+pub(crate) fn decode_session(text: &[u8]) -> Result<socketio_core::adapter::Session, WireError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|_| WireError::shape("session", "base64"))?;
+    let v = decode_msgpack(&bytes)?;
+    let o = crate::node::value::Obj::new(&v, "session")?;
+    let sid = o
+        .str("sid")?
+        .parse()
+        .map_err(|_| WireError::shape("session", "a socket id in `sid`"))?;
+    Ok(socketio_core::adapter::Session {
+        sid,
+        pid: o.str("pid")?,
+        rooms: o.strings_or_empty("rooms")?,
+        data: o
+            .get("data")
+            .map(crate::node::convert::node_to_json)
+            .unwrap_or(serde_json::Value::Null),
+    })
+}
+
+/// Whether a broadcast to `rooms` minus `except` reaches a socket in `session_rooms` (Node's
+/// `shouldIncludePacket`).
+pub(crate) fn selects(session_rooms: &[String], rooms: &[String], except: &[String]) -> bool {
+    (rooms.is_empty() || session_rooms.iter().any(|r| rooms.contains(r)))
+        && session_rooms.iter().all(|r| !except.contains(r))
+}
+
+/// The id right after `offset` (`<ms>-<seq+1>`), for an exclusive XRANGE start; `None` when
+/// `offset` is not `<digits>-<digits>`.
+pub(crate) fn next_offset(offset: &str) -> Option<String> {
+    let (ms, seq) = offset.split_once('-')?;
+    if ms.is_empty() || !ms.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let seq: u64 = seq
+        .parse()
+        .ok()
+        .filter(|_| seq.bytes().all(|b| b.is_ascii_digit()))?;
+    Some(format!("{ms}-{}", seq.checked_add(1)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::{BroadcastOptions, Packet, Value};
+
+    fn fields(list: &[(&str, &str)]) -> HashMap<String, Vec<u8>> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn a_json_entry_as_node_writes_it_reads_back_and_re_encodes() {
+        // As the Node adapter XADDs `io.to("room1").except("room2").emit("hi", 1)`.
+        let raw = fields(&[
+            ("uid", "0123456789abcdef"),
+            ("nsp", "/"),
+            ("type", "3"),
+            (
+                "data",
+                r#"{"packet":{"type":2,"data":["hi",1],"nsp":"/"},"opts":{"rooms":["room1"],"except":["room2"],"flags":{}}}"#,
+            ),
+        ]);
+        let msg = decode_entry(&raw).unwrap().unwrap();
+        let ClusterBody::Broadcast {
+            packet,
+            request_id,
+            opts,
+        } = &msg.body
+        else {
+            panic!("{msg:?}")
+        };
+        assert_eq!(packet.event_name(), Some("hi"));
+        assert!(request_id.is_none());
+        assert_eq!(opts.rooms, ["room1"]);
+        assert!(goes_to_stream(&msg));
+        let back: HashMap<String, Vec<u8>> = encode_entry(&msg)
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.into_bytes()))
+            .collect();
+        assert_eq!(back, raw);
+    }
+
+    #[test]
+    fn binary_data_is_base64_msgpack_and_survives() {
+        let msg = ClusterMessage {
+            uid: "u".into(),
+            nsp: "/chat".into(),
+            body: ClusterBody::Broadcast {
+                packet: Packet::event("/chat", "bin", [Value::Binary(vec![1, 2, 255])]),
+                request_id: None,
+                opts: BroadcastOptions::default(),
+            },
+        };
+        let entry = encode_entry(&msg);
+        assert_eq!(entry[2], ("type", "3".to_owned()));
+        assert!(!entry[3].1.starts_with('{'), "{entry:?}");
+        let raw = entry
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.into_bytes()))
+            .collect();
+        assert_eq!(decode_entry(&raw).unwrap().unwrap(), msg);
+        // and on pub/sub
+        assert_eq!(decode_pubsub(&encode_pubsub(&msg)).unwrap(), msg);
+    }
+
+    #[test]
+    fn bad_entries_are_errors_not_panics() {
+        assert!(decode_entry(&fields(&[("uid", "u")])).unwrap().is_none());
+        for bad in [
+            fields(&[("nsp", "/"), ("type", "x")]),
+            fields(&[("nsp", "/"), ("type", "99")]),
+            fields(&[("nsp", "/"), ("type", "3"), ("data", "{")]),
+            fields(&[("nsp", "/"), ("type", "3"), ("data", "!!not base64")]),
+            fields(&[("nsp", "/"), ("type", "3"), ("data", "3d3d")]),
+            fields(&[("nsp", "/"), ("type", "4"), ("data", "{}")]),
+        ] {
+            assert!(decode_entry(&bad).is_err(), "{bad:?}");
+        }
+        let mut non_utf8 = fields(&[("type", "3")]);
+        non_utf8.insert("nsp".into(), vec![0xff]);
+        assert!(decode_entry(&non_utf8).is_err());
+        assert!(decode_session(b"not base64!").is_err());
+        assert!(decode_session(b"kA==").is_err()); // msgpack [] is not a session
+    }
+
+    #[test]
+    fn offsets_and_session_selection_follow_node() {
+        assert_eq!(
+            next_offset("1700000000000-0").as_deref(),
+            Some("1700000000000-1")
+        );
+        for bad in ["", "1", "a-1", "1-b", "-1", "1-", "1-2-3", "1-+2"] {
+            assert_eq!(next_offset(bad), None, "{bad}");
+        }
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(selects(&s(&["a"]), &[], &[]));
+        assert!(selects(&s(&["a", "b"]), &s(&["b"]), &s(&["c"])));
+        assert!(!selects(&s(&["a"]), &s(&["b"]), &[]));
+        assert!(!selects(&s(&["a", "c"]), &[], &s(&["c"])));
+    }
+}

@@ -1,0 +1,690 @@
+//! A mixed cluster on Redis Streams: one Node socket.io 4.8 server on
+//! `@socket.io/redis-streams-adapter` 0.3.1 and one of ours on
+//! `socketio_redis::streams::RedisStreamsAdapter`, sharing real Redis (6379), with real
+//! socket.io-client clients on each (driven by `tests/interop/node-streams/mixed.mjs`: "n1", "n2"
+//! on Node, "r1", "r2" on ours; all in "room1", n2 and r2 in "room2"). Every operation crosses
+//! both ways. Each test has its own stream (and channel prefix and session keys), so they run in
+//! parallel; the Node process is killed when a test ends, failed or not.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use serde_json::{json, Value as Json};
+use socketio_axum::SocketIoRouterExt;
+use socketio_core::adapter::{Adapter, Session};
+use socketio_core::{Args, SocketIo, SocketRef};
+use socketio_redis::streams::{RedisStreamsAdapter, RedisStreamsConfig};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::sync::mpsc;
+
+const REDIS_URL: &str = "redis://127.0.0.1:6379";
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+
+fn node_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/node-streams");
+    assert!(
+        dir.join("node_modules/@socket.io/redis-streams-adapter")
+            .is_dir(),
+        "{} has no node_modules: run scripts/setup-interop.sh",
+        dir.display()
+    );
+    dir
+}
+
+fn unique_stream(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("rs-streams-{test}-{}-{nanos}", std::process::id())
+}
+
+/// The Node side (`mixed.mjs`); killed when dropped.
+struct NodeSide {
+    child: Child,
+    stdin: ChildStdin,
+    lines: mpsc::UnboundedReceiver<Json>,
+    backlog: Vec<Json>,
+    next_id: u64,
+    ids: BTreeMap<String, String>,
+}
+
+impl Drop for NodeSide {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+impl NodeSide {
+    async fn start(stream: &str, rust_port: u16, clients_only: bool) -> NodeSide {
+        Self::start_with(stream, rust_port, clients_only, 10_000).await
+    }
+
+    async fn start_with(
+        stream: &str,
+        rust_port: u16,
+        clients_only: bool,
+        max_len: usize,
+    ) -> NodeSide {
+        let mut child = Command::new("node")
+            .arg("mixed.mjs")
+            .current_dir(node_dir())
+            .env("CLIENTS_ONLY", if clients_only { "1" } else { "" })
+            .env("STREAM", stream)
+            .env("MAXLEN", max_len.to_string())
+            .env("RUST_PORT", rust_port.to_string())
+            .env("REDIS_URL", REDIS_URL)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node is installed");
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (tx, lines) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = stdout.next_line().await {
+                if let Ok(v) = serde_json::from_str::<Json>(&line) {
+                    if tx.send(v).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        let mut node = NodeSide {
+            child,
+            stdin,
+            lines,
+            backlog: Vec::new(),
+            next_id: 0,
+            ids: BTreeMap::new(),
+        };
+        let ready = node.wait_for(|l| l.get("ready").is_some()).await;
+        node.ids = serde_json::from_value(ready["ids"].clone()).unwrap();
+        node
+    }
+
+    fn id(&self, client: &str) -> String {
+        self.ids[client].clone()
+    }
+
+    /// The first line (backlog first) that `pick` accepts, within 15 s.
+    async fn wait_for(&mut self, pick: impl Fn(&Json) -> bool) -> Json {
+        if let Some(i) = self.backlog.iter().position(&pick) {
+            return self.backlog.remove(i);
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            match tokio::time::timeout_at(deadline, self.lines.recv()).await {
+                Ok(Some(line)) if pick(&line) => return line,
+                Ok(Some(line)) => self.backlog.push(line),
+                Ok(None) => panic!("mixed.mjs exited; backlog {:?}", self.backlog),
+                Err(_) => panic!(
+                    "no expected line from mixed.mjs in 15 s; backlog {:?}",
+                    self.backlog
+                ),
+            }
+        }
+    }
+
+    async fn cmd(&mut self, mut cmd: Json) -> Json {
+        self.next_id += 1;
+        let id = self.next_id;
+        cmd["id"] = json!(id);
+        self.stdin
+            .write_all(format!("{cmd}\n").as_bytes())
+            .await
+            .unwrap();
+        self.stdin.flush().await.unwrap();
+        let reply = self.wait_for(|l| l["reply"] == json!(id)).await;
+        assert!(reply.get("error").is_none(), "{cmd}: {reply}");
+        reply
+    }
+
+    /// The events `client` received up to (without) `marker`, as `(event, args)`.
+    async fn events_until(&mut self, client: &str, marker: &str) -> Vec<(String, Json)> {
+        let mut out = Vec::new();
+        loop {
+            let line = self.wait_for(|l| l["client"] == json!(client)).await;
+            let event = line["event"].as_str().unwrap().to_owned();
+            if event == marker {
+                return out;
+            }
+            out.push((event, line["args"].clone()));
+        }
+    }
+
+    async fn server_event(&mut self, event: &str) -> Json {
+        self.wait_for(|l| l["server"] == json!(event)).await["args"].clone()
+    }
+
+    async fn fetch(&mut self, rooms: &[&str]) -> BTreeSet<String> {
+        let reply = self.cmd(json!({"cmd": "fetch", "rooms": rooms})).await;
+        reply["sockets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Polls Node's fetchSockets of `room` (5 s at most) until it finds `want`.
+    async fn fetch_until(&mut self, room: &str, want: &BTreeSet<String>) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let found = self.fetch(&[room]).await;
+            if found == *want {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Node fetch {room}: {found:?}, want {want:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Polls the flood counters until every client in `names` received `n` (20 s at most);
+    /// returns the last counters `{client: [received, duplicates]}`.
+    async fn flood_counts(&mut self, names: &[&str], n: u64) -> Json {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let counts = self.cmd(json!({"cmd": "counts"})).await["counts"].clone();
+            let done = names.iter().all(|c| counts[c][0].as_u64() >= Some(n));
+            if done || Instant::now() > deadline {
+                return counts;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Our server on the streams adapter, on an ephemeral port; clients join the rooms their auth
+/// names; server-side `node-sse` events are reported on `server_events` and acked with
+/// `{"from": "rust"}`. `adapter` is the "/" namespace's adapter.
+struct RustSide {
+    io: SocketIo,
+    port: u16,
+    name: String,
+    adapter: Arc<RedisStreamsAdapter>,
+    server_events: mpsc::UnboundedReceiver<Json>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RustSide {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn rust_side(stream: &str, max_len: usize) -> RustSide {
+    let name = format!("socketio-streams-{stream}");
+    let config = RedisStreamsConfig {
+        stream_name: stream.to_owned(),
+        channel_prefix: stream.to_owned(),
+        session_key_prefix: format!("{stream}:session:"),
+        request_timeout: REQUEST_TIMEOUT,
+        connection_name: Some(name.clone()),
+        max_len,
+        ..RedisStreamsConfig::default()
+    };
+    let factory = RedisStreamsAdapter::factory(redis::Client::open(REDIS_URL).unwrap(), config)
+        .await
+        .unwrap();
+    let slot: Arc<Mutex<Option<Arc<RedisStreamsAdapter>>>> = Arc::default();
+    let keep = slot.clone();
+    let io = SocketIo::builder()
+        .adapter(move |sockets| {
+            let root = sockets.nsp() == "/";
+            let adapter = factory(sockets);
+            if root {
+                *keep.lock().unwrap() = Some(adapter.clone());
+            }
+            adapter
+        })
+        .max_buffer_size(64 * 1024)
+        .build();
+    io.ns("/")
+        .on_connect(|socket: SocketRef, auth: Option<Json>| async move {
+            for room in auth.unwrap_or_default()["rooms"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+            {
+                socket.join(room.as_str().unwrap().to_owned());
+            }
+            Ok::<(), socketio_core::ConnectError>(())
+        });
+    let (tx, server_events) = mpsc::unbounded_channel();
+    io.ns("/").on_server_event("node-sse", move |args: Args| {
+        let _ = tx.send(Json::Array(args.values().to_vec()));
+        async { Args::from_serialize(&json!({"from": "rust"})).unwrap() }
+    });
+    let adapter = slot
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("the / namespace exists");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let app = Router::new().socketio(&io);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    RustSide {
+        io,
+        port,
+        name,
+        adapter,
+        server_events,
+        task,
+    }
+}
+
+/// Both sides up, each counting two nodes.
+async fn mixed(test: &str) -> (RustSide, NodeSide, String) {
+    mixed_with(test, 10_000).await
+}
+
+/// The same with the stream trimmed to about `max_len` entries on both sides.
+async fn mixed_with(test: &str, max_len: usize) -> (RustSide, NodeSide, String) {
+    let stream = unique_stream(test);
+    let rust = rust_side(&stream, max_len).await;
+    let mut node = NodeSide::start_with(&stream, rust.port, false, max_len).await;
+    assert_eq!(rust.io.ns("/").server_count().await, 2);
+    assert_eq!(node.cmd(json!({"cmd": "count"})).await["count"], json!(2));
+    (rust, node, stream)
+}
+
+fn ids(sockets: &[socketio_core::adapter::SocketInfo]) -> BTreeSet<String> {
+    sockets.iter().map(|s| s.id.clone()).collect()
+}
+
+fn set(node: &NodeSide, names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|n| node.id(n)).collect()
+}
+
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !check().await {
+        assert!(Instant::now() < deadline, "{what}: not within 5 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+const ALL: [&str; 4] = ["n1", "n2", "r1", "r2"];
+
+/// Broadcasts with `except` and binary, acks gathered across nodes, fetchSockets,
+/// socketsJoin/Leave, serverSideEmit with and without ack, disconnectSockets, and sessions
+/// persisted by one side and restored by the other, each from the Node side to ours and back.
+#[tokio::test]
+async fn every_operation_crosses_a_mixed_streams_cluster_both_ways() {
+    let (mut rust, mut node, _stream) = mixed("ops").await;
+    let io = rust.io.clone();
+
+    // Node -> everyone: to room1 except room2, with binary; n1 and r1 only.
+    node.cmd(json!({"cmd": "emit", "rooms": ["room1"], "except": ["room2"], "event": "from-node", "args": ["hi", {"$bin": "0102"}]})).await;
+    node.cmd(json!({"cmd": "emit", "event": "mark1"})).await;
+    for name in ALL {
+        let got = node.events_until(name, "mark1").await;
+        if name.ends_with('1') {
+            // Node's own clients get the stream offset appended (connection state recovery).
+            assert_eq!(got.len(), 1, "{name} got {got:?}");
+            assert_eq!(got[0].0, "from-node");
+            let args = got[0].1.as_array().unwrap();
+            assert_eq!(args[0..2], [json!("hi"), json!({"$bin": "0102"})], "{name}");
+        } else {
+            assert!(got.is_empty(), "{name} got {got:?}");
+        }
+    }
+
+    // Ours -> everyone: the same selection, with binary.
+    io.to("room1")
+        .except("room2")
+        .emit("from-rust", &("yo", bytes::Bytes::from_static(&[3, 4])))
+        .unwrap();
+    io.emit("mark2", &()).unwrap();
+    for name in ALL {
+        let got = node.events_until(name, "mark2").await;
+        if name.ends_with('1') {
+            assert_eq!(got.len(), 1, "{name} got {got:?}");
+            let args = got[0].1.as_array().unwrap();
+            assert_eq!(args[0..2], [json!("yo"), json!({"$bin": "0304"})], "{name}");
+        } else {
+            assert!(got.is_empty(), "{name} got {got:?}");
+        }
+    }
+
+    // Acks gathered across nodes, both ways: each client acks with its name.
+    let answers = io
+        .to("room1")
+        .timeout(Duration::from_secs(3))
+        .emit_with_ack::<String, _>("ask", &"q")
+        .await
+        .unwrap();
+    let names: BTreeSet<String> = answers.into_iter().map(|(_, a)| a.unwrap()).collect();
+    assert_eq!(names, ALL.iter().map(|s| s.to_string()).collect());
+    let reply = node
+        .cmd(json!({"cmd": "ack", "rooms": ["room1"], "timeout": 3000}))
+        .await;
+    let mut node_names: Vec<String> = serde_json::from_value(reply["answers"].clone()).unwrap();
+    node_names.sort();
+    assert_eq!(node_names, ALL);
+
+    // fetchSockets both ways.
+    assert_eq!(
+        ids(&io.to("room2").fetch_sockets().await),
+        set(&node, &["n2", "r2"])
+    );
+    let all = io.to("room1").fetch_sockets().await;
+    assert_eq!(ids(&all), set(&node, &ALL));
+    let n2 = all.iter().find(|s| s.id == node.id("n2")).unwrap();
+    assert_eq!(
+        n2.rooms.iter().cloned().collect::<BTreeSet<_>>(),
+        [node.id("n2"), "room1".into(), "room2".into()].into()
+    );
+    assert_eq!(node.fetch(&["room2"]).await, set(&node, &["n2", "r2"]));
+
+    // socketsJoin / socketsLeave both ways.
+    io.to("room2").join("room3");
+    let want = set(&node, &["n2", "r2"]);
+    node.fetch_until("room3", &want).await;
+    node.cmd(json!({"cmd": "join", "rooms": ["room2"], "room": "room4"}))
+        .await;
+    eventually("Node's socketsJoin on both nodes", || async {
+        ids(&io.to("room4").fetch_sockets().await) == want
+    })
+    .await;
+    node.cmd(json!({"cmd": "leave", "rooms": [], "room": "room4"}))
+        .await;
+    eventually("Node's socketsLeave on both nodes", || async {
+        io.to("room4").fetch_sockets().await.is_empty()
+    })
+    .await;
+    io.to("room3").leave("room3");
+    node.fetch_until("room3", &BTreeSet::new()).await;
+
+    // serverSideEmit, without and with ack, both ways.
+    io.ns("/")
+        .server_side_emit("rs-sse", Args::from_serialize(&(1, "a")).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(node.server_event("rs-sse").await, json!([1, "a"]));
+    let acks = io
+        .ns("/")
+        .server_side_emit_with_ack(
+            "rs-sse",
+            Args::from_serialize(&(2, "b")).unwrap(),
+            REQUEST_TIMEOUT,
+        )
+        .await
+        .unwrap();
+    assert_eq!(acks.len(), 1);
+    assert_eq!(
+        acks[0].get::<Json>(0).unwrap(),
+        json!({"from": "node", "got": 2})
+    );
+    assert_eq!(node.server_event("rs-sse").await, json!([2, "b"]));
+    node.cmd(json!({"cmd": "sse", "args": [7, "x"]})).await;
+    let got = tokio::time::timeout(Duration::from_secs(5), rust.server_events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, json!([7, "x"]));
+    let reply = node.cmd(json!({"cmd": "sseack", "args": [8]})).await;
+    assert_eq!(reply["answers"], json!([{"from": "rust"}]));
+    assert_eq!(rust.server_events.recv().await.unwrap(), json!([8]));
+
+    // Sessions: persisted by Node, restored by ours, with the broadcasts it missed.
+    let offset = node.cmd(json!({"cmd": "offset"})).await["offset"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sid = socketio_core::Sid::new().to_string();
+    node.cmd(json!({"cmd": "persist", "pid": "pid-node", "sid": sid, "rooms": [sid, "room2"], "data": {"user": "ann", "n": 3}})).await;
+    // (Each sender waits until the other's entries are in the stream: a fixed order.)
+    node.cmd(json!({"cmd": "emit", "rooms": ["room2"], "event": "missed-a", "args": [1]}))
+        .await;
+    node.wait_for(|l| l["client"] == json!("r2") && l["event"] == json!("missed-a"))
+        .await;
+    io.to("room1").emit("not-for-room2", &2).unwrap();
+    io.to("room2")
+        .emit("missed-b", &(bytes::Bytes::from_static(&[5]),))
+        .unwrap();
+    io.ns("/").except("room2").emit("not-either", &()).unwrap();
+    node.wait_for(|l| l["client"] == json!("n1") && l["event"] == json!("not-either"))
+        .await;
+    node.cmd(json!({"cmd": "emit", "event": "mark-s"})).await;
+    node.events_until("n2", "mark-s").await;
+    let restored = rust
+        .adapter
+        .restore_session("pid-node", &offset)
+        .await
+        .expect("Node's session restored by ours");
+    assert_eq!(restored.session.sid.to_string(), sid);
+    assert_eq!(restored.session.rooms, [sid.clone(), "room2".into()]);
+    assert_eq!(restored.session.data, json!({"user": "ann", "n": 3}));
+    let missed: Vec<String> = restored
+        .missed
+        .iter()
+        .map(|(_, p)| p.text().to_owned())
+        .collect();
+    // room2 and everyone; not room1 alone, not "all but room2".
+    assert_eq!(missed.len(), 3, "{missed:?}");
+    assert!(missed[0].contains("\"missed-a\",1"), "{missed:?}");
+    assert!(missed[1].contains("missed-b"), "{missed:?}");
+    assert!(missed[2].contains("mark-s"), "{missed:?}");
+    assert_eq!(
+        restored.missed[1].1.attachments(),
+        [bytes::Bytes::from_static(&[5])]
+    );
+    assert_ne!(restored.missed[0].0, offset);
+    assert!(
+        rust.adapter
+            .restore_session("pid-node", &offset)
+            .await
+            .is_none(),
+        "a session is restored once"
+    );
+
+    // Persisted by ours, restored by Node.
+    let sid2 = socketio_core::Sid::new();
+    rust.adapter.persist_session(Session {
+        sid: sid2,
+        pid: "pid-rust".into(),
+        rooms: vec!["room1".into()],
+        data: json!({"k": [1, 2]}),
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    node.cmd(json!({"cmd": "emit", "rooms": ["room1"], "event": "missed-c", "args": ["z"]}))
+        .await;
+    node.events_until("n1", "missed-c").await;
+    let reply = node
+        .cmd(json!({"cmd": "restore", "pid": "pid-rust", "offset": offset}))
+        .await;
+    let session = &reply["session"];
+    assert_eq!(session["sid"], json!(sid2.to_string()), "{reply}");
+    assert_eq!(session["rooms"], json!(["room1"]));
+    assert_eq!(session["data"], json!({"k": [1, 2]}));
+    let missed: Vec<Json> = session["missedPackets"].as_array().unwrap().clone();
+    let events: Vec<&str> = missed.iter().map(|p| p[0].as_str().unwrap()).collect();
+    // What went to room1 or everyone after `offset`, each with its entry id appended.
+    assert_eq!(
+        events,
+        ["not-for-room2", "not-either", "mark-s", "missed-c"],
+        "{missed:?}"
+    );
+    assert!(missed
+        .iter()
+        .all(|p| p.as_array().unwrap().last().unwrap().is_string()));
+
+    // disconnectSockets both ways: Node disconnects r1, we disconnect n1.
+    node.cmd(json!({"cmd": "disconnect", "rooms": [node.id("r1")]}))
+        .await;
+    node.wait_for(|l| l["client"] == json!("r1") && l["event"] == json!("$disconnect"))
+        .await;
+    io.to(node.id("n1")).disconnect();
+    node.wait_for(|l| l["client"] == json!("n1") && l["event"] == json!("$disconnect"))
+        .await;
+    eventually("both gone from fetchSockets", || async {
+        ids(&io.to("room1").fetch_sockets().await) == set(&node, &["n2", "r2"])
+    })
+    .await;
+}
+
+/// 10 000 room broadcasts from each side: every client (two per node) gets each of the
+/// 20 000 exactly once. (The stream is kept to ~100 000 entries here: with the default
+/// `maxLen` of 10 000, a reader more than 10 000 entries behind loses the trimmed ones, on
+/// either side; that is the protocol, not a fault of the reader.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_broadcasts_each_way_lose_and_duplicate_nothing() {
+    let (rust, mut node, _stream) = mixed_with("flood", 100_000).await;
+    const N: u64 = 10_000;
+    node.cmd(json!({"cmd": "flood", "count": N})).await;
+    for i in 0..N {
+        rust.io.to("room1").emit("flood", &(i + N)).unwrap();
+    }
+    let counts = node.flood_counts(&ALL, 2 * N).await;
+    for name in ALL {
+        assert_eq!(counts[name][0], json!(2 * N), "{name} received {counts}");
+        assert_eq!(counts[name][1], json!(0), "{name} duplicates {counts}");
+    }
+}
+
+/// A Node node killed with SIGKILL: fetch_sockets, acked broadcasts and acked server-side
+/// emits of ours leave it out at once (it is no longer counted), with no hang.
+#[tokio::test]
+async fn a_killed_node_is_left_out_without_a_hang() {
+    let (rust, mut node, stream) = mixed("kill").await;
+    let survivors = NodeSide::start(&stream, rust.port, true).await;
+    let c2 = survivors.id("c2");
+    let ours = set(&survivors, &["c1", "c2"]);
+    let theirs = set(&node, &["n1", "n2"]);
+    let dying = set(&node, &["r1", "r2"]);
+    node.child.start_kill().unwrap();
+    node.child.wait().await.unwrap();
+    let io = rust.io.clone();
+    let started = Instant::now();
+    eventually("the dead node uncounted", || async {
+        io.ns("/").server_count().await == 1
+    })
+    .await;
+    let found = ids(&io.to("room1").fetch_sockets().await);
+    assert!(found.is_superset(&ours), "{found:?}");
+    assert!(found.is_disjoint(&theirs), "{found:?}");
+    let answers = io
+        .to("room2")
+        .timeout(Duration::from_secs(1))
+        .emit_with_ack::<String, _>("ask", &"q")
+        .await
+        .unwrap();
+    assert!(
+        answers
+            .iter()
+            .any(|(sid, a)| sid.to_string() == c2 && a.as_deref().ok() == Some("c2")),
+        "{answers:?}"
+    );
+    for (sid, _) in &answers {
+        let sid = sid.to_string();
+        assert!(sid == c2 || dying.contains(&sid), "{answers:?}");
+    }
+    let acks = io
+        .ns("/")
+        .server_side_emit_with_ack("rs-sse", Args::from_serialize(&1).unwrap(), REQUEST_TIMEOUT)
+        .await
+        .unwrap();
+    assert!(acks.is_empty());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+/// The ids of the Redis connections named `name` (CLIENT LIST).
+async fn connections_named(name: &str) -> Vec<String> {
+    let mut conn = redis::Client::open(REDIS_URL)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let list: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    list.lines()
+        .filter(|l| l.split(' ').any(|f| f == format!("name={name}")))
+        .filter_map(|l| {
+            l.split(' ')
+                .find_map(|f| f.strip_prefix("id="))
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+/// Our reader's Redis connection (and only it) is killed while Node floods 10 000 broadcasts
+/// into the stream: it reconnects by itself and resumes after the last entry it read, so our
+/// clients get every broadcast exactly once. (Stream kept to ~100 000 entries, so that only the
+/// cut can lose anything; see the flood test.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reader_resumes_after_its_connection_is_killed_and_loses_nothing() {
+    let (rust, mut node, _stream) = mixed_with("cut", 100_000).await;
+    let reader = format!("{}-reader", rust.name);
+    let before = connections_named(&reader).await;
+    assert_eq!(before.len(), 1, "{before:?}");
+    const N: u64 = 10_000;
+    node.cmd(json!({"cmd": "flood", "count": N})).await;
+    // Cut once some (not all) have arrived at our clients.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let counts = node.cmd(json!({"cmd": "counts"})).await["counts"].clone();
+        if counts["r1"][0].as_u64() > Some(0) {
+            assert!(
+                counts["r1"][0].as_u64() < Some(N),
+                "too late to cut: {counts}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "nothing arrived: {counts}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut conn = redis::Client::open(REDIS_URL)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let killed: u64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("ID")
+        .arg(&before[0])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(killed, 1);
+    // And a second batch written while it reconnects.
+    node.cmd(json!({"cmd": "flood", "count": N, "start": N}))
+        .await;
+    let counts = node.flood_counts(&ALL, 2 * N).await;
+    eprintln!("after the cut: {counts} ([received, duplicated] per client)");
+    for name in ALL {
+        assert_eq!(counts[name][0], json!(2 * N), "{name} lost some: {counts}");
+        assert_eq!(
+            counts[name][1],
+            json!(0),
+            "{name} duplicated some: {counts}"
+        );
+    }
+    let after = connections_named(&reader).await;
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_ne!(after, before, "a new reader connection");
+}
