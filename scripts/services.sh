@@ -29,3 +29,21 @@ if [ -z "${AMQP_URL:-}" ] && ! amqp_up; then
   amqp_up || { echo "RabbitMQ is needed on 127.0.0.1:5672 for the cluster tests (or set AMQP_URL)" >&2; exit 1; }
 fi
 echo "==> rabbitmq answers"
+
+pg_up() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
+
+if ! pg_up; then
+  echo "==> starting PostgreSQL"
+  if command -v pg_ctlcluster >/dev/null; then
+    for c in $(pg_lsclusters -h 2>/dev/null | awk '{print $1 "/" $2}'); do pg_ctlcluster "${c%/*}" "${c#*/}" start || true; done
+  elif command -v service >/dev/null; then
+    service postgresql start || true
+  fi
+  for _ in $(seq 60); do pg_up && break; sleep 0.5; done
+  pg_up || { echo "PostgreSQL is needed on 127.0.0.1:5432 for the postgres adapter tests" >&2; exit 1; }
+fi
+# The postgres adapter tests connect as postgres to the database "test" (trust auth on loopback).
+if command -v psql >/dev/null && ! psql -h 127.0.0.1 -U postgres -d test -c 'select 1' >/dev/null 2>&1; then
+  psql -h 127.0.0.1 -U postgres -d postgres -c 'create database test' >/dev/null 2>&1 || true
+fi
+echo "==> postgresql answers"
