@@ -243,7 +243,10 @@ mod tests {
         assert!(RawArgs::parse(r#"{"a":1}"#).is_err());
         assert!(RawArgs::parse(r#"[1] x"#).is_err());
         // a number names an event (socket.io-parser), anything else does not
-        assert_eq!(RawArgs::parse("[1]").unwrap().take_name().as_deref(), Some("1"));
+        assert_eq!(
+            RawArgs::parse("[1]").unwrap().take_name().as_deref(),
+            Some("1")
+        );
         assert_eq!(RawArgs::parse("[true]").unwrap().take_name(), None);
         assert_eq!(RawArgs::parse("[{}]").unwrap().take_name(), None);
     }
