@@ -120,6 +120,16 @@ impl NodeSide {
         }
     }
 
+    /// Whether a line `pick` accepts has arrived already (without waiting).
+    fn has_seen(&mut self, pick: impl Fn(&Json) -> bool) -> bool {
+        while let Ok(line) = self.lines.try_recv() {
+            if line.get("client").is_none() {
+                self.backlog.push(line);
+            }
+        }
+        self.backlog.iter().any(pick)
+    }
+
     /// Sends command `cmd` and returns its reply.
     async fn cmd(&mut self, mut cmd: Json) -> Json {
         self.next_id += 1;
@@ -370,6 +380,10 @@ async fn the_subscription_reconnects_by_itself_after_its_connection_is_killed() 
         .await;
     wait_for_some(&mut node, "r1", 0).await;
     let killed = kill_the_one_named(&sub).await;
+    assert!(
+        !node.has_seen(|l| l["flooded"] == json!(0)),
+        "the flood ended before the cut"
+    );
     node.wait_for(|l| l["flooded"] == json!(0)).await;
     eventually("a new subscription connection named after us", || async {
         let ids = connections_named(&sub).await;
@@ -410,6 +424,7 @@ async fn the_publisher_reconnects_by_itself_after_its_connection_is_killed() {
     });
     wait_for_some(&mut node, "n1", 0).await;
     let killed = kill_the_one_named(&publisher).await;
+    assert!(!flood.is_finished(), "the flood ended before the cut");
     flood.await.unwrap();
     let tally = node.settled_tally(0, N).await;
     let lost = report("publisher cut", &tally);

@@ -65,6 +65,13 @@ const OUTBOX: usize = 64 * 1024;
 /// Longest wait between two attempts to reconnect the subscription.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
+/// First wait between two attempts to reconnect the subscription (doubled each time).
+const MIN_BACKOFF: Duration = Duration::from_millis(100);
+
+/// How long a subscription must have been up for its loss to be followed by an immediate
+/// reconnect (else the next attempt waits its backoff).
+const STABLE: Duration = Duration::from_secs(1);
+
 /// Longest wait for Redis to accept a new subscription connection and answer its `AUTH` and
 /// `CLIENT SETNAME`.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -168,10 +175,12 @@ impl Shared {
 ///   binary arguments of server-side events arrive as `{"type":"Buffer","data":[..]}`.
 /// * Sessions (connection state recovery) stay with this node, as with Node's adapter.
 ///
-/// The subscription reconnects by itself after Redis drops it (growing delay, up to 5 s,
-/// logged) and resubscribes every channel; messages published meanwhile are lost, as with
-/// any Redis pub/sub. A publish that fails is retried once on a new connection, then dropped
-/// and logged.
+/// The subscription reconnects by itself after Redis drops it (at once after losing one that
+/// was up for a second or more; else, and after a failed attempt, after a growing delay from
+/// 100 ms up to 5 s; logged) and resubscribes every pattern and channel; messages published
+/// meanwhile are lost, as with any Redis pub/sub (`tests/node_reconnect.rs` measures a few
+/// hundred of a 25-per-millisecond flood). A publish that fails is retried once on a new
+/// connection, then dropped and logged.
 pub struct RedisAdapter {
     me: Weak<RedisAdapter>,
     shared: Arc<Shared>,
@@ -1057,7 +1066,11 @@ async fn run_subscriber(
     mut subs: mpsc::UnboundedReceiver<Sub>,
 ) {
     let mut next = Some(first);
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = MIN_BACKOFF;
+    // Whether to wait `backoff` before the next attempt: not after losing a subscription that
+    // had been up for `STABLE` (every message published meanwhile is lost, so reconnect at
+    // once), yes after a failed attempt or a subscription lost soon after it was made.
+    let mut wait = false;
     loop {
         let pubsub = match next.take() {
             Some(p) => p,
@@ -1065,8 +1078,11 @@ async fn run_subscriber(
                 if subs.is_closed() {
                     return;
                 }
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(MAX_BACKOFF);
+                if wait {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+                wait = true;
                 match named_pubsub(&client, &name).await {
                     Ok(p) => p,
                     Err(err) => {
@@ -1103,7 +1119,7 @@ async fn run_subscriber(
         if !channels.is_empty() || !patterns.is_empty() {
             tracing::info!("redis adapter: subscription restored");
         }
-        backoff = Duration::from_millis(100);
+        let up = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 sub = subs.recv() => {
@@ -1127,6 +1143,10 @@ async fn run_subscriber(
                     dispatch(&router, &msg);
                 }
             }
+        }
+        if up.elapsed() >= STABLE {
+            wait = false;
+            backoff = MIN_BACKOFF;
         }
     }
 }
