@@ -181,6 +181,7 @@ async fn rust_side(key: &str) -> RustSide {
         key: key.to_owned(),
         request_timeout: REQUEST_TIMEOUT,
         publish_on_specific_response_channel: false,
+        connection_name: None,
     };
     let factory = RedisAdapter::factory(client, config).await.unwrap();
     let io = SocketIo::builder()

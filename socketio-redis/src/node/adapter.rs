@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use rand::distr::{Alphanumeric, SampleString};
+use rand::RngCore;
 use redis::aio::MultiplexedConnection;
 use socketio_core::adapter::{
     AckAnswers, Adapter, AdapterError, BroadcastOptions as CoreOptions, EncodedPacket,
@@ -37,6 +38,13 @@ pub struct RedisAdapterConfig {
     /// (`publishOnSpecificResponseChannel`; default `false`: the shared one). Either way this
     /// node listens on both, so it works with Node nodes set either way.
     pub publish_on_specific_response_channel: bool,
+    /// The `CLIENT SETNAME` of this server's Redis connections (issued on every connect and
+    /// reconnect, on the subscription before it subscribes): `{name}-pub` (publishing),
+    /// `{name}-sub` (the subscription), `{name}-cmd` (`PUBSUB NUMSUB`). Default `None`:
+    /// `socketio-rs-<16 hex digits>`, new for each [`RedisAdapter::factory`]. Redis refuses
+    /// names with spaces or newlines ([`RedisAdapter::factory`] then fails). Lets an operator
+    /// (or a test) find this server's connections in `CLIENT LIST`.
+    pub connection_name: Option<String>,
 }
 
 impl Default for RedisAdapterConfig {
@@ -45,6 +53,7 @@ impl Default for RedisAdapterConfig {
             key: DEFAULT_PREFIX.to_owned(),
             request_timeout: Duration::from_secs(5),
             publish_on_specific_response_channel: false,
+            connection_name: None,
         }
     }
 }
@@ -55,6 +64,17 @@ const OUTBOX: usize = 64 * 1024;
 
 /// Longest wait between two attempts to reconnect the subscription.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// First wait between two attempts to reconnect the subscription (doubled each time).
+const MIN_BACKOFF: Duration = Duration::from_millis(100);
+
+/// How long a subscription must have been up for its loss to be followed by an immediate
+/// reconnect (else the next attempt waits its backoff).
+const STABLE: Duration = Duration::from_secs(1);
+
+/// Longest wait for Redis to accept a new subscription connection and answer its `AUTH` and
+/// `CLIENT SETNAME`.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What a subscribed channel carries for its namespace.
 #[derive(Clone, Copy)]
@@ -82,6 +102,8 @@ enum Sub {
 /// The connections shared by the adapters of every namespace of one server.
 struct Shared {
     config: RedisAdapterConfig,
+    /// The connection name prefix (see [`RedisAdapterConfig::connection_name`]).
+    name: String,
     client: redis::Client,
     outbox: mpsc::Sender<(String, Vec<u8>)>,
     subs: mpsc::UnboundedSender<Sub>,
@@ -100,7 +122,7 @@ impl Shared {
     async fn numsub(&self, channel: &str) -> redis::RedisResult<usize> {
         let mut guard = self.commands.lock().await;
         if guard.is_none() {
-            *guard = Some(self.client.get_multiplexed_async_connection().await?);
+            *guard = Some(connect(&self.client, &format!("{}-cmd", self.name)).await?);
         }
         let mut conn = guard.clone().expect("connected above");
         drop(guard);
@@ -132,7 +154,8 @@ impl Shared {
 /// Like Node's adapter, each namespace's adapter has its own 6-character uid, `PSUBSCRIBE`s
 /// `{key}#{nsp}#*` and `SUBSCRIBE`s `{key}-request#{nsp}#`, `{key}-response#{nsp}#` and
 /// `{key}-response#{nsp}#{uid}#` (all on one subscription connection per server; publishing
-/// goes through a second, commands through a third). Being subscribed to the request channel
+/// goes through a second, commands through a third; each named after
+/// [`RedisAdapterConfig::connection_name`]). Being subscribed to the request channel
 /// is what makes Node count this node (`PUBSUB NUMSUB`); it answers every request there.
 ///
 /// * Rooms and sockets of this node are kept by a wrapped [`LocalAdapter`].
@@ -152,10 +175,12 @@ impl Shared {
 ///   binary arguments of server-side events arrive as `{"type":"Buffer","data":[..]}`.
 /// * Sessions (connection state recovery) stay with this node, as with Node's adapter.
 ///
-/// The subscription reconnects by itself after Redis drops it (growing delay, up to 5 s,
-/// logged) and resubscribes every channel; messages published meanwhile are lost, as with
-/// any Redis pub/sub. A publish that fails is retried once on a new connection, then dropped
-/// and logged.
+/// The subscription reconnects by itself after Redis drops it (at once after losing one that
+/// was up for a second or more; else, and after a failed attempt, after a growing delay from
+/// 100 ms up to 5 s; logged) and resubscribes every pattern and channel; messages published
+/// meanwhile are lost, as with any Redis pub/sub (`tests/node_reconnect.rs` measures a few
+/// hundred of a 25-per-millisecond flood). A publish that fails is retried once on a new
+/// connection, then dropped and logged.
 pub struct RedisAdapter {
     me: Weak<RedisAdapter>,
     shared: Arc<Shared>,
@@ -182,9 +207,116 @@ fn random_id() -> String {
     Alphanumeric.sample_string(&mut rand::rng(), 6)
 }
 
+fn random_hex() -> String {
+    let mut bytes = [0u8; 8];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A multiplexed connection named `name` (`CLIENT SETNAME`).
+async fn connect(client: &redis::Client, name: &str) -> redis::RedisResult<MultiplexedConnection> {
+    let mut conn = client.get_multiplexed_async_connection().await?;
+    redis::cmd("CLIENT")
+        .arg("SETNAME")
+        .arg(name)
+        .query_async::<()>(&mut conn)
+        .await?;
+    Ok(conn)
+}
+
+/// A RESP2 pub/sub connection named `name`. redis-rs's [`redis::aio::PubSub`] sends no other
+/// command than (un)subscribe and ping, so the name is set on the socket first: `AUTH` (when
+/// the client has a password) and `CLIENT SETNAME`, their replies read, then the socket goes to
+/// [`redis::aio::PubSub::new`] (which authenticates again, selects the database and subscribes
+/// later). TCP and Unix-socket addresses only; any other (TLS) gets an unnamed connection.
+async fn named_pubsub(
+    client: &redis::Client,
+    name: &str,
+) -> redis::RedisResult<redis::aio::PubSub> {
+    let info = client.get_connection_info();
+    let settings = info.redis_settings();
+    let mut prelude = Vec::new();
+    let mut replies = 1;
+    if let Some(password) = settings.password() {
+        let mut auth = redis::cmd("AUTH");
+        if let Some(user) = settings.username() {
+            auth.arg(user);
+        }
+        prelude.extend(auth.arg(password).get_packed_command());
+        replies += 1;
+    }
+    prelude.extend(
+        redis::cmd("CLIENT")
+            .arg("SETNAME")
+            .arg(name)
+            .get_packed_command(),
+    );
+    let timed_out = || {
+        redis::RedisError::from(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "redis did not answer the subscription's setup in time",
+        ))
+    };
+    match info.addr() {
+        redis::ConnectionAddr::Tcp(host, port) => {
+            let setup = async {
+                let mut stream = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
+                stream.set_nodelay(true)?;
+                exchange(&mut stream, &prelude, replies).await?;
+                Ok::<_, redis::RedisError>(stream)
+            };
+            let stream = tokio::time::timeout(SETUP_TIMEOUT, setup)
+                .await
+                .map_err(|_| timed_out())??;
+            redis::aio::PubSub::new(settings, stream).await
+        }
+        #[cfg(unix)]
+        redis::ConnectionAddr::Unix(path) => {
+            let setup = async {
+                let mut stream = tokio::net::UnixStream::connect(path).await?;
+                exchange(&mut stream, &prelude, replies).await?;
+                Ok::<_, redis::RedisError>(stream)
+            };
+            let stream = tokio::time::timeout(SETUP_TIMEOUT, setup)
+                .await
+                .map_err(|_| timed_out())??;
+            redis::aio::PubSub::new(settings, stream).await
+        }
+        _ => {
+            tracing::debug!("redis adapter: the subscription connection stays unnamed (TLS)");
+            client.get_async_pubsub().await
+        }
+    }
+}
+
+/// Writes `prelude` and reads `replies` one-line replies (`+OK` or an error, returned).
+async fn exchange<S>(stream: &mut S, prelude: &[u8], replies: usize) -> redis::RedisResult<()>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(prelude).await?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 512];
+    while buf.windows(2).filter(|w| w == b"\r\n").count() < replies {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 || buf.len() > 64 * 1024 {
+            return Err(redis::RedisError::from(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "redis closed the subscription connection during its setup",
+            )));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    for line in buf.split_inclusive(|b| *b == b'\n') {
+        redis::parse_redis_value(line)?.extract_error()?;
+    }
+    Ok(())
+}
+
 impl RedisAdapter {
-    /// Connects to Redis (one connection to publish and one to subscribe, checked now so a
-    /// misconfiguration fails here) and returns the factory to give to
+    /// Connects to Redis (one connection to publish and one to subscribe, each named with
+    /// [`RedisAdapterConfig::connection_name`], checked now so a misconfiguration fails here) and returns the factory to give to
     /// [`socketio_core::SocketIoBuilder::adapter`]. The factory is synchronous: it registers
     /// each new namespace's channels with the subscription task, which subscribes them at once.
     ///
@@ -195,20 +327,28 @@ impl RedisAdapter {
         config: RedisAdapterConfig,
     ) -> redis::RedisResult<impl Fn(LocalSockets) -> Arc<RedisAdapter> + Send + Sync + 'static>
     {
-        let publisher = client.get_multiplexed_async_connection().await?;
-        let pubsub = client.get_async_pubsub().await?;
+        let name = config
+            .connection_name
+            .clone()
+            .unwrap_or_else(|| format!("socketio-rs-{}", random_hex()));
+        let pub_name = format!("{name}-pub");
+        let sub_name = format!("{name}-sub");
+        let publisher = connect(&client, &pub_name).await?;
+        let pubsub = named_pubsub(&client, &sub_name).await?;
         let (outbox, queued) = mpsc::channel(OUTBOX);
         let (subs, sub_rx) = mpsc::unbounded_channel();
         let router = Arc::new(Mutex::new(Router::default()));
-        tokio::spawn(run_publisher(client.clone(), publisher, queued));
+        tokio::spawn(run_publisher(client.clone(), pub_name, publisher, queued));
         tokio::spawn(run_subscriber(
             client.clone(),
+            sub_name,
             pubsub,
             router.clone(),
             sub_rx,
         ));
         let shared = Arc::new(Shared {
             config,
+            name,
             client,
             outbox,
             subs,
@@ -874,6 +1014,7 @@ impl Adapter for RedisAdapter {
 /// batch is retried once on a new connection, then dropped (logged).
 async fn run_publisher(
     client: redis::Client,
+    name: String,
     conn: MultiplexedConnection,
     mut queued: mpsc::Receiver<(String, Vec<u8>)>,
 ) {
@@ -887,7 +1028,7 @@ async fn run_publisher(
         let mut sent = false;
         for _attempt in 0..2 {
             if conn.is_none() {
-                match client.get_multiplexed_async_connection().await {
+                match connect(&client, &name).await {
                     Ok(c) => conn = Some(c),
                     Err(err) => {
                         tracing::warn!(%err, "redis adapter: cannot connect to publish");
@@ -919,12 +1060,17 @@ async fn run_publisher(
 /// Redis drops the connection. Ends when every adapter and the factory are gone.
 async fn run_subscriber(
     client: redis::Client,
+    name: String,
     first: redis::aio::PubSub,
     router: Arc<Mutex<Router>>,
     mut subs: mpsc::UnboundedReceiver<Sub>,
 ) {
     let mut next = Some(first);
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = MIN_BACKOFF;
+    // Whether to wait `backoff` before the next attempt: not after losing a subscription that
+    // had been up for `STABLE` (every message published meanwhile is lost, so reconnect at
+    // once), yes after a failed attempt or a subscription lost soon after it was made.
+    let mut wait = false;
     loop {
         let pubsub = match next.take() {
             Some(p) => p,
@@ -932,9 +1078,12 @@ async fn run_subscriber(
                 if subs.is_closed() {
                     return;
                 }
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(MAX_BACKOFF);
-                match client.get_async_pubsub().await {
+                if wait {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+                wait = true;
+                match named_pubsub(&client, &name).await {
                     Ok(p) => p,
                     Err(err) => {
                         tracing::warn!(%err, "redis adapter: reconnecting the subscription failed");
@@ -951,12 +1100,14 @@ async fn run_subscriber(
                 r.patterns.keys().cloned().collect(),
             )
         };
+        // Patterns (broadcasts) first: once the request channel is back, Node counts this node
+        // again (`PUBSUB NUMSUB`), and it then gets broadcasts too.
         let restored = async {
-            if !channels.is_empty() {
-                sink.subscribe(&channels).await?;
-            }
             if !patterns.is_empty() {
                 sink.psubscribe(&patterns).await?;
+            }
+            if !channels.is_empty() {
+                sink.subscribe(&channels).await?;
             }
             Ok::<_, redis::RedisError>(())
         }
@@ -968,7 +1119,7 @@ async fn run_subscriber(
         if !channels.is_empty() || !patterns.is_empty() {
             tracing::info!("redis adapter: subscription restored");
         }
-        backoff = Duration::from_millis(100);
+        let up = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 sub = subs.recv() => {
@@ -992,6 +1143,10 @@ async fn run_subscriber(
                     dispatch(&router, &msg);
                 }
             }
+        }
+        if up.elapsed() >= STABLE {
+            wait = false;
+            backoff = MIN_BACKOFF;
         }
     }
 }

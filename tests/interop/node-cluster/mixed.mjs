@@ -19,10 +19,16 @@
 //   counts                                 {reply, counts: {client: [received, duplicates, inOrder]}}
 //   rooms                                  -> all rooms of the cluster (io.of("/").adapter.allRooms())
 //   count                                  -> serverCount
+//   floodfrom {start, count, batch, every} like flood with i in [start, start + count), `batch`
+//                                          emits every `every` ms (default all at once); replies
+//                                          at once, prints {"flooded": start} when done
+//   tally {from, to}                       {reply, tally: {client: {received, duplicates, missing}}}:
+//                                          flood numbers of [from, to) received; missing ranges
+//                                          [a, b) (first 20); duplicates over the whole run
 // Binary values print as {"$bin": "<hex>"}. "ask" events are acked with the client's name.
 import { createInterface } from "node:readline";
 import { Emitter } from "@socket.io/redis-emitter";
-import { connectClient, redisClient, startServer, tagged } from "./common.mjs";
+import { connectClient, redisClient, sleep, startServer, tagged } from "./common.mjs";
 
 const key = process.env.KEY;
 const rustPort = process.env.RUST_PORT;
@@ -142,6 +148,34 @@ for await (const line of createInterface({ input: process.stdin })) {
       case "count":
         reply({ count: await io.of("/").adapter.serverCount() });
         break;
+      case "floodfrom": {
+        const { start, count } = c;
+        const batch = c.batch || count;
+        reply({});
+        (async () => {
+          for (let i = start; i < start + count; i += batch) {
+            for (let j = i; j < Math.min(i + batch, start + count); j++) io.to("room1").emit("flood", j);
+            if (c.every) await sleep(c.every);
+          }
+          print({ flooded: start });
+        })();
+        break;
+      }
+      case "tally": {
+        const tally = {};
+        for (const [n, f] of Object.entries(flood)) {
+          let received = 0;
+          const missing = [];
+          for (let i = c.from; i < c.to; i++) {
+            if (f.seen.has(i)) received++;
+            else if (missing.length && missing.at(-1)[1] === i) missing.at(-1)[1] = i + 1;
+            else if (missing.length < 20) missing.push([i, i + 1]);
+          }
+          tally[n] = { received, duplicates: f.duplicates, missing };
+        }
+        reply({ tally });
+        break;
+      }
       default:
         reply({ error: `unknown command ${c.cmd}` });
     }
