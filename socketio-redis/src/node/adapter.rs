@@ -60,17 +60,17 @@ impl Default for RedisAdapterConfig {
 
 /// Most messages waiting to be published; beyond, new ones are dropped (and logged), so a
 /// Redis outage cannot take unbounded memory.
-const OUTBOX: usize = 64 * 1024;
+pub(super) const OUTBOX: usize = 64 * 1024;
 
 /// Longest wait between two attempts to reconnect the subscription.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+pub(super) const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// First wait between two attempts to reconnect the subscription (doubled each time).
-const MIN_BACKOFF: Duration = Duration::from_millis(100);
+pub(super) const MIN_BACKOFF: Duration = Duration::from_millis(100);
 
 /// How long a subscription must have been up for its loss to be followed by an immediate
 /// reconnect (else the next attempt waits its backoff).
-const STABLE: Duration = Duration::from_secs(1);
+pub(super) const STABLE: Duration = Duration::from_secs(1);
 
 /// Longest wait for Redis to accept a new subscription connection and answer its `AUTH` and
 /// `CLIENT SETNAME`.
@@ -120,22 +120,34 @@ impl Shared {
     }
 
     async fn numsub(&self, channel: &str) -> redis::RedisResult<usize> {
-        let mut guard = self.commands.lock().await;
-        if guard.is_none() {
-            *guard = Some(connect(&self.client, &format!("{}-cmd", self.name)).await?);
-        }
-        let mut conn = guard.clone().expect("connected above");
-        drop(guard);
-        let result: redis::RedisResult<(String, usize)> = redis::cmd("PUBSUB")
-            .arg("NUMSUB")
-            .arg(channel)
-            .query_async(&mut conn)
-            .await;
-        if result.is_err() {
-            *self.commands.lock().await = None;
-        }
-        result.map(|(_, n)| n)
+        pubsub_count(&self.commands, &self.client, &self.name, "NUMSUB", channel).await
     }
+}
+
+/// `PUBSUB {sub} {channel}` (`NUMSUB` or `SHARDNUMSUB`): the channel's subscriber count, on
+/// the connection in `commands` (named `{name}-cmd`; made on first use and after a failure).
+pub(super) async fn pubsub_count(
+    commands: &tokio::sync::Mutex<Option<MultiplexedConnection>>,
+    client: &redis::Client,
+    name: &str,
+    sub: &str,
+    channel: &str,
+) -> redis::RedisResult<usize> {
+    let mut guard = commands.lock().await;
+    if guard.is_none() {
+        *guard = Some(connect(client, &format!("{name}-cmd")).await?);
+    }
+    let mut conn = guard.clone().expect("connected above");
+    drop(guard);
+    let result: redis::RedisResult<(String, usize)> = redis::cmd("PUBSUB")
+        .arg(sub)
+        .arg(channel)
+        .query_async(&mut conn)
+        .await;
+    if result.is_err() {
+        *commands.lock().await = None;
+    }
+    result.map(|(_, n)| n)
 }
 
 /// The adapter of one namespace on a Node `@socket.io/redis-adapter` 8.x cluster (classic
@@ -207,14 +219,17 @@ fn random_id() -> String {
     Alphanumeric.sample_string(&mut rand::rng(), 6)
 }
 
-fn random_hex() -> String {
+pub(super) fn random_hex() -> String {
     let mut bytes = [0u8; 8];
     rand::rng().fill_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A multiplexed connection named `name` (`CLIENT SETNAME`).
-async fn connect(client: &redis::Client, name: &str) -> redis::RedisResult<MultiplexedConnection> {
+pub(super) async fn connect(
+    client: &redis::Client,
+    name: &str,
+) -> redis::RedisResult<MultiplexedConnection> {
     let mut conn = client.get_multiplexed_async_connection().await?;
     redis::cmd("CLIENT")
         .arg("SETNAME")
@@ -224,15 +239,20 @@ async fn connect(client: &redis::Client, name: &str) -> redis::RedisResult<Multi
     Ok(conn)
 }
 
-/// A RESP2 pub/sub connection named `name`. redis-rs's [`redis::aio::PubSub`] sends no other
-/// command than (un)subscribe and ping, so the name is set on the socket first: `AUTH` (when
-/// the client has a password) and `CLIENT SETNAME`, their replies read, then the socket goes to
-/// [`redis::aio::PubSub::new`] (which authenticates again, selects the database and subscribes
-/// later). TCP and Unix-socket addresses only; any other (TLS) gets an unnamed connection.
-async fn named_pubsub(
+/// A byte stream to Redis (TCP or Unix socket).
+pub(super) trait RedisStream:
+    tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send
+{
+}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> RedisStream for T {}
+
+/// A raw connection to Redis named `name`, for a subscription: `AUTH` (when the client has a
+/// password) and `CLIENT SETNAME` sent and their replies read, within [`SETUP_TIMEOUT`].
+/// `Ok(None)` for addresses other than TCP and Unix sockets (TLS).
+pub(super) async fn named_stream(
     client: &redis::Client,
     name: &str,
-) -> redis::RedisResult<redis::aio::PubSub> {
+) -> redis::RedisResult<Option<Box<dyn RedisStream>>> {
     let info = client.get_connection_info();
     let settings = info.redis_settings();
     let mut prelude = Vec::new();
@@ -251,38 +271,46 @@ async fn named_pubsub(
             .arg(name)
             .get_packed_command(),
     );
-    let timed_out = || {
-        redis::RedisError::from(std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
-            "redis did not answer the subscription's setup in time",
-        ))
-    };
-    match info.addr() {
-        redis::ConnectionAddr::Tcp(host, port) => {
-            let setup = async {
-                let mut stream = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
+    let setup = async {
+        let mut stream: Box<dyn RedisStream> = match info.addr() {
+            redis::ConnectionAddr::Tcp(host, port) => {
+                let stream = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
                 stream.set_nodelay(true)?;
-                exchange(&mut stream, &prelude, replies).await?;
-                Ok::<_, redis::RedisError>(stream)
-            };
-            let stream = tokio::time::timeout(SETUP_TIMEOUT, setup)
-                .await
-                .map_err(|_| timed_out())??;
-            redis::aio::PubSub::new(settings, stream).await
+                Box::new(stream)
+            }
+            #[cfg(unix)]
+            redis::ConnectionAddr::Unix(path) => {
+                Box::new(tokio::net::UnixStream::connect(path).await?)
+            }
+            _ => return Ok(None),
+        };
+        exchange(&mut stream, &prelude, replies).await?;
+        Ok::<_, redis::RedisError>(Some(stream))
+    };
+    tokio::time::timeout(SETUP_TIMEOUT, setup)
+        .await
+        .map_err(|_| {
+            redis::RedisError::from(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "redis did not answer the subscription's setup in time",
+            ))
+        })?
+}
+
+/// A RESP2 pub/sub connection named `name`. redis-rs's [`redis::aio::PubSub`] sends no other
+/// command than (un)subscribe and ping, so the name is set on the socket first
+/// ([`named_stream`]), then the socket goes to [`redis::aio::PubSub::new`] (which
+/// authenticates again, selects the database and subscribes later). TCP and Unix-socket
+/// addresses only; any other (TLS) gets an unnamed connection.
+async fn named_pubsub(
+    client: &redis::Client,
+    name: &str,
+) -> redis::RedisResult<redis::aio::PubSub> {
+    match named_stream(client, name).await? {
+        Some(stream) => {
+            redis::aio::PubSub::new(client.get_connection_info().redis_settings(), stream).await
         }
-        #[cfg(unix)]
-        redis::ConnectionAddr::Unix(path) => {
-            let setup = async {
-                let mut stream = tokio::net::UnixStream::connect(path).await?;
-                exchange(&mut stream, &prelude, replies).await?;
-                Ok::<_, redis::RedisError>(stream)
-            };
-            let stream = tokio::time::timeout(SETUP_TIMEOUT, setup)
-                .await
-                .map_err(|_| timed_out())??;
-            redis::aio::PubSub::new(settings, stream).await
-        }
-        _ => {
+        None => {
             tracing::debug!("redis adapter: the subscription connection stays unnamed (TLS)");
             client.get_async_pubsub().await
         }
@@ -338,7 +366,13 @@ impl RedisAdapter {
         let (outbox, queued) = mpsc::channel(OUTBOX);
         let (subs, sub_rx) = mpsc::unbounded_channel();
         let router = Arc::new(Mutex::new(Router::default()));
-        tokio::spawn(run_publisher(client.clone(), pub_name, publisher, queued));
+        tokio::spawn(run_publisher(
+            client.clone(),
+            pub_name,
+            publisher,
+            queued,
+            "PUBLISH",
+        ));
         tokio::spawn(run_subscriber(
             client.clone(),
             sub_name,
@@ -1010,20 +1044,22 @@ impl Adapter for RedisAdapter {
     }
 }
 
-/// Publishes queued messages in order, a pipeline of whatever is waiting at a time; a failed
-/// batch is retried once on a new connection, then dropped (logged).
-async fn run_publisher(
+/// Publishes queued messages in order with `command` (`PUBLISH` or `SPUBLISH`), a pipeline of
+/// whatever is waiting at a time; a failed batch is retried once on a new connection, then
+/// dropped (logged).
+pub(super) async fn run_publisher(
     client: redis::Client,
     name: String,
     conn: MultiplexedConnection,
     mut queued: mpsc::Receiver<(String, Vec<u8>)>,
+    command: &'static str,
 ) {
     let mut conn = Some(conn);
     let mut batch = Vec::new();
     while queued.recv_many(&mut batch, 256).await > 0 {
         let mut pipe = redis::pipe();
         for (channel, payload) in &batch {
-            pipe.cmd("PUBLISH").arg(channel).arg(payload).ignore();
+            pipe.cmd(command).arg(channel).arg(payload).ignore();
         }
         let mut sent = false;
         for _attempt in 0..2 {

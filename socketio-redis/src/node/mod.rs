@@ -148,6 +148,7 @@ mod channels;
 pub(crate) mod convert;
 mod emitter;
 mod sharded;
+mod sharded_adapter;
 pub(crate) mod value;
 mod wire;
 
@@ -159,6 +160,7 @@ pub use channels::{
 pub use emitter::{Emitter, EmitterError};
 pub use rmpv::Value;
 pub use sharded::{ClusterBody, ClusterMessage, MessageType};
+pub use sharded_adapter::{ShardedRedisAdapter, ShardedRedisAdapterConfig};
 pub use wire::{
     BroadcastFlags, BroadcastMessage, BroadcastOptions, Packet, RemoteSocket, Request, RequestType,
     Response, EVENT,

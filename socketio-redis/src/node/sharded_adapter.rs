@@ -1,0 +1,1000 @@
+//! [`ShardedRedisAdapter`]: a socketio-core [`Adapter`] that is a node of a Node
+//! `@socket.io/redis-adapter` 8.x `createShardedAdapter` cluster (Redis 7 sharded pub/sub), on
+//! the [module's codec](super).
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use socketio_core::adapter::{
+    AckAnswers, Adapter, AdapterError, BroadcastOptions as CoreOptions, EncodedPacket,
+    LocalAdapter, LocalSockets, RestoredSession, Session, SocketInfo,
+};
+use socketio_core::{AckError, Args, BoxFuture, Sid};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+
+use super::adapter::{
+    connect, named_stream, pubsub_count, random_hex, run_publisher, MAX_BACKOFF, MIN_BACKOFF,
+    OUTBOX, STABLE,
+};
+use super::convert::{
+    args_from_node, args_to_node, broadcast_flags, core_options, handshake_of, wire_options,
+};
+use super::{
+    BroadcastFlags, ClusterBody, ClusterMessage, Packet, RemoteSocket, ShardedChannels,
+    SubscriptionMode, Value, DEFAULT_PREFIX, EVENT,
+};
+
+/// Settings of a [`ShardedRedisAdapter`] cluster, as `createShardedAdapter(pub, sub, opts)`'s
+/// options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardedRedisAdapterConfig {
+    /// The channel prefix (`channelPrefix`; default `"socket.io"`): every node of a cluster
+    /// uses the same.
+    pub channel_prefix: String,
+    /// `subscriptionMode` (default [`SubscriptionMode::Dynamic`], as Node). Every node of a
+    /// cluster must use the same: a node publishes a single-room broadcast on the room's own
+    /// channel in the dynamic modes.
+    pub subscription_mode: SubscriptionMode,
+    /// How long `fetch_sockets` and `all_rooms` wait for the other nodes (Node's fixed 5 s). A
+    /// node that has not answered by then is left out (Node fails the whole call instead).
+    /// Also the ack timeout of a Node broadcast with acks that carries none.
+    pub request_timeout: Duration,
+    /// The `CLIENT SETNAME` prefix of this server's Redis connections: `{name}-pub`,
+    /// `{name}-sub`, `{name}-cmd`. Default `None`: `socketio-rs-<16 hex digits>`.
+    pub connection_name: Option<String>,
+}
+
+impl Default for ShardedRedisAdapterConfig {
+    fn default() -> Self {
+        ShardedRedisAdapterConfig {
+            channel_prefix: DEFAULT_PREFIX.to_owned(),
+            subscription_mode: SubscriptionMode::Dynamic,
+            request_timeout: Duration::from_secs(5),
+            connection_name: None,
+        }
+    }
+}
+
+/// Largest bulk string read from the subscription (Redis's own `proto-max-bulk-len` default).
+const MAX_BULK: usize = 512 * 1024 * 1024;
+
+enum Sub {
+    Subscribe(Vec<String>),
+    Unsubscribe(Vec<String>),
+}
+
+/// The connections shared by the adapters of every namespace of one server.
+struct Shared {
+    config: ShardedRedisAdapterConfig,
+    name: String,
+    client: redis::Client,
+    outbox: mpsc::Sender<(String, Vec<u8>)>,
+    subs: mpsc::UnboundedSender<Sub>,
+    /// Which namespace adapter each subscribed shard channel belongs to.
+    router: Arc<Mutex<HashMap<String, Weak<ShardedRedisAdapter>>>>,
+    commands: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+}
+
+impl Shared {
+    fn publish(&self, channel: String, payload: Vec<u8>) {
+        if self.outbox.try_send((channel, payload)).is_err() {
+            tracing::warn!("sharded redis adapter outbox full or closed: message dropped");
+        }
+    }
+}
+
+/// The adapter of one namespace on a Node `createShardedAdapter` cluster (Redis 7 sharded
+/// pub/sub: `SSUBSCRIBE`/`SPUBLISH`, which also work on a standalone Redis 7).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), redis::RedisError> {
+/// use socketio_redis::node::{ShardedRedisAdapter, ShardedRedisAdapterConfig};
+/// let client = redis::Client::open("redis://127.0.0.1:6379")?;
+/// let factory = ShardedRedisAdapter::factory(client, ShardedRedisAdapterConfig::default()).await?;
+/// let io = socketio_core::SocketIo::builder().adapter(factory).build();
+/// # Ok(()) }
+/// ```
+///
+/// As Node's `ShardedRedisAdapter` (on socket.io-adapter's `ClusterAdapter`): each namespace's
+/// adapter has a uid of 16 hex digits and `SSUBSCRIBE`s `{prefix}#{nsp}#` (every message;
+/// its `PUBSUB SHARDNUMSUB` count is the node count) and `{prefix}#{nsp}#{uid}#` (answers to
+/// its requests), plus, in the dynamic modes, `{prefix}#{nsp}#{room}#` while this node has
+/// sockets in a room (not socket-id rooms in `Dynamic`).
+///
+/// * `broadcast`, `add_sockets`, `del_sockets`, `disconnect_sockets` apply here at once and
+///   are published (unless `local`); every node skips its own messages.
+/// * `fetch_sockets`, `all_rooms` and acked `server_side_emit` count the nodes with
+///   `SHARDNUMSUB` and wait for `count - 1` answers. The sharded protocol has no "all rooms"
+///   request: `all_rooms` returns this node's rooms only. A node that stays silent is left
+///   out after [`ShardedRedisAdapterConfig::request_timeout`] (the server-side emit: its
+///   timeout).
+/// * `broadcast_with_ack` waits for every node's client count and the acks, at most the ack
+///   timeout; remote answers get fresh [`Sid`]s (Node's acks carry no socket id).
+/// * Server-side events of other nodes go to `on_server_event` handlers; JSON messages carry
+///   binary as `{"type":"Buffer","data":[..]}`, msgpack ones (when the data holds binary) as
+///   binary.
+///
+/// The subscription is one raw RESP2 connection per server (redis-rs has no `SSUBSCRIBE` on
+/// a standalone connection); it reconnects like [`super::RedisAdapter`]'s and resubscribes
+/// every shard channel. TCP and Unix-socket Redis addresses only (no TLS), and a standalone
+/// Redis or a single shard: channels are not routed to cluster shards.
+pub struct ShardedRedisAdapter {
+    me: Weak<ShardedRedisAdapter>,
+    shared: Arc<Shared>,
+    uid: String,
+    nsp: String,
+    channels: ShardedChannels,
+    local: LocalAdapter,
+    sockets: LocalSockets,
+    pending: Mutex<HashMap<String, mpsc::UnboundedSender<ClusterBody>>>,
+    /// Rooms whose own channel is subscribed (dynamic modes).
+    room_channels: Mutex<HashSet<String>>,
+}
+
+impl std::fmt::Debug for ShardedRedisAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShardedRedisAdapter")
+            .field("uid", &self.uid)
+            .field("nsp", &self.nsp)
+            .field("prefix", &self.shared.config.channel_prefix)
+            .finish()
+    }
+}
+
+impl ShardedRedisAdapter {
+    /// Connects to Redis (publishing and subscription connections, named after
+    /// [`ShardedRedisAdapterConfig::connection_name`]) and returns the factory to give to
+    /// [`socketio_core::SocketIoBuilder::adapter`].
+    ///
+    /// # Errors
+    /// When Redis cannot be reached, or its address is neither TCP nor a Unix socket.
+    pub async fn factory(
+        client: redis::Client,
+        config: ShardedRedisAdapterConfig,
+    ) -> redis::RedisResult<impl Fn(LocalSockets) -> Arc<ShardedRedisAdapter> + Send + Sync + 'static>
+    {
+        let name = config
+            .connection_name
+            .clone()
+            .unwrap_or_else(|| format!("socketio-rs-{}", random_hex()));
+        let pub_name = format!("{name}-pub");
+        let sub_name = format!("{name}-sub");
+        let publisher = connect(&client, &pub_name).await?;
+        let stream = named_stream(&client, &sub_name)
+            .await?
+            .ok_or_else(unsupported)?;
+        let (outbox, queued) = mpsc::channel(OUTBOX);
+        let (subs, sub_rx) = mpsc::unbounded_channel();
+        let router = Arc::new(Mutex::new(HashMap::new()));
+        tokio::spawn(run_publisher(
+            client.clone(),
+            pub_name,
+            publisher,
+            queued,
+            "SPUBLISH",
+        ));
+        tokio::spawn(run_subscriber(
+            client.clone(),
+            sub_name,
+            stream,
+            router.clone(),
+            sub_rx,
+        ));
+        let shared = Arc::new(Shared {
+            config,
+            name,
+            client,
+            outbox,
+            subs,
+            router,
+            commands: tokio::sync::Mutex::new(None),
+        });
+        Ok(move |sockets: LocalSockets| ShardedRedisAdapter::new(shared.clone(), sockets))
+    }
+
+    fn new(shared: Arc<Shared>, sockets: LocalSockets) -> Arc<ShardedRedisAdapter> {
+        let nsp = sockets.nsp().to_owned();
+        let channels = ShardedChannels::new(&shared.config.channel_prefix, &nsp);
+        let adapter = Arc::new_cyclic(|me| ShardedRedisAdapter {
+            me: me.clone(),
+            shared: shared.clone(),
+            uid: random_hex(),
+            nsp,
+            local: LocalAdapter::new(sockets.clone()),
+            sockets,
+            channels,
+            pending: Mutex::default(),
+            room_channels: Mutex::default(),
+        });
+        adapter.subscribe(vec![
+            adapter.channels.main().to_owned(),
+            adapter.channels.response(&adapter.uid),
+        ]);
+        adapter
+    }
+
+    /// This namespace adapter's uid (16 hex digits), as Node nodes see it in our messages.
+    pub fn uid(&self) -> &str {
+        &self.uid
+    }
+
+    fn this(&self) -> Arc<ShardedRedisAdapter> {
+        self.me.upgrade().expect("called through an Arc")
+    }
+
+    fn subscribe(&self, channels: Vec<String>) {
+        {
+            let mut router = self.shared.router.lock().unwrap();
+            for c in &channels {
+                router.insert(c.clone(), self.me.clone());
+            }
+        }
+        let _ = self.shared.subs.send(Sub::Subscribe(channels));
+    }
+
+    fn unsubscribe(&self, channels: Vec<String>) {
+        if let Ok(mut router) = self.shared.router.lock() {
+            for c in &channels {
+                router.remove(c);
+            }
+        }
+        let _ = self.shared.subs.send(Sub::Unsubscribe(channels));
+    }
+
+    fn is_local_socket_id(&self, room: &str) -> bool {
+        room.parse::<Sid>()
+            .ok()
+            .and_then(|sid| self.sockets.get(sid))
+            .is_some()
+    }
+
+    /// Subscribes the channels of `rooms` that now have local sockets (dynamic modes).
+    fn rooms_maybe_created<'a>(&self, rooms: impl IntoIterator<Item = &'a str>) {
+        let mode = self.shared.config.subscription_mode;
+        if mode == SubscriptionMode::Static {
+            return;
+        }
+        let mut subscribed = self.room_channels.lock().unwrap();
+        let mut new = Vec::new();
+        for room in rooms {
+            if !subscribed.contains(room)
+                && ShardedChannels::subscribes_to_room(mode, self.is_local_socket_id(room))
+                && self.room_has_sockets(room)
+            {
+                subscribed.insert(room.to_owned());
+                new.push(self.channels.room(room));
+            }
+        }
+        if !new.is_empty() {
+            self.subscribe(new);
+        }
+    }
+
+    /// Unsubscribes the channels of `rooms` that have no local socket left.
+    fn rooms_maybe_deleted<'a>(&self, rooms: impl IntoIterator<Item = &'a str>) {
+        if self.shared.config.subscription_mode == SubscriptionMode::Static {
+            return;
+        }
+        let mut subscribed = self.room_channels.lock().unwrap();
+        let mut gone = Vec::new();
+        for room in rooms {
+            if subscribed.contains(room) && !self.room_has_sockets(room) {
+                subscribed.remove(room);
+                gone.push(self.channels.room(room));
+            }
+        }
+        if !gone.is_empty() {
+            self.unsubscribe(gone);
+        }
+    }
+
+    fn room_has_sockets(&self, room: &str) -> bool {
+        !self
+            .local
+            .sockets(&CoreOptions {
+                rooms: vec![room.to_owned()],
+                ..Default::default()
+            })
+            .is_empty()
+    }
+
+    fn publish(&self, body: ClusterBody) {
+        let msg = ClusterMessage {
+            uid: self.uid.clone(),
+            nsp: self.nsp.clone(),
+            body,
+        };
+        let channel = self
+            .channels
+            .channel_for(&msg, self.shared.config.subscription_mode);
+        self.shared.publish(channel, msg.encode());
+    }
+
+    fn reply(&self, to: &str, body: ClusterBody) {
+        let msg = ClusterMessage {
+            uid: self.uid.clone(),
+            nsp: self.nsp.clone(),
+            body,
+        };
+        self.shared
+            .publish(self.channels.response(to), msg.encode());
+    }
+
+    async fn count(&self) -> usize {
+        let s = &self.shared;
+        match pubsub_count(
+            &s.commands,
+            &s.client,
+            &s.name,
+            "SHARDNUMSUB",
+            self.channels.main(),
+        )
+        .await
+        {
+            Ok(n) => n,
+            Err(err) => {
+                tracing::warn!(%err, nsp = self.nsp, "PUBSUB SHARDNUMSUB failed: counting this node alone");
+                1
+            }
+        }
+    }
+
+    fn request(&self) -> (String, mpsc::UnboundedReceiver<ClusterBody>, PendingGuard) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut pending = self.pending.lock().unwrap();
+        let mut id = random_hex();
+        while pending.contains_key(&id) {
+            id = random_hex();
+        }
+        pending.insert(id.clone(), tx);
+        let guard = PendingGuard {
+            adapter: self.this(),
+            id: id.clone(),
+        };
+        (id, rx, guard)
+    }
+
+    fn event_packet(&self, packet: &Packet) -> Option<EncodedPacket> {
+        match (packet.packet_type, packet.event_name()) {
+            (EVENT, Some(event)) => Some(EncodedPacket::event(
+                &self.nsp,
+                event,
+                args_from_node(packet.args()),
+            )),
+            _ => {
+                tracing::debug!(?packet, "a broadcast that is not an event ignored");
+                None
+            }
+        }
+    }
+
+    fn node_packet(&self, packet: &EncodedPacket) -> Result<Packet, AdapterError> {
+        let parts = packet.parts()?;
+        let mut p = Packet::event(self.nsp.as_str(), &parts.event, args_to_node(&parts.args));
+        p.nsp = None;
+        Ok(p)
+    }
+
+    // ------------------------------------------------------------ incoming
+
+    fn on_message(&self, payload: &[u8]) {
+        let msg = match ClusterMessage::decode(payload) {
+            Ok(msg) => msg,
+            Err(err) => return tracing::debug!(%err, "undecodable sharded message ignored"),
+        };
+        if msg.uid == self.uid || msg.nsp != self.nsp {
+            return;
+        }
+        let from = msg.uid;
+        use ClusterBody as B;
+        match msg.body {
+            B::Broadcast {
+                packet,
+                request_id: None,
+                opts,
+            } => {
+                if let Some(packet) = self.event_packet(&packet) {
+                    self.local.broadcast(&packet, &core_options(opts));
+                }
+            }
+            B::Broadcast {
+                packet,
+                request_id: Some(request_id),
+                opts,
+            } => self.on_broadcast_with_ack(&from, request_id, &packet, opts),
+            B::SocketsJoin { opts, rooms } => {
+                self.local.add_sockets(&core_options(opts), &rooms);
+                self.rooms_maybe_created(rooms.iter().map(String::as_str));
+            }
+            B::SocketsLeave { opts, rooms } => {
+                self.local.del_sockets(&core_options(opts), &rooms);
+                self.rooms_maybe_deleted(rooms.iter().map(String::as_str));
+            }
+            B::DisconnectSockets { opts, close } => {
+                self.local.disconnect_sockets(&core_options(opts), close);
+            }
+            B::FetchSockets { opts, request_id } => {
+                let selected = self.sockets.among(self.local.sockets(&core_options(opts)));
+                let sockets = selected
+                    .iter()
+                    .map(|s| RemoteSocket {
+                        id: s.id().to_string(),
+                        handshake: handshake_of(s),
+                        rooms: self.local.socket_rooms(s.id()),
+                        data: None,
+                    })
+                    .collect();
+                self.reply(
+                    &from,
+                    B::FetchSocketsResponse {
+                        request_id,
+                        sockets,
+                    },
+                );
+            }
+            B::ServerSideEmit { request_id, packet } => {
+                let Some(event) = packet.first().and_then(Value::as_str) else {
+                    return tracing::debug!("server-side emit without an event name ignored");
+                };
+                let Some(answer) = self
+                    .sockets
+                    .server_event(event, args_from_node(&packet[1..]))
+                else {
+                    return;
+                };
+                let this = self.this();
+                tokio::spawn(async move {
+                    let ack = answer.await;
+                    if let Some(request_id) = request_id {
+                        let packet = args_to_node(&ack).into_iter().next();
+                        this.reply(&from, B::ServerSideEmitResponse { request_id, packet });
+                    }
+                });
+            }
+            body @ (B::FetchSocketsResponse { .. }
+            | B::ServerSideEmitResponse { .. }
+            | B::BroadcastClientCount { .. }
+            | B::BroadcastAck { .. }) => {
+                let id = match &body {
+                    B::FetchSocketsResponse { request_id, .. }
+                    | B::ServerSideEmitResponse { request_id, .. }
+                    | B::BroadcastClientCount { request_id, .. }
+                    | B::BroadcastAck { request_id, .. } => request_id.clone(),
+                    _ => return,
+                };
+                if let Some(tx) = self.pending.lock().unwrap().get(&id) {
+                    let _ = tx.send(body);
+                }
+            }
+            B::InitialHeartbeat | B::Heartbeat | B::AdapterClose => {}
+        }
+    }
+
+    fn on_broadcast_with_ack(
+        &self,
+        from: &str,
+        request_id: String,
+        packet: &Packet,
+        opts: super::BroadcastOptions,
+    ) {
+        let timeout = opts
+            .flags
+            .as_ref()
+            .and_then(BroadcastFlags::timeout_ms)
+            .map_or(self.shared.config.request_timeout, Duration::from_millis);
+        let Some(encoded) = self.event_packet(packet) else {
+            return;
+        };
+        let selected = self.sockets.among(self.local.sockets(&core_options(opts)));
+        self.reply(
+            from,
+            ClusterBody::BroadcastClientCount {
+                request_id: request_id.clone(),
+                client_count: selected.len() as u64,
+            },
+        );
+        for socket in &selected {
+            let answer = self.sockets.request_ack(socket, &encoded, timeout);
+            let (this, from, request_id) = (self.this(), from.to_owned(), request_id.clone());
+            tokio::spawn(async move {
+                if let Ok(args) = answer.await {
+                    let packet = args_to_node(&args).into_iter().next();
+                    this.reply(&from, ClusterBody::BroadcastAck { request_id, packet });
+                }
+            });
+        }
+    }
+
+    /// Publishes a request and gathers answers from `expected` nodes: `on` takes each answer
+    /// and says whether it was one (a node's last).
+    async fn gather(
+        &self,
+        request: impl FnOnce(String) -> ClusterBody,
+        expected: usize,
+        timeout: Duration,
+        mut on: impl FnMut(ClusterBody) -> bool,
+    ) {
+        let (id, mut answers, _guard) = self.request();
+        self.publish(request(id));
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut done = 0;
+        while done < expected {
+            match tokio::time::timeout_at(deadline, answers.recv()).await {
+                Ok(Some(answer)) => {
+                    if on(answer) {
+                        done += 1;
+                    }
+                }
+                Ok(None) | Err(_) => {
+                    tracing::debug!(
+                        nsp = self.nsp,
+                        answered = done,
+                        expected,
+                        "request timed out: silent nodes left out"
+                    );
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn unsupported() -> redis::RedisError {
+    redis::RedisError::from(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "the sharded adapter reaches Redis over TCP or a Unix socket only",
+    ))
+}
+
+impl Drop for ShardedRedisAdapter {
+    fn drop(&mut self) {
+        let mut channels = vec![
+            self.channels.main().to_owned(),
+            self.channels.response(&self.uid),
+        ];
+        if let Ok(rooms) = self.room_channels.lock() {
+            channels.extend(rooms.iter().map(|r| self.channels.room(r)));
+        }
+        if let Ok(mut router) = self.shared.router.lock() {
+            for c in &channels {
+                router.remove(c);
+            }
+        }
+        let _ = self.shared.subs.send(Sub::Unsubscribe(channels));
+    }
+}
+
+/// Removes a request from the pending table when its gathering ends.
+struct PendingGuard {
+    adapter: Arc<ShardedRedisAdapter>,
+    id: String,
+}
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        self.adapter.pending.lock().unwrap().remove(&self.id);
+    }
+}
+
+impl Adapter for ShardedRedisAdapter {
+    fn add_all(&self, sid: Sid, rooms: &[&str]) {
+        self.local.add_all(sid, rooms);
+        self.rooms_maybe_created(rooms.iter().copied());
+    }
+
+    fn del(&self, sid: Sid, room: &str) {
+        self.local.del(sid, room);
+        self.rooms_maybe_deleted([room]);
+    }
+
+    fn del_all(&self, sid: Sid) {
+        let rooms = self.local.socket_rooms(sid);
+        self.local.del_all(sid);
+        self.rooms_maybe_deleted(rooms.iter().map(String::as_str));
+    }
+
+    fn socket_rooms(&self, sid: Sid) -> Vec<String> {
+        self.local.socket_rooms(sid)
+    }
+
+    fn sockets(&self, opts: &CoreOptions) -> Vec<Sid> {
+        self.local.sockets(opts)
+    }
+
+    fn rooms(&self) -> Vec<String> {
+        self.local.rooms()
+    }
+
+    fn broadcast(&self, packet: &EncodedPacket, opts: &CoreOptions) {
+        if !opts.flags.local {
+            match self.node_packet(packet) {
+                Ok(node_packet) => self.publish(ClusterBody::Broadcast {
+                    packet: node_packet,
+                    request_id: None,
+                    opts: wire_options(opts, Some(broadcast_flags(opts))),
+                }),
+                Err(err) => tracing::error!(%err, "broadcast not published to the cluster"),
+            }
+        }
+        self.local.broadcast(packet, opts);
+    }
+
+    fn broadcast_with_ack(
+        &self,
+        packet: &EncodedPacket,
+        opts: &CoreOptions,
+        timeout: Duration,
+    ) -> BoxFuture<AckAnswers> {
+        let local = self.local.broadcast_with_ack(packet, opts, timeout);
+        if opts.flags.local {
+            return local;
+        }
+        let node_packet = match self.node_packet(packet) {
+            Ok(p) => p,
+            Err(err) => {
+                tracing::error!(%err, "broadcast with acks not published to the cluster");
+                return local;
+            }
+        };
+        let mut flags = broadcast_flags(opts);
+        flags.set("timeout", timeout.as_millis() as u64);
+        let wire_opts = wire_options(opts, Some(flags));
+        let this = self.this();
+        Box::pin(async move {
+            let remote = async {
+                let nodes = this.count().await.saturating_sub(1);
+                let mut answers = AckAnswers::new();
+                if nodes == 0 {
+                    return answers;
+                }
+                let (mut reported, mut expected) = (0usize, 0u64);
+                let (id, mut rx, _guard) = this.request();
+                this.publish(ClusterBody::Broadcast {
+                    packet: node_packet,
+                    request_id: Some(id),
+                    opts: wire_opts,
+                });
+                let deadline = tokio::time::Instant::now() + timeout;
+                while reported < nodes || (answers.len() as u64) < expected {
+                    match tokio::time::timeout_at(deadline, rx.recv()).await {
+                        Ok(Some(ClusterBody::BroadcastClientCount { client_count, .. })) => {
+                            reported += 1;
+                            expected += client_count;
+                        }
+                        Ok(Some(ClusterBody::BroadcastAck { packet, .. })) => {
+                            let args = packet.map_or_else(
+                                || Args::from_values([]),
+                                |v| args_from_node(std::slice::from_ref(&v)),
+                            );
+                            answers.push((Sid::new(), Ok(args)));
+                        }
+                        Ok(Some(_)) => {}
+                        Ok(None) | Err(_) => break,
+                    }
+                }
+                let missing = expected.saturating_sub(answers.len() as u64);
+                for _ in 0..missing {
+                    answers.push((Sid::new(), Err(AckError::Timeout(timeout))));
+                }
+                answers
+            };
+            let (mut answers, remote) = tokio::join!(local, remote);
+            answers.extend(remote);
+            answers
+        })
+    }
+
+    fn add_sockets(&self, opts: &CoreOptions, rooms: &[String]) {
+        if !opts.flags.local {
+            self.publish(ClusterBody::SocketsJoin {
+                opts: wire_options(opts, Some(broadcast_flags(opts))),
+                rooms: rooms.to_vec(),
+            });
+        }
+        self.local.add_sockets(opts, rooms);
+        self.rooms_maybe_created(rooms.iter().map(String::as_str));
+    }
+
+    fn del_sockets(&self, opts: &CoreOptions, rooms: &[String]) {
+        if !opts.flags.local {
+            self.publish(ClusterBody::SocketsLeave {
+                opts: wire_options(opts, Some(broadcast_flags(opts))),
+                rooms: rooms.to_vec(),
+            });
+        }
+        self.local.del_sockets(opts, rooms);
+        self.rooms_maybe_deleted(rooms.iter().map(String::as_str));
+    }
+
+    fn disconnect_sockets(&self, opts: &CoreOptions, close: bool) {
+        if !opts.flags.local {
+            self.publish(ClusterBody::DisconnectSockets {
+                opts: wire_options(opts, Some(broadcast_flags(opts))),
+                close,
+            });
+        }
+        self.local.disconnect_sockets(opts, close);
+    }
+
+    fn fetch_sockets(&self, opts: &CoreOptions) -> BoxFuture<Vec<SocketInfo>> {
+        let local = self.local.fetch_sockets(opts);
+        if opts.flags.local {
+            return local;
+        }
+        let this = self.this();
+        let wire_opts = wire_options(opts, Some(broadcast_flags(opts)));
+        Box::pin(async move {
+            let mut all = local.await;
+            let nodes = this.count().await.saturating_sub(1);
+            if nodes == 0 {
+                return all;
+            }
+            let nsp = this.nsp.clone();
+            this.gather(
+                |request_id| ClusterBody::FetchSockets {
+                    opts: wire_opts,
+                    request_id,
+                },
+                nodes,
+                this.shared.config.request_timeout,
+                |answer| match answer {
+                    ClusterBody::FetchSocketsResponse { sockets, .. } => {
+                        all.extend(sockets.into_iter().map(|s| SocketInfo {
+                            id: s.id,
+                            nsp: nsp.clone(),
+                            rooms: s.rooms,
+                        }));
+                        true
+                    }
+                    _ => false,
+                },
+            )
+            .await;
+            all
+        })
+    }
+
+    fn all_rooms(&self) -> BoxFuture<Vec<String>> {
+        // The ClusterAdapter protocol has no request for the rooms of other nodes.
+        let rooms: BTreeSet<String> = self.local.rooms().into_iter().collect();
+        Box::pin(std::future::ready(rooms.into_iter().collect()))
+    }
+
+    fn server_side_emit(
+        &self,
+        event: &str,
+        args: Args,
+        timeout: Option<Duration>,
+    ) -> BoxFuture<Result<Vec<Args>, AdapterError>> {
+        let mut packet = vec![Value::from(event)];
+        packet.extend(args_to_node(&args));
+        let this = self.this();
+        let Some(timeout) = timeout else {
+            this.publish(ClusterBody::ServerSideEmit {
+                request_id: None,
+                packet,
+            });
+            return Box::pin(std::future::ready(Ok(Vec::new())));
+        };
+        Box::pin(async move {
+            let nodes = this.count().await.saturating_sub(1);
+            let mut acks = Vec::new();
+            if nodes == 0 {
+                return Ok(acks);
+            }
+            this.gather(
+                |request_id| ClusterBody::ServerSideEmit {
+                    request_id: Some(request_id),
+                    packet,
+                },
+                nodes,
+                timeout,
+                |answer| match answer {
+                    ClusterBody::ServerSideEmitResponse { packet, .. } => {
+                        acks.push(args_from_node(packet.as_slice()));
+                        true
+                    }
+                    _ => false,
+                },
+            )
+            .await;
+            Ok(acks)
+        })
+    }
+
+    fn server_count(&self) -> BoxFuture<usize> {
+        let this = self.this();
+        Box::pin(async move { this.count().await.max(1) })
+    }
+
+    fn persist_session(&self, session: Session) {
+        self.local.persist_session(session);
+    }
+
+    fn restore_session(&self, pid: &str, offset: &str) -> BoxFuture<Option<RestoredSession>> {
+        self.local.restore_session(pid, offset)
+    }
+}
+
+// ---------------------------------------------------------------- subscription
+
+/// One RESP2 reply on the subscription: an array of bulk strings / integers (a pub/sub
+/// message or confirmation), or anything else (ignored).
+enum Frame {
+    Array(Vec<Option<Vec<u8>>>),
+    Error(String),
+    Other,
+}
+
+async fn read_line<R: AsyncBufReadExt + Unpin>(r: &mut R) -> std::io::Result<Vec<u8>> {
+    let mut line = Vec::new();
+    // A line is a type byte and a number or short text: refuse runaway ones.
+    let n = (&mut *r)
+        .take(64 * 1024)
+        .read_until(b'\n', &mut line)
+        .await?;
+    if n == 0 || !line.ends_with(b"\r\n") {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "redis closed the subscription (or sent a malformed line)",
+        ));
+    }
+    line.truncate(line.len() - 2);
+    Ok(line)
+}
+
+fn bad(what: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned())
+}
+
+fn number(bytes: &[u8]) -> std::io::Result<i64> {
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad("malformed RESP length"))
+}
+
+/// Reads one element of an array: a bulk string (`None` when nil), or an integer / simple
+/// string as its text.
+async fn read_element<R: AsyncBufReadExt + Unpin>(r: &mut R) -> std::io::Result<Option<Vec<u8>>> {
+    let line = read_line(r).await?;
+    match line.first() {
+        Some(b'$') => {
+            let len = number(&line[1..])?;
+            if len < 0 {
+                return Ok(None);
+            }
+            let len = usize::try_from(len).map_err(|_| bad("bad bulk length"))?;
+            if len > MAX_BULK {
+                return Err(bad("bulk string too long"));
+            }
+            let mut buf = vec![0; len + 2];
+            r.read_exact(&mut buf).await?;
+            buf.truncate(len);
+            Ok(Some(buf))
+        }
+        Some(b':' | b'+') => Ok(Some(line[1..].to_vec())),
+        _ => Err(bad("unexpected RESP element on the subscription")),
+    }
+}
+
+async fn read_frame<R: AsyncBufReadExt + Unpin>(r: &mut R) -> std::io::Result<Frame> {
+    let line = read_line(r).await?;
+    match line.first() {
+        Some(b'*') => {
+            let n = number(&line[1..])?;
+            if !(0..=16).contains(&n) {
+                return Err(bad("unexpected array length on the subscription"));
+            }
+            let mut items = Vec::with_capacity(n as usize);
+            for _ in 0..n {
+                items.push(read_element(r).await?);
+            }
+            Ok(Frame::Array(items))
+        }
+        Some(b'-') => Ok(Frame::Error(
+            String::from_utf8_lossy(&line[1..]).into_owned(),
+        )),
+        _ => Ok(Frame::Other),
+    }
+}
+
+fn packed(command: &str, channels: &[String]) -> Vec<u8> {
+    redis::cmd(command).arg(channels).get_packed_command()
+}
+
+/// Owns the subscription connection: sends `SSUBSCRIBE`/`SUNSUBSCRIBE`, routes `smessage`s to
+/// the namespace adapters, reconnects (resubscribing every routed channel) when Redis drops
+/// it. Ends when every adapter and the factory are gone.
+async fn run_subscriber(
+    client: redis::Client,
+    name: String,
+    first: Box<dyn super::adapter::RedisStream>,
+    router: Arc<Mutex<HashMap<String, Weak<ShardedRedisAdapter>>>>,
+    mut subs: mpsc::UnboundedReceiver<Sub>,
+) {
+    let mut next = Some(first);
+    let mut backoff = MIN_BACKOFF;
+    let mut wait = false;
+    loop {
+        let stream = match next.take() {
+            Some(s) => s,
+            None => {
+                if subs.is_closed() {
+                    return;
+                }
+                if wait {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+                wait = true;
+                match named_stream(&client, &name).await {
+                    Ok(Some(s)) => s,
+                    Ok(None) => return,
+                    Err(err) => {
+                        tracing::warn!(%err, "sharded redis adapter: reconnecting the subscription failed");
+                        continue;
+                    }
+                }
+            }
+        };
+        let (read, mut write) = tokio::io::split(stream);
+        let mut read = BufReader::new(read);
+        let channels: Vec<String> = router.lock().unwrap().keys().cloned().collect();
+        if !channels.is_empty() {
+            if let Err(err) = write.write_all(&packed("SSUBSCRIBE", &channels)).await {
+                tracing::warn!(%err, "sharded redis adapter: resubscribing failed");
+                continue;
+            }
+            tracing::info!("sharded redis adapter: subscription restored");
+        }
+        let up = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                sub = subs.recv() => {
+                    let Some(sub) = sub else { return };
+                    let bytes = match sub {
+                        Sub::Subscribe(c) => packed("SSUBSCRIBE", &c),
+                        Sub::Unsubscribe(c) => packed("SUNSUBSCRIBE", &c),
+                    };
+                    if let Err(err) = write.write_all(&bytes).await {
+                        tracing::warn!(%err, "sharded redis adapter: subscription lost, reconnecting");
+                        break;
+                    }
+                }
+                frame = read_frame(&mut read) => match frame {
+                    Ok(Frame::Array(items)) => dispatch(&router, &items),
+                    Ok(Frame::Error(err)) => tracing::warn!(err, "sharded redis adapter: redis refused a subscription command"),
+                    Ok(Frame::Other) => {}
+                    Err(err) => {
+                        tracing::warn!(%err, "sharded redis adapter: subscription lost, reconnecting");
+                        break;
+                    }
+                }
+            }
+        }
+        if up.elapsed() >= STABLE {
+            wait = false;
+            backoff = MIN_BACKOFF;
+        }
+    }
+}
+
+fn dispatch(router: &Mutex<HashMap<String, Weak<ShardedRedisAdapter>>>, items: &[Option<Vec<u8>>]) {
+    let [Some(kind), Some(channel), Some(payload)] = items else {
+        return;
+    };
+    if kind != b"smessage" {
+        return;
+    }
+    let Ok(channel) = std::str::from_utf8(channel) else {
+        return;
+    };
+    let adapter = router.lock().unwrap().get(channel).and_then(Weak::upgrade);
+    if let Some(adapter) = adapter {
+        adapter.on_message(payload);
+    }
+}
