@@ -1,0 +1,425 @@
+//! A mixed sharded cluster: one Node socket.io 4.8 server on `@socket.io/redis-adapter` 8.3's
+//! `createShardedAdapter` (subscriptionMode "dynamic") and one of ours on
+//! `socketio_redis::node::ShardedRedisAdapter`, sharing real Redis 7 (6379, SSUBSCRIBE /
+//! SPUBLISH), with real socket.io-client clients on each (driven by
+//! `tests/interop/node-cluster/sharded.mjs`: "n1", "n2" on Node, "r1", "r2" on ours; all in
+//! "room1", n2 and r2 in "room2"). Every operation crosses both ways. Each test has its own
+//! channel prefix; the Node process is killed when a test ends, failed or not. No spying
+//! subscriber: `SHARDNUMSUB` would count it as a node.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use serde_json::{json, Value as Json};
+use socketio_axum::SocketIoRouterExt;
+use socketio_core::{Args, SocketIo, SocketRef};
+use socketio_redis::node::{ShardedRedisAdapter, ShardedRedisAdapterConfig, SubscriptionMode};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::sync::mpsc;
+
+const REDIS_URL: &str = "redis://127.0.0.1:6379";
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+
+fn node_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/node-cluster");
+    assert!(
+        dir.join("node_modules/@socket.io/redis-adapter").is_dir(),
+        "{} has no node_modules: run scripts/setup-interop.sh",
+        dir.display()
+    );
+    dir
+}
+
+fn unique_key(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("rs-node-sharded-{test}-{}-{nanos}", std::process::id())
+}
+
+/// The Node side (`sharded.mjs`); killed when dropped.
+struct NodeSide {
+    child: Child,
+    stdin: ChildStdin,
+    lines: mpsc::UnboundedReceiver<Json>,
+    /// Lines read while looking for others, not yet consumed.
+    backlog: Vec<Json>,
+    next_id: u64,
+    ids: BTreeMap<String, String>,
+}
+
+impl Drop for NodeSide {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+impl NodeSide {
+    async fn start(key: &str, rust_port: u16) -> NodeSide {
+        Self::start_with(key, rust_port, false).await
+    }
+
+    /// With `clients_only`, no Node server: clients "c1" (room1) and "c2" (room1, room2) on
+    /// our server only.
+    async fn start_with(key: &str, rust_port: u16, clients_only: bool) -> NodeSide {
+        let mut child = Command::new("node")
+            .arg("sharded.mjs")
+            .current_dir(node_dir())
+            .env("CLIENTS_ONLY", if clients_only { "1" } else { "" })
+            .env("KEY", key)
+            .env("RUST_PORT", rust_port.to_string())
+            .env("REDIS_URL", REDIS_URL)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node is installed");
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (tx, lines) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = stdout.next_line().await {
+                if let Ok(v) = serde_json::from_str::<Json>(&line) {
+                    if tx.send(v).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        let mut node = NodeSide {
+            child,
+            stdin,
+            lines,
+            backlog: Vec::new(),
+            next_id: 0,
+            ids: BTreeMap::new(),
+        };
+        let ready = node.wait_for(|l| l.get("ready").is_some()).await;
+        node.ids = serde_json::from_value(ready["ids"].clone()).unwrap();
+        node
+    }
+
+    fn id(&self, client: &str) -> String {
+        self.ids[client].clone()
+    }
+
+    /// The first line (backlog first) that `pick` accepts, within 15 s.
+    async fn wait_for(&mut self, pick: impl Fn(&Json) -> bool) -> Json {
+        if let Some(i) = self.backlog.iter().position(&pick) {
+            return self.backlog.remove(i);
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            match tokio::time::timeout_at(deadline, self.lines.recv()).await {
+                Ok(Some(line)) if pick(&line) => return line,
+                Ok(Some(line)) => self.backlog.push(line),
+                Ok(None) => panic!("sharded.mjs exited; backlog {:?}", self.backlog),
+                Err(_) => panic!(
+                    "no expected line from sharded.mjs in 15 s; backlog {:?}",
+                    self.backlog
+                ),
+            }
+        }
+    }
+
+    /// Sends command `cmd` and returns its reply.
+    async fn cmd(&mut self, mut cmd: Json) -> Json {
+        self.next_id += 1;
+        let id = self.next_id;
+        cmd["id"] = json!(id);
+        self.stdin
+            .write_all(format!("{cmd}\n").as_bytes())
+            .await
+            .unwrap();
+        self.stdin.flush().await.unwrap();
+        let reply = self.wait_for(|l| l["reply"] == json!(id)).await;
+        assert!(reply.get("error").is_none(), "{cmd}: {reply}");
+        reply
+    }
+
+    /// The events `client` received up to (without) `marker`, as `[event, args]`.
+    async fn events_until(&mut self, client: &str, marker: &str) -> Vec<(String, Json)> {
+        let mut out = Vec::new();
+        loop {
+            let line = self.wait_for(|l| l["client"] == json!(client)).await;
+            let event = line["event"].as_str().unwrap().to_owned();
+            if event == marker {
+                return out;
+            }
+            out.push((event, line["args"].clone()));
+        }
+    }
+
+    async fn server_event(&mut self, event: &str) -> Json {
+        self.wait_for(|l| l["server"] == json!(event)).await["args"].clone()
+    }
+}
+
+/// Our server on the Redis adapter, serving on an ephemeral port; clients join the rooms
+/// their auth names; server-side `node-sse` events are reported on `server_events` and acked
+/// with `{"from": "rust"}`.
+struct RustSide {
+    io: SocketIo,
+    port: u16,
+    server_events: mpsc::UnboundedReceiver<Json>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RustSide {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn rust_side(key: &str) -> RustSide {
+    let client = redis::Client::open(REDIS_URL).unwrap();
+    let config = ShardedRedisAdapterConfig {
+        channel_prefix: key.to_owned(),
+        subscription_mode: SubscriptionMode::Dynamic,
+        request_timeout: REQUEST_TIMEOUT,
+        connection_name: None,
+    };
+    let factory = ShardedRedisAdapter::factory(client, config).await.unwrap();
+    let io = SocketIo::builder()
+        .adapter(factory)
+        .max_buffer_size(64 * 1024)
+        .build();
+    io.ns("/")
+        .on_connect(|socket: SocketRef, auth: Option<Json>| async move {
+            for room in auth.unwrap_or_default()["rooms"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+            {
+                socket.join(room.as_str().unwrap().to_owned());
+            }
+            Ok::<(), socketio_core::ConnectError>(())
+        });
+    let (tx, server_events) = mpsc::unbounded_channel();
+    io.ns("/").on_server_event("node-sse", move |args: Args| {
+        let _ = tx.send(Json::Array(args.values().to_vec()));
+        async { Args::from_serialize(&json!({"from": "rust"})).unwrap() }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let app = Router::new().socketio(&io);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    RustSide {
+        io,
+        port,
+        server_events,
+        task,
+    }
+}
+
+/// Both sides up, each counting two nodes.
+async fn mixed(test: &str) -> (RustSide, NodeSide) {
+    let key = unique_key(test);
+    let rust = rust_side(&key).await;
+    let mut node = NodeSide::start(&key, rust.port).await;
+    assert_eq!(rust.io.ns("/").server_count().await, 2);
+    assert_eq!(node.cmd(json!({"cmd": "count"})).await["count"], json!(2));
+    (rust, node)
+}
+
+fn ids(sockets: &[socketio_core::adapter::SocketInfo]) -> BTreeSet<String> {
+    sockets.iter().map(|s| s.id.clone()).collect()
+}
+
+fn set(node: &NodeSide, names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|n| node.id(n)).collect()
+}
+
+/// Polls `check` (every 50 ms, 5 s at most) until it holds.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !check().await {
+        assert!(Instant::now() < deadline, "{what}: not within 5 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn node_fetch(node: &mut NodeSide, rooms: &[&str]) -> BTreeSet<String> {
+    let reply = node.cmd(json!({"cmd": "fetch", "rooms": rooms})).await;
+    reply["sockets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Polls Node's fetchSockets of `room` (5 s at most) until it finds `want`.
+async fn node_fetch_until(node: &mut NodeSide, room: &str, want: &BTreeSet<String>) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let found = node_fetch(node, &[room]).await;
+        if found == *want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Node fetch {room}: {found:?}, want {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+const ALL: [&str; 4] = ["n1", "n2", "r1", "r2"];
+
+/// Broadcasts with `except` and binary (on the dynamic room channel), acks gathered across
+/// nodes, fetchSockets, socketsJoin/Leave, serverSideEmit with and without ack and
+/// disconnectSockets, each from the Node side to ours and from ours to the Node side.
+#[tokio::test]
+async fn every_operation_crosses_a_sharded_cluster_both_ways() {
+    let (mut rust, mut node) = mixed("ops").await;
+    let io = rust.io.clone();
+
+    // Node -> everyone: to room1 except room2, with binary; n1 and r1 only.
+    node.cmd(json!({"cmd": "emit", "rooms": ["room1"], "except": ["room2"], "event": "from-node", "args": ["hi", {"$bin": "0102"}]})).await;
+    node.cmd(json!({"cmd": "emit", "event": "mark1"})).await;
+    for name in ALL {
+        let got = node.events_until(name, "mark1").await;
+        if name.ends_with('1') {
+            assert_eq!(
+                got,
+                vec![("from-node".to_owned(), json!(["hi", {"$bin": "0102"}]))],
+                "{name}"
+            );
+        } else {
+            assert!(got.is_empty(), "{name} got {got:?}");
+        }
+    }
+
+    // Ours -> everyone: the same selection, with binary.
+    io.to("room1")
+        .except("room2")
+        .emit("from-rust", &("yo", bytes::Bytes::from_static(&[3, 4])))
+        .unwrap();
+    io.emit("mark2", &()).unwrap();
+    for name in ALL {
+        let got = node.events_until(name, "mark2").await;
+        if name.ends_with('1') {
+            assert_eq!(
+                got,
+                vec![("from-rust".to_owned(), json!(["yo", {"$bin": "0304"}]))],
+                "{name}"
+            );
+        } else {
+            assert!(got.is_empty(), "{name} got {got:?}");
+        }
+    }
+
+    // Acks gathered across nodes, both ways: each client acks with its name.
+    let answers = io
+        .to("room1")
+        .timeout(Duration::from_secs(3))
+        .emit_with_ack::<String, _>("ask", &"q")
+        .await
+        .unwrap();
+    let names: BTreeSet<String> = answers.into_iter().map(|(_, a)| a.unwrap()).collect();
+    assert_eq!(names, ALL.iter().map(|s| s.to_string()).collect());
+    let reply = node
+        .cmd(json!({"cmd": "ack", "rooms": ["room1"], "timeout": 3000}))
+        .await;
+    let mut node_names: Vec<String> = serde_json::from_value(reply["answers"].clone()).unwrap();
+    node_names.sort();
+    assert_eq!(node_names, ALL);
+    for name in ALL {
+        for _ in 0..2 {
+            node.wait_for(|l| l["client"] == json!(name) && l["event"] == json!("ask"))
+                .await;
+        }
+    }
+
+    // fetchSockets both ways.
+    assert_eq!(
+        ids(&io.to("room2").fetch_sockets().await),
+        set(&node, &["n2", "r2"])
+    );
+    let all = io.to("room1").fetch_sockets().await;
+    assert_eq!(ids(&all), set(&node, &ALL));
+    let n2 = all.iter().find(|s| s.id == node.id("n2")).unwrap();
+    assert_eq!(
+        n2.rooms.iter().cloned().collect::<BTreeSet<_>>(),
+        [node.id("n2"), "room1".into(), "room2".into()].into()
+    );
+    assert_eq!(
+        node_fetch(&mut node, &["room2"]).await,
+        set(&node, &["n2", "r2"])
+    );
+
+    // socketsJoin / socketsLeave both ways.
+    io.to("room2").join("room3");
+    let want = set(&node, &["n2", "r2"]);
+    node_fetch_until(&mut node, "room3", &want).await;
+    node.cmd(json!({"cmd": "join", "rooms": ["room2"], "room": "room4"}))
+        .await;
+    eventually("Node joined room4 on both nodes", || async {
+        ids(&io.to("room4").fetch_sockets().await) == want
+    })
+    .await;
+    node.cmd(json!({"cmd": "leave", "rooms": [], "room": "room4"}))
+        .await;
+    eventually("Node left room4 on both nodes", || async {
+        io.to("room4").fetch_sockets().await.is_empty()
+    })
+    .await;
+    io.to("room3").leave("room3");
+    node_fetch_until(&mut node, "room3", &BTreeSet::new()).await;
+
+    // serverSideEmit, without and with ack, both ways.
+    io.ns("/")
+        .server_side_emit("rs-sse", Args::from_serialize(&(1, "a")).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(node.server_event("rs-sse").await, json!([1, "a"]));
+    let acks = io
+        .ns("/")
+        .server_side_emit_with_ack(
+            "rs-sse",
+            Args::from_serialize(&(2, "b")).unwrap(),
+            REQUEST_TIMEOUT,
+        )
+        .await
+        .unwrap();
+    assert_eq!(acks.len(), 1);
+    assert_eq!(
+        acks[0].get::<Json>(0).unwrap(),
+        json!({"from": "node", "got": 2})
+    );
+    assert_eq!(node.server_event("rs-sse").await, json!([2, "b"]));
+    node.cmd(json!({"cmd": "sse", "args": [7, "x"]})).await;
+    let got = tokio::time::timeout(Duration::from_secs(5), rust.server_events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, json!([7, "x"]));
+    let reply = node.cmd(json!({"cmd": "sseack", "args": [8]})).await;
+    assert_eq!(reply["answers"], json!([{"from": "rust"}]));
+    assert_eq!(rust.server_events.recv().await.unwrap(), json!([8]));
+
+    // disconnectSockets both ways: Node disconnects r1, we disconnect n1.
+    node.cmd(json!({"cmd": "disconnect", "rooms": [node.id("r1")]}))
+        .await;
+    node.wait_for(|l| l["client"] == json!("r1") && l["event"] == json!("$disconnect"))
+        .await;
+    io.to(node.id("n1")).disconnect();
+    node.wait_for(|l| l["client"] == json!("n1") && l["event"] == json!("$disconnect"))
+        .await;
+    assert_eq!(
+        ids(&io.ns("/").to("room1").fetch_sockets().await),
+        set(&node, &["n2", "r2"])
+    );
+}
