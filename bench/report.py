@@ -18,11 +18,13 @@ METRICS = [
     ('echo p50 latency (µs)', 'echo', 'p50_us', False),
     ('echo p99 latency (µs)', 'echo', 'p99_us', False),
     ('broadcast deliveries/s', 'broadcast', 'deliveries_per_s', True),
+    ('broadcast via Redis, 2 nodes, deliveries/s', 'broadcast-redis', 'deliveries_per_s', True),
     ('connections/s', 'connect', 'connections_per_s', True),
 ]
 CPU_METRICS = [
     ('echo: server CPU µs per round trip (user + sys)', 'echo'),
     ('broadcast: server CPU µs per delivery (user + sys)', 'broadcast'),
+    ('broadcast via Redis: both nodes\' CPU µs per delivery (user + sys)', 'broadcast-redis'),
     ('connect: server CPU µs per connection (user + sys)', 'connect'),
 ]
 
@@ -56,6 +58,12 @@ def pip_versions():
     return out if len(out) == 4 else ['?'] * 4
 
 
+def redis_version():
+    out = run(['redis-cli', 'INFO', 'server'])
+    m = re.search(r'redis_version:(\S+)', out)
+    return f'Redis {m.group(1)}' if m else 'Redis ?'
+
+
 def fmt(v):
     if v >= 100:
         return f'{v:,.0f}'
@@ -84,7 +92,7 @@ def main():
             failures.append(f"{r['scenario']} against {server}")
             continue
         if r.get('lost') or r.get('extra'):
-            losses.append(f"broadcast against {server}: {r.get('lost', 0):,} deliveries lost and "
+            losses.append(f"{r['scenario']} against {server}: {r.get('lost', 0):,} deliveries lost and "
                           f"{r.get('extra', 0):,} extra of {r['expected']:,}")
         for label, scenario, field, _ in METRICS:
             if r['scenario'] == scenario:
@@ -104,6 +112,8 @@ def main():
     idle_labels = sorted({l for (l, _) in rows if l.startswith('RSS')},
                          key=lambda l: int(re.search(r'at (\d+)', l).group(1)))
     labels += [(l, False) for l in idle_labels]
+    # a scenario left out of this run (SCENARIOS) has no row
+    labels = [(l, h) for l, h in labels if any(label == l for (label, _) in rows)]
 
     def med(label, server):
         vals = rows.get((label, server))
@@ -152,6 +162,15 @@ def main():
           f"connections (WS handshake + open packet + CONNECT answer), {params['connect_concurrency']} at "
           f"a time; idle = {params['idle_counts'].replace(' ', ' and ')} connected clients, server RSS "
           f"(VmRSS) after minus before, per connection (one run each).")
+        if 'broadcast-redis' in params.get('scenarios', 'broadcast-redis'):
+            p(f"- broadcast via Redis (servers {params.get('redis_servers', 'ours socketioxide')} only: "
+              "Node and python have no row here): two nodes of one server on the local Redis "
+              f"({redis_version()}, a fresh channel key per run), ours on `socketio_redis::node::RedisAdapter`, "
+              f"socketioxide on socketioxide-redis {lock_version('socketioxide-redis')} (redis-crate driver, "
+              "RESP3); both nodes pinned to core 0 like the single-node servers (Redis unpinned); the "
+              f"{params['broadcast_receivers']} receivers on node B, the emitter on node A, the same window, "
+              "duration and delivery check as broadcast. Server CPU is both nodes' together; Redis's "
+              "own CPU shows under other processes.")
     p('')
     p('## Results\n')
     p('Medians. ↑ higher is better, ↓ lower is better; a ratio is ours / peer (so above 1 is better '

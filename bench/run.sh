@@ -5,6 +5,11 @@
 #
 #   bench/run.sh                          # the full run (about 10 minutes on 2 cores)
 #   REPS=1 ECHO_SECS=3 BROADCAST_SECS=3 SERVERS="ours socketioxide" bench/run.sh   # a quick look
+#   SCENARIOS=broadcast-redis SERVERS="ours socketioxide" OUT=/tmp/r.md bench/run.sh   # one scenario
+#
+# broadcast-redis (ours and socketioxide only) runs two nodes of one server on one Redis
+# ($REDIS_URL, a fresh channel key per run), both pinned to core 0, on $PORT and $PORT2: the
+# receivers are on the second node, the emitter on the first.
 #
 # Every load generator run is bounded (its own limits, and `timeout` around it); all traffic is
 # on 127.0.0.1. Nothing else should run meanwhile: the machine has 2 cores and the numbers are
@@ -23,6 +28,11 @@ CONNECT_COUNT=${CONNECT_COUNT:-5000}
 CONNECT_CONCURRENCY=${CONNECT_CONCURRENCY:-50}
 IDLE_COUNTS=${IDLE_COUNTS:-"1000 10000"}
 PORT=${PORT:-3190}
+PORT2=${PORT2:-$((PORT + 1))}
+REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
+# the servers that have a Redis adapter mode (REDIS_URL / REDIS_KEY in their binaries)
+REDIS_SERVERS=${REDIS_SERVERS:-"ours socketioxide"}
+SCENARIOS=${SCENARIOS:-"echo broadcast connect broadcast-redis idle"}
 SERVERS=${SERVERS:-"ours socketioxide node python bare-ws"}
 OUT=${OUT:-bench/RESULTS.md}
 SERVER_CPU=${SERVER_CPU:-0}
@@ -36,10 +46,10 @@ fi
 
 echo "building (release)..." >&2
 cargo build --release --locked -p socketio-bench --quiet
-if [ ! -d bench/node/node_modules ]; then
+if [[ " $SERVERS " == *" node "* ]] && [ ! -d bench/node/node_modules ]; then
   (cd bench/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
-if [ ! -x bench/python/.venv/bin/python ]; then
+if [[ " $SERVERS " == *" python "* ]] && [ ! -x bench/python/.venv/bin/python ]; then
   python3 -m venv bench/python/.venv
   bench/python/.venv/bin/pip install --quiet -r bench/python/requirements.txt
 fi
@@ -65,35 +75,61 @@ busy_share() {
   }'
 }
 
-server_pid=
+server_pid=     # the last server started
+server_pids=()  # every server running
 stop_server() {
-  if [ -n "$server_pid" ]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=
-  fi
+  local pid
+  for pid in "${server_pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  server_pids=()
+  server_pid=
 }
 trap stop_server EXIT
 
+# start_server KIND [PORT]: one more server process (the environment, REDIS_URL and REDIS_KEY
+# included, is passed on).
 start_server() {
+  local port=${2:-$PORT}
   case "$1" in
-    ours) taskset -c "$SERVER_CPU" "$bin/server-ours" "$PORT" & ;;
-    socketioxide) taskset -c "$SERVER_CPU" "$bin/server-socketioxide" "$PORT" & ;;
-    bare-ws) taskset -c "$SERVER_CPU" "$bin/server-bare-ws" "$PORT" & ;;
-    node) taskset -c "$SERVER_CPU" node bench/node/server.js "$PORT" & ;;
-    python) taskset -c "$SERVER_CPU" bench/python/.venv/bin/python bench/python/server.py "$PORT" & ;;
+    ours) taskset -c "$SERVER_CPU" "$bin/server-ours" "$port" & ;;
+    socketioxide) taskset -c "$SERVER_CPU" "$bin/server-socketioxide" "$port" & ;;
+    bare-ws) taskset -c "$SERVER_CPU" "$bin/server-bare-ws" "$port" & ;;
+    node) taskset -c "$SERVER_CPU" node bench/node/server.js "$port" & ;;
+    python) taskset -c "$SERVER_CPU" bench/python/.venv/bin/python bench/python/server.py "$port" & ;;
     *) echo "unknown server $1" >&2; exit 2 ;;
   esac
   server_pid=$!  # taskset execs the server: this is the server's own pid
+  server_pids+=("$server_pid")
   for _ in $(seq 200); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       sleep 0.2
       return
     fi
     sleep 0.05
   done
-  echo "server $1 did not start" >&2
+  echo "server $1 did not start on port $port" >&2
   exit 1
+}
+
+# wants SCENARIO: whether SCENARIOS includes it
+wants() { [[ " $SCENARIOS " == *" $1 "* ]]; }
+
+# broadcast_redis SERVER: two nodes of SERVER on one Redis (a key of their own), the receivers
+# on node B ($PORT2), the emitter on node A ($PORT); both nodes' CPU time is measured.
+broadcast_redis() {
+  local server=$1 key pid_a
+  key="bench-$$-$(date +%s%N)"
+  REDIS_URL="$REDIS_URL" REDIS_KEY="$key" start_server "$server" "$PORT"
+  pid_a=$server_pid
+  REDIS_URL="$REDIS_URL" REDIS_KEY="$key" start_server "$server" "$PORT2"
+  sleep 0.3  # both nodes subscribed before the first broadcast
+  server_pid=$pid_a
+  load "$server" broadcast "receivers=$BROADCAST_RECEIVERS" \
+    "secs=$BROADCAST_SECS" "window=$BROADCAST_WINDOW" "receivers_port=$PORT2" \
+    "pid2=${server_pids[1]}" "name=broadcast-redis"
+  stop_server
 }
 
 # load SERVER SCENARIO ARGS...: one bounded load generator run, its JSON line tagged with the
@@ -117,6 +153,7 @@ load() {
     "$BROADCAST_RECEIVERS" "$BROADCAST_SECS" "$BROADCAST_WINDOW"
   printf '"connect_count":%s,"connect_concurrency":%s,"idle_counts":"%s",' \
     "$CONNECT_COUNT" "$CONNECT_CONCURRENCY" "$IDLE_COUNTS"
+  printf '"redis_servers":"%s","scenarios":"%s",' "$REDIS_SERVERS" "$SCENARIOS"
   printf '"loadavg_before":"%s","busy_before":"%s"}\n' "$(cut -d' ' -f1-3 /proc/loadavg)" "$(busy_share)"
 } >> "$results"
 
@@ -125,15 +162,27 @@ load() {
 for rep in $(seq "$REPS"); do
   for server in $SERVERS; do
     echo "round $rep/$REPS: $server..." >&2
-    start_server "$server"
-    load "$server" echo "clients=$ECHO_CLIENTS" "secs=$ECHO_SECS" "warmup=$WARMUP_SECS"
-    load "$server" broadcast "receivers=$BROADCAST_RECEIVERS" "secs=$BROADCAST_SECS" \
-      "window=$BROADCAST_WINDOW"
-    load "$server" connect "count=$CONNECT_COUNT" "concurrency=$CONNECT_CONCURRENCY"
-    stop_server
+    if wants echo || wants broadcast || wants connect; then
+      start_server "$server"
+      if wants echo; then
+        load "$server" echo "clients=$ECHO_CLIENTS" "secs=$ECHO_SECS" "warmup=$WARMUP_SECS"
+      fi
+      if wants broadcast; then
+        load "$server" broadcast "receivers=$BROADCAST_RECEIVERS" "secs=$BROADCAST_SECS" \
+          "window=$BROADCAST_WINDOW"
+      fi
+      if wants connect; then
+        load "$server" connect "count=$CONNECT_COUNT" "concurrency=$CONNECT_CONCURRENCY"
+      fi
+      stop_server
+    fi
+    if wants broadcast-redis && [[ " $REDIS_SERVERS " == *" $server "* ]]; then
+      broadcast_redis "$server"
+    fi
   done
 done
 for server in $SERVERS; do
+  wants idle || break
   echo "idle: $server..." >&2
   for n in $IDLE_COUNTS; do
     start_server "$server"   # a fresh process: RSS before is the idle server's

@@ -6,9 +6,15 @@
 //! ```text
 //! loadgen echo      port=3190 [pid=N] [clients=50] [secs=10] [warmup=1]
 //! loadgen broadcast port=3190 [pid=N] [receivers=200] [secs=10] [window=20] [max_messages=2000000]
+//!                   [receivers_port=P] [pid2=N] [name=broadcast]
 //! loadgen connect   port=3190 [pid=N] [count=2000] [concurrency=50]
 //! loadgen idle      port=3190 pid=N   [count=1000]
 //! ```
+//!
+//! `broadcast` with `receivers_port=` connects the receivers to that port (another node of a
+//! cluster, e.g. two servers on one Redis) and the emitter to `port=`; `pid2=` is the second
+//! node's process id (its CPU time is added to the first's) and `name=` the scenario name in
+//! the JSON line (`broadcast-redis`, say).
 //!
 //! With `pid=` (the server's process id) it also reports the server's CPU use over the run and
 //! its CPU time per operation, user and system apart, read from `/proc/<pid>/stat`. On loopback
@@ -55,6 +61,10 @@ impl Opts {
         (scenario, Opts(map))
     }
 
+    fn get_str<'a>(&'a self, key: &str, default: &'a str) -> &'a str {
+        self.0.get(key).map_or(default, String::as_str)
+    }
+
     fn get(&self, key: &str, default: u64) -> u64 {
         self.0
             .get(key)
@@ -66,7 +76,7 @@ impl Opts {
 fn usage() -> ! {
     eprintln!(
         "usage: loadgen echo|broadcast|connect|idle port=P [pid=N] [clients=|secs=|warmup=|\
-         receivers=|window=|max_messages=|count=|concurrency=]"
+         receivers=|window=|max_messages=|receivers_port=|pid2=|name=|count=|concurrency=]"
     );
     std::process::exit(2)
 }
@@ -97,10 +107,20 @@ fn machine_busy_us() -> Option<u64> {
     Some(busy * 10_000)
 }
 
-/// Measures the CPU time of the server (when its pid is known), of this process and of the
-/// whole machine (to tell whether anything else ran meanwhile).
+/// CPU time (user, system) of several processes together, in microseconds; `None` when one of
+/// them cannot be read.
+fn cpu_us_sum(pids: &[String]) -> Option<(u64, u64)> {
+    pids.iter().try_fold((0, 0), |(u, s), pid| {
+        let (pu, ps) = cpu_us(pid)?;
+        Some((u + pu, s + ps))
+    })
+}
+
+/// Measures the CPU time of the server (when its pid is known; of all its processes together
+/// when it has several, e.g. the nodes of a cluster), of this process and of the whole machine
+/// (to tell whether anything else ran meanwhile).
 struct CpuMeter {
-    pid: Option<String>,
+    pids: Option<Vec<String>>,
     server: Option<(u64, u64)>,
     me: (u64, u64),
     machine: Option<u64>,
@@ -109,10 +129,20 @@ struct CpuMeter {
 
 impl CpuMeter {
     fn start(pid: u64) -> Self {
-        let pid = (pid != 0).then(|| pid.to_string());
+        Self::start_all(&[pid])
+    }
+
+    /// Measures the processes `pids` together (zeros are left out; none left: no server).
+    fn start_all(pids: &[u64]) -> Self {
+        let pids: Vec<String> = pids
+            .iter()
+            .filter(|&&p| p != 0)
+            .map(u64::to_string)
+            .collect();
+        let pids = (!pids.is_empty()).then_some(pids);
         CpuMeter {
-            server: pid.as_deref().and_then(cpu_us),
-            pid,
+            server: pids.as_deref().and_then(cpu_us_sum),
+            pids,
             me: cpu_us("self").unwrap_or_default(),
             machine: machine_busy_us(),
             wall: Instant::now(),
@@ -130,8 +160,8 @@ impl CpuMeter {
             _ => f64::NAN,
         };
         let mut out = format!(r#","loadgen_cpu_util":{:.2}"#, me / wall_us);
-        if let (Some(pid), Some(before)) = (&self.pid, self.server) {
-            if let Some(after) = cpu_us(pid) {
+        if let (Some(pids), Some(before)) = (&self.pids, self.server) {
+            if let Some(after) = cpu_us_sum(pids) {
                 let user = after.0.saturating_sub(before.0) as f64;
                 let sys = after.1.saturating_sub(before.1) as f64;
                 // what neither the server nor the load generator used, in cores
@@ -290,13 +320,23 @@ fn msg_counter(text: &str) -> Option<usize> {
 /// (b) N receivers join room "bench"; one emitter (not in the room) sends "broadcast" for
 /// `secs` seconds (at most `max_messages`), with at most `window` messages not yet received by
 /// every receiver. Deliveries are counted at the receivers.
-async fn broadcast(port: u64, pid: u64, receivers: u64, secs: u64, window: u64, max_messages: u64) {
+async fn broadcast(b: Broadcast) {
+    let Broadcast {
+        port,
+        receivers_port,
+        pids,
+        receivers,
+        secs,
+        window,
+        max_messages,
+        name,
+    } = b;
     // arrived[n]: how many receivers have message n; `all_in` wakes the emitter
     let arrived: Arc<Vec<AtomicU32>> =
         Arc::new((0..max_messages).map(|_| AtomicU32::new(0)).collect());
     let delivered = Arc::new(AtomicU64::new(0));
     let all_in = Arc::new(Notify::new());
-    let mut conns = open_clients(port, receivers, 50).await;
+    let mut conns = open_clients(receivers_port, receivers, 50).await;
     for ws in &mut conns {
         ws.send(Message::text(r#"421["join"]"#))
             .await
@@ -322,7 +362,7 @@ async fn broadcast(port: u64, pid: u64, receivers: u64, secs: u64, window: u64, 
         })
         .collect();
     let mut emitter = client(port).await;
-    let meter = CpuMeter::start(pid);
+    let meter = CpuMeter::start_all(&pids);
     let deadline = Instant::now() + Duration::from_secs(secs);
     let hard_stop = deadline + SCENARIO_LIMIT;
     // waits until every receiver has message `n` (each connection delivers in order)
@@ -367,13 +407,29 @@ async fn broadcast(port: u64, pid: u64, receivers: u64, secs: u64, window: u64, 
         total.saturating_sub(expected),
     );
     if lost + extra > 0 {
-        eprintln!("broadcast: {lost} deliveries lost, {extra} extra, of {expected}");
+        eprintln!("{name}: {lost} deliveries lost, {extra} extra, of {expected}");
     }
     let _ = emitter.close(None).await;
     println!(
-        r#"{{"scenario":"broadcast","receivers":{receivers},"messages":{sent},"window":{window},"deliveries_per_s":{:.0},"expected":{expected},"lost":{lost},"extra":{extra}{cpu}}}"#,
+        r#"{{"scenario":"{name}","receivers":{receivers},"receivers_port":{receivers_port},"messages":{sent},"window":{window},"deliveries_per_s":{:.0},"expected":{expected},"lost":{lost},"extra":{extra}{cpu}}}"#,
         total as f64 / elapsed
     );
+}
+
+/// The parameters of [`broadcast`].
+struct Broadcast {
+    /// The emitter's server.
+    port: u64,
+    /// The receivers' server (`port` but for a cluster run).
+    receivers_port: u64,
+    /// The server processes whose CPU time is measured (0: none).
+    pids: [u64; 2],
+    receivers: u64,
+    secs: u64,
+    window: u64,
+    max_messages: u64,
+    /// The scenario name in the JSON line.
+    name: String,
 }
 
 /// (c) M connection set-ups (WS connect, open, CONNECT answer), `concurrency` at a time; each
@@ -456,13 +512,17 @@ fn main() {
                 echo(port, pid, c, s, w).await
             }
             "broadcast" => {
-                let (r, s, w) = (
-                    o.get("receivers", 200),
-                    o.get("secs", 10),
-                    o.get("window", 20),
-                );
-                let max = o.get("max_messages", 2_000_000);
-                broadcast(port, pid, r, s, w.max(1), max).await
+                broadcast(Broadcast {
+                    port,
+                    receivers_port: o.get("receivers_port", port),
+                    pids: [pid, o.get("pid2", 0)],
+                    receivers: o.get("receivers", 200),
+                    secs: o.get("secs", 10),
+                    window: o.get("window", 20).max(1),
+                    max_messages: o.get("max_messages", 2_000_000),
+                    name: o.get_str("name", "broadcast").to_owned(),
+                })
+                .await
             }
             "connect" => {
                 let (n, c) = (o.get("count", 2000), o.get("concurrency", 50));

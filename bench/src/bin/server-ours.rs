@@ -1,18 +1,36 @@
 //! The benchmark server on this project's crates, mounted on axum like an application would.
+//!
+//! With `REDIS_URL` set (e.g. `redis://127.0.0.1:6379`) it is one node of a cluster on
+//! `socketio_redis::node::RedisAdapter` (the Node `@socket.io/redis-adapter` protocol), with
+//! the channel prefix from `REDIS_KEY` (default `socket.io`): two such processes on two ports
+//! with the same key broadcast to each other's sockets.
 
 use axum::Router;
 use serde_json::Value;
 use socketio_axum::SocketIoRouterExt;
 use socketio_core::{SocketIo, SocketRef};
+use socketio_redis::node::{RedisAdapter, RedisAdapterConfig};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let io = SocketIo::builder().build();
+    let mut builder = SocketIo::builder();
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        let client = redis::Client::open(url).map_err(std::io::Error::other)?;
+        let mut config = RedisAdapterConfig::default();
+        if let Ok(key) = std::env::var("REDIS_KEY") {
+            config.key = key;
+        }
+        let factory = RedisAdapter::factory(client, config)
+            .await
+            .map_err(std::io::Error::other)?;
+        builder = builder.adapter(factory);
+    }
+    let io = builder.build();
     let ns = io.ns("/");
     let room = ns.clone();
     ns.on("echo", |_s: SocketRef, data: Value| async move { data })
         .on("join", |s: SocketRef| async move { s.join("bench") })
-        // to every member of room "bench" (the emitter is not one)
+        // to every member of room "bench" (the emitter is not one), on every node
         .on("broadcast", move |_s: SocketRef, data: Value| {
             let _ = room.to("bench").emit("msg", &data);
             async {}
