@@ -13,7 +13,7 @@ use socketio_core::adapter::{
     AckAnswers, Adapter, AdapterError, BroadcastOptions as CoreOptions, EncodedPacket,
     LocalAdapter, LocalSockets, RestoredSession, Session, SocketInfo,
 };
-use socketio_core::{AckError, Args, BoxFuture, Sid, SocketRef};
+use socketio_core::{Args, BoxFuture, Sid, SocketRef};
 use tokio::sync::mpsc;
 
 use super::convert::{
@@ -23,6 +23,7 @@ use super::{
     BroadcastFlags, BroadcastMessage, ClassicChannels, Packet, RemoteSocket, Request, Response,
     Value, DEFAULT_PREFIX, EVENT,
 };
+use crate::acks::{gather_remote_acks, AckReport};
 
 /// Settings of a [`RedisAdapter`] cluster, as `createAdapter(pub, sub, opts)`'s options.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -844,11 +845,9 @@ impl Adapter for RedisAdapter {
         Box::pin(async move {
             let remote = async {
                 let nodes = this.count().await.saturating_sub(1);
-                let mut answers = AckAnswers::new();
                 if nodes == 0 {
-                    return answers;
+                    return AckAnswers::new();
                 }
-                let (mut reported, mut expected) = (0usize, 0u64);
                 let uid = this.uid.clone();
                 let (id, mut rx, _guard) = this.request();
                 this.publish_request(&Request::BroadcastWithAck {
@@ -857,29 +856,17 @@ impl Adapter for RedisAdapter {
                     packet: node_packet,
                     opts: wire_opts,
                 });
-                let deadline = tokio::time::Instant::now() + timeout;
-                while reported < nodes || (answers.len() as u64) < expected {
-                    match tokio::time::timeout_at(deadline, rx.recv()).await {
-                        Ok(Some(Response::BroadcastClientCount { client_count, .. })) => {
-                            reported += 1;
-                            expected += client_count;
-                        }
-                        Ok(Some(Response::BroadcastAck { packet, .. })) => {
-                            let args = packet.map_or_else(
-                                || Args::from_values([]),
-                                |v| args_from_node(std::slice::from_ref(&v)),
-                            );
-                            answers.push((Sid::new(), Ok(args)));
-                        }
-                        Ok(Some(_)) => {}
-                        Ok(None) | Err(_) => break,
+                gather_remote_acks(nodes, timeout, &mut rx, |msg| match msg {
+                    Response::BroadcastClientCount { client_count, .. } => {
+                        AckReport::ClientCount(client_count)
                     }
-                }
-                let missing = expected.saturating_sub(answers.len() as u64);
-                for _ in 0..missing {
-                    answers.push((Sid::new(), Err(AckError::Timeout(timeout))));
-                }
-                answers
+                    Response::BroadcastAck { packet, .. } => AckReport::Ack(packet.map_or_else(
+                        || Args::from_values([]),
+                        |v| args_from_node(std::slice::from_ref(&v)),
+                    )),
+                    _ => AckReport::Other,
+                })
+                .await
             };
             let (mut answers, remote) = tokio::join!(local, remote);
             answers.extend(remote);

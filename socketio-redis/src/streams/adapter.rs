@@ -14,13 +14,14 @@ use socketio_core::adapter::{
     AckAnswers, Adapter, AdapterError, BroadcastOptions as CoreOptions, EncodedPacket,
     LocalAdapter, LocalSockets, RestoredSession, Session, SocketInfo,
 };
-use socketio_core::{AckError, Args, BoxFuture, Sid};
+use socketio_core::{Args, BoxFuture, Sid};
 use tokio::sync::mpsc;
 
 use super::{
     decode_entry, decode_pubsub, decode_session, encode_entry, encode_pubsub, encode_session,
     goes_to_stream, next_offset, selects,
 };
+use crate::acks::{gather_remote_acks, AckReport};
 use crate::node::convert::{
     args_from_node, args_to_node, broadcast_flags, core_options, handshake_of, wire_options,
 };
@@ -738,40 +739,26 @@ impl Adapter for RedisStreamsAdapter {
         Box::pin(async move {
             let remote = async {
                 let nodes = this.count().await.saturating_sub(1);
-                let mut answers = AckAnswers::new();
                 if nodes == 0 {
-                    return answers;
+                    return AckAnswers::new();
                 }
-                let (mut reported, mut expected) = (0usize, 0u64);
                 let (id, mut rx, _guard) = this.request();
                 this.publish(ClusterBody::Broadcast {
                     packet: node_packet,
                     request_id: Some(id),
                     opts: wire_opts,
                 });
-                let deadline = tokio::time::Instant::now() + timeout;
-                while reported < nodes || (answers.len() as u64) < expected {
-                    match tokio::time::timeout_at(deadline, rx.recv()).await {
-                        Ok(Some(ClusterBody::BroadcastClientCount { client_count, .. })) => {
-                            reported += 1;
-                            expected += client_count;
-                        }
-                        Ok(Some(ClusterBody::BroadcastAck { packet, .. })) => {
-                            let args = match packet {
-                                None | Some(Value::Nil) => Args::from_values([]),
-                                Some(v) => args_from_node(std::slice::from_ref(&v)),
-                            };
-                            answers.push((Sid::new(), Ok(args)));
-                        }
-                        Ok(Some(_)) => {}
-                        Ok(None) | Err(_) => break,
+                gather_remote_acks(nodes, timeout, &mut rx, |msg| match msg {
+                    ClusterBody::BroadcastClientCount { client_count, .. } => {
+                        AckReport::ClientCount(client_count)
                     }
-                }
-                let missing = expected.saturating_sub(answers.len() as u64);
-                for _ in 0..missing {
-                    answers.push((Sid::new(), Err(AckError::Timeout(timeout))));
-                }
-                answers
+                    ClusterBody::BroadcastAck { packet, .. } => AckReport::Ack(match packet {
+                        None | Some(Value::Nil) => Args::from_values([]),
+                        Some(v) => args_from_node(std::slice::from_ref(&v)),
+                    }),
+                    _ => AckReport::Other,
+                })
+                .await
             };
             let (mut answers, remote) = tokio::join!(local, remote);
             answers.extend(remote);
