@@ -8,19 +8,16 @@
 //! subscriber: `SHARDNUMSUB` would count it as a node.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::Router;
 use serde_json::{json, Value as Json};
-use socketio_axum::SocketIoRouterExt;
-use socketio_core::{Args, SocketIo, SocketRef};
+use socketio_core::Args;
 use socketio_redis::node::{ShardedRedisAdapter, ShardedRedisAdapterConfig, SubscriptionMode};
-use tokio::sync::mpsc;
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
 mod common;
-use common::{NodeSide, REDIS_URL};
+use common::*;
 
 impl NodeSide {
     async fn start(key: &str, rust_port: u16) -> NodeSide {
@@ -36,22 +33,6 @@ fn unique_key(test: &str) -> String {
     format!("rs-node-sharded-{test}-{}-{nanos}", std::process::id())
 }
 
-/// Our server on the Redis adapter, serving on an ephemeral port; clients join the rooms
-/// their auth names; server-side `node-sse` events are reported on `server_events` and acked
-/// with `{"from": "rust"}`.
-struct RustSide {
-    io: SocketIo,
-    port: u16,
-    server_events: mpsc::UnboundedReceiver<Json>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for RustSide {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 async fn rust_side(key: &str) -> RustSide {
     let client = redis::Client::open(REDIS_URL).unwrap();
     let config = ShardedRedisAdapterConfig {
@@ -61,38 +42,7 @@ async fn rust_side(key: &str) -> RustSide {
         connection_name: None,
     };
     let factory = ShardedRedisAdapter::factory(client, config).await.unwrap();
-    let io = SocketIo::builder()
-        .adapter(factory)
-        .max_buffer_size(64 * 1024)
-        .build();
-    io.ns("/")
-        .on_connect(|socket: SocketRef, auth: Option<Json>| async move {
-            for room in auth.unwrap_or_default()["rooms"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-            {
-                socket.join(room.as_str().unwrap().to_owned());
-            }
-            Ok::<(), socketio_core::ConnectError>(())
-        });
-    let (tx, server_events) = mpsc::unbounded_channel();
-    io.ns("/").on_server_event("node-sse", move |args: Args| {
-        let _ = tx.send(Json::Array(args.values().to_vec()));
-        async { Args::from_serialize(&json!({"from": "rust"})).unwrap() }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let app = Router::new().socketio(&io);
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
-    RustSide {
-        io,
-        port,
-        server_events,
-        task,
-    }
+    rust_side_with(key, factory).await
 }
 
 /// Both sides up, each counting two nodes.
@@ -104,55 +54,6 @@ async fn mixed(test: &str) -> (RustSide, NodeSide) {
     assert_eq!(node.cmd(json!({"cmd": "count"})).await["count"], json!(2));
     (rust, node)
 }
-
-fn ids(sockets: &[socketio_core::adapter::SocketInfo]) -> BTreeSet<String> {
-    sockets.iter().map(|s| s.id.clone()).collect()
-}
-
-fn set(node: &NodeSide, names: &[&str]) -> BTreeSet<String> {
-    names.iter().map(|n| node.id(n)).collect()
-}
-
-/// Polls `check` (every 50 ms, 5 s at most) until it holds.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !check().await {
-        assert!(Instant::now() < deadline, "{what}: not within 5 s");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn node_fetch(node: &mut NodeSide, rooms: &[&str]) -> BTreeSet<String> {
-    let reply = node.cmd(json!({"cmd": "fetch", "rooms": rooms})).await;
-    reply["sockets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// Polls Node's fetchSockets of `room` (5 s at most) until it finds `want`.
-async fn node_fetch_until(node: &mut NodeSide, room: &str, want: &BTreeSet<String>) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let found = node_fetch(node, &[room]).await;
-        if found == *want {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "Node fetch {room}: {found:?}, want {want:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-const ALL: [&str; 4] = ["n1", "n2", "r1", "r2"];
 
 /// Broadcasts with `except` and binary (on the dynamic room channel), acks gathered across
 /// nodes, fetchSockets, socketsJoin/Leave, serverSideEmit with and without ack and

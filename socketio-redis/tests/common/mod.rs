@@ -3,10 +3,16 @@
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use socketio_axum::SocketIoRouterExt;
+use socketio_core::adapter::{Adapter, LocalSockets};
+use socketio_core::{Args, SocketIo, SocketRef};
 
 use serde_json::{json, Value as Json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -146,3 +152,110 @@ impl NodeSide {
         self.wait_for(|l| l["server"] == json!(event)).await["args"].clone()
     }
 }
+
+/// Our server on the Redis adapter, serving on an ephemeral port; clients join the rooms
+/// their auth names; server-side `node-sse` events are reported on `server_events` and acked
+/// with `{"from": "rust"}`.
+pub(crate) struct RustSide {
+    pub(crate) io: SocketIo,
+    pub(crate) key: String,
+    pub(crate) port: u16,
+    pub(crate) server_events: mpsc::UnboundedReceiver<Json>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RustSide {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Our server with `factory`'s adapter (see [`RustSide`]).
+pub(crate) async fn rust_side_with<A, F>(key: &str, factory: F) -> RustSide
+where
+    A: Adapter,
+    F: Fn(LocalSockets) -> Arc<A> + Send + Sync + 'static,
+{
+    let io = SocketIo::builder()
+        .adapter(factory)
+        .max_buffer_size(64 * 1024)
+        .build();
+    io.ns("/")
+        .on_connect(|socket: SocketRef, auth: Option<Json>| async move {
+            for room in auth.unwrap_or_default()["rooms"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+            {
+                socket.join(room.as_str().unwrap().to_owned());
+            }
+            Ok::<(), socketio_core::ConnectError>(())
+        });
+    let (tx, server_events) = mpsc::unbounded_channel();
+    io.ns("/").on_server_event("node-sse", move |args: Args| {
+        let _ = tx.send(Json::Array(args.values().to_vec()));
+        async { Args::from_serialize(&json!({"from": "rust"})).unwrap() }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let app = Router::new().socketio(&io);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    RustSide {
+        io,
+        key: key.to_owned(),
+        port,
+        server_events,
+        task,
+    }
+}
+
+pub(crate) fn ids(sockets: &[socketio_core::adapter::SocketInfo]) -> BTreeSet<String> {
+    sockets.iter().map(|s| s.id.clone()).collect()
+}
+
+pub(crate) fn set(node: &NodeSide, names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|n| node.id(n)).collect()
+}
+
+/// Polls `check` (every 50 ms, 5 s at most) until it holds.
+pub(crate) async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !check().await {
+        assert!(Instant::now() < deadline, "{what}: not within 5 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub(crate) async fn node_fetch(node: &mut NodeSide, rooms: &[&str]) -> BTreeSet<String> {
+    let reply = node.cmd(json!({"cmd": "fetch", "rooms": rooms})).await;
+    reply["sockets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Polls Node's fetchSockets of `room` (5 s at most) until it finds `want`.
+pub(crate) async fn node_fetch_until(node: &mut NodeSide, room: &str, want: &BTreeSet<String>) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let found = node_fetch(node, &[room]).await;
+        if found == *want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Node fetch {room}: {found:?}, want {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub(crate) const ALL: [&str; 4] = ["n1", "n2", "r1", "r2"];
