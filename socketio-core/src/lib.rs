@@ -47,6 +47,7 @@ pub use engine::socket::Transport;
 pub use engine_io::{EngineIo, EngineIoSocket, EngineMessage};
 pub use error::{AckError, ConnectError, EmitError};
 pub use future::BoxFuture;
+pub use protocol::Parser;
 pub use registry::NamespaceHandlers;
 pub use server::{SocketIo, SocketIoBuilder};
 pub use service::SocketIoService;
