@@ -207,6 +207,129 @@ async fn next(c: &mut Conn) -> Event {
     }
 }
 
+/// A msgpack packet from its fields, as socket.io-client would send it.
+fn packet(fields: &[(&str, rmpv::Value)]) -> Vec<u8> {
+    let map = fields
+        .iter()
+        .map(|(k, v)| (rmpv::Value::from(*k), v.clone()))
+        .collect();
+    let mut out = Vec::new();
+    rmpv::encode::write_value(&mut out, &rmpv::Value::Map(map)).unwrap();
+    out
+}
+
+/// The next packet, read as a msgpack map.
+async fn next_packet(c: &mut Conn) -> rmpv::Value {
+    match next(c).await {
+        Event::Binary(bytes) => rmpv::decode::read_value(&mut &bytes[..]).expect("msgpack"),
+        other => panic!("expected a binary packet, got {other:?}"),
+    }
+}
+
+fn field<'a>(packet: &'a rmpv::Value, key: &str) -> &'a rmpv::Value {
+    packet
+        .as_map()
+        .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some(key)))
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("no {key} in {packet}"))
+}
+
+/// A msgpack node and a default-parser node in one cluster (the real Redis): broadcasts,
+/// with binary and with acks, cross in both directions, each node writing its own clients'
+/// encoding (a packet from the other node is re-encoded once on delivery).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_of_a_msgpack_node_and_a_default_node() {
+    use rmpv::Value as Mp;
+    let channel = format!("socketio-test-{}", socketio_core::Sid::new());
+    let (addr, msgpack_io, _task) = start().await;
+    msgpack_io
+        .join_cluster(support::cluster::redis(), &channel)
+        .await
+        .expect("is Redis running? (scripts/services.sh starts it)");
+    let default_node = support::server::start_interop_server().await;
+    default_node
+        .io
+        .join_cluster(support::cluster::redis(), &channel)
+        .await
+        .expect("redis");
+
+    // a msgpack client on the msgpack node, in room "r"
+    let (mut m, _) = Conn::open(addr, Transport::WebSocket).await;
+    send_binary(&m, &packet(&[("type", 0.into()), ("nsp", "/".into())])).await;
+    assert_eq!(field(&next_packet(&mut m).await, "type"), &Mp::from(0));
+    next_packet(&mut m).await; // "auth"
+    let join = [
+        ("type", Mp::from(2)),
+        ("nsp", "/".into()),
+        ("data", Mp::Array(vec!["join".into(), "r".into()])),
+        ("id", 1.into()),
+    ];
+    send_binary(&m, &packet(&join)).await;
+    assert_eq!(
+        field(&next_packet(&mut m).await, "data"),
+        &Mp::Array(vec!["joined".into()])
+    );
+
+    // a default client on the default node, in room "d"
+    let (mut d, _) = support::cluster::client(&default_node).await;
+    support::cluster::join(&mut d, "d", 1).await;
+
+    // default node → msgpack client
+    default_node
+        .io
+        .to("r")
+        .emit("news", &("from default", Bytes::from_static(&[1, 2])))
+        .unwrap();
+    let news = next_packet(&mut m).await;
+    assert_eq!(
+        field(&news, "data"),
+        &Mp::Array(vec![
+            "news".into(),
+            "from default".into(),
+            Mp::Binary(vec![1, 2])
+        ])
+    );
+
+    // msgpack node → default client
+    msgpack_io
+        .to("d")
+        .emit("news", &("from msgpack", Bytes::from_static(&[3])))
+        .unwrap();
+    d.expect_sio_eq(r#"51-["news","from msgpack",{"_placeholder":true,"num":0}]"#)
+        .await;
+    assert_eq!(d.expect_binary().await, [3]);
+
+    // a broadcast with acks from the default node, answered by the msgpack client
+    let asking = default_node.io.clone();
+    let answers = tokio::spawn(async move {
+        asking
+            .ns("/")
+            .to("r")
+            .timeout(Duration::from_secs(5))
+            .emit_with_ack::<Args, _>("question", &"q?")
+            .await
+            .unwrap()
+    });
+    let question = next_packet(&mut m).await;
+    assert_eq!(
+        field(&question, "data"),
+        &Mp::Array(vec!["question".into(), "q?".into()])
+    );
+    let id = field(&question, "id").clone();
+    let answer = [
+        ("type", Mp::from(3)),
+        ("nsp", "/".into()),
+        ("data", Mp::Array(vec!["ok".into(), Mp::Binary(vec![9])])),
+        ("id", id),
+    ];
+    send_binary(&m, &packet(&answer)).await;
+    let answers = answers.await.unwrap();
+    assert_eq!(answers.len(), 1);
+    let args = answers[0].1.as_ref().expect("answered");
+    assert_eq!(args.get::<String>(0).unwrap(), "ok");
+    assert_eq!(args.get::<Bytes>(1).unwrap(), Bytes::from_static(&[9]));
+}
+
 on_both_transports!(
     raw_connect_and_event,
     text_packet_closes_the_connection,

@@ -258,3 +258,60 @@ pub trait Adapter: Send + Sync + 'static {
     /// (the client then connects as a new socket). A session is restored at most once.
     fn restore_session(&self, pid: &str, offset: &str) -> BoxFuture<Option<RestoredSession>>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::Value as Dynamic;
+
+    /// A packet reads back the same from either parser's encoding, and is re-encoded only
+    /// for a server with the other parser (to what that parser writes itself).
+    #[test]
+    fn packets_read_back_and_convert_across_parsers() {
+        let args = Args::from_values([
+            Dynamic::String("hi".into()),
+            Dynamic::Binary(Bytes::from_static(&[1, 2])),
+            Dynamic::from(serde_json::json!({"n": 2.5})),
+        ]);
+        let json = EncodedPacket::event("/chat", "news", args.clone());
+        let msgpack = EncodedPacket(Parser::MsgPack.event("/chat", "news", args.clone(), None));
+        for packet in [&json, &msgpack] {
+            let parts = packet.parts().unwrap();
+            assert_eq!(
+                (parts.nsp.as_str(), parts.event.as_str()),
+                ("/chat", "news")
+            );
+            assert_eq!(parts.args, args);
+        }
+        assert!(matches!(
+            json.frame_for(Parser::Default),
+            Some(Cow::Borrowed(_))
+        ));
+        assert!(matches!(
+            msgpack.frame_for(Parser::MsgPack),
+            Some(Cow::Borrowed(_))
+        ));
+        let converted = json.frame_for(Parser::MsgPack);
+        let (Some(Frame::Binary(converted)), Frame::Binary(direct)) =
+            (converted.as_deref(), &msgpack.0)
+        else {
+            panic!("a msgpack packet is one binary message")
+        };
+        assert_eq!(converted, direct);
+        let Some(Frame::WithAttachments(text, atts)) =
+            msgpack.frame_for(Parser::Default).as_deref().cloned()
+        else {
+            panic!("binary goes as an attachment with the default parser")
+        };
+        assert_eq!(text.as_str().get(1..), Some(json.text()));
+        assert_eq!(&atts[..], json.attachments());
+        // only events are read back
+        let connect = EncodedPacket(Parser::MsgPack.control(
+            crate::protocol::packet::PacketType::Connect,
+            "/",
+            None,
+        ));
+        assert!(connect.parts().is_err());
+        assert!(connect.frame_for(Parser::Default).is_none());
+    }
+}
