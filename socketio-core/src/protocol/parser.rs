@@ -25,12 +25,19 @@ pub enum Parser {
     /// official client uses unless told otherwise).
     #[default]
     Default,
-    /// socket.io-msgpack-parser's (npm, 3.x): each packet is one msgpack map
-    /// `{type, nsp, data?, id?}` in one binary Engine.IO message, binary inside it as msgpack
-    /// `bin` (over HTTP long-polling the engine carries it as `b<base64>`). Socket.IO v5
-    /// clients (socket.io-client 3.x/4.x). Numbers keep their kind: integers travel as msgpack
-    /// integers and `f64` as float 64 both ways. See the `protocol::msgpack` module docs for
-    /// how notepack.io's extension types (`undefined`, `Date`, `ArrayBuffer`) are read.
+    /// socket.io-msgpack-parser's (npm, 3.x, over notepack.io 2.x): each packet is one
+    /// msgpack map `{type, nsp, data?, id?}` in one binary Engine.IO message, binary inside it
+    /// as msgpack `bin` (over HTTP long-polling the engine carries it as `b<base64>`), for
+    /// socket.io-client 3.x/4.x created with `parser: require("socket.io-msgpack-parser")`.
+    ///
+    /// Arguments reach handlers exactly as with the default parser (typed, [`crate::Value`],
+    /// `Bytes`), and numbers keep their kind both ways: msgpack integers are integers, floats
+    /// are floats (an `f64` is always sent as float 64, `2.0` included). What notepack.io
+    /// writes for JavaScript values JSON has no word for is read as the default parser would
+    /// have delivered them: `undefined` as a missing field or key (`null` in an array), a
+    /// `Date` as its ISO 8601 string, an `ArrayBuffer`/typed array as binary, another
+    /// extension type as `[type, binary]`. Malformed packets close the connection with a
+    /// parse error; declared lengths are never trusted and nesting is bounded (128 levels).
     MsgPack,
 }
 
