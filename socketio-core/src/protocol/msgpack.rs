@@ -5,7 +5,9 @@
 //!
 //! Arguments are converted to and from the JSON values of [`Args`] (binary as attachment
 //! placeholders `{"_placeholder":true,"num":n}` beside the attachments), so argument
-//! extraction is the same for both parsers.
+//! extraction is the same for both parsers. As with the default parser, a client object that
+//! is exactly such a placeholder stands for the binary it names (or is an error when there is
+//! none).
 //!
 //! What notepack.io gives the types msgpack has beyond JSON, and what we read them as:
 //! - `bin` (a Node `Buffer`) and `ext` type 0 of the `ext 8/16/32` formats (an `ArrayBuffer` or
