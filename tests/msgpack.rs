@@ -148,7 +148,8 @@ async fn start() -> (SocketAddr, SocketIo, tokio::task::JoinHandle<()>) {
     (addr, io, task)
 }
 
-/// socket.io-client 4.8 with socket.io-msgpack-parser, on each transport: connect with auth,
+/// socket.io-client 4.8 with socket.io-msgpack-parser, on each transport and through the
+/// upgrade: connect with auth,
 /// typed and dynamic arguments, binary both ways, number kinds, acks both ways, a room
 /// broadcast (with and without acks), connect_error, a server-side disconnect.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -159,7 +160,7 @@ async fn js_client_with_msgpack_parser() {
         "socket.io-msgpack-parser is not installed: run scripts/setup-interop.sh first"
     );
     let (addr, _io, _task) = start().await;
-    for transport in ["polling", "websocket"] {
+    for transport in ["polling", "websocket", "upgrade"] {
         let output = tokio::time::timeout(
             Duration::from_secs(60),
             tokio::process::Command::new("node")

@@ -1,7 +1,7 @@
 // The official socket.io-client 4.8 with socket.io-msgpack-parser against a server built with
 // `.parser(Parser::MsgPack)` (driven by tests/msgpack.rs, which describes the server).
 //
-// Usage: node msgpack.mjs <base-url> <polling|websocket>
+// Usage: node msgpack.mjs <base-url> <polling|websocket|upgrade>
 // Exits 0 when every check passed; prints what failed otherwise.
 
 import assert from "node:assert/strict";
@@ -26,7 +26,8 @@ const recording = { ...parser, Decoder: RecordingDecoder };
 
 const connect = (nsp = "/", auth = undefined) =>
   io(base + nsp, {
-    transports: [transport],
+    // "upgrade": polling first, then the upgrade to websocket (the client's default)
+    transports: transport === "upgrade" ? ["polling", "websocket"] : [transport],
     reconnection: false,
     timeout: 5000,
     forceNew: true,
@@ -55,6 +56,10 @@ try {
   const a = connect("/", { token: "abc", n: 1, nested: { list: [1, 2.5] } });
   const [auth] = await once(a, "auth");
   assert.ok(a.connected);
+  if (transport === "upgrade") {
+    if (a.io.engine.transport.name !== "websocket") await once(a.io.engine, "upgrade");
+    assert.equal(a.io.engine.transport.name, "websocket");
+  }
   assert.deepEqual(auth, { token: "abc", n: 1, nested: { list: [1, 2.5] } });
 
   // typed arguments and a typed ack (a struct)
