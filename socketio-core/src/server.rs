@@ -15,6 +15,7 @@ use crate::engine::sid::Sid;
 use crate::engine::socket::Transport;
 use crate::engine::Engine;
 use crate::error::EmitError;
+use crate::protocol::Parser;
 use crate::registry::NamespaceHandlers;
 use crate::service::SocketIoService;
 use crate::socket::config::{AdapterLayer, ServerConfig};
@@ -26,6 +27,7 @@ impl Default for ServerConfig {
         ServerConfig {
             connect_timeout: Duration::from_secs(45),
             ack_timeout: Duration::from_secs(60),
+            parser: Parser::Default,
             adapter_factory: crate::adapter::local_factory(),
             adapter_layer: Arc::default(),
         }
@@ -391,6 +393,19 @@ impl SocketIoBuilder {
     /// Default time to wait for a client's ack (default 60 s).
     pub fn ack_timeout(mut self, d: Duration) -> Self {
         self.server.ack_timeout = d;
+        self
+    }
+
+    /// The packet encoding of every client (socket.io's `parser` option; default
+    /// [`Parser::Default`], socket.io-parser's JSON). [`Parser::MsgPack`] serves clients built
+    /// with socket.io-msgpack-parser, on both transports, binary included.
+    ///
+    /// ```
+    /// use socketio_core::{Parser, SocketIo};
+    /// let io = SocketIo::builder().parser(Parser::MsgPack).build();
+    /// ```
+    pub fn parser(mut self, parser: Parser) -> Self {
+        self.server.parser = parser;
         self
     }
 

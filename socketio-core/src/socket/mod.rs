@@ -28,7 +28,8 @@ use crate::engine::packet::Frame;
 use crate::engine::sid::Sid;
 use crate::engine::socket::{CloseReason, Protocol, QueueError, Transport};
 use crate::error::{AckError, EmitError};
-use crate::protocol::packet::{self, event_frame, serialize_event, with_attachments, PacketType};
+use crate::protocol::packet::PacketType;
+use crate::protocol::Parser;
 
 /// A shared handle on a [`Socket`]; this is what handlers receive.
 pub type SocketRef = Arc<Socket>;
@@ -190,12 +191,12 @@ impl Socket {
     /// Sends an event to this client. `data` follows the argument rules of [`crate::args`]:
     /// `()` for none, a tuple for several, anything else for one.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
-        self.send_frame(serialize_event(self.ns.path(), event, data)?)
+        self.send_frame(self.parser().serialize_event(self.ns.path(), event, data)?)
     }
 
     /// Sends an event with already-built arguments (e.g. ones received, to echo them).
     pub fn emit_args(&self, event: &str, args: Args) -> Result<(), EmitError> {
-        self.send_frame(event_frame(self.ns.path(), event, args, None))
+        self.send_frame(self.parser().event(self.ns.path(), event, args, None))
     }
 
     /// Sends an event and waits for the client's ack, decoded as `T` (see [`FromAck`]: a tuple
@@ -229,25 +230,21 @@ impl Socket {
         args: Args,
     ) -> Result<oneshot::Receiver<Args>, EmitError> {
         let (id, rx) = self.register_ack();
-        self.send_expecting_ack(id, event_frame(self.ns.path(), event, args, Some(id)))?;
+        let frame = self.parser().event(self.ns.path(), event, args, Some(id));
+        self.send_expecting_ack(id, frame)?;
         Ok(rx)
     }
 
     /// Sends a packet encoded once for many sockets (a broadcast with acks) under a fresh ack id
-    /// of this socket, spliced into the packet text.
+    /// of this socket, spliced into the packet (re-encoded first if another parser wrote it).
     pub(crate) fn send_packet_with_ack(
         &self,
         packet: &EncodedPacket,
     ) -> Result<oneshot::Receiver<Args>, EmitError> {
         let (id, rx) = self.register_ack();
-        let frame = match &packet.0 {
-            Frame::Text(text) => {
-                packet::with_ack_id(text.as_str(), id).map(|t| Frame::Text(t.into()))
-            }
-            Frame::WithAttachments(text, atts) => packet::with_ack_id(text.as_str(), id)
-                .map(|t| Frame::WithAttachments(t.into(), atts.clone())),
-            Frame::Binary(_) => None,
-        };
+        let frame = packet
+            .frame_for(self.parser())
+            .and_then(|frame| crate::protocol::with_ack_id(&frame, id));
         let Some(frame) = frame else {
             self.acks.lock().unwrap().remove(&id);
             return Err(EmitError::NotAnEvent);
@@ -398,8 +395,10 @@ impl Socket {
         // Socket.IO v5 tells the client its id; v4 (Engine.IO v3 clients) has no payload.
         let sid = serde_json::json!({ "sid": self.id });
         let payload = (self.conn.protocol == Protocol::V4).then_some(&sid);
-        let answer = packet::encode(PacketType::Connect, self.ns.path(), 0, None, payload);
-        let _ = self.conn.send(Frame::Text(answer.into()));
+        let answer = self
+            .parser()
+            .control(PacketType::Connect, self.ns.path(), payload);
+        let _ = self.conn.send(answer);
         for frame in pending.drain(..) {
             let _ = self.conn.send(frame);
         }
@@ -427,8 +426,10 @@ impl Socket {
         self.ns.remove_socket(self.id);
         self.conn.data.remove_socket(self);
         if notify {
-            let packet = packet::encode(PacketType::Disconnect, self.ns.path(), 0, None, None);
-            let _ = self.conn.send(Frame::Text(packet.into()));
+            let packet = self
+                .parser()
+                .control(PacketType::Disconnect, self.ns.path(), None);
+            let _ = self.conn.send(packet);
         }
         tracing::debug!(sid = %self.id, ns = self.ns.path(), %reason, "socket disconnected");
         if was == CONNECTED {
@@ -442,23 +443,17 @@ impl Socket {
         id: u64,
         data: &T,
     ) -> Result<(), EmitError> {
-        match packet::encode_ack_data(self.ns.path(), id, data)? {
-            Some(text) => self.send_frame(Frame::Text(text.into())),
-            None => self.send_ack(id, Args::from_serialize(data)?),
-        }
+        self.send_frame(self.parser().serialize_ack(self.ns.path(), id, data)?)
     }
 
     /// Sends an ACK packet answering the client's ack id.
     pub(crate) fn send_ack(&self, id: u64, args: Args) -> Result<(), EmitError> {
-        let (values, attachments) = args.into_parts();
-        let text = packet::encode(
-            PacketType::Ack,
-            self.ns.path(),
-            attachments.len(),
-            Some(id),
-            Some(&Value::Array(values)),
-        );
-        self.send_frame(with_attachments(text, attachments))
+        self.send_frame(self.parser().ack(self.ns.path(), id, args))
+    }
+
+    /// The server's packet encoding.
+    fn parser(&self) -> Parser {
+        self.ns.config().parser
     }
 }
 

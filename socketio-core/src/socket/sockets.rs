@@ -10,6 +10,7 @@ use crate::args::Args;
 use crate::engine::sid::Sid;
 use crate::error::AckError;
 use crate::future::BoxFuture;
+use crate::protocol::Parser;
 use crate::socket::{wait_ack, SocketRef};
 
 /// A handler of server-side events ([`crate::Namespace::on_server_event`]): it gets the
@@ -19,6 +20,8 @@ pub type ServerEventHandler = Arc<dyn Fn(Args) -> BoxFuture<Args> + Send + Sync>
 /// The connected sockets of one namespace on this node.
 pub(crate) struct NsSockets {
     path: String,
+    /// The server's packet encoding (a packet in another one is re-encoded on delivery).
+    parser: Parser,
     map: RwLock<HashMap<Sid, SocketRef>>,
     /// Handlers of events other nodes emit to this namespace's server side, by event name.
     server_handlers: RwLock<HashMap<String, ServerEventHandler>>,
@@ -39,9 +42,10 @@ impl std::fmt::Debug for LocalSockets {
 }
 
 impl LocalSockets {
-    pub(crate) fn new(path: String) -> Self {
+    pub(crate) fn new(path: String, parser: Parser) -> Self {
         LocalSockets(Arc::new(NsSockets {
             path,
+            parser,
             map: RwLock::default(),
             server_handlers: RwLock::default(),
         }))
@@ -87,11 +91,20 @@ impl LocalSockets {
         self.0.map.write().unwrap().remove(&sid);
     }
 
-    /// Queues `packet` for each of `sockets` (the packet is shared, not copied). A socket whose
-    /// queue is full or closed misses it (logged at debug level).
+    /// Queues `packet` for each of `sockets` (the packet is shared, not copied; one encoded by
+    /// another parser than the server's is re-encoded once, here). A socket whose queue is
+    /// full or closed misses it (logged at debug level).
     pub fn deliver(&self, sockets: &[SocketRef], packet: &EncodedPacket) {
+        if sockets.is_empty() {
+            return;
+        }
+        let Some(frame) = packet.frame_for(self.0.parser) else {
+            tracing::debug!(nsp = %self.0.path, "broadcast packet not an event: not delivered");
+            return;
+        };
+        let frame: &crate::engine::packet::Frame = &frame;
         for socket in sockets {
-            if let Err(err) = socket.send_frame(packet.0.clone()) {
+            if let Err(err) = socket.send_frame(frame.clone()) {
                 tracing::debug!(sid = %socket.id(), %err, "broadcast not delivered");
             }
         }
