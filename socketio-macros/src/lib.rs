@@ -84,6 +84,7 @@
 
 mod ctxt;
 mod namespace;
+mod server_events;
 
 use proc_macro::TokenStream;
 
@@ -91,6 +92,30 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn namespace(attr: TokenStream, item: TokenStream) -> TokenStream {
     namespace::expand(attr.into(), item.into()).into()
+}
+
+/// Declares the events a server emits (`socketio_core::ServerEvents`) on an enum: one variant
+/// per event, named by `#[event("name")]` (the variant's name by default); its fields, unnamed
+/// or named, are the event's arguments in order.
+///
+/// `#[server_events(typescript)]` also describes them for `ServerToClientEvents` (the fields
+/// need `TS`; cargo feature `typescript` of socketio-core), and
+/// `#[server_events(crate = "..")]` names socketio-core through a re-export.
+///
+/// ```
+/// use socketio_macros::ServerEvents;
+///
+/// #[derive(ServerEvents)]
+/// enum ChatEvents {
+///     #[event("message")]
+///     Message { from: String, text: String },
+///     #[event("system")]
+///     System(String),
+/// }
+/// ```
+#[proc_macro_derive(ServerEvents, attributes(event, server_events))]
+pub fn derive_server_events(item: TokenStream) -> TokenStream {
+    server_events::expand(item.into()).into()
 }
 
 /// Marks a method of a `#[namespace]` impl as the handler of an event.

@@ -3,6 +3,8 @@
 mod expand;
 mod parse;
 
+pub(crate) use parse::RESERVED;
+
 use proc_macro2::TokenStream;
 
 use crate::ctxt::Ctxt;
