@@ -49,6 +49,12 @@ use crate::socket::{Socket, SocketRef};
 ///     socket.emit("system", &"welcome").ok(); // the untyped form is not offered
 /// }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not declare server events",
+    label = "not a `ServerEvents` type",
+    note = "declare the events with `#[derive(socketio_macros::ServerEvents)]` on an enum: one variant \
+            per event, its fields the event's arguments"
+)]
 pub trait ServerEvents: Send + Sync + 'static {
     /// The event's name.
     fn event_name(&self) -> &'static str;

@@ -180,6 +180,12 @@ impl EventTypes {
         types
     }
 
+    /// An event acking `R` whose parameters are added one by one with
+    /// [`DescribeArg::describe_arg`] (what `#[namespace(.., typescript)]` generates).
+    pub fn with_ack<R: AckTypes>() -> Self {
+        Self::new::<(), R>(&[])
+    }
+
     /// The shape of a server → client event taking the arguments `A` (a tuple of `TS` types),
     /// named by `names`.
     pub fn emitted<A: AckArgs>(names: &[&'static str]) -> Self {
@@ -333,6 +339,12 @@ pub trait DescribeArgs {
     fn describe_args(types: &mut EventTypes, names: &[&'static str]);
 }
 
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no TypeScript description as an ack",
+    label = "the ack's types need `TS`",
+    note = "an ack is described as a tuple of `TS` types (`()`, `(T,)`, `(A, B)`) or `Result<(T,), E>`; \
+            derive `TS` (socketio_core::typescript::TS, ts-rs) for the returned types"
+)]
 /// The arguments of an ack, as a tuple of `TS` types: `()` (no ack), `(A,)`, `(A, B)`, .. up
 /// to 8, or `Result<T, E>` with `T` such a tuple (`Ok` acks like `T`, `Err(e)` as
 /// `{"error": e}`).

@@ -265,33 +265,29 @@ fn handler_type(
 /// types with their names and its ack, or the connect handler's auth type.
 fn describe(handler: &Handler, p: &TokenStream) -> TokenStream {
     let ts = quote!(#p::typescript);
-    // Each type is checked at its own span, so a type without `TS` is reported there.
-    let checks = handler.args.iter().map(|ty| {
-        quote_spanned! {ty.span()=>
-            __socketio_describable::<#ty>();
-        }
-    });
-    let check_fn = quote! {
-        #[allow(dead_code)]
-        fn __socketio_describable<T: #ts::DescribeArg>() {}
-    };
     match &handler.kind {
         Kind::Event(names) => {
-            let tys = &handler.args;
-            let arg_names = handler
-                .arg_names
-                .iter()
-                .map(|n| n.clone().unwrap_or_else(|| "_".to_owned()));
+            // Built one parameter at a time, each at its type's span, so a type without `TS`
+            // is reported once, there.
             let ack = ack_type(&handler.ret);
-            let ack_check = quote_spanned! {ack.span()=>
-                fn __socketio_ack<R: #ts::AckTypes>() {}
-                __socketio_ack::<#ack>();
+            let new = quote_spanned! {ack.span()=>
+                let mut types = #ts::EventTypes::with_ack::<#ack>();
             };
+            let params =
+                handler
+                    .args
+                    .iter()
+                    .zip(&handler.arg_names)
+                    .enumerate()
+                    .map(|(i, (ty, name))| {
+                        let name = name.clone().unwrap_or_else(|| format!("arg{i}"));
+                        quote_spanned! {ty.span()=>
+                            <#ty as #ts::DescribeArg>::describe_arg(&mut types, #p::Some(#name));
+                        }
+                    });
             quote! {
-                #check_fn
-                #(#checks)*
-                #ack_check
-                let types = #ts::EventTypes::new::<(#(#tys,)*), #ack>(&[#(#arg_names),*]);
+                #new
+                #(#params)*
                 #(ns.describe_event_types(#names, #p::Clone::clone(&types));)*
             }
         }
