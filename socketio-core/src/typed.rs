@@ -21,16 +21,27 @@ use crate::socket::{Socket, SocketRef};
 ///
 /// ```
 /// use socketio_core::{ServerEvents, TypedSocket};
-/// use socketio_macros::ServerEvents;
 ///
-/// #[derive(ServerEvents)]
+/// // What `#[derive(ServerEvents)]` writes for
+/// // `enum ChatEvents { #[event("system")] System(String), #[event("position")] Position { x: f64, y: f64 } }`
 /// enum ChatEvents {
-///     #[event("system")]
 ///     System(String),
-///     #[event("position")]
 ///     Position { x: f64, y: f64 },
-///     #[event("reset")]
-///     Reset,
+/// }
+///
+/// impl ServerEvents for ChatEvents {
+///     fn event_name(&self) -> &'static str {
+///         match self {
+///             ChatEvents::System(..) => "system",
+///             ChatEvents::Position { .. } => "position",
+///         }
+///     }
+///     fn serialize_args<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+///         match self {
+///             ChatEvents::System(text) => serde::Serialize::serialize(&(text,), s),
+///             ChatEvents::Position { x, y } => serde::Serialize::serialize(&(x, y), s),
+///         }
+///     }
 /// }
 ///
 /// fn greet(socket: &TypedSocket<ChatEvents>) {
@@ -39,14 +50,18 @@ use crate::socket::{Socket, SocketRef};
 /// }
 /// ```
 ///
-/// An undeclared event or a payload of the wrong type does not compile:
+/// The untyped form is not offered by a typed socket:
 ///
-/// ```compile_fail
-/// # use socketio_macros::ServerEvents;
-/// # #[derive(ServerEvents)]
-/// # enum ChatEvents { #[event("system")] System(String) }
+/// ```compile_fail,E0061
+/// # struct ChatEvents;
+/// # impl socketio_core::ServerEvents for ChatEvents {
+/// #     fn event_name(&self) -> &'static str { "system" }
+/// #     fn serialize_args<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+/// #         serde::Serialize::serialize(&(), s)
+/// #     }
+/// # }
 /// fn greet(socket: &socketio_core::TypedSocket<ChatEvents>) {
-///     socket.emit("system", &"welcome").ok(); // the untyped form is not offered
+///     socket.emit("system", &"welcome").ok();
 /// }
 /// ```
 #[diagnostic::on_unimplemented(

@@ -79,6 +79,15 @@
 //!   returns `()` or `Result<(), E: Into<ConnectError>>`; `#[on_disconnect]` an optional
 //!   `DisconnectReason`.
 //!
+//! - Options after the path: `typescript` describes the handlers for
+//!   `socketio_core::typescript` (cargo feature `typescript`: argument types and the ack need
+//!   `TS`, the `#[on_connect]` auth parameter becomes `SocketAuth`), and `emits = ChatEvents`
+//!   declares the namespace's server → client events (a `#[derive(ServerEvents)]` type, checked;
+//!   with `typescript` they become `ServerToClientEvents`).
+//! - The socket parameter may be a `TypedSocket<ChatEvents>` instead of `SocketRef`: its `emit`,
+//!   `to` and `broadcast` take only `ChatEvents`, so an undeclared event or a wrong payload is a
+//!   compile error.
+//!
 //! `self` is one shared instance for the whole namespace, like a python-socketio class-based
 //! namespace; keep per-socket state on the socket (`Socket::insert_extension`).
 

@@ -210,3 +210,29 @@ fn variant(cx: &Ctxt, v: &syn::Variant) -> Option<Event> {
         named,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    /// The derive names only `<crate>::__private` (and the primitive slice), like `#[namespace]`.
+    #[test]
+    fn generated_code_names_only_the_private_table() {
+        let item = quote! {
+            #[server_events(typescript, crate = "my::reexport")]
+            enum Events {
+                #[event("a")]
+                A(u8, String),
+                B { x: f64 },
+                C,
+            }
+        };
+        let out = super::expand(item).to_string();
+        assert!(out.contains("my :: reexport :: __private :: ServerEvents"), "{out}");
+        assert!(out.contains("ServerEventTypes"), "{out}");
+        assert!(!out.contains("socketio_core"), "{out}");
+        assert!(!out.contains("std ::"), "{out}");
+        assert!(!out.contains("compile_error"), "{out}");
+        assert!(out.contains("\"B\""), "the variant's name by default: {out}");
+    }
+}
