@@ -373,3 +373,22 @@ async fn typed_emits_send_the_declared_arguments() {
         r#"3/rich,2[{"id":"web-7","total":2.0}]"#
     );
 }
+
+/// A handler registered over a described one drops the old declaration until it is described
+/// again (the last registration wins, for types as for dispatch).
+#[test]
+fn a_replaced_handler_forgets_its_old_declaration() {
+    let io = chat_example::chat_server();
+    let before = io.typescript().unwrap();
+    assert!(before.contains("  join: (room: string,"), "{before}");
+    io.ns("/")
+        .on("join", |_s: SocketRef, n: u32| async move { n });
+    let after = io.typescript().unwrap();
+    assert!(!after.contains("  join:"), "{after}");
+    io.ns("/").describe_event::<(u32,), (u32,)>("join");
+    let described = io.typescript().unwrap();
+    assert!(
+        described.contains("  join: (arg0: number, callback: (arg0: number) => void) => void;"),
+        "{described}"
+    );
+}

@@ -109,7 +109,7 @@ impl TsType {
 
 /// The declarations a set of types needs, each once, keyed by TypeScript name.
 #[derive(Default)]
-pub struct Collector {
+pub(crate) struct Collector {
     seen: Vec<TypeId>,
     decls: BTreeMap<String, Vec<(String, &'static str)>>,
 }

@@ -228,11 +228,17 @@ mod tests {
             }
         };
         let out = super::expand(item).to_string();
-        assert!(out.contains("my :: reexport :: __private :: ServerEvents"), "{out}");
+        assert!(
+            out.contains("my :: reexport :: __private :: ServerEvents"),
+            "{out}"
+        );
         assert!(out.contains("ServerEventTypes"), "{out}");
         assert!(!out.contains("socketio_core"), "{out}");
         assert!(!out.contains("std ::"), "{out}");
         assert!(!out.contains("compile_error"), "{out}");
-        assert!(out.contains("\"B\""), "the variant's name by default: {out}");
+        assert!(
+            out.contains("\"B\""),
+            "the variant's name by default: {out}"
+        );
     }
 }
