@@ -60,6 +60,8 @@
 //! - `bytes::Bytes` has no `TS` impl here: wrap binary in a type with `#[ts(type = "ArrayBuffer")]`
 //!   on the field; a `Result` return behind a type alias is taken for a single value;
 //! - server → client acks (`emit_with_ack`) are not declared;
+//! - a `#[serde(default)]` field is declared required (ts-rs declares the serialized shape):
+//!   add `#[ts(optional)]` to an `Option` field the client may leave out;
 //! - types that ts-rs cannot derive (a hand-written `Serialize`) need `#[ts(type = "..")]` or
 //!   `#[ts(as = "..")]`.
 
