@@ -14,6 +14,9 @@ echo "==> npm: tests/interop/node-cluster (socket.io + @socket.io/redis-adapter/
 echo "==> npm: tests/interop/node-postgres (socket.io + @socket.io/postgres-adapter/-emitter)"; (cd tests/interop/node-postgres && npm ci --no-audit --no-fund --loglevel=error)
 echo "==> npm: tests/interop/node-streams (socket.io + @socket.io/redis-streams-adapter)"; (cd tests/interop/node-streams && npm ci --no-audit --no-fund --loglevel=error)
 
+echo "==> npm: tests/typescript (typescript + socket.io-client, for the tsc proof of the generated .d.ts)"
+(cd tests/typescript && npm ci --no-audit --no-fund --loglevel=error)
+
 echo "==> pip: tests/interop/python/.venv"
 venv=tests/interop/python/.venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"

@@ -7,6 +7,10 @@
 //! Two servers sharing one chat through Redis (users on either port see each other):
 //! `REDIS_URL=redis://127.0.0.1:6379 PORT=3001 cargo run --example chat` and the same with
 //! `PORT=3002`.
+//!
+//! `cargo run --example chat -- --emit-ts chat.d.ts` writes the TypeScript declarations of the
+//! chat (`ClientToServerEvents`, `ServerToClientEvents`, `SocketAuth`) for a typed
+//! socket.io-client, and exits.
 
 use std::net::SocketAddr;
 
@@ -15,12 +19,13 @@ use axum::routing::get;
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use socketio_axum::SocketIoRouterExt;
-use socketio_core::{ConnectError, DisconnectReason, SocketIo, SocketRef};
-use socketio_macros::namespace;
+use socketio_core::{ConnectError, DisconnectReason, SocketIo, SocketRef, TypedSocket};
+use socketio_macros::{namespace, ServerEvents};
+use ts_rs::TS;
 
 /// What the page sends when it connects.
-#[derive(Deserialize)]
-struct Auth {
+#[derive(Deserialize, TS)]
+pub struct Auth {
     name: String,
 }
 
@@ -29,17 +34,29 @@ struct Auth {
 struct Nick(String);
 
 /// A chat line as the page shows it.
-#[derive(Serialize)]
-struct Line<'a> {
-    from: &'a str,
-    text: &'a str,
-    room: &'a str,
+#[derive(Serialize, TS)]
+pub struct Line {
+    from: String,
+    text: String,
+    room: String,
 }
 
 /// The ack of a sent message: how many other people were in the room.
-#[derive(Serialize)]
-struct Delivered {
+#[derive(Serialize, TS)]
+pub struct Delivered {
     recipients: usize,
+}
+
+/// What the chat sends to the page: a typed socket emits nothing else.
+#[derive(ServerEvents)]
+#[server_events(typescript)]
+pub enum ChatEvents {
+    /// A line from someone in the room.
+    #[event("message")]
+    Message(Line),
+    /// A notice: someone joined or left.
+    #[event("system")]
+    System(String),
 }
 
 fn nick(socket: &SocketRef) -> String {
@@ -56,7 +73,7 @@ fn current_room(socket: &SocketRef) -> Option<String> {
 #[derive(Default)]
 pub struct Chat;
 
-#[namespace("/")]
+#[namespace("/", typescript, emits = ChatEvents)]
 impl Chat {
     /// Refuses empty or long nicknames; the page shows the message.
     #[on_connect]
@@ -71,46 +88,48 @@ impl Chat {
 
     /// Moves the socket to `room`; acks with the room joined.
     #[on("join")]
-    fn join(&self, socket: SocketRef, room: String) -> String {
-        if let Some(old) = current_room(&socket) {
+    fn join(&self, socket: TypedSocket<ChatEvents>, room: String) -> String {
+        let name = nick(socket.untyped());
+        if let Some(old) = current_room(socket.untyped()) {
             socket.leave(&old);
             let _ = socket
                 .to(old.clone())
-                .emit("system", &format!("{} left {old}", nick(&socket)));
+                .emit(ChatEvents::System(format!("{name} left {old}")));
         }
         socket.join(room.clone());
         let _ = socket
             .to(room.clone())
-            .emit("system", &format!("{} joined {room}", nick(&socket)));
+            .emit(ChatEvents::System(format!("{name} joined {room}")));
         room
     }
 
     /// Sends a line to the others in the room; acks with how many got it.
     #[on("message")]
-    fn message(&self, socket: SocketRef, text: String) -> Result<Delivered, &'static str> {
-        let room = current_room(&socket).ok_or("join a room first")?;
-        let name = nick(&socket);
+    fn message(
+        &self,
+        socket: TypedSocket<ChatEvents>,
+        text: String,
+    ) -> Result<Delivered, &'static str> {
+        let room = current_room(socket.untyped()).ok_or("join a room first")?;
         let others = socket.to(room.clone());
-        let _ = others.emit(
-            "message",
-            &Line {
-                from: &name,
-                text: &text,
-                room: &room,
-            },
-        );
+        let _ = others.emit(ChatEvents::Message(Line {
+            from: nick(socket.untyped()),
+            text,
+            room,
+        }));
         Ok(Delivered {
-            recipients: others.sockets().len(),
+            recipients: others.untyped().sockets().len(),
         })
     }
 
     #[on_disconnect]
-    async fn gone(&self, socket: SocketRef, reason: DisconnectReason) {
-        tracing::info!(nick = nick(&socket), %reason, "left");
-        if let Some(room) = current_room(&socket) {
+    async fn gone(&self, socket: TypedSocket<ChatEvents>, reason: DisconnectReason) {
+        let name = nick(socket.untyped());
+        tracing::info!(nick = name, %reason, "left");
+        if let Some(room) = current_room(socket.untyped()) {
             let _ = socket
                 .to(room)
-                .emit("system", &format!("{} left", nick(&socket)));
+                .emit(ChatEvents::System(format!("{name} left")));
         }
     }
 }
@@ -141,6 +160,15 @@ async fn main() -> std::io::Result<()> {
         )
         .init();
     let io = chat_server();
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, path] = &args[..] {
+        if flag == "--emit-ts" {
+            let dts = io.typescript().map_err(std::io::Error::other)?;
+            std::fs::write(path, dts)?;
+            tracing::info!(path, "TypeScript declarations written");
+            return Ok(());
+        }
+    }
     // Several chat servers share their users through Redis when REDIS_URL is set.
     if let Ok(url) = std::env::var("REDIS_URL") {
         let bus = socketio_redis::RedisBus::open(&url).map_err(std::io::Error::other)?;

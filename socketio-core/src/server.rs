@@ -109,6 +109,29 @@ impl SocketIo {
         true
     }
 
+    /// The TypeScript declarations of every namespace (cargo feature `typescript`), as the text
+    /// of one `.d.ts` file: the types the handlers name, then per namespace
+    /// `ClientToServerEvents`, `ServerToClientEvents` and `SocketAuth` (prefixed by the
+    /// namespace's name: `/chat` → `ChatClientToServerEvents`). See [`crate::typescript`].
+    ///
+    /// # Errors
+    ///
+    /// [`crate::typescript::TypeScriptError`] when two Rust types get the same TypeScript name.
+    #[cfg(feature = "typescript")]
+    pub fn typescript(&self) -> Result<String, crate::typescript::TypeScriptError> {
+        let mut namespaces: Vec<(String, crate::typescript::NamespaceTypes)> = self
+            .engine
+            .handler
+            .namespaces
+            .read()
+            .unwrap()
+            .values()
+            .map(|ns| (ns.path().to_owned(), ns.types()))
+            .collect();
+        namespaces.sort_by(|a, b| a.0.cmp(&b.0));
+        crate::typescript::render(&namespaces)
+    }
+
     /// The namespace at `path`, if it exists.
     pub fn of(&self, path: &str) -> Option<Arc<Namespace>> {
         self.engine.handler.namespace(&normalize(path))

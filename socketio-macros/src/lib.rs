@@ -79,11 +79,21 @@
 //!   returns `()` or `Result<(), E: Into<ConnectError>>`; `#[on_disconnect]` an optional
 //!   `DisconnectReason`.
 //!
+//! - Options after the path: `typescript` describes the handlers for
+//!   `socketio_core::typescript` (cargo feature `typescript`: argument types and the ack need
+//!   `TS`, the `#[on_connect]` auth parameter becomes `SocketAuth`), and `emits = ChatEvents`
+//!   declares the namespace's server → client events (a `#[derive(ServerEvents)]` type, checked;
+//!   with `typescript` they become `ServerToClientEvents`).
+//! - The socket parameter may be a `TypedSocket<ChatEvents>` instead of `SocketRef`: its `emit`,
+//!   `to` and `broadcast` take only `ChatEvents`, so an undeclared event or a wrong payload is a
+//!   compile error.
+//!
 //! `self` is one shared instance for the whole namespace, like a python-socketio class-based
 //! namespace; keep per-socket state on the socket (`Socket::insert_extension`).
 
 mod ctxt;
 mod namespace;
+mod server_events;
 
 use proc_macro::TokenStream;
 
@@ -91,6 +101,30 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn namespace(attr: TokenStream, item: TokenStream) -> TokenStream {
     namespace::expand(attr.into(), item.into()).into()
+}
+
+/// Declares the events a server emits (`socketio_core::ServerEvents`) on an enum: one variant
+/// per event, named by `#[event("name")]` (the variant's name by default); its fields, unnamed
+/// or named, are the event's arguments in order.
+///
+/// `#[server_events(typescript)]` also describes them for `ServerToClientEvents` (the fields
+/// need `TS`; cargo feature `typescript` of socketio-core), and
+/// `#[server_events(crate = "..")]` names socketio-core through a re-export.
+///
+/// ```
+/// use socketio_macros::ServerEvents;
+///
+/// #[derive(ServerEvents)]
+/// enum ChatEvents {
+///     #[event("message")]
+///     Message { from: String, text: String },
+///     #[event("system")]
+///     System(String),
+/// }
+/// ```
+#[proc_macro_derive(ServerEvents, attributes(event, server_events))]
+pub fn derive_server_events(item: TokenStream) -> TokenStream {
+    server_events::expand(item.into()).into()
 }
 
 /// Marks a method of a `#[namespace]` impl as the handler of an event.

@@ -670,3 +670,30 @@ where
         })
     }
 }
+
+/// The extractors that are not event arguments, as TypeScript sees them.
+#[cfg(feature = "typescript")]
+mod describe {
+    use super::{AckSender, EventName};
+    use crate::args::Args;
+    use crate::typescript::{DescribeArg, EventTypes};
+
+    /// Takes the ack: what the handler sends through it is not known from the types.
+    impl DescribeArg for AckSender {
+        fn describe_arg(types: &mut EventTypes, _name: Option<&'static str>) {
+            types.ack_unknown();
+        }
+    }
+
+    /// Takes every argument: `...rest: any[]`.
+    impl DescribeArg for Args {
+        fn describe_arg(types: &mut EventTypes, _name: Option<&'static str>) {
+            types.push_rest();
+        }
+    }
+
+    /// Takes no argument.
+    impl DescribeArg for EventName {
+        fn describe_arg(_types: &mut EventTypes, _name: Option<&'static str>) {}
+    }
+}

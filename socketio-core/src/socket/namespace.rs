@@ -48,6 +48,9 @@ pub struct Namespace {
     /// The adapter that replaced it once the server joined a cluster (it wraps the first one).
     layered: OnceLock<Arc<dyn Adapter>>,
     config: Arc<ServerConfig>,
+    /// What the TypeScript declarations say about this namespace.
+    #[cfg(feature = "typescript")]
+    types: RwLock<crate::typescript::NamespaceTypes>,
 }
 
 impl std::fmt::Debug for Namespace {
@@ -69,6 +72,8 @@ impl Namespace {
             adapter,
             layered: OnceLock::new(),
             config,
+            #[cfg(feature = "typescript")]
+            types: RwLock::default(),
         };
         if let Some(layer) = ns.config.adapter_layer.get() {
             ns.add_layer(layer);
@@ -172,7 +177,74 @@ impl Namespace {
         if replaced.is_some() {
             tracing::debug!(ns = self.path, event = &*event, "event handler replaced");
         }
+        // A new handler has new types: the old declaration no longer holds.
+        #[cfg(feature = "typescript")]
+        self.types.write().unwrap().remove_event(&event);
         self
+    }
+
+    /// Declares the TypeScript shape of the client → server event `event` (cargo feature
+    /// `typescript`): `A` is the tuple of handler parameters after the socket (`(String, u32)`;
+    /// `AckSender`, `Args` and `EventName` are understood), `R` the ack as a tuple of its
+    /// arguments (`()` for none, `(T,)` for one) or `Result<(T,), E>` (acked as `T` or
+    /// `{"error": e}`). Call it after [`Namespace::on`]: registering a handler forgets the
+    /// event's previous declaration. See [`crate::typescript`].
+    ///
+    /// ```
+    /// # let io = socketio_core::SocketIo::new();
+    /// use socketio_core::SocketRef;
+    /// io.ns("/")
+    ///     .on("add", |_s: SocketRef, a: i32, b: i32| async move { a + b })
+    ///     .describe_event::<(i32, i32), (i32,)>("add");
+    /// ```
+    #[cfg(feature = "typescript")]
+    pub fn describe_event<A, R>(&self, event: &str) -> &Self
+    where
+        A: crate::typescript::DescribeArgs,
+        R: crate::typescript::AckTypes,
+    {
+        self.describe_event_types(event, crate::typescript::EventTypes::new::<A, R>(&[]))
+    }
+
+    /// Declares the TypeScript shape of `event` from a built description (what
+    /// `#[namespace(.., typescript)]` calls, with parameter names).
+    #[cfg(feature = "typescript")]
+    pub fn describe_event_types(&self, event: &str, types: crate::typescript::EventTypes) -> &Self {
+        self.types.write().unwrap().set_event(event, types);
+        self
+    }
+
+    /// Declares the TypeScript type of the connect handler's auth payload (cargo feature
+    /// `typescript`); `Option<A>` when it may be absent.
+    #[cfg(feature = "typescript")]
+    pub fn describe_auth<A: crate::typescript::TS + 'static>(&self) -> &Self {
+        self.types
+            .write()
+            .unwrap()
+            .set_auth(Some(crate::typescript::auth_type::<A>()));
+        self
+    }
+
+    /// Declares that the connect handler reads no auth payload (`SocketAuth = undefined`).
+    #[cfg(feature = "typescript")]
+    pub fn describe_no_auth(&self) -> &Self {
+        self.types.write().unwrap().set_auth(None);
+        self
+    }
+
+    /// Declares the server → client events of `E` (a `#[derive(ServerEvents)]` enum with
+    /// `#[server_events(typescript)]`) as this namespace's `ServerToClientEvents` (cargo
+    /// feature `typescript`).
+    #[cfg(feature = "typescript")]
+    pub fn describe_emits<E: crate::typescript::ServerEventTypes + ?Sized>(&self) -> &Self {
+        self.types.write().unwrap().add_emits::<E>();
+        self
+    }
+
+    /// What this namespace's TypeScript declarations say (cargo feature `typescript`).
+    #[cfg(feature = "typescript")]
+    pub fn types(&self) -> crate::typescript::NamespaceTypes {
+        self.types.read().unwrap().clone()
     }
 
     /// The handler of `event`, if one is set.

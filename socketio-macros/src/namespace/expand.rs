@@ -22,8 +22,25 @@ pub(crate) fn expand(def: &NamespaceDef) -> TokenStream {
     // `#[cfg]`s: a method compiled out registers nothing.
     let installs = def.handlers.iter().map(|handler| {
         let (ty, install) = handler_type(handler, self_ty, &p);
+        let describe = if def.typescript {
+            describe(handler, &p)
+        } else {
+            TokenStream::new()
+        };
         let cfgs = &handler.cfgs;
-        quote!(#(#cfgs)* { #ty #install })
+        quote!(#(#cfgs)* { #ty #install #describe })
+    });
+    let emits = def.emits.as_ref().map(|emits| {
+        let describe = if def.typescript {
+            quote!(ns.describe_emits::<#emits>();)
+        } else {
+            TokenStream::new()
+        };
+        let check = quote_spanned! {emits.span()=>
+            fn __socketio_emits<E: #p::ServerEvents>() {}
+            __socketio_emits::<#emits>();
+        };
+        quote!(#check #describe)
     });
     quote! {
         #item
@@ -32,8 +49,10 @@ pub(crate) fn expand(def: &NamespaceDef) -> TokenStream {
             impl #p::NamespaceHandlers for #self_ty {
                 const PATH: &'static str = #path;
 
+                #[allow(clippy::useless_conversion)]
                 fn register(self: #p::Arc<Self>, ns: &#p::Namespace) {
                     #(#installs)*
+                    #emits
                 }
             }
 
@@ -125,13 +144,13 @@ fn handler_type(
             let body = if handler.is_async {
                 quote! {
                     #p::Box::pin(async move {
-                        let out = <#self_ty>::#method(&self.0, socket, #(#vars),*).await;
+                        let out = <#self_ty>::#method(&self.0, #p::Into::into(socket), #(#vars),*).await;
                         #send
                     })
                 }
             } else {
                 quote! {
-                    let out = <#self_ty>::#method(&self.0, socket, #(#vars),*);
+                    let out = <#self_ty>::#method(&self.0, #p::Into::into(socket), #(#vars),*);
                     #send
                     #p::Box::pin(#p::ready(()))
                 }
@@ -205,7 +224,7 @@ fn handler_type(
                         #decode
                         let this = #p::Arc::clone(&self.0);
                         #p::Box::pin(async move {
-                            let out = <#self_ty>::#method(&*this, socket #pass) #call_await;
+                            let out = <#self_ty>::#method(&*this, #p::Into::into(socket) #pass) #call_await;
                             #p::IntoConnectResult::into_connect_result(#result)
                         })
                     }
@@ -231,7 +250,7 @@ fn handler_type(
                         let _ = &reason;
                         let this = #p::Arc::clone(&self.0);
                         #p::Box::pin(async move {
-                            <#self_ty>::#method(&*this, socket #pass) #call_await;
+                            <#self_ty>::#method(&*this, #p::Into::into(socket) #pass) #call_await;
                         })
                     }
                 }
@@ -239,6 +258,89 @@ fn handler_type(
             let install = quote!(ns.on_disconnect_handler(#new_handler););
             (ty, install)
         }
+    }
+}
+
+/// The TypeScript description of one handler (`#[namespace(.., typescript)]`): its argument
+/// types with their names and its ack, or the connect handler's auth type.
+fn describe(handler: &Handler, p: &TokenStream) -> TokenStream {
+    let ts = quote!(#p::typescript);
+    match &handler.kind {
+        Kind::Event(names) => {
+            // Built one parameter at a time, each at its type's span, so a type without `TS`
+            // is reported once, there.
+            let ack = ack_type(&handler.ret);
+            let new = quote_spanned! {ack.span()=>
+                let mut types = #ts::EventTypes::with_ack::<#ack>();
+            };
+            let params =
+                handler
+                    .args
+                    .iter()
+                    .zip(&handler.arg_names)
+                    .enumerate()
+                    .map(|(i, (ty, name))| {
+                        let name = name.clone().unwrap_or_else(|| format!("arg{i}"));
+                        quote_spanned! {ty.span()=>
+                            <#ty as #ts::DescribeArg>::describe_arg(&mut types, #p::Some(#name));
+                        }
+                    });
+            quote! {
+                #new
+                #(#params)*
+                #(ns.describe_event_types(#names, #p::Clone::clone(&types));)*
+            }
+        }
+        Kind::Connect => match handler.args.first() {
+            Some(ty) => quote_spanned! {ty.span()=> ns.describe_auth::<#ty>(); },
+            None => quote!(ns.describe_no_auth();),
+        },
+        Kind::Any | Kind::Disconnect => TokenStream::new(),
+    }
+}
+
+/// The ack of a return type, as `socketio_core::typescript::AckTypes` takes it: `()` for none,
+/// a tuple as is, `Result<T, E>` as `Result<tuple of T, E>`, any other `T` as `(T,)`.
+fn ack_type(ret: &ReturnType) -> syn::Type {
+    match ret {
+        ReturnType::Default => syn::parse_quote!(()),
+        ReturnType::Type(_, ty) => ack_of(ty),
+    }
+}
+
+fn ack_of(ty: &syn::Type) -> syn::Type {
+    match ty {
+        syn::Type::Paren(inner) => ack_of(&inner.elem),
+        syn::Type::Group(inner) => ack_of(&inner.elem),
+        syn::Type::Tuple(_) => ty.clone(),
+        syn::Type::Path(path) if path.qself.is_none() => {
+            let last = path.path.segments.last();
+            if let Some(seg) = last.filter(|s| s.ident == "Result") {
+                if let syn::PathArguments::AngleBracketed(args) = &seg.arguments {
+                    let tys: Vec<&syn::Type> = args
+                        .args
+                        .iter()
+                        .filter_map(|a| match a {
+                            syn::GenericArgument::Type(t) => Some(t),
+                            _ => None,
+                        })
+                        .collect();
+                    if let [ok, err] = tys[..] {
+                        let ok = match ack_of(ok) {
+                            syn::Type::Tuple(t) => syn::Type::Tuple(t),
+                            other => syn::parse_quote!((#other,)),
+                        };
+                        let mut out = path.clone();
+                        let seg = out.path.segments.last_mut().expect("a last segment");
+                        seg.arguments =
+                            syn::PathArguments::AngleBracketed(syn::parse_quote!(<#ok, #err>));
+                        return syn::Type::Path(out);
+                    }
+                }
+            }
+            syn::parse_quote!((#ty,))
+        }
+        other => syn::parse_quote!((#other,)),
     }
 }
 

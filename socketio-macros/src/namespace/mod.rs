@@ -3,6 +3,8 @@
 mod expand;
 mod parse;
 
+pub(crate) use parse::RESERVED;
+
 use proc_macro2::TokenStream;
 
 use crate::ctxt::Ctxt;
@@ -53,7 +55,12 @@ mod tests {
                 fn gone(&self, socket: SocketRef) {}
             }
         };
-        let out = super::expand(quote!("/chat", crate = "my::reexport"), item).to_string();
+        let out = super::expand(
+            quote!("/chat", crate = "my::reexport", typescript, emits = Events),
+            item,
+        )
+        .to_string();
+        assert!(out.contains("my :: reexport :: __private :: typescript :: EventTypes"));
         assert!(out.contains("my :: reexport :: __private :: NamespaceHandlers"));
         assert!(!out.contains("socketio_core"), "{out}");
         assert!(!out.contains("std ::"), "{out}");

@@ -12,6 +12,10 @@ pub(crate) struct NamespaceDef {
     pub(crate) path: LitStr,
     /// The path of `socketio_core` (`crate = ".."`), `::socketio_core` by default.
     pub(crate) krate: syn::Path,
+    /// `typescript`: describe the handlers' types for `socketio_core::typescript`.
+    pub(crate) typescript: bool,
+    /// `emits = Type`: the namespace's server → client events (a `ServerEvents` type).
+    pub(crate) emits: Option<Type>,
     /// The impl block, our attributes removed.
     pub(crate) item: ItemImpl,
     pub(crate) handlers: Vec<Handler>,
@@ -47,6 +51,8 @@ pub(crate) struct Handler {
     pub(crate) is_async: bool,
     /// Parameter types after the socket.
     pub(crate) args: Vec<Type>,
+    /// Their names, where the pattern is a plain identifier (for TypeScript parameter names).
+    pub(crate) arg_names: Vec<Option<String>>,
     pub(crate) ret: ReturnType,
     /// The method's `#[cfg(..)]` attributes, carried to everything generated for it.
     pub(crate) cfgs: Vec<syn::Attribute>,
@@ -56,7 +62,7 @@ const ATTRS: [&str; 4] = ["on", "on_any", "on_connect", "on_disconnect"];
 
 /// Event names a client's EVENT never triggers in the Node server (socket.io's
 /// `RESERVED_EVENTS`); `Namespace::RESERVED_EVENTS` in socketio-core is the same list.
-const RESERVED: [&str; 6] = [
+pub(crate) const RESERVED: [&str; 6] = [
     "connect",
     "connect_error",
     "disconnect",
@@ -68,7 +74,7 @@ const RESERVED: [&str; 6] = [
 /// Parses and validates; every problem goes to `cx`. `None` when the item is not even an impl
 /// block.
 pub(crate) fn parse(cx: &Ctxt, attr: TokenStream, item: TokenStream) -> Option<NamespaceDef> {
-    let (path, krate) = parse_args(cx, attr);
+    let (path, options) = parse_args(cx, attr);
     let mut item: ItemImpl = match syn::parse2(item) {
         Ok(item) => item,
         Err(err) => {
@@ -158,7 +164,11 @@ pub(crate) fn parse(cx: &Ctxt, attr: TokenStream, item: TokenStream) -> Option<N
     }
     Some(NamespaceDef {
         path: path.unwrap_or_else(|| LitStr::new("/", Span::call_site())),
-        krate: krate.unwrap_or_else(|| syn::parse_quote!(::socketio_core)),
+        krate: options
+            .krate
+            .unwrap_or_else(|| syn::parse_quote!(::socketio_core)),
+        typescript: options.typescript,
+        emits: options.emits,
         item,
         handlers,
     })
@@ -181,14 +191,27 @@ fn duplicate_hook(cx: &Ctxt, seen: &mut Option<Span>, method: &ImplItemFn, name:
     }
 }
 
-/// Parses `"/path"` then optional `key = value` options (`crate = "path::to::socketio_core"`).
-fn parse_args(cx: &Ctxt, attr: TokenStream) -> (Option<LitStr>, Option<syn::Path>) {
+/// The options after the path.
+#[derive(Default)]
+struct Options {
+    krate: Option<syn::Path>,
+    typescript: bool,
+    emits: Option<Type>,
+}
+
+const OPTIONS_HELP: &str = "the options are `crate = \"path::to::socketio_core\"`, `typescript` \
+     and `emits = EventsType`";
+
+/// Parses `"/path"` then optional options: `crate = "path::to::socketio_core"`, `typescript`,
+/// `emits = Type`.
+fn parse_args(cx: &Ctxt, attr: TokenStream) -> (Option<LitStr>, Options) {
+    let mut options = Options::default();
     if attr.is_empty() {
         cx.error(
             Span::call_site(),
             "#[namespace] needs the namespace path: #[namespace(\"/chat\")]",
         );
-        return (None, None);
+        return (None, options);
     }
     let parser = syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
     let exprs = match syn::parse::Parser::parse2(parser, attr) {
@@ -198,7 +221,7 @@ fn parse_args(cx: &Ctxt, attr: TokenStream) -> (Option<LitStr>, Option<syn::Path
                 err.span(),
                 "expected the namespace path, then options: #[namespace(\"/chat\", crate = \"..\")]",
             );
-            return (None, None);
+            return (None, options);
         }
     };
     let mut exprs = exprs.into_iter();
@@ -219,21 +242,45 @@ fn parse_args(cx: &Ctxt, attr: TokenStream) -> (Option<LitStr>, Option<syn::Path
         }
         None => None,
     };
-    let mut krate: Option<syn::Path> = None;
+    let mut seen_typescript = false;
     for option in exprs {
+        if let syn::Expr::Path(p) = &option {
+            if p.path.is_ident("typescript") {
+                if seen_typescript {
+                    cx.error(p.span(), "duplicate #[namespace] option `typescript`");
+                }
+                seen_typescript = true;
+                options.typescript = true;
+                continue;
+            }
+        }
         let syn::Expr::Assign(assign) = &option else {
-            cx.error(
-                option.span(),
-                "expected an option `key = \"value\"`: the only one is `crate = \"path::to::socketio_core\"`",
-            );
+            cx.error(option.span(), format!("expected an option: {OPTIONS_HELP}"));
             continue;
         };
-        let is_crate = matches!(&*assign.left, syn::Expr::Path(p) if p.path.is_ident("crate"));
-        if !is_crate {
-            cx.error(
-                assign.left.span(),
-                "unknown #[namespace] option: the only one is `crate = \"path::to::socketio_core\"`",
-            );
+        let key = match &*assign.left {
+            syn::Expr::Path(p) if p.path.is_ident("crate") => "crate",
+            syn::Expr::Path(p) if p.path.is_ident("emits") => "emits",
+            _ => {
+                cx.error(
+                    assign.left.span(),
+                    format!("unknown #[namespace] option: {OPTIONS_HELP}"),
+                );
+                continue;
+            }
+        };
+        if key == "emits" {
+            if options.emits.is_some() {
+                cx.error(assign.left.span(), "duplicate #[namespace] option `emits`");
+                continue;
+            }
+            match syn::parse2::<Type>(assign.right.to_token_stream()) {
+                Ok(ty) => options.emits = Some(ty),
+                Err(_) => cx.error(
+                    assign.right.span(),
+                    "`emits` takes a type: emits = ChatEvents (a #[derive(ServerEvents)] enum)",
+                ),
+            }
             continue;
         }
         let value = match &*assign.right {
@@ -249,19 +296,19 @@ fn parse_args(cx: &Ctxt, attr: TokenStream) -> (Option<LitStr>, Option<syn::Path
                 continue;
             }
         };
-        if krate.is_some() {
+        if options.krate.is_some() {
             cx.error(assign.left.span(), "duplicate #[namespace] option `crate`");
             continue;
         }
         match value.parse::<syn::Path>() {
-            Ok(path) => krate = Some(path),
+            Ok(path) => options.krate = Some(path),
             Err(_) => cx.error(
                 value.span(),
                 "`crate` takes a path: crate = \"socketio_axum::socketio_core\"",
             ),
         }
     }
-    (path, krate)
+    (path, options)
 }
 
 fn check_path(cx: &Ctxt, path: &LitStr) {
@@ -388,6 +435,7 @@ fn parse_handler(
         }
     }
     let mut args = Vec::new();
+    let mut arg_names = Vec::new();
     for input in inputs {
         // Any irrefutable pattern works (`(a, b): (i64, i64)`): the generated code passes
         // values, never names.
@@ -404,6 +452,10 @@ fn parse_handler(
                 ok = false;
             }
             args.push((*pat.ty).clone());
+            arg_names.push(match &*pat.pat {
+                syn::Pat::Ident(id) => Some(id.ident.to_string()),
+                _ => None,
+            });
         }
     }
     let max = match kind {
@@ -432,6 +484,7 @@ fn parse_handler(
         method: sig.ident.clone(),
         is_async: sig.asyncness.is_some(),
         args,
+        arg_names,
         ret: sig.output.clone(),
         cfgs,
     })
@@ -449,14 +502,14 @@ fn owned_suggestion(reference: &syn::TypeReference) -> String {
     }
 }
 
-/// Whether a type is (a path ending in) `SocketRef`.
+/// Whether a type is (a path ending in) `SocketRef` or `TypedSocket<..>`.
 fn is_socket_ref(ty: &Type) -> bool {
     match ty {
         Type::Path(p) => p
             .path
             .segments
             .last()
-            .is_some_and(|s| s.ident == "SocketRef"),
+            .is_some_and(|s| s.ident == "SocketRef" || s.ident == "TypedSocket"),
         _ => false,
     }
 }
