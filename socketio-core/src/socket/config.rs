@@ -4,7 +4,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::LocalSockets;
-use crate::adapter_api::Adapter;
+use crate::adapter_api::{Adapter, RecoveryConfig};
 
 /// Makes the adapter of each namespace, given the namespace's sockets of this node. Called once
 /// per namespace, when it is created.
@@ -20,6 +20,8 @@ pub(crate) type AdapterLayer =
 pub(crate) struct ServerConfig {
     pub(crate) connect_timeout: Duration,
     pub(crate) ack_timeout: Duration,
+    /// Connection state recovery, when on.
+    pub(crate) recovery: Option<RecoveryConfig>,
     /// Makes each namespace's adapter.
     pub(crate) adapter_factory: AdapterFactory,
     /// Set once, when the server joins a cluster: wraps every namespace's adapter.
@@ -31,6 +33,7 @@ impl std::fmt::Debug for ServerConfig {
         f.debug_struct("ServerConfig")
             .field("connect_timeout", &self.connect_timeout)
             .field("ack_timeout", &self.ack_timeout)
+            .field("recovery", &self.recovery)
             .finish_non_exhaustive()
     }
 }
