@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use socketio_axum::SocketIoRouterExt;
 use socketio_core::adapter::RecoveryConfig;
-use socketio_core::{DisconnectReason, SocketIo, SocketRef};
+use socketio_core::{DisconnectReason, SocketIo, SocketIoBuilder, SocketRef};
 use socketio_macros::namespace;
 use support::client::{Conn, Transport};
 
@@ -79,10 +79,14 @@ impl Macro {
 }
 
 async fn serve(recovery: RecoveryConfig) -> (SocketAddr, SocketIo) {
-    let io = SocketIo::builder()
+    serve_with(SocketIo::builder().connection_state_recovery(recovery)).await
+}
+
+/// The test server on `builder` (with recovery and maybe an adapter).
+async fn serve_with(builder: SocketIoBuilder) -> (SocketAddr, SocketIo) {
+    let io = builder
         .ping_interval(Duration::from_millis(300))
         .ping_timeout(Duration::from_millis(200))
-        .connection_state_recovery(recovery)
         .build();
     let observed = io.clone();
     io.ns("/")
@@ -151,6 +155,7 @@ async fn js_client_recovers_its_session() {
             Duration::from_secs(60),
             tokio::process::Command::new("node")
                 .arg(dir.join("recovery.mjs"))
+                .arg("single")
                 .arg(format!("http://{addr}"))
                 .arg(format!("http://{short}"))
                 .arg(transport)
@@ -168,6 +173,76 @@ async fn js_client_recovers_its_session() {
             String::from_utf8_lossy(&output.stderr)
         );
     }
+}
+
+/// Runs `recovery.mjs cluster` against two nodes, on both transports.
+async fn js_client_moves(a: SocketAddr, b: SocketAddr) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/js");
+    for transport in ["websocket", "polling"] {
+        let output = tokio::time::timeout(
+            Duration::from_secs(60),
+            tokio::process::Command::new("node")
+                .arg(dir.join("recovery.mjs"))
+                .arg("cluster")
+                .arg(format!("http://{a}"))
+                .arg(format!("http://{b}"))
+                .arg(transport)
+                .stdin(Stdio::null())
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .expect("recovery.mjs finishes")
+        .expect("node runs");
+        assert!(
+            output.status.success(),
+            "recovery.mjs cluster {transport} failed:\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+fn unique(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("rs-recovery-{test}-{}-{nanos}", std::process::id())
+}
+
+/// Two of our nodes on the Redis Streams adapter (real Redis on 6379): sessions in Redis,
+/// offsets are stream entry ids, so a client recovers on the other node with what both nodes
+/// broadcast while it was away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn js_client_recovers_on_another_node_through_redis_streams() {
+    use socketio_redis::streams::{RedisStreamsAdapter, RedisStreamsConfig};
+    let name = unique("streams");
+    let config = RedisStreamsConfig {
+        stream_name: name.clone(),
+        channel_prefix: name.clone(),
+        session_key_prefix: format!("{name}:session:"),
+        ..Default::default()
+    };
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let client = redis::Client::open("redis://127.0.0.1:6379").unwrap();
+        let factory = RedisStreamsAdapter::factory(client, config.clone())
+            .await
+            .expect("Redis on 6379 (scripts/services.sh starts it)");
+        let builder = SocketIo::builder()
+            .adapter(factory)
+            .connection_state_recovery(RecoveryConfig::default());
+        nodes.push(serve_with(builder).await);
+    }
+    js_client_moves(nodes[0].0, nodes[1].0).await;
+    let client = redis::Client::open("redis://127.0.0.1:6379").unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg(&name)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
 }
 
 /// The packet's JSON after its type digit.
