@@ -245,6 +245,47 @@ async fn js_client_recovers_on_another_node_through_redis_streams() {
         .unwrap();
 }
 
+/// Two of our nodes on the Postgres adapter (real PostgreSQL on 5432, database `test`):
+/// sessions in the session table, kept broadcasts through the attachment table whose row ids
+/// are the offsets, so a client recovers on the other node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn js_client_recovers_on_another_node_through_postgres() {
+    use socketio_postgres::{create_attachment_table, PostgresAdapter, PostgresAdapterConfig};
+    const PG: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
+    let name = unique("pg").replace('-', "_");
+    let config = PostgresAdapterConfig {
+        channel_prefix: name.clone(),
+        table_name: format!("{name}_attachments"),
+        session_table_name: format!("{name}_sessions"),
+        ..Default::default()
+    };
+    let (client, conn) = tokio_postgres::connect(PG, tokio_postgres::NoTls)
+        .await
+        .expect("PostgreSQL on 127.0.0.1:5432 (scripts/services.sh starts it)");
+    tokio::spawn(conn);
+    create_attachment_table(&client, &config.table_name)
+        .await
+        .unwrap();
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let factory = PostgresAdapter::factory(PG.parse().unwrap(), config.clone())
+            .await
+            .unwrap();
+        let builder = SocketIo::builder()
+            .adapter(factory)
+            .connection_state_recovery(RecoveryConfig::default());
+        nodes.push(serve_with(builder).await);
+    }
+    js_client_moves(nodes[0].0, nodes[1].0).await;
+    client
+        .batch_execute(&format!(
+            "DROP TABLE {}; DROP TABLE IF EXISTS {}",
+            config.table_name, config.session_table_name
+        ))
+        .await
+        .unwrap();
+}
+
 /// The packet's JSON after its type digit.
 fn body(packet: &str, kind: char) -> Value {
     let json = packet
