@@ -245,7 +245,9 @@ fn create_session_table_sql(table: &str) -> String {
 ///   `ClusterAdapter` answers with its local rooms too).
 /// * Server-side events of other nodes go to [`socketio_core::Namespace::on_server_event`]
 ///   handlers; an ack is the handler's first argument only (as in Node).
-/// * Sessions (connection state recovery) stay with this node, as with Node's adapter.
+/// * Connection state recovery (ours only, Node's adapter has none): sessions in the session
+///   table, kept broadcasts through the attachment table, so a client may recover on any node
+///   of ours (see the [crate docs](crate)).
 ///
 /// The LISTEN connection reconnects by itself when it is lost (growing delay, up to 5 s,
 /// logged), LISTENs again and sends an `INITIAL_HEARTBEAT`; notifications sent meanwhile are

@@ -201,7 +201,9 @@ fn random_hex() -> String {
 /// * `all_rooms` is this node's rooms: the protocol has no message for it (as Node's).
 /// * Server-side events of other nodes go to [`socketio_core::Namespace::on_server_event`]
 ///   handlers; the answer to an acked one is the handler's first argument.
-/// * Sessions are stored in Redis as Node stores them (see the module docs).
+/// * Sessions are stored in Redis as Node stores them, and with the server's
+///   `connection_state_recovery` broadcasts carry their stream entry id as offset, so a client
+///   recovers on any node, Node's or ours (see the module docs).
 ///
 /// The reader resumes `XREAD` from the last entry it read after Redis drops its connection
 /// (growing delay up to 5 s, logged), so entries written meanwhile are read, not lost. The
