@@ -121,6 +121,38 @@ impl EncodedPacket {
         }
     }
 
+    /// The same packet with `offset` appended as its last argument (a JSON string): what
+    /// connection state recovery does to every broadcast it keeps (socket.io-adapter's
+    /// `packet.data.push(offset)`), so the client learns the offset of the last packet it got
+    /// (socket.io-client 4.6+ keeps the last argument of each event, when it is a string, and
+    /// sends it back as `auth.offset` on reconnection). The payload is copied once; binary
+    /// attachments are shared. A packet that is not an event is returned as it is.
+    pub fn with_offset(&self, offset: &str) -> EncodedPacket {
+        let spliced = match &self.0 {
+            Frame::Text(text) => crate::protocol::packet::with_last_arg(text.as_str(), offset)
+                .map(|t| Frame::Text(t.into())),
+            Frame::WithAttachments(text, atts) => {
+                crate::protocol::packet::with_last_arg(text.as_str(), offset)
+                    .map(|t| Frame::WithAttachments(t.into(), atts.clone()))
+            }
+            // socket.io-msgpack-parser: one msgpack map, read back and written again.
+            Frame::Binary(_) => self.parts().ok().map(|parts| {
+                let (mut values, attachments) = parts.args.into_parts();
+                values.push(serde_json::Value::String(offset.to_owned()));
+                Parser::MsgPack.event(
+                    &parts.nsp,
+                    &parts.event,
+                    Args::new(values, attachments),
+                    None,
+                )
+            }),
+        };
+        match spliced {
+            Some(frame) => EncodedPacket(frame),
+            None => self.clone(),
+        }
+    }
+
     /// Reads the packet back as `{type, nsp, data}`, for adapters that forward it to other
     /// nodes; `data` holds the event name first, then the arguments, with binary as
     /// attachments (placeholders `{"_placeholder":true,"num":n}` in the values), whichever
@@ -154,6 +186,48 @@ pub struct PacketParts {
     pub args: Args,
 }
 
+/// Connection state recovery (socket.io 4.6+'s `connectionStateRecovery` server option), set
+/// with [`crate::SocketIoBuilder::connection_state_recovery`]. Adapters read it from
+/// [`crate::adapter::LocalSockets::recovery`]: the default [`crate::adapter::LocalAdapter`]
+/// then keeps sessions and packets in memory; the Redis Streams and Postgres adapters keep them
+/// in their store, so a client may come back on another node.
+///
+/// ```
+/// use std::time::Duration;
+/// use socketio_core::adapter::RecoveryConfig;
+/// let io = socketio_core::SocketIo::builder()
+///     .connection_state_recovery(RecoveryConfig {
+///         max_disconnection_duration: Duration::from_secs(30),
+///         ..Default::default()
+///     })
+///     .build();
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecoveryConfig {
+    /// How long a disconnected socket's session and the packets broadcast since are kept
+    /// (socket.io's `maxDisconnectionDuration`; default 2 minutes).
+    pub max_disconnection_duration: Duration,
+    /// Whether a recovered socket skips the namespace's middlewares (socket.io's
+    /// `skipMiddlewares`; default `true`). The connect handler runs either way, as socket.io's
+    /// `connection` event does; it can tell with [`crate::Socket::recovered`].
+    pub skip_middlewares: bool,
+    /// Most broadcast packets the in-memory store ([`crate::adapter::LocalAdapter`]) keeps at
+    /// once per namespace; older ones are forgotten first (default 10 000), so memory stays
+    /// bounded whatever the broadcast rate (socket.io keeps them by age only). A client whose
+    /// offset was forgotten gets a new socket.
+    pub max_packets: usize,
+}
+
+impl Default for RecoveryConfig {
+    fn default() -> Self {
+        RecoveryConfig {
+            max_disconnection_duration: Duration::from_secs(120),
+            skip_middlewares: true,
+            max_packets: 10_000,
+        }
+    }
+}
+
 /// What [`Adapter::persist_session`] keeps of a socket that disconnected, for connection state
 /// recovery (socket.io's `SessionToPersist`).
 #[derive(Debug, Clone, PartialEq)]
@@ -169,7 +243,8 @@ pub struct Session {
 }
 
 /// A recovered session: what was persisted, and the packets broadcast to its rooms since the
-/// client's last offset, oldest first.
+/// client's last offset, oldest first, each carrying its offset as its last argument (see
+/// [`EncodedPacket::with_offset`]), ready to send.
 #[derive(Debug, Clone)]
 pub struct RestoredSession {
     /// The persisted session.
@@ -204,6 +279,11 @@ pub trait Adapter: Send + Sync + 'static {
 
     /// Sends `packet` to the selected sockets of this node and, unless `opts.flags.local`, of
     /// every other node. Never fails: a socket that cannot take the packet misses it.
+    ///
+    /// With connection state recovery on ([`crate::adapter::LocalSockets::recovery`]), an
+    /// adapter with a session store keeps each non-volatile packet under an offset and
+    /// delivers it with that offset appended ([`EncodedPacket::with_offset`]), as socket.io's
+    /// `SessionAwareAdapter` and `ClusterAdapter` do.
     fn broadcast(&self, packet: &EncodedPacket, opts: &BroadcastOptions);
 
     /// Sends `packet` to the selected sockets (of every node unless `opts.flags.local`), each
@@ -313,5 +393,24 @@ mod tests {
         ));
         assert!(connect.parts().is_err());
         assert!(connect.frame_for(Parser::Default).is_none());
+    }
+
+    /// Connection state recovery's offset is the last argument whichever parser encoded the
+    /// packet (a msgpack server's kept broadcasts were sent without one).
+    #[test]
+    fn offset_appended_with_either_parser() {
+        let args = Args::from_values([
+            Dynamic::String("hi".into()),
+            Dynamic::Binary(Bytes::from_static(&[1, 2])),
+        ]);
+        let json = EncodedPacket::event("/chat", "news", args.clone());
+        let msgpack = EncodedPacket(Parser::MsgPack.event("/chat", "news", args, None));
+        for packet in [json, msgpack] {
+            let with = packet.with_offset("1-0").parts().unwrap();
+            assert_eq!(with.event, "news");
+            assert_eq!(with.args.values().len(), 3);
+            assert_eq!(with.args.values()[2], serde_json::json!("1-0"));
+            assert_eq!(with.args.attachments(), &[Bytes::from_static(&[1, 2])]);
+        }
     }
 }

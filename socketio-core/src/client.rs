@@ -180,8 +180,10 @@ impl ServerCore {
         }
     }
 
-    /// A CONNECT: runs the namespace's connect handler in a task, then answers. A panicking
-    /// connect handler refuses with "internal server error" (see `call_connect`).
+    /// A CONNECT: recovers the session the client names, if any (socket.io's
+    /// `Namespace._createSocket`), then runs the namespace's connect handler in a task, then
+    /// answers. A panicking connect handler refuses with "internal server error" (see
+    /// `call_connect`).
     fn connect(&self, conn: &Conn, path: String, auth: Option<serde_json::Value>) {
         let Some(ns) = self.namespace(&path) else {
             send_connect_error(
@@ -193,32 +195,108 @@ impl ServerCore {
             );
             return;
         };
-        let socket = {
+        if conn.data.socket(&path).is_some() {
+            tracing::debug!(sid = %conn.sid, ns = path, "duplicate CONNECT ignored");
+            return;
+        }
+        let conn = conn.clone();
+        let handshake = Handshake {
+            auth: auth.clone(),
+            uri: conn.request.uri.clone(),
+            headers: conn.request.headers.clone(),
+        };
+        // Connection state recovery: `auth.pid` and `auth.offset` (both strings) name the
+        // session and the last packet the client got.
+        let recovery = ns
+            .config()
+            .recovery
+            .filter(|_| conn.protocol == Protocol::V4);
+        let claim = recovery.and(auth.as_ref()).and_then(|auth| {
+            match (auth.get("pid")?.as_str(), auth.get("offset")?.as_str()) {
+                (Some(pid), Some(offset)) => Some((pid.to_owned(), offset.to_owned())),
+                _ => None,
+            }
+        });
+        let Some((pid, offset)) = claim else {
+            let socket = Arc::new(Socket::new(ns.clone(), conn.clone(), handshake));
+            Self::connect_socket(ns, conn, socket, auth, false);
+            return;
+        };
+        tokio::spawn(async move {
+            let restored = ns.adapter().restore_session(&pid, &offset).await;
+            let socket = match restored {
+                Some(restored) => {
+                    tracing::debug!(sid = %restored.session.sid, ns = ns.path(), missed = restored.missed.len(), "session recovered");
+                    let rooms = restored.session.rooms.clone();
+                    let socket = Arc::new(Socket::restored(
+                        ns.clone(),
+                        conn.clone(),
+                        handshake,
+                        restored.session,
+                    ));
+                    let rooms: Vec<&str> = rooms.iter().map(String::as_str).collect();
+                    ns.adapter().add_all(socket.id(), &rooms);
+                    // Held back until the CONNECT answer, then sent first, in order.
+                    let parser = ns.config().parser;
+                    for (_, packet) in restored.missed {
+                        if let Some(frame) = packet.frame_for(parser) {
+                            let _ = socket.send_frame(frame.into_owned());
+                        }
+                    }
+                    socket
+                }
+                None => Arc::new(Socket::new(ns.clone(), conn.clone(), handshake)),
+            };
+            let skip_middlewares =
+                socket.recovered() && recovery.is_some_and(|r| r.skip_middlewares);
+            Self::connect_socket(ns, conn, socket, auth, skip_middlewares);
+        });
+    }
+
+    /// Registers `socket` with its connection, runs the connect handler in a task, then
+    /// answers. With connection state recovery, the socket is in the namespace's table from
+    /// the start (as in socket.io, where the `connection` handler sees a connected socket): its
+    /// own emits reach it through the adapter with offsets, and broadcasts to its rooms while
+    /// the connect handler runs are queued (after a recovered socket's missed packets) until
+    /// the CONNECT answer.
+    fn connect_socket(
+        ns: Arc<Namespace>,
+        conn: Conn,
+        socket: SocketRef,
+        auth: Option<serde_json::Value>,
+        skip_middlewares: bool,
+    ) {
+        {
             let mut sockets = conn.data.sockets.lock().unwrap();
-            if sockets.contains_key(&path) {
-                tracing::debug!(sid = %conn.sid, ns = path, "duplicate CONNECT ignored");
+            if sockets.contains_key(ns.path()) {
+                tracing::debug!(sid = %conn.sid, ns = ns.path(), "duplicate CONNECT ignored");
+                if socket.recovered() {
+                    ns.adapter().del_all(socket.id());
+                }
                 return;
             }
-            let handshake = Handshake {
-                auth: auth.clone(),
-                uri: conn.request.uri.clone(),
-                headers: conn.request.headers.clone(),
-            };
-            let socket = Arc::new(Socket::new(ns.clone(), conn.clone(), handshake));
-            sockets.insert(path.clone(), socket.clone());
-            socket
-        };
+            sockets.insert(ns.path().to_owned(), socket.clone());
+        }
         ns.adapter().add_all(socket.id(), &[socket.id().as_str()]);
-        let conn = conn.clone();
-        let parser = self.config.parser;
+        let parser = ns.config().parser;
+        let early = socket.has_session();
+        if early {
+            ns.add_socket(socket.clone());
+        }
         tokio::spawn(async move {
+            // MIDDLEWARES: namespace middlewares run here, before the connect handler, unless
+            // `skip_middlewares` (a recovered socket and `RecoveryConfig::skip_middlewares`,
+            // as socket.io's `Namespace._add`).
+            let _ = skip_middlewares;
             let verdict = match ns.connect_handler() {
                 Some(handler) => call_connect(&*handler, socket.clone(), auth).await,
                 None => Ok(()),
             };
             match verdict {
                 Ok(()) if !conn.is_closed() => {
-                    ns.add_socket(socket.clone());
+                    if !early {
+                        ns.add_socket(socket.clone());
+                    }
                     if socket.mark_connected() {
                         conn.data.connected_once.store(true, Ordering::Release);
                         tracing::debug!(sid = %socket.id(), ns = ns.path(), "socket connected");

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::adapter::{Adapter, LocalSockets};
+use crate::adapter::{Adapter, LocalSockets, RecoveryConfig};
 use crate::broadcast::BroadcastOperator;
 use crate::client::ServerCore;
 use crate::engine::config::{Cors, EngineConfig, Transports};
@@ -28,6 +28,7 @@ impl Default for ServerConfig {
             connect_timeout: Duration::from_secs(45),
             ack_timeout: Duration::from_secs(60),
             parser: Parser::Default,
+            recovery: None,
             adapter_factory: crate::adapter::local_factory(),
             adapter_layer: Arc::default(),
         }
@@ -432,15 +433,49 @@ impl SocketIoBuilder {
         self
     }
 
+    /// Turns on connection state recovery (socket.io 4.6+'s `connectionStateRecovery`): when a
+    /// client loses its connection (transport close or error, ping timeout), its socket's id,
+    /// rooms and [`Socket::data`](crate::Socket::data) are kept for
+    /// `config.max_disconnection_duration` with every packet broadcast to its rooms since; a
+    /// client that reconnects within that time with its private session id and the offset of
+    /// the last packet it got (socket.io-client 4.6+ does by itself) gets the same socket back,
+    /// [`Socket::recovered`](crate::Socket::recovered) true, and the missed packets in order
+    /// right after the CONNECT answer. Otherwise (too late, unknown session, or the socket was
+    /// disconnected on purpose by either side) it connects as a new socket.
+    ///
+    /// With it on, the CONNECT answer is `{sid, pid}`, every non-volatile broadcast without
+    /// ack gets an offset appended as its last argument (the JS client's handlers see it as an
+    /// extra argument, as with socket.io), and [`Socket::emit`](crate::Socket::emit) goes
+    /// through the adapter to the room of the socket's own id so it gets one too. The default
+    /// adapter keeps sessions and packets in memory ([`crate::adapter::LocalAdapter::with_recovery`]);
+    /// an adapter set with [`SocketIoBuilder::adapter`] reads the settings from
+    /// [`LocalSockets::recovery`] (the Redis Streams and Postgres adapters keep them in their
+    /// store, so the client may come back on another node). Default: off.
+    ///
+    /// ```
+    /// use socketio_core::{adapter::RecoveryConfig, SocketIo, SocketRef};
+    /// let io = SocketIo::builder().connection_state_recovery(RecoveryConfig::default()).build();
+    /// io.ns("/").on_connect(|socket: SocketRef| async move {
+    ///     if !socket.recovered() {
+    ///         socket.join("lobby"); // a recovered socket is back in its rooms already
+    ///     }
+    /// });
+    /// ```
+    pub fn connection_state_recovery(mut self, config: RecoveryConfig) -> Self {
+        self.server.recovery = Some(config);
+        self
+    }
+
     /// How each namespace's [`Adapter`] is made (socket.io's `adapter` option): `factory` gets
     /// the namespace's sockets of this node and is called once per namespace. Default: a
-    /// [`crate::adapter::LocalAdapter`] each (rooms in memory, one node).
+    /// [`crate::adapter::LocalAdapter`] each (rooms in memory, one node; with sessions in
+    /// memory under [`SocketIoBuilder::connection_state_recovery`]).
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use socketio_core::adapter::{LocalAdapter, RecoveryConfig};
+    /// use socketio_core::adapter::LocalAdapter;
     /// let io = socketio_core::SocketIo::builder()
-    ///     .adapter(|sockets| Arc::new(LocalAdapter::with_recovery(sockets, RecoveryConfig::default())))
+    ///     .adapter(|sockets| Arc::new(LocalAdapter::new(sockets)))
     ///     .build();
     /// ```
     pub fn adapter<A, F>(mut self, factory: F) -> Self

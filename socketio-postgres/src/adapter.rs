@@ -2,6 +2,7 @@
 //! `@socket.io/postgres-adapter` cluster (see the [crate docs](crate) for the protocol).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -53,6 +54,10 @@ pub struct PostgresAdapterConfig {
     /// The `application_name` of the LISTEN connection (default: the one of the connection
     /// config), so it can be told apart in `pg_stat_activity`.
     pub listener_application_name: Option<String>,
+    /// The table of sessions kept for connection state recovery (ours; default
+    /// `"socket_io_sessions"`), created by the adapter when it first needs it, written into SQL
+    /// as is like `table_name`. See the [crate docs](crate) on recovery.
+    pub session_table_name: String,
 }
 
 impl Default for PostgresAdapterConfig {
@@ -66,6 +71,7 @@ impl Default for PostgresAdapterConfig {
             heartbeat_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(5),
             listener_application_name: None,
+            session_table_name: "socket_io_sessions".to_owned(),
         }
     }
 }
@@ -98,6 +104,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// How often a gathering checks whether the nodes it waits for are still alive.
 const LIVENESS_TICK: Duration = Duration::from_millis(250);
 
+/// Called by the publisher with the id of the attachment row it inserted (`None` when it could
+/// not publish), in publishing order.
+pub(crate) type OnAdded = Box<dyn FnOnce(Option<i64>) + Send + Sync>;
+
 /// A message ready for the publisher.
 pub(crate) enum Outgoing {
     /// JSON small enough for the NOTIFY itself.
@@ -108,7 +118,12 @@ pub(crate) enum Outgoing {
         uid: String,
         message_type: u64,
         payload: Vec<u8>,
+        /// Told the row id once published (a broadcast kept for connection state recovery).
+        on_added: Option<OnAdded>,
     },
+    /// A session to keep for connection state recovery (written in order with the messages,
+    /// so it is stored before anything the disconnect handler publishes after it).
+    Persist { session: Session, ttl: Duration },
 }
 
 impl Outgoing {
@@ -123,11 +138,28 @@ impl Outgoing {
                 };
             }
         }
+        Outgoing::attach(channel, msg, None)
+    }
+
+    /// `msg` through the attachment table whatever its size.
+    pub(crate) fn attach(channel: &str, msg: &ClusterMessage, on_added: Option<OnAdded>) -> Self {
         Outgoing::Attach {
             channel: channel.to_owned(),
             uid: msg.uid.clone(),
             message_type: msg.message_type() as u64,
             payload: msg.to_msgpack(),
+            on_added,
+        }
+    }
+
+    /// Tells a waiting broadcast that it was not published.
+    fn give_up(self) {
+        if let Outgoing::Attach {
+            on_added: Some(on_added),
+            ..
+        } = self
+        {
+            on_added(None);
         }
     }
 }
@@ -142,9 +174,44 @@ type Router = Arc<Mutex<HashMap<String, Weak<PostgresAdapter>>>>;
 /// What the adapters of every namespace of one server share.
 struct Shared {
     config: PostgresAdapterConfig,
+    pg: tokio_postgres::Config,
     outbox: mpsc::Sender<Outgoing>,
     subs: mpsc::UnboundedSender<Sub>,
     router: Router,
+    /// For restoring sessions; connected on first use, again after a failure.
+    commands: tokio::sync::Mutex<Option<Arc<Client>>>,
+    /// How long attachment rows are kept (ms): `cleanup_interval`, or the recovery's
+    /// `max_disconnection_duration` when longer.
+    retention_ms: Arc<AtomicU64>,
+}
+
+impl Shared {
+    fn send(&self, out: Outgoing) {
+        if let Err(err) = self.outbox.try_send(out) {
+            tracing::warn!("postgres adapter outbox full or closed: message dropped");
+            err.into_inner().give_up();
+        }
+    }
+
+    async fn command(&self) -> Result<Arc<Client>, tokio_postgres::Error> {
+        let mut guard = self.commands.lock().await;
+        if guard.as_ref().is_none_or(|c| c.is_closed()) {
+            let client = connect(&self.pg).await?;
+            client
+                .batch_execute(&create_session_table_sql(&self.config.session_table_name))
+                .await?;
+            *guard = Some(Arc::new(client));
+        }
+        Ok(guard.clone().expect("connected above"))
+    }
+}
+
+/// `CREATE TABLE IF NOT EXISTS` for the session table.
+fn create_session_table_sql(table: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {table} (pid text PRIMARY KEY, sid text NOT NULL, \
+         rooms text[] NOT NULL, data text NOT NULL, expires_at timestamptz NOT NULL)"
+    )
 }
 
 /// The adapter of one namespace on a Node `@socket.io/postgres-adapter` cluster: Node servers
@@ -178,7 +245,9 @@ struct Shared {
 ///   `ClusterAdapter` answers with its local rooms too).
 /// * Server-side events of other nodes go to [`socketio_core::Namespace::on_server_event`]
 ///   handlers; an ack is the handler's first argument only (as in Node).
-/// * Sessions (connection state recovery) stay with this node, as with Node's adapter.
+/// * Connection state recovery (ours only, Node's adapter has none): sessions in the session
+///   table, kept broadcasts through the attachment table, so a client may recover on any node
+///   of ours (see the [crate docs](crate)).
 ///
 /// The LISTEN connection reconnects by itself when it is lost (growing delay, up to 5 s,
 /// logged), LISTENs again and sends an `INITIAL_HEARTBEAT`; notifications sent meanwhile are
@@ -247,12 +316,17 @@ impl PostgresAdapter {
         let (outbox, queued) = mpsc::channel(OUTBOX);
         let (subs, sub_rx) = mpsc::unbounded_channel();
         let router = Router::default();
+        let retention_ms = Arc::new(AtomicU64::new(config.cleanup_interval.as_millis() as u64));
         tokio::spawn(run_publisher(
-            pg,
+            pg.clone(),
             publisher,
             queued,
-            config.table_name.clone(),
+            Tables {
+                attachments: config.table_name.clone(),
+                sessions: config.session_table_name.clone(),
+            },
             config.cleanup_interval,
+            retention_ms.clone(),
         ));
         tokio::spawn(run_listener(
             listen_pg,
@@ -263,15 +337,25 @@ impl PostgresAdapter {
         ));
         let shared = Arc::new(Shared {
             config,
+            pg,
             outbox,
             subs,
             router,
+            commands: tokio::sync::Mutex::new(None),
+            retention_ms,
         });
         Ok(move |sockets: LocalSockets| PostgresAdapter::new(shared.clone(), sockets))
     }
 
     fn new(shared: Arc<Shared>, sockets: LocalSockets) -> Arc<PostgresAdapter> {
         let nsp = sockets.nsp().to_owned();
+        if let Some(recovery) = sockets.recovery() {
+            // Packets must outlive the sessions that may ask for them.
+            shared.retention_ms.fetch_max(
+                recovery.max_disconnection_duration.as_millis() as u64,
+                Ordering::Relaxed,
+            );
+        }
         let channel = format!("{}#{}", shared.config.channel_prefix, nsp);
         if channel.len() > 63 {
             tracing::error!(
@@ -326,9 +410,7 @@ impl PostgresAdapter {
         };
         *self.last_publish.lock().unwrap() = Instant::now();
         let out = Outgoing::of(&self.channel, &msg, self.shared.config.payload_threshold);
-        if self.shared.outbox.try_send(out).is_err() {
-            tracing::warn!("postgres adapter outbox full or closed: message dropped");
-        }
+        self.shared.send(out);
     }
 
     /// The uids of the other nodes heard from within the heartbeat timeout (the others are
@@ -416,6 +498,102 @@ impl PostgresAdapter {
         }
     }
 
+    /// Whether a broadcast is kept for connection state recovery: the server has it on and
+    /// the packet may not be lost (socket.io-adapter's `addOffsetIfNecessary`).
+    fn keeps(&self, volatile: bool) -> bool {
+        self.sockets.recovery().is_some() && !volatile
+    }
+
+    /// Takes session `pid` back if it has not expired and the packet at `offset` is still in
+    /// the attachment table, with the broadcasts of this namespace to its rooms since.
+    async fn restore(
+        &self,
+        pid: &str,
+        offset: &str,
+    ) -> Result<Option<RestoredSession>, tokio_postgres::Error> {
+        let Ok(offset) = offset.parse::<i64>() else {
+            return Ok(None);
+        };
+        let config = &self.shared.config;
+        let client = self.shared.command().await?;
+        let Some(row) = client
+            .query_opt(
+                &format!(
+                    "DELETE FROM {} WHERE pid = $1 \
+                     RETURNING sid, rooms, data, expires_at > now()",
+                    config.session_table_name
+                ),
+                &[&pid],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let (sid, rooms, data, fresh): (String, Vec<String>, String, bool) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        let offset_known = client
+            .query_opt(
+                &format!("SELECT 1 FROM {} WHERE id = $1", config.table_name),
+                &[&offset],
+            )
+            .await?
+            .is_some();
+        let (Ok(sid), Ok(data)) = (sid.parse(), serde_json::from_str(&data)) else {
+            tracing::debug!(pid, "undecodable session");
+            return Ok(None);
+        };
+        if !fresh || !offset_known {
+            return Ok(None);
+        }
+        let session = Session {
+            sid,
+            pid: pid.to_owned(),
+            rooms,
+            data,
+        };
+        let limit = self
+            .sockets
+            .recovery()
+            .map_or(10_000, |r| r.max_packets.max(1)) as i64;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT id, payload FROM {} WHERE id > $1 ORDER BY id LIMIT $2",
+                    config.table_name
+                ),
+                &[&offset, &limit],
+            )
+            .await?;
+        let mut missed = Vec::new();
+        for row in rows {
+            let (id, payload): (i64, Vec<u8>) = (row.get(0), row.get(1));
+            let Ok(msg) = ClusterMessage::decode(&payload) else {
+                continue;
+            };
+            if msg.nsp.as_deref().is_some_and(|nsp| nsp != self.nsp) {
+                continue;
+            }
+            if let ClusterBody::Broadcast {
+                packet,
+                request_id: None,
+                opts,
+            } = msg.body
+            {
+                let volatile = opts.flags.as_ref().is_some_and(BroadcastFlags::volatile);
+                let selected = (opts.rooms.is_empty()
+                    || session.rooms.iter().any(|r| opts.rooms.contains(r)))
+                    && session.rooms.iter().all(|r| !opts.except.contains(r));
+                if !volatile && selected {
+                    if let Some(p) = self.event_packet(&packet) {
+                        let offset = id.to_string();
+                        missed.push((offset.clone(), p.with_offset(&offset)));
+                    }
+                }
+            }
+        }
+        Ok(Some(RestoredSession { session, missed }))
+    }
+
     // ------------------------------------------------------------ incoming
 
     /// The LISTEN on our channel is in place (first time, or after a reconnection): announce
@@ -424,7 +602,9 @@ impl PostgresAdapter {
         self.publish(ClusterBody::InitialHeartbeat);
     }
 
-    fn on_message(&self, msg: ClusterMessage) {
+    /// A message from another node; `offset` is its attachment row id when it came through the
+    /// table (every broadcast ours keep for recovery does).
+    fn on_message(&self, msg: ClusterMessage, offset: Option<i64>) {
         if msg.uid == self.uid {
             return;
         }
@@ -449,7 +629,11 @@ impl PostgresAdapter {
                 request_id: None,
                 opts,
             } => {
-                if let Some(packet) = self.event_packet(&packet) {
+                let volatile = opts.flags.as_ref().is_some_and(BroadcastFlags::volatile);
+                if let Some(mut packet) = self.event_packet(&packet) {
+                    if let Some(offset) = offset.filter(|_| self.keeps(volatile)) {
+                        packet = packet.with_offset(&offset.to_string());
+                    }
                     self.local.broadcast(&packet, &core_options(opts));
                 }
             }
@@ -673,15 +857,38 @@ impl Adapter for PostgresAdapter {
     fn broadcast(&self, packet: &EncodedPacket, opts: &CoreOptions) {
         if !opts.flags.local {
             match packet.parts() {
-                Ok(parts) => self.publish(ClusterBody::Broadcast {
-                    packet: Packet::event(
-                        self.nsp.as_str(),
-                        &parts.event,
-                        args_to_node(&parts.args),
-                    ),
-                    request_id: None,
-                    opts: wire_options(opts, broadcast_flags(opts)),
-                }),
+                Ok(parts) => {
+                    let body = ClusterBody::Broadcast {
+                        packet: Packet::event(
+                            self.nsp.as_str(),
+                            &parts.event,
+                            args_to_node(&parts.args),
+                        ),
+                        request_id: None,
+                        opts: wire_options(opts, broadcast_flags(opts)),
+                    };
+                    if self.keeps(opts.flags.volatile) {
+                        // Kept: through the attachment table whatever its size, the row id being
+                        // its offset; this node's sockets get it once the row is written.
+                        let (this, packet, opts) = (self.this(), packet.clone(), opts.clone());
+                        let on_added: OnAdded = Box::new(move |id| match id {
+                            Some(id) => this
+                                .local
+                                .broadcast(&packet.with_offset(&id.to_string()), &opts),
+                            None => this.local.broadcast(&packet, &opts),
+                        });
+                        let msg = ClusterMessage {
+                            uid: self.uid.clone(),
+                            nsp: Some(self.nsp.clone()),
+                            body,
+                        };
+                        *self.last_publish.lock().unwrap() = Instant::now();
+                        self.shared
+                            .send(Outgoing::attach(&self.channel, &msg, Some(on_added)));
+                        return;
+                    }
+                    self.publish(body);
+                }
                 Err(err) => tracing::error!(%err, "broadcast not published to the cluster"),
             }
         }
@@ -867,11 +1074,24 @@ impl Adapter for PostgresAdapter {
     }
 
     fn persist_session(&self, session: Session) {
-        self.local.persist_session(session);
+        if let Some(recovery) = self.sockets.recovery() {
+            let ttl = recovery.max_disconnection_duration;
+            self.shared.send(Outgoing::Persist { session, ttl });
+        }
     }
 
     fn restore_session(&self, pid: &str, offset: &str) -> BoxFuture<Option<RestoredSession>> {
-        self.local.restore_session(pid, offset)
+        let (this, pid, offset) = (self.this(), pid.to_owned(), offset.to_owned());
+        Box::pin(async move {
+            match this.restore(&pid, &offset).await {
+                Ok(restored) => restored,
+                Err(err) => {
+                    *this.shared.commands.lock().await = None;
+                    tracing::warn!(%err, pid, "restoring a session failed");
+                    None
+                }
+            }
+        })
     }
 }
 
@@ -930,31 +1150,49 @@ async fn connect_listener(
     Ok((client, rx))
 }
 
+/// The tables the publisher writes.
+pub(crate) struct Tables {
+    /// The attachment table (`table_name`).
+    pub(crate) attachments: String,
+    /// The session table (`session_table_name`), created on the first session written.
+    pub(crate) sessions: String,
+}
+
 /// Publishes queued messages in order: a run of plain NOTIFYs is pipelined on the connection,
-/// an attachment is inserted then announced. A message that fails is retried once on a new
-/// connection, then dropped (logged). Also deletes attachments older than `cleanup` every
-/// `cleanup`.
-pub(crate) async fn run_publisher(
+/// an attachment is inserted then announced, a session is written. A message that fails is
+/// retried once on a new connection, then dropped (logged). Also deletes, every `cleanup`,
+/// attachments older than `retention_ms` and expired sessions.
+async fn run_publisher(
     pg: tokio_postgres::Config,
     client: Client,
     mut queued: mpsc::Receiver<Outgoing>,
-    table: String,
+    tables: Tables,
     cleanup: Duration,
+    retention_ms: Arc<AtomicU64>,
 ) {
     let mut client = Some(client);
     let mut batch = Vec::new();
     let mut cleanup_tick = tokio::time::interval_at(Instant::now() + cleanup, cleanup);
-    let delete = format!(
-        "DELETE FROM {table} WHERE created_at < now() - interval '{} milliseconds'",
-        cleanup.as_millis()
-    );
+    let mut sessions_ready = false;
     loop {
         tokio::select! {
             n = queued.recv_many(&mut batch, 512) => if n == 0 { return },
             _ = cleanup_tick.tick() => {
                 if let Some(c) = &client {
+                    let delete = format!(
+                        "DELETE FROM {} WHERE created_at < now() - interval '{} milliseconds'",
+                        tables.attachments,
+                        retention_ms.load(Ordering::Relaxed)
+                    );
                     if let Err(err) = c.batch_execute(&delete).await {
                         tracing::debug!(%err, "postgres adapter: removing old attachments failed");
+                    }
+                    if sessions_ready {
+                        let expired =
+                            format!("DELETE FROM {} WHERE expires_at < now()", tables.sessions);
+                        if let Err(err) = c.batch_execute(&expired).await {
+                            tracing::debug!(%err, "postgres adapter: removing expired sessions failed");
+                        }
                     }
                 }
                 continue;
@@ -976,7 +1214,18 @@ pub(crate) async fn run_publisher(
                 }
             }
             let c = client.as_ref().expect("connected above");
-            todo = publish_all(c, &table, todo).await;
+            if !sessions_ready && todo.iter().any(|o| matches!(o, Outgoing::Persist { .. })) {
+                match c
+                    .batch_execute(&create_session_table_sql(&tables.sessions))
+                    .await
+                {
+                    Ok(()) => sessions_ready = true,
+                    Err(err) => {
+                        tracing::warn!(%err, "postgres adapter: creating the session table failed")
+                    }
+                }
+            }
+            todo = publish_all(c, &tables.attachments, &tables.sessions, todo).await;
             if todo.is_empty() {
                 break;
             }
@@ -986,6 +1235,7 @@ pub(crate) async fn run_publisher(
                 lost = todo.len(),
                 "postgres adapter: messages not published"
             );
+            todo.into_iter().for_each(Outgoing::give_up);
         }
     }
 }
@@ -994,17 +1244,37 @@ pub(crate) async fn run_publisher(
 pub(crate) async fn publish_all(
     client: &Client,
     table: &str,
+    sessions: &str,
     batch: Vec<Outgoing>,
 ) -> Vec<Outgoing> {
     let mut failed = Vec::new();
     let mut run: Vec<Outgoing> = Vec::new();
-    for out in batch {
+    for mut out in batch {
         match out {
             Outgoing::Notify { .. } => run.push(out),
             Outgoing::Attach { .. } => {
                 failed.extend(notify_run(client, std::mem::take(&mut run)).await);
-                if let Err(err) = attach(client, table, &out).await {
-                    tracing::warn!(%err, "postgres adapter: publishing with an attachment failed");
+                match attach(client, table, &out).await {
+                    Ok(id) => {
+                        if let Outgoing::Attach {
+                            on_added: Some(on_added),
+                            ..
+                        } = &mut out
+                        {
+                            let on_added = std::mem::replace(on_added, Box::new(|_| {}));
+                            on_added(Some(id));
+                        }
+                    }
+                    Err(err) => {
+                        tracing::warn!(%err, "postgres adapter: publishing with an attachment failed");
+                        failed.push(out);
+                    }
+                }
+            }
+            Outgoing::Persist { ref session, ttl } => {
+                failed.extend(notify_run(client, std::mem::take(&mut run)).await);
+                if let Err(err) = persist(client, sessions, session, ttl).await {
+                    tracing::warn!(%err, "postgres adapter: persisting a session failed");
                     failed.push(out);
                 }
             }
@@ -1012,6 +1282,34 @@ pub(crate) async fn publish_all(
     }
     failed.extend(notify_run(client, run).await);
     failed
+}
+
+/// Writes (or replaces) a session, kept for `ttl`.
+async fn persist(
+    client: &Client,
+    table: &str,
+    session: &Session,
+    ttl: Duration,
+) -> Result<(), tokio_postgres::Error> {
+    let ttl_ms = ttl.as_millis() as i64;
+    client
+        .execute(
+            &format!(
+                "INSERT INTO {table} (pid, sid, rooms, data, expires_at) \
+                 VALUES ($1, $2, $3, $4, now() + $5::bigint * interval '1 millisecond') \
+                 ON CONFLICT (pid) DO UPDATE SET sid = EXCLUDED.sid, rooms = EXCLUDED.rooms, \
+                 data = EXCLUDED.data, expires_at = EXCLUDED.expires_at"
+            ),
+            &[
+                &session.pid,
+                &session.sid.to_string(),
+                &session.rooms,
+                &session.data.to_string(),
+                &ttl_ms,
+            ],
+        )
+        .await
+        .map(drop)
 }
 
 async fn notify_run(client: &Client, run: Vec<Outgoing>) -> Vec<Outgoing> {
@@ -1038,15 +1336,21 @@ async fn notify_run(client: &Client, run: Vec<Outgoing>) -> Vec<Outgoing> {
     failed
 }
 
-async fn attach(client: &Client, table: &str, out: &Outgoing) -> Result<(), tokio_postgres::Error> {
+/// Inserts an attachment and announces it; returns its row id.
+async fn attach(
+    client: &Client,
+    table: &str,
+    out: &Outgoing,
+) -> Result<i64, tokio_postgres::Error> {
     let Outgoing::Attach {
         channel,
         uid,
         message_type,
         payload,
+        ..
     } = out
     else {
-        return Ok(());
+        return Ok(0);
     };
     let row = client
         .query_one(
@@ -1062,7 +1366,7 @@ async fn attach(client: &Client, table: &str, out: &Outgoing) -> Result<(), toki
     client
         .execute("SELECT pg_notify($1, $2)", &[channel, &header.to_json()])
         .await?;
-    Ok(())
+    Ok(header.attachment_id)
 }
 
 /// Owns the LISTEN connection: applies LISTEN/UNLISTEN, reads attachments, routes messages to
@@ -1163,9 +1467,11 @@ async fn dispatch(router: &Router, client: &Client, select: &str, n: &PgNotifica
         .get(n.channel())
         .and_then(Weak::upgrade);
     let Some(adapter) = adapter else { return };
+    let mut offset = None;
     let msg = match Notification::decode(n.payload()) {
         Ok(Notification::Message(msg)) => msg,
         Ok(Notification::Attachment(header)) => {
+            offset = Some(header.attachment_id);
             if header.uid == adapter.uid {
                 return;
             }
@@ -1187,5 +1493,5 @@ async fn dispatch(router: &Router, client: &Client, select: &str, n: &PgNotifica
         }
         Err(err) => return tracing::debug!(%err, "undecodable notification ignored"),
     };
-    adapter.on_message(msg);
+    adapter.on_message(msg, offset);
 }

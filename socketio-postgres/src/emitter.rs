@@ -155,7 +155,7 @@ impl Emitter {
             body,
         };
         let out = Outgoing::of(&self.channel(), &msg, self.threshold);
-        if publish_all(&self.client, &self.table, vec![out])
+        if publish_all(&self.client, &self.table, "", vec![out])
             .await
             .is_empty()
         {

@@ -84,10 +84,38 @@
 //! takes a message without `nsp` as belonging to the channel's namespace, so the Node emitter
 //! reaches our servers. Our [`Emitter`] adds `nsp`, so it reaches both.
 //!
+//! # Connection state recovery (ours only)
+//!
+//! `@socket.io/postgres-adapter` 0.5 does not support it (its `doPublish` returns an empty
+//! offset and it keeps no session). Ours does, in the way that fits this protocol, when the
+//! server has `connection_state_recovery`:
+//!
+//! * A broadcast that is kept (not `local`, not volatile, without acks) always goes through
+//!   the attachment table, whatever its size: the **row id is its offset**. This node's
+//!   sockets get it once the row is written, with the id appended as its last argument (as
+//!   socket.io-adapter's `ClusterAdapter` does with a stream id); other nodes of ours append
+//!   the `attachmentId` of the notification. Node nodes read these messages as any other
+//!   attachment.
+//! * A session is written to the session table
+//!   ([`PostgresAdapterConfig::session_table_name`], `socket_io_sessions` by default, created
+//!   by the adapter: `pid text PRIMARY KEY, sid text, rooms text[], data text` (JSON),
+//!   `expires_at timestamptz`), in order with the messages (so it is stored before anything
+//!   the disconnect handler publishes), for `max_disconnection_duration`.
+//! * Restoring takes the session (`DELETE ... RETURNING`: at most once), checks it has not
+//!   expired and that the offset's row still exists, then reads the rows after it (`id >
+//!   offset ORDER BY id`, at most `max_packets`) and keeps this namespace's broadcasts
+//!   without acks, not volatile, that select a socket in the session's rooms.
+//! * This node keeps attachment rows for `max_disconnection_duration` when longer than
+//!   `cleanup_interval`. Node nodes delete rows older than their own `cleanupInterval`
+//!   (30 s by default): in a mixed cluster, raise it on them too, or a client away longer
+//!   than that cannot recover. Broadcasts from Node nodes carry no offset and are not replayed.
+//!   Row ids come from a sequence: two nodes inserting at the same moment may commit out of
+//!   id order, so a client that saw the later id may miss the earlier one (Redis Streams ids
+//!   have no such gap).
+//!
 //! # What this crate does not do
 //!
-//! Connection state recovery over the cluster (Node's adapter does not either: sessions stay
-//! with their node); a custom `parser`; room names that are not strings.
+//! A custom `parser`; room names that are not strings.
 
 mod adapter;
 mod convert;
@@ -240,7 +268,7 @@ mod tests {
                     Notification::Message(small.clone())
                 );
             }
-            Outgoing::Attach { .. } => panic!("small JSON goes in the NOTIFY"),
+            _ => panic!("small JSON goes in the NOTIFY"),
         }
         let binary = msg(vec![Value::Binary(vec![1])]);
         let long = msg(vec![Value::from("y".repeat(8000))]);
@@ -254,7 +282,7 @@ mod tests {
                     assert_eq!(message_type, 3);
                     assert_eq!(ClusterMessage::decode(&payload).unwrap(), m);
                 }
-                Outgoing::Notify { .. } => panic!("goes through the table"),
+                _ => panic!("goes through the table"),
             }
         }
         // FETCH_SOCKETS_RESPONSE with binary stays JSON, as in Node (Buffer.toJSON)

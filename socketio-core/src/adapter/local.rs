@@ -8,37 +8,19 @@ use std::time::{Duration, Instant};
 use super::rooms::Rooms;
 use super::{
     AckAnswers, Adapter, AdapterError, BroadcastOptions, EncodedPacket, LocalSockets,
-    RestoredSession, Session, SocketInfo,
+    RecoveryConfig, RestoredSession, Session, SocketInfo,
 };
 use crate::args::Args;
 use crate::engine::sid::Sid;
 use crate::future::BoxFuture;
 use crate::socket::SocketRef;
 
-/// Settings of the in-memory session store used for connection state recovery (socket.io's
-/// `connectionStateRecovery` option).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RecoveryConfig {
-    /// How long a disconnected socket's session and the packets broadcast since are kept
-    /// (socket.io's `maxDisconnectionDuration`; default 2 minutes).
-    pub max_disconnection_duration: Duration,
-    /// Most broadcast packets kept at once; older ones are forgotten first (default 10 000), so
-    /// memory stays bounded whatever the broadcast rate.
-    pub max_packets: usize,
-}
-
-impl Default for RecoveryConfig {
-    fn default() -> Self {
-        RecoveryConfig {
-            max_disconnection_duration: Duration::from_secs(120),
-            max_packets: 10_000,
-        }
-    }
-}
-
 /// The default adapter: rooms of this node in memory, nothing sent anywhere else. With
-/// [`LocalAdapter::with_recovery`] it also keeps disconnected sessions and the packets broadcast
-/// since, in memory with expiry.
+/// [`LocalAdapter::with_recovery`] (what the default factory makes when the server has
+/// [`crate::SocketIoBuilder::connection_state_recovery`]) it also keeps disconnected sessions
+/// and the packets broadcast since, in memory with expiry, as socket.io-adapter's
+/// `SessionAwareAdapter`: each non-volatile broadcast gets an offset (a counter, as text),
+/// appended to the packet as its last argument before delivery.
 pub struct LocalAdapter {
     sockets: LocalSockets,
     rooms: Rooms,
@@ -65,7 +47,8 @@ impl LocalAdapter {
     }
 
     /// The same with an in-memory session store: every non-volatile broadcast is kept (with an
-    /// offset) for `config.max_disconnection_duration`, as are persisted sessions.
+    /// offset, appended to the packet) for `config.max_disconnection_duration` and at most
+    /// `config.max_packets` of them, as are persisted sessions.
     pub fn with_recovery(sockets: LocalSockets, config: RecoveryConfig) -> Self {
         LocalAdapter {
             store: Some(Mutex::new(SessionStore::new(config))),
@@ -122,7 +105,9 @@ impl Adapter for LocalAdapter {
     fn broadcast(&self, packet: &EncodedPacket, opts: &BroadcastOptions) {
         if let Some(store) = &self.store {
             if !opts.flags.volatile {
-                store.lock().unwrap().record(packet, opts, Instant::now());
+                let kept = store.lock().unwrap().record(packet, opts, Instant::now());
+                self.sockets.deliver(&self.select(opts), &kept);
+                return;
             }
         }
         self.sockets.deliver(&self.select(opts), packet);
@@ -242,22 +227,28 @@ impl SessionStore {
         self.sessions.retain(|_, (_, at)| fresh(*at));
     }
 
-    /// Keeps a broadcast packet; returns its offset.
-    fn record(&mut self, packet: &EncodedPacket, opts: &BroadcastOptions, now: Instant) -> String {
+    /// Keeps a broadcast packet under a new offset; returns it with the offset appended.
+    fn record(
+        &mut self,
+        packet: &EncodedPacket,
+        opts: &BroadcastOptions,
+        now: Instant,
+    ) -> EncodedPacket {
         self.expire(now);
         let offset = self.next_offset.to_string();
         self.next_offset += 1;
+        let packet = packet.with_offset(&offset);
         if self.packets.len() >= self.config.max_packets.max(1) {
             self.packets.pop_front();
         }
         self.packets.push_back(Kept {
-            offset: offset.clone(),
+            offset,
             packet: packet.clone(),
             rooms: opts.rooms.clone(),
             except: opts.except.clone(),
             at: now,
         });
-        offset
+        packet
     }
 
     fn persist(&mut self, session: Session, now: Instant) {
@@ -292,6 +283,12 @@ mod tests {
         EncodedPacket::event("/", "n", Args::new(vec![n.into()], Vec::new()))
     }
 
+    /// The offset a kept packet carries as its last argument.
+    fn offset_of(packet: &EncodedPacket) -> String {
+        let parts = packet.parts().unwrap();
+        parts.args.get(parts.args.len() - 1).unwrap()
+    }
+
     fn to(rooms: &[&str], except: &[&str]) -> BroadcastOptions {
         BroadcastOptions {
             rooms: rooms.iter().map(|r| r.to_string()).collect(),
@@ -314,10 +311,11 @@ mod tests {
         let config = RecoveryConfig {
             max_disconnection_duration: Duration::from_secs(60),
             max_packets: 100,
+            ..Default::default()
         };
         let mut store = SessionStore::new(config);
         let t0 = Instant::now();
-        let seen = store.record(&packet(0), &to(&[], &[]), t0);
+        let seen = offset_of(&store.record(&packet(0), &to(&[], &[]), t0));
         store.persist(session("p", &["a", "sid"]), t0);
         store.record(&packet(1), &to(&["a"], &[]), t0); // its room
         store.record(&packet(2), &to(&["b"], &[]), t0); // another room
@@ -329,7 +327,9 @@ mod tests {
             session("p", &["a", "sid"]).with_sid(restored.session.sid)
         );
         let texts: Vec<&str> = restored.missed.iter().map(|(_, p)| p.text()).collect();
-        assert_eq!(texts, [r#"2["n",1]"#, r#"2["n",4]"#]);
+        assert_eq!(texts, [r#"2["n",1,"1"]"#, r#"2["n",4,"4"]"#]);
+        let offsets: Vec<&str> = restored.missed.iter().map(|(o, _)| o.as_str()).collect();
+        assert_eq!(offsets, ["1", "4"]);
         // once only
         assert!(store.restore("p", &seen, t0).is_none());
     }
@@ -339,10 +339,11 @@ mod tests {
         let config = RecoveryConfig {
             max_disconnection_duration: Duration::from_secs(60),
             max_packets: 2,
+            ..Default::default()
         };
         let mut store = SessionStore::new(config);
         let t0 = Instant::now();
-        let first = store.record(&packet(0), &to(&[], &[]), t0);
+        let first = offset_of(&store.record(&packet(0), &to(&[], &[]), t0));
         store.persist(session("p", &[]), t0);
         assert!(store.restore("p", "nope", t0).is_none(), "unknown offset");
         // max_packets: the first packet is forgotten after two more.
@@ -350,7 +351,7 @@ mod tests {
         store.record(&packet(2), &to(&[], &[]), t0);
         assert!(store.restore("p", &first, t0).is_none(), "offset forgotten");
         let later = t0 + Duration::from_secs(61);
-        let kept = store.record(&packet(3), &to(&[], &[]), later);
+        let kept = offset_of(&store.record(&packet(3), &to(&[], &[]), later));
         assert!(store.sessions.is_empty(), "the session expired");
         assert_eq!(store.packets.len(), 1, "old packets expired");
         store.persist(session("q", &[]), later);

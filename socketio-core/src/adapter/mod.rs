@@ -30,14 +30,18 @@ mod rooms;
 
 use std::sync::Arc;
 
-pub use self::local::{LocalAdapter, RecoveryConfig};
+pub use self::local::LocalAdapter;
 pub use crate::adapter_api::{
     AckAnswers, Adapter, AdapterError, BroadcastFlags, BroadcastOptions, EncodedPacket,
-    PacketParts, RestoredSession, Session, SocketInfo,
+    PacketParts, RecoveryConfig, RestoredSession, Session, SocketInfo,
 };
 pub use crate::socket::{AdapterFactory, LocalSockets, ServerEventHandler};
 
-/// The default factory: a [`LocalAdapter`] per namespace.
+/// The default factory: a [`LocalAdapter`] per namespace, keeping sessions in memory when the
+/// server has connection state recovery (socket.io's `SessionAwareAdapter` default then).
 pub(crate) fn local_factory() -> AdapterFactory {
-    Arc::new(|sockets| Arc::new(LocalAdapter::new(sockets)))
+    Arc::new(|sockets| match sockets.recovery() {
+        Some(config) => Arc::new(LocalAdapter::with_recovery(sockets, config)),
+        None => Arc::new(LocalAdapter::new(sockets)),
+    })
 }

@@ -367,6 +367,23 @@ pub(crate) fn with_ack_id(text: &str, id: u64) -> Option<String> {
     Some(out)
 }
 
+/// The same encoded EVENT/BINARY_EVENT (engine prefix included) with `arg` appended as its last
+/// argument, a JSON string: the offset of connection state recovery. `None` when `text` does
+/// not end with the event array's `]`.
+pub(crate) fn with_last_arg(text: &str, arg: &str) -> Option<String> {
+    let body = text.strip_suffix(']')?;
+    if !matches!(text.as_bytes().get(1), Some(b'2' | b'5')) {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len() + arg.len() + 4);
+    out.push_str(body);
+    out.push(',');
+    // Writing a `str` as JSON cannot fail.
+    out.push_str(&serde_json::to_string(arg).unwrap_or_default());
+    out.push(']');
+    Some(out)
+}
+
 /// Builds the frame for an EVENT packet from serializable data: straight to JSON when it holds
 /// no binary, through [`Args`] otherwise.
 pub(crate) fn serialize_event<T: serde::Serialize + ?Sized>(
@@ -522,6 +539,31 @@ mod tests {
         assert_eq!(with_ack_id("", 2), None);
         assert_eq!(with_ack_id("45-", 2), None);
         assert_eq!(with_ack_id("42/x", 2), None);
+    }
+
+    #[test]
+    fn offset_is_appended_as_the_last_argument() {
+        assert_eq!(
+            with_last_arg(r#"42/chat,["ev",1]"#, "5").as_deref(),
+            Some(r#"42/chat,["ev",1,"5"]"#)
+        );
+        assert_eq!(
+            with_last_arg(r#"42["ev"]"#, "a\"b").as_deref(),
+            Some(r#"42["ev","a\"b"]"#)
+        );
+        let binary = encode_event(
+            "/",
+            "up",
+            &[json!({"_placeholder": true, "num": 0})],
+            1,
+            None,
+        );
+        assert_eq!(
+            with_last_arg(&binary, "1-0").as_deref(),
+            Some(r#"451-["up",{"_placeholder":true,"num":0},"1-0"]"#)
+        );
+        assert_eq!(with_last_arg("40", "x"), None);
+        assert_eq!(with_last_arg(r#"43[1]"#, "x"), None);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::LocalSockets;
-use crate::adapter_api::Adapter;
+use crate::adapter_api::{Adapter, RecoveryConfig};
 use crate::protocol::Parser;
 
 /// Makes the adapter of each namespace, given the namespace's sockets of this node. Called once
@@ -23,6 +23,8 @@ pub(crate) struct ServerConfig {
     pub(crate) ack_timeout: Duration,
     /// The packet encoding every socket reads and writes.
     pub(crate) parser: Parser,
+    /// Connection state recovery, when on.
+    pub(crate) recovery: Option<RecoveryConfig>,
     /// Makes each namespace's adapter.
     pub(crate) adapter_factory: AdapterFactory,
     /// Set once, when the server joins a cluster: wraps every namespace's adapter.
@@ -35,6 +37,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("ack_timeout", &self.ack_timeout)
             .field("parser", &self.parser)
+            .field("recovery", &self.recovery)
             .finish_non_exhaustive()
     }
 }

@@ -22,7 +22,7 @@ pub use self::config::AdapterFactory;
 pub(crate) use self::conn::Conn;
 pub use self::namespace::Namespace;
 pub use self::sockets::{LocalSockets, ServerEventHandler};
-use crate::adapter_api::EncodedPacket;
+use crate::adapter_api::{BroadcastOptions, EncodedPacket, Session};
 use crate::args::{Args, FromAck};
 use crate::engine::packet::Frame;
 use crate::engine::sid::Sid;
@@ -79,6 +79,20 @@ impl DisconnectReason {
             CloseReason::ParseError => DisconnectReason::ParseError,
         }
     }
+
+    /// Whether a socket that left for this reason keeps its session for connection state
+    /// recovery: the connection was lost (socket.io's `RECOVERABLE_DISCONNECT_REASONS`:
+    /// transport close or error, ping timeout). A namespace disconnect by either side, a parse
+    /// error and [`Socket::close_connection`] (socket.io's `socket.disconnect(true)`, whose
+    /// sockets leave with "server namespace disconnect" there) are not.
+    pub(crate) fn is_recoverable(self) -> bool {
+        matches!(
+            self,
+            DisconnectReason::TransportClose
+                | DisconnectReason::TransportError
+                | DisconnectReason::PingTimeout
+        )
+    }
 }
 
 impl std::fmt::Display for DisconnectReason {
@@ -126,6 +140,13 @@ pub struct Socket {
     /// The rooms it was in when it disconnected (python-socketio's disconnect handlers still see
     /// them).
     rooms_at_exit: Mutex<Option<Vec<String>>>,
+    /// The private session id the client presents to recover this socket (socket.io's `pid`):
+    /// set when the server has connection state recovery and the client speaks Socket.IO v5.
+    pid: Option<String>,
+    /// The serializable per-socket data (socket.io's `socket.data`), kept with the session.
+    data: Mutex<Value>,
+    /// Whether this socket is a recovered session.
+    recovered: bool,
 }
 
 impl std::fmt::Debug for Socket {
@@ -144,6 +165,9 @@ impl Socket {
             Protocol::V3 => Sid::legacy(ns.path(), conn.sid),
             Protocol::V4 => Sid::new(),
         };
+        // Like socket.io's base64id: 15 random bytes, 20 url-safe characters.
+        let pid = (ns.config().recovery.is_some() && conn.protocol == Protocol::V4)
+            .then(|| Sid::new().to_string());
         Socket {
             id,
             ns,
@@ -155,7 +179,84 @@ impl Socket {
             next_ack: AtomicU64::new(0),
             extensions: Mutex::new(HashMap::default()),
             rooms_at_exit: Mutex::new(None),
+            pid,
+            data: Mutex::new(Value::Object(Default::default())),
+            recovered: false,
         }
+    }
+
+    /// The socket of a recovered session: its id, private id and data (joining its rooms and
+    /// queueing the missed packets is the caller's business).
+    pub(crate) fn restored(
+        ns: Arc<Namespace>,
+        conn: Conn,
+        handshake: Handshake,
+        session: Session,
+    ) -> Self {
+        let mut socket = Socket::new(ns, conn, handshake);
+        socket.id = session.sid;
+        socket.pid = Some(session.pid);
+        socket.data = Mutex::new(session.data);
+        socket.recovered = true;
+        socket
+    }
+
+    /// Whether this socket is a recovered session (socket.io's `socket.recovered`): the client
+    /// lost its connection and came back within the server's
+    /// [`max_disconnection_duration`](crate::adapter::RecoveryConfig::max_disconnection_duration),
+    /// so it has its former id, rooms and [`Socket::data`], and the packets it missed follow
+    /// the CONNECT answer. Always `false` without
+    /// [`crate::SocketIoBuilder::connection_state_recovery`].
+    ///
+    /// ```
+    /// # let io = socketio_core::SocketIo::new();
+    /// use socketio_core::SocketRef;
+    /// io.ns("/").on_connect(|socket: SocketRef| async move {
+    ///     if !socket.recovered() {
+    ///         socket.join("news"); // a recovered socket is back in its rooms already
+    ///     }
+    /// });
+    /// ```
+    pub fn recovered(&self) -> bool {
+        self.recovered
+    }
+
+    /// The per-socket data (socket.io's `socket.data`) read as `T`: a serializable value
+    /// that, unlike extensions ([`Socket::insert_extension`], for values that are not
+    /// serializable), is kept with the session for connection state recovery and given back
+    /// to the recovered socket, on this node or (with the Redis Streams or Postgres adapters)
+    /// another one. It starts as an empty JSON object `{}`, as in socket.io.
+    ///
+    /// # Errors
+    /// When the stored value does not fit `T` (e.g. it was never set and `T` has required
+    /// fields).
+    ///
+    /// ```
+    /// # fn handler(socket: socketio_core::SocketRef) -> Result<(), serde_json::Error> {
+    /// #[derive(serde::Serialize, serde::Deserialize)]
+    /// struct User { name: String }
+    /// socket.set_data(&User { name: "ana".into() })?;
+    /// let user: User = socket.data()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn data<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(&*self.data.lock().unwrap())
+    }
+
+    /// The per-socket data as JSON (a copy); see [`Socket::data`].
+    pub fn data_value(&self) -> Value {
+        self.data.lock().unwrap().clone()
+    }
+
+    /// Replaces the per-socket data (see [`Socket::data`]).
+    ///
+    /// # Errors
+    /// When `value` does not serialize to JSON (e.g. a map with non-string keys); the data is
+    /// then unchanged.
+    pub fn set_data<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), serde_json::Error> {
+        let value = serde_json::to_value(value)?;
+        *self.data.lock().unwrap() = value;
+        Ok(())
     }
 
     /// This socket's id (distinct from the Engine.IO session id and per namespace).
@@ -190,13 +291,42 @@ impl Socket {
 
     /// Sends an event to this client. `data` follows the argument rules of [`crate::args`]:
     /// `()` for none, a tuple for several, anything else for one.
+    ///
+    /// With connection state recovery on, the event goes through the namespace's adapter to
+    /// the room of this socket's id (as socket.io does), so it is kept and carries an offset;
+    /// it then fails only when `data` does not serialize.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
-        self.send_frame(self.parser().serialize_event(self.ns.path(), event, data)?)
+        self.send_event(self.parser().serialize_event(self.ns.path(), event, data)?)
     }
 
     /// Sends an event with already-built arguments (e.g. ones received, to echo them).
     pub fn emit_args(&self, event: &str, args: Args) -> Result<(), EmitError> {
-        self.send_frame(self.parser().event(self.ns.path(), event, args, None))
+        self.send_event(self.parser().event(self.ns.path(), event, args, None))
+    }
+
+    /// Whether this socket has a private session id: the server has connection state recovery
+    /// and the client speaks Socket.IO v5.
+    pub(crate) fn has_session(&self) -> bool {
+        self.pid.is_some()
+    }
+
+    /// Sends an EVENT without ack: through the adapter to the room of this socket's id when
+    /// connection state recovery is on (the packet is then stored and gets its offset; the
+    /// socket is in the namespace's table from the start of its connect handler then), else
+    /// straight to the client.
+    fn send_event(&self, frame: Frame) -> Result<(), EmitError> {
+        if self.pid.is_none() {
+            return self.send_frame(frame);
+        }
+        if self.state.load(Ordering::Acquire) == DISCONNECTED {
+            return Err(EmitError::Closed);
+        }
+        let to_self = BroadcastOptions {
+            rooms: vec![self.id.to_string()],
+            ..Default::default()
+        };
+        self.ns.adapter().broadcast(&EncodedPacket(frame), &to_self);
+        Ok(())
     }
 
     /// Sends an event and waits for the client's ack, decoded as `T` (see [`FromAck`]: a tuple
@@ -392,8 +522,12 @@ impl Socket {
         if self.state.load(Ordering::Acquire) != PENDING {
             return false;
         }
-        // Socket.IO v5 tells the client its id; v4 (Engine.IO v3 clients) has no payload.
-        let sid = serde_json::json!({ "sid": self.id });
+        // Socket.IO v5 tells the client its id (and its private session id with connection
+        // state recovery); v4 (Engine.IO v3 clients) has no payload.
+        let sid = match &self.pid {
+            Some(pid) => serde_json::json!({ "sid": self.id, "pid": pid }),
+            None => serde_json::json!({ "sid": self.id }),
+        };
         let payload = (self.conn.protocol == Protocol::V4).then_some(&sid);
         let answer = self
             .parser()
@@ -422,7 +556,19 @@ impl Socket {
         }
         self.pending.lock().unwrap().clear();
         self.acks.lock().unwrap().clear();
-        *self.rooms_at_exit.lock().unwrap() = Some(self.ns.adapter().socket_rooms(self.id));
+        let rooms = self.ns.adapter().socket_rooms(self.id);
+        *self.rooms_at_exit.lock().unwrap() = Some(rooms.clone());
+        // socket.io's `_onclose`: a connected socket that lost its connection keeps its session.
+        if let (CONNECTED, Some(pid)) = (was, &self.pid) {
+            if reason.is_recoverable() {
+                self.ns.adapter().persist_session(Session {
+                    sid: self.id,
+                    pid: pid.clone(),
+                    rooms,
+                    data: self.data_value(),
+                });
+            }
+        }
         self.ns.remove_socket(self.id);
         self.conn.data.remove_socket(self);
         if notify {

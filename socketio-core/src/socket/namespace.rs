@@ -63,7 +63,7 @@ impl std::fmt::Debug for Namespace {
 
 impl Namespace {
     pub(crate) fn new(path: String, config: Arc<ServerConfig>) -> Self {
-        let sockets = LocalSockets::new(path.clone(), config.parser);
+        let sockets = LocalSockets::new(path.clone(), config.parser, config.recovery);
         let adapter = (config.adapter_factory)(sockets.clone());
         let ns = Namespace {
             path,

@@ -5,7 +5,7 @@ use foldhash::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use crate::adapter_api::{EncodedPacket, SocketInfo};
+use crate::adapter_api::{EncodedPacket, RecoveryConfig, SocketInfo};
 use crate::args::Args;
 use crate::engine::sid::Sid;
 use crate::error::AckError;
@@ -22,6 +22,8 @@ pub(crate) struct NsSockets {
     path: String,
     /// The server's packet encoding (a packet in another one is re-encoded on delivery).
     parser: Parser,
+    /// The server's connection state recovery settings, if it has them.
+    recovery: Option<RecoveryConfig>,
     map: RwLock<HashMap<Sid, SocketRef>>,
     /// Handlers of events other nodes emit to this namespace's server side, by event name.
     server_handlers: RwLock<HashMap<String, ServerEventHandler>>,
@@ -42,10 +44,11 @@ impl std::fmt::Debug for LocalSockets {
 }
 
 impl LocalSockets {
-    pub(crate) fn new(path: String, parser: Parser) -> Self {
+    pub(crate) fn new(path: String, parser: Parser, recovery: Option<RecoveryConfig>) -> Self {
         LocalSockets(Arc::new(NsSockets {
             path,
             parser,
+            recovery,
             map: RwLock::default(),
             server_handlers: RwLock::default(),
         }))
@@ -54,6 +57,15 @@ impl LocalSockets {
     /// The namespace path, e.g. `"/chat"`.
     pub fn nsp(&self) -> &str {
         &self.0.path
+    }
+
+    /// The server's connection state recovery settings
+    /// ([`crate::SocketIoBuilder::connection_state_recovery`]; socket.io's
+    /// `nsp.server.opts.connectionStateRecovery`), `None` when it is off. An adapter with a
+    /// session store reads it to know whether to keep packets and append their offsets, and
+    /// for how long.
+    pub fn recovery(&self) -> Option<RecoveryConfig> {
+        self.0.recovery
     }
 
     /// The connected socket with this id.

@@ -88,9 +88,13 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const MAX_RANGE_CALLS: usize = 100;
 const RANGE_COUNT: usize = 1000;
 
+/// Called by the writer with the id of the entry it added (`None` when the write failed), in
+/// the order of the writes.
+type OnAdded = Box<dyn FnOnce(Option<String>) + Send>;
+
 /// A write, in the order the adapters asked for it.
 enum Out {
-    Xadd(Vec<(&'static str, String)>),
+    Xadd(Vec<(&'static str, String)>, Option<OnAdded>),
     Publish(String, Vec<u8>),
     SetPx(String, String, u64),
 }
@@ -121,8 +125,11 @@ struct Shared {
 
 impl Shared {
     fn send(&self, out: Out) {
-        if self.outbox.try_send(out).is_err() {
+        if let Err(err) = self.outbox.try_send(out) {
             tracing::warn!("redis streams adapter: outbox full or closed, message dropped");
+            if let Out::Xadd(_, Some(on_added)) = err.into_inner() {
+                on_added(None);
+            }
         }
     }
 
@@ -173,7 +180,9 @@ fn random_hex() -> String {
 /// * `all_rooms` is this node's rooms: the protocol has no message for it (as Node's).
 /// * Server-side events of other nodes go to [`socketio_core::Namespace::on_server_event`]
 ///   handlers; the answer to an acked one is the handler's first argument.
-/// * Sessions are stored in Redis as Node stores them (see the module docs).
+/// * Sessions are stored in Redis as Node stores them, and with the server's
+///   `connection_state_recovery` broadcasts carry their stream entry id as offset, so a client
+///   recovers on any node, Node's or ours (see the module docs).
 ///
 /// The reader resumes `XREAD` from the last entry it read after Redis drops its connection
 /// (growing delay up to 5 s, logged), so entries written meanwhile are read, not lost. The
@@ -314,7 +323,7 @@ impl RedisStreamsAdapter {
     fn publish(&self, body: ClusterBody) {
         let msg = self.message(body);
         if goes_to_stream(&msg) {
-            self.shared.send(Out::Xadd(encode_entry(&msg)));
+            self.shared.send(Out::Xadd(encode_entry(&msg), None));
         } else {
             self.shared
                 .send(Out::Publish(self.public.clone(), encode_pubsub(&msg)));
@@ -378,9 +387,17 @@ impl RedisStreamsAdapter {
         }
     }
 
+    /// Whether a broadcast gets an offset for connection state recovery: the server has it on
+    /// and the packet may not be lost (socket.io-adapter's `addOffsetIfNecessary`; acked
+    /// broadcasts never reach the stream).
+    fn keeps(&self, volatile: bool) -> bool {
+        self.sockets.recovery().is_some() && !volatile
+    }
+
     // ------------------------------------------------------------ incoming
 
-    fn on_message(&self, msg: ClusterMessage) {
+    /// A message from another node; `offset` is the id of its stream entry (none for pub/sub).
+    fn on_message(&self, msg: ClusterMessage, offset: Option<&str>) {
         if msg.uid == self.uid || msg.nsp != self.nsp {
             return;
         }
@@ -391,7 +408,11 @@ impl RedisStreamsAdapter {
                 request_id: None,
                 opts,
             } => {
-                if let Some(packet) = self.event_packet(&packet) {
+                let volatile = opts.flags.as_ref().is_some_and(BroadcastFlags::volatile);
+                if let Some(mut packet) = self.event_packet(&packet) {
+                    if let Some(offset) = offset.filter(|_| self.keeps(volatile)) {
+                        packet = packet.with_offset(offset);
+                    }
                     self.local.broadcast(&packet, &core_options(opts));
                 }
             }
@@ -603,7 +624,7 @@ impl RedisStreamsAdapter {
                     let volatile = opts.flags.as_ref().is_some_and(BroadcastFlags::volatile);
                     if !volatile && selects(&session.rooms, &opts.rooms, &opts.except) {
                         if let Some(p) = self.event_packet(&packet) {
-                            missed.push((entry.id.clone(), p));
+                            missed.push((entry.id.clone(), p.with_offset(&entry.id)));
                         }
                     }
                 }
@@ -678,15 +699,32 @@ impl Adapter for RedisStreamsAdapter {
     fn broadcast(&self, packet: &EncodedPacket, opts: &CoreOptions) {
         if !opts.flags.local {
             match packet.parts() {
-                Ok(parts) => self.publish(ClusterBody::Broadcast {
-                    packet: Packet::event(
-                        self.nsp.as_str(),
-                        &parts.event,
-                        args_to_node(&parts.args),
-                    ),
-                    request_id: None,
-                    opts: wire_options(opts, Some(broadcast_flags(opts))),
-                }),
+                Ok(parts) => {
+                    let body = ClusterBody::Broadcast {
+                        packet: Packet::event(
+                            self.nsp.as_str(),
+                            &parts.event,
+                            args_to_node(&parts.args),
+                        ),
+                        request_id: None,
+                        opts: wire_options(opts, Some(broadcast_flags(opts))),
+                    };
+                    if self.keeps(opts.flags.volatile) {
+                        // As socket.io-adapter's ClusterAdapter: this node's sockets get the
+                        // packet once its entry is written, with the entry id as its offset
+                        // (without one when the write failed).
+                        let (this, packet, opts) = (self.this(), packet.clone(), opts.clone());
+                        let on_added: OnAdded = Box::new(move |id| match id {
+                            Some(id) => this.local.broadcast(&packet.with_offset(&id), &opts),
+                            None => this.local.broadcast(&packet, &opts),
+                        });
+                        let msg = self.message(body);
+                        self.shared
+                            .send(Out::Xadd(encode_entry(&msg), Some(on_added)));
+                        return;
+                    }
+                    self.publish(body);
+                }
                 Err(err) => tracing::error!(%err, "broadcast not published to the cluster"),
             }
         }
@@ -869,7 +907,13 @@ impl Adapter for RedisStreamsAdapter {
 
     fn persist_session(&self, session: Session) {
         let key = format!("{}{}", self.shared.config.session_key_prefix, session.pid);
-        let ms = self.shared.config.max_disconnection_duration.as_millis() as u64;
+        let keep = self
+            .sockets
+            .recovery()
+            .map_or(self.shared.config.max_disconnection_duration, |r| {
+                r.max_disconnection_duration
+            });
+        let ms = keep.as_millis() as u64;
         self.shared
             .send(Out::SetPx(key, encode_session(&session), ms.max(1)));
     }
@@ -903,9 +947,11 @@ async fn run_writer(
     let mut batch = Vec::new();
     while queued.recv_many(&mut batch, 256).await > 0 {
         let mut pipe = redis::pipe();
-        for out in &batch {
+        // The XADDs whose entry id someone waits for are the pipeline's only answers.
+        let mut waiting: Vec<OnAdded> = Vec::new();
+        for out in &mut batch {
             match out {
-                Out::Xadd(fields) => {
+                Out::Xadd(fields, on_added) => {
                     let cmd = pipe
                         .cmd("XADD")
                         .arg(&stream)
@@ -913,10 +959,15 @@ async fn run_writer(
                         .arg("~")
                         .arg(max_len)
                         .arg("*");
-                    for (k, v) in fields {
+                    for (k, v) in fields.iter() {
                         cmd.arg(*k).arg(v);
                     }
-                    cmd.ignore();
+                    match on_added.take() {
+                        Some(f) => waiting.push(f),
+                        None => {
+                            cmd.ignore();
+                        }
+                    }
                 }
                 Out::Publish(channel, payload) => {
                     pipe.cmd("PUBLISH").arg(channel).arg(payload).ignore();
@@ -943,8 +994,12 @@ async fn run_writer(
                 }
             }
             let c = conn.as_mut().expect("connected above");
-            match pipe.query_async::<()>(c).await {
-                Ok(()) => {
+            match pipe.query_async::<Vec<String>>(c).await {
+                Ok(ids) => {
+                    let mut ids = ids.into_iter();
+                    for on_added in waiting.drain(..) {
+                        on_added(ids.next());
+                    }
                     sent = true;
                     break;
                 }
@@ -956,6 +1011,9 @@ async fn run_writer(
         }
         if !sent {
             tracing::warn!(lost = batch.len(), "redis streams adapter: writes dropped");
+        }
+        for on_added in waiting {
+            on_added(None);
         }
         batch.clear();
     }
@@ -1035,7 +1093,7 @@ async fn run_reader(shared: Weak<Shared>, router: Arc<Mutex<Router>>, mut last_i
                                 .get(&msg.nsp)
                                 .and_then(Weak::upgrade);
                             if let Some(adapter) = adapter {
-                                adapter.on_message(msg);
+                                adapter.on_message(msg, Some(&entry.id));
                             }
                         }
                         Ok(None) => {}
@@ -1125,7 +1183,7 @@ async fn run_subscriber(
                         .and_then(Weak::upgrade);
                     if let Some(adapter) = adapter {
                         match decode_pubsub(msg.get_payload_bytes()) {
-                            Ok(m) => adapter.on_message(m),
+                            Ok(m) => adapter.on_message(m, None),
                             Err(err) => tracing::debug!(%err, "undecodable message ignored"),
                         }
                     }

@@ -75,11 +75,18 @@
 //! restored by the other. Ours leaves out volatile broadcasts (as our [`Adapter`] trait
 //! says; Node keeps them).
 //!
+//! **Offsets** (with the server's `connection_state_recovery` on, socket.io-adapter's
+//! `ClusterAdapter.addOffsetIfNecessary`): a non-local, non-volatile broadcast without acks
+//! reaches this node's sockets once its `XADD` has answered, with the entry id appended as its
+//! last argument (without it when the write failed, as Node); a broadcast read from the
+//! stream gets its entry id appended the same way. `socket.emit` then goes through the adapter
+//! too (to the socket's own id, like Node), so every event a client gets carries an offset any
+//! node can restore from. The key's `PX` is the server's `max_disconnection_duration` (the
+//! config's [`RedisStreamsConfig::max_disconnection_duration`] without the option).
+//!
 //! # What ours does not do
 //!
-//! `streamCount` > 1 and sharded pub/sub are not supported; our own clients get no offsets
-//! appended to broadcast packets (socketio-core does not do connection state recovery on the
-//! socket side yet), so `restore_session` serves sessions Node nodes or other callers persisted.
+//! `streamCount` > 1 and sharded pub/sub are not supported.
 //!
 //! [`Adapter`]: socketio_core::adapter::Adapter
 
