@@ -2,7 +2,6 @@
 //! [`EngineHandler`], decoding each connection's packets (binary attachments collected in its
 //! [`Client`]) and connecting its sockets to namespaces.
 
-use foldhash::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 
@@ -14,13 +13,17 @@ use crate::engine::EngineHandler;
 use crate::protocol::packet::{self, Packet, PacketData, PacketType};
 use crate::socket::config::ServerConfig;
 use crate::socket::conn::{Client, Conn, Partial};
-use crate::socket::handler::call_connect;
+use crate::socket::handler::{call_connect, HandlerSite};
+use crate::socket::namespace::NamespaceTable;
 use crate::socket::{DisconnectReason, Handshake, Namespace, Socket, SocketRef};
 
 /// Socket.IO state shared by all connections: the namespaces.
 pub(crate) struct ServerCore {
     pub(crate) config: Arc<ServerConfig>,
-    pub(crate) namespaces: RwLock<HashMap<String, Arc<Namespace>>>,
+    pub(crate) namespaces: Arc<NamespaceTable>,
+    /// Dynamic namespaces, in the order they were declared: a CONNECT to a path with no
+    /// namespace of its own makes a child of the first that matches.
+    pub(crate) parents: RwLock<Vec<Arc<Namespace>>>,
     /// Bound on the total size of one binary packet's attachments (10 × `max_payload`; each
     /// attachment is also bounded by `max_payload` on its own).
     pub(crate) max_attachment_bytes: usize,
@@ -29,6 +32,41 @@ pub(crate) struct ServerCore {
 impl ServerCore {
     pub(crate) fn namespace(&self, path: &str) -> Option<Arc<Namespace>> {
         self.namespaces.read().unwrap().get(path).cloned()
+    }
+
+    /// The namespace a CONNECT to `path` joins, counted as connecting (see [`Admission`]): the
+    /// one at `path`, else a child of the first dynamic namespace that matches, made now
+    /// (socket.io's `_checkNamespace`).
+    fn admission(&self, path: &str) -> Option<Admission> {
+        if let Some(ns) = self.namespaces.read().unwrap().get(path) {
+            ns.start_connecting();
+            return Some(Admission(ns.clone()));
+        }
+        let parent = {
+            let parents = self.parents.read().unwrap();
+            parents.iter().find(|p| p.matches(path)).cloned()?
+        };
+        let mut table = self.namespaces.write().unwrap();
+        let ns = match table.get(path) {
+            Some(ns) => ns.clone(),
+            None => {
+                let child = parent.make_child(path, &self.namespaces);
+                table.insert(path.to_owned(), child.clone());
+                child
+            }
+        };
+        ns.start_connecting();
+        Some(Admission(ns))
+    }
+}
+
+/// A connection being admitted to a namespace: while it lives the namespace counts it, so an
+/// empty child of a dynamic namespace is not removed under it.
+struct Admission(Arc<Namespace>);
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.0.end_connecting();
     }
 }
 
@@ -167,10 +205,11 @@ impl ServerCore {
     /// A CONNECT: runs the namespace's connect handler in a task, then answers. A panicking
     /// connect handler refuses with "internal server error" (see `call_connect`).
     fn connect(&self, conn: &Conn, path: String, auth: Option<serde_json::Value>) {
-        let Some(ns) = self.namespace(&path) else {
+        let Some(admission) = self.admission(&path) else {
             send_connect_error(conn, &path, "Invalid namespace".into(), None);
             return;
         };
+        let ns = admission.0.clone();
         let socket = {
             let mut sockets = conn.data.sockets.lock().unwrap();
             if sockets.contains_key(&path) {
@@ -189,10 +228,8 @@ impl ServerCore {
         ns.adapter().add_all(socket.id(), &[socket.id().as_str()]);
         let conn = conn.clone();
         tokio::spawn(async move {
-            let verdict = match ns.connect_handler() {
-                Some(handler) => call_connect(&*handler, socket.clone(), auth).await,
-                None => Ok(()),
-            };
+            let _admission = admission;
+            let verdict = admit(&ns, &socket, auth).await;
             match verdict {
                 Ok(()) if !conn.is_closed() => {
                     ns.add_socket(socket.clone());
@@ -211,6 +248,23 @@ impl ServerCore {
                 }
             }
         });
+    }
+}
+
+/// Decides whether `socket` joins `ns`: the namespace's middlewares in order
+/// ([`Namespace::run_middlewares`]), then its connect handler, the first refusal winning.
+async fn admit(
+    ns: &Namespace,
+    socket: &SocketRef,
+    auth: Option<serde_json::Value>,
+) -> Result<(), crate::ConnectError> {
+    ns.run_middlewares(socket, &auth).await?;
+    match ns.connect_handler() {
+        Some(handler) => {
+            let site = HandlerSite::connect(socket.clone());
+            call_connect(site, &*handler, socket.clone(), auth).await
+        }
+        None => Ok(()),
     }
 }
 

@@ -125,7 +125,11 @@ impl Adapter for LocalAdapter {
                 store.lock().unwrap().record(packet, opts, Instant::now());
             }
         }
-        self.sockets.deliver(&self.select(opts), packet);
+        if opts.flags.volatile {
+            self.sockets.deliver_volatile(&self.select(opts), packet);
+        } else {
+            self.sockets.deliver(&self.select(opts), packet);
+        }
     }
 
     fn broadcast_with_ack(

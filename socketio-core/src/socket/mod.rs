@@ -17,6 +17,7 @@ pub(crate) mod conn;
 pub(crate) mod handler;
 pub(crate) mod namespace;
 pub(crate) mod sockets;
+pub(crate) mod state;
 
 pub use self::config::AdapterFactory;
 pub(crate) use self::conn::Conn;
@@ -190,12 +191,58 @@ impl Socket {
     /// Sends an event to this client. `data` follows the argument rules of [`crate::args`]:
     /// `()` for none, a tuple for several, anything else for one.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+        self.notify_outgoing(event, || Args::from_serialize(data));
         self.send_frame(serialize_event(self.ns.path(), event, data)?)
     }
 
     /// Sends an event with already-built arguments (e.g. ones received, to echo them).
     pub fn emit_args(&self, event: &str, args: Args) -> Result<(), EmitError> {
+        self.notify_outgoing(event, || Ok(args.clone()));
         self.send_frame(event_frame(self.ns.path(), event, args, None))
+    }
+
+    /// Emits to this client only if its transport can take the packet right now (socket.io's
+    /// `socket.volatile.emit`): for data that is stale by the time a slow client would read it
+    /// (positions, game ticks). The packet is dropped when the transport is not writable, as
+    /// Engine.IO's `transport.writable` says: frames are already waiting in the socket's queue
+    /// (the writer has not caught up), or the client polls and no GET is waiting at the
+    /// server, or it is upgrading to WebSocket. Emits during the connect handler are held
+    /// back as usual.
+    ///
+    /// ```
+    /// # fn f(socket: socketio_core::SocketRef) {
+    /// let sent = socket.volatile().emit("position", &(12.5, 3.0)).unwrap();
+    /// if !sent { /* dropped: the client was not ready */ }
+    /// # }
+    /// ```
+    pub fn volatile(&self) -> VolatileEmitter<'_> {
+        VolatileEmitter { socket: self }
+    }
+
+    /// Tells the namespace's outgoing listeners, if any, of an event sent to this socket
+    /// (`args` is only built when there is one).
+    fn notify_outgoing(
+        &self,
+        event: &str,
+        args: impl FnOnce() -> Result<Args, serde_json::Error>,
+    ) {
+        let outgoing = &self.ns.sockets_handle().0.outgoing;
+        if !outgoing.active() {
+            return;
+        }
+        if let Ok(args) = args() {
+            outgoing.notify(&[self], event, &args);
+        }
+    }
+
+    /// Queues a volatile frame if the transport is writable; `false` when it was dropped.
+    pub(crate) fn send_volatile_frame(&self, frame: Frame) -> bool {
+        let connected = self.state.load(Ordering::Acquire) == CONNECTED;
+        if connected && !self.conn.writable() {
+            tracing::trace!(sid = %self.id, "volatile packet dropped: transport not writable");
+            return false;
+        }
+        self.send_frame(frame).is_ok()
     }
 
     /// Sends an event and waits for the client's ack, decoded as `T` (see [`FromAck`]: a tuple
@@ -228,6 +275,7 @@ impl Socket {
         event: &str,
         args: Args,
     ) -> Result<oneshot::Receiver<Args>, EmitError> {
+        self.notify_outgoing(event, || Ok(args.clone()));
         let (id, rx) = self.register_ack();
         self.send_expecting_ack(id, event_frame(self.ns.path(), event, args, Some(id)))?;
         Ok(rx)
@@ -459,6 +507,31 @@ impl Socket {
             Some(&Value::Array(values)),
         );
         self.send_frame(with_attachments(text, attachments))
+    }
+}
+
+/// Volatile emits to one socket: [`Socket::volatile`].
+#[derive(Debug)]
+pub struct VolatileEmitter<'a> {
+    socket: &'a Socket,
+}
+
+impl VolatileEmitter<'_> {
+    /// Emits `event` with `data` (the argument rules of [`Socket::emit`]) if the transport can
+    /// take it now: `Ok(true)` when queued, `Ok(false)` when dropped (not writable, or the
+    /// socket is gone); an error only when `data` does not serialize.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<bool, EmitError> {
+        let socket = self.socket;
+        socket.notify_outgoing(event, || Args::from_serialize(data));
+        let frame = serialize_event(socket.ns.path(), event, data)?;
+        Ok(socket.send_volatile_frame(frame))
+    }
+
+    /// The same with already-built arguments.
+    pub fn emit_args(&self, event: &str, args: Args) -> bool {
+        let socket = self.socket;
+        socket.notify_outgoing(event, || Ok(args.clone()));
+        socket.send_volatile_frame(event_frame(socket.ns.path(), event, args, None))
     }
 }
 

@@ -25,12 +25,14 @@ pub(crate) fn expand(def: &NamespaceDef) -> TokenStream {
         let cfgs = &handler.cfgs;
         quote!(#(#cfgs)* { #ty #install })
     });
+    let dynamic = def.dynamic;
     quote! {
         #item
 
         const _: () = {
             impl #p::NamespaceHandlers for #self_ty {
                 const PATH: &'static str = #path;
+                const DYNAMIC: bool = #dynamic;
 
                 fn register(self: #p::Arc<Self>, ns: &#p::Namespace) {
                     #(#installs)*
@@ -80,10 +82,12 @@ pub(crate) fn stub(def: &NamespaceDef) -> TokenStream {
     let path = &def.path;
     let krate = &def.krate;
     let p = quote!(#krate::__private);
+    let dynamic = def.dynamic;
     quote! {
         const _: () = {
             impl #p::NamespaceHandlers for #self_ty {
                 const PATH: &'static str = #path;
+                const DYNAMIC: bool = #dynamic;
 
                 fn register(self: #p::Arc<Self>, _ns: &#p::Namespace) {}
             }
@@ -114,7 +118,18 @@ fn handler_type(
     };
     let new_handler = quote!(#p::Arc::new(#name(#p::Arc::clone(&self))));
     match &handler.kind {
-        Kind::Event(_) | Kind::Any => {
+        Kind::PacketMiddleware => {
+            let install = quote! {
+                let this = #p::Arc::clone(&self);
+                ns.use_packet_middleware(
+                    move |socket: &#p::SocketRef, event: &str, args: &mut #p::Args| {
+                        <#self_ty>::#method(&this, socket, event, args)
+                    },
+                );
+            };
+            (quote!(), install)
+        }
+        Kind::Event(_) | Kind::Any | Kind::Fallback => {
             let extract = handler.args.iter().map(
                 |ty| quote_spanned!(ty.span()=> <#ty as #p::FromEvent>::from_event(&mut parts)?),
             );
@@ -171,25 +186,20 @@ fn handler_type(
                     let handler: #p::Arc<dyn #p::EventHandler> = #new_handler;
                     #(ns.on_handler(#names, #p::Arc::clone(&handler));)*
                 },
+                Kind::Any => quote!(ns.on_any_handler(#new_handler);),
                 _ => quote!(ns.on_fallback(#new_handler);),
             };
             (ty, install)
         }
-        Kind::Connect => {
-            let (decode, pass) = match handler.args.first() {
-                Some(ty) => (
-                    quote_spanned! {ty.span()=>
-                        let auth: #ty = match #p::decode_auth::<#ty>(auth) {
-                            #p::Ok(a) => a,
-                            #p::Err(err) => {
-                                return #p::Box::pin(async move { #p::Err(err) });
-                            }
-                        };
-                    },
-                    quote!(, auth),
-                ),
-                None => (quote!(let _ = auth;), quote!()),
-            };
+        Kind::Connect | Kind::Middleware => {
+            let extract = handler.args.iter().map(|ty| {
+                quote_spanned! {ty.span()=>
+                    match <#ty as #p::FromConnect>::from_connect(&socket, &auth) {
+                        #p::Ok(value) => value,
+                        #p::Err(err) => return #p::Box::pin(async move { #p::Err(err) }),
+                    }
+                }
+            });
             let result = match &handler.ret {
                 ReturnType::Default => quote!(out),
                 ReturnType::Type(_, ty) => quote_spanned!(ty.span()=> out),
@@ -202,16 +212,21 @@ fn handler_type(
                         socket: #p::SocketRef,
                         auth: #p::Option<#p::Value>,
                     ) -> #p::BoxFuture<#p::Result<(), #p::ConnectError>> {
-                        #decode
+                        #(let #vars = #extract;)*
+                        let _ = &auth;
                         let this = #p::Arc::clone(&self.0);
                         #p::Box::pin(async move {
-                            let out = <#self_ty>::#method(&*this, socket #pass) #call_await;
+                            let out = <#self_ty>::#method(&*this, socket, #(#vars),*) #call_await;
                             #p::IntoConnectResult::into_connect_result(#result)
                         })
                     }
                 }
             };
-            let install = quote!(ns.on_connect_handler(#new_handler););
+            let install = if matches!(handler.kind, Kind::Connect) {
+                quote!(ns.on_connect_handler(#new_handler);)
+            } else {
+                quote!(ns.use_middleware_handler(#new_handler);)
+            };
             (ty, install)
         }
         Kind::Disconnect => {

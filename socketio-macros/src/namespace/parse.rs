@@ -9,7 +9,10 @@ use crate::ctxt::Ctxt;
 
 /// A validated namespace.
 pub(crate) struct NamespaceDef {
+    /// The path, or for a dynamic namespace (`dynamic = ".."`) the regular expression.
     pub(crate) path: LitStr,
+    /// Whether `path` is the pattern of a dynamic namespace.
+    pub(crate) dynamic: bool,
     /// The path of `socketio_core` (`crate = ".."`), `::socketio_core` by default.
     pub(crate) krate: syn::Path,
     /// The impl block, our attributes removed.
@@ -34,9 +37,16 @@ impl NamespaceDef {
 pub(crate) enum Kind {
     /// `#[on("a", "b", ..)]`: one or more event names.
     Event(Vec<LitStr>),
-    /// `#[on_any]`: every event without a handler of its own.
+    /// `#[on_any]`: a listener of every event, before its handler.
     Any,
+    /// `#[fallback]`: every event without a handler of its own.
+    Fallback,
+    /// `#[packet_middleware]`: sees every event before its handler and may stop it.
+    PacketMiddleware,
     Connect,
+    /// `#[middleware]`: a namespace middleware, run before the connect handler in declaration
+    /// order.
+    Middleware,
     Disconnect,
 }
 
@@ -52,7 +62,15 @@ pub(crate) struct Handler {
     pub(crate) cfgs: Vec<syn::Attribute>,
 }
 
-const ATTRS: [&str; 4] = ["on", "on_any", "on_connect", "on_disconnect"];
+const ATTRS: [&str; 7] = [
+    "on",
+    "on_any",
+    "fallback",
+    "on_connect",
+    "on_disconnect",
+    "middleware",
+    "packet_middleware",
+];
 
 /// Event names a client's EVENT never triggers in the Node server (socket.io's
 /// `RESERVED_EVENTS`); `Namespace::RESERVED_EVENTS` in socketio-core is the same list.
@@ -68,7 +86,7 @@ const RESERVED: [&str; 6] = [
 /// Parses and validates; every problem goes to `cx`. `None` when the item is not even an impl
 /// block.
 pub(crate) fn parse(cx: &Ctxt, attr: TokenStream, item: TokenStream) -> Option<NamespaceDef> {
-    let (path, krate) = parse_args(cx, attr);
+    let (path, krate, dynamic) = parse_args(cx, attr);
     let mut item: ItemImpl = match syn::parse2(item) {
         Ok(item) => item,
         Err(err) => {
@@ -93,7 +111,7 @@ pub(crate) fn parse(cx: &Ctxt, attr: TokenStream, item: TokenStream) -> Option<N
     }
     let mut handlers = Vec::new();
     let mut seen_events: Vec<LitStr> = Vec::new();
-    let mut seen_any: Option<Span> = None;
+    let mut seen_fallback: Option<Span> = None;
     let mut seen_connect: Option<Span> = None;
     let mut seen_disconnect: Option<Span> = None;
     for impl_item in &mut item.items {
@@ -147,8 +165,10 @@ pub(crate) fn parse(cx: &Ctxt, attr: TokenStream, item: TokenStream) -> Option<N
                     }
                 }
             }
+            // Several middlewares and listeners run in declaration order.
+            Kind::Middleware | Kind::PacketMiddleware | Kind::Any => {}
             _ if !check_duplicates => {}
-            Kind::Any => duplicate_hook(cx, &mut seen_any, method, "on_any"),
+            Kind::Fallback => duplicate_hook(cx, &mut seen_fallback, method, "fallback"),
             Kind::Connect => duplicate_hook(cx, &mut seen_connect, method, "on_connect"),
             Kind::Disconnect => duplicate_hook(cx, &mut seen_disconnect, method, "on_disconnect"),
         }
@@ -158,6 +178,7 @@ pub(crate) fn parse(cx: &Ctxt, attr: TokenStream, item: TokenStream) -> Option<N
     }
     Some(NamespaceDef {
         path: path.unwrap_or_else(|| LitStr::new("/", Span::call_site())),
+        dynamic,
         krate: krate.unwrap_or_else(|| syn::parse_quote!(::socketio_core)),
         item,
         handlers,
@@ -181,14 +202,15 @@ fn duplicate_hook(cx: &Ctxt, seen: &mut Option<Span>, method: &ImplItemFn, name:
     }
 }
 
-/// Parses `"/path"` then optional `key = value` options (`crate = "path::to::socketio_core"`).
-fn parse_args(cx: &Ctxt, attr: TokenStream) -> (Option<LitStr>, Option<syn::Path>) {
+/// Parses `"/path"` (or the option `dynamic = "regex"` instead) then optional `key = value`
+/// options (`crate = "path::to::socketio_core"`).
+fn parse_args(cx: &Ctxt, attr: TokenStream) -> (Option<LitStr>, Option<syn::Path>, bool) {
     if attr.is_empty() {
         cx.error(
             Span::call_site(),
             "#[namespace] needs the namespace path: #[namespace(\"/chat\")]",
         );
-        return (None, None);
+        return (None, None, false);
     }
     let parser = syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
     let exprs = match syn::parse::Parser::parse2(parser, attr) {
@@ -198,19 +220,25 @@ fn parse_args(cx: &Ctxt, attr: TokenStream) -> (Option<LitStr>, Option<syn::Path
                 err.span(),
                 "expected the namespace path, then options: #[namespace(\"/chat\", crate = \"..\")]",
             );
-            return (None, None);
+            return (None, None, false);
         }
     };
-    let mut exprs = exprs.into_iter();
-    let path = match exprs.next() {
+    let mut exprs = exprs.into_iter().peekable();
+    let path = match exprs.peek() {
         Some(syn::Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Str(path),
             ..
         })) => {
+            let path = path.clone();
+            exprs.next();
             check_path(cx, &path);
             Some(path)
         }
+        // `#[namespace(dynamic = "..")]`: no path.
+        Some(syn::Expr::Assign(_)) => None,
         Some(other) => {
+            let other = other.clone();
+            exprs.next();
             cx.error(
                 other.span(),
                 "expected one string literal, the namespace path: #[namespace(\"/chat\")]",
@@ -220,35 +248,54 @@ fn parse_args(cx: &Ctxt, attr: TokenStream) -> (Option<LitStr>, Option<syn::Path
         None => None,
     };
     let mut krate: Option<syn::Path> = None;
+    let mut pattern: Option<LitStr> = None;
     for option in exprs {
         let syn::Expr::Assign(assign) = &option else {
             cx.error(
                 option.span(),
-                "expected an option `key = \"value\"`: the only one is `crate = \"path::to::socketio_core\"`",
+                "expected an option `key = \"value\"`: `crate = \"path::to::socketio_core\"` or `dynamic = \"^/regex$\"`",
             );
             continue;
         };
-        let is_crate = matches!(&*assign.left, syn::Expr::Path(p) if p.path.is_ident("crate"));
-        if !is_crate {
-            cx.error(
-                assign.left.span(),
-                "unknown #[namespace] option: the only one is `crate = \"path::to::socketio_core\"`",
-            );
-            continue;
-        }
+        let key = match &*assign.left {
+            syn::Expr::Path(p) if p.path.is_ident("crate") => "crate",
+            syn::Expr::Path(p) if p.path.is_ident("dynamic") => "dynamic",
+            _ => {
+                cx.error(
+                    assign.left.span(),
+                    "unknown #[namespace] option: the options are `crate = \"path::to::socketio_core\"` and `dynamic = \"^/regex$\"`",
+                );
+                continue;
+            }
+        };
         let value = match &*assign.right {
             syn::Expr::Lit(syn::ExprLit {
                 lit: syn::Lit::Str(value),
                 ..
             }) => value,
             other => {
-                cx.error(
-                    other.span(),
-                    "`crate` takes a string: crate = \"socketio_axum::socketio_core\"",
-                );
+                let help = if key == "crate" {
+                    "`crate` takes a string: crate = \"socketio_axum::socketio_core\""
+                } else {
+                    "`dynamic` takes a string, a regular expression: dynamic = \"^/room-\\\\d+$\""
+                };
+                cx.error(other.span(), help);
                 continue;
             }
         };
+        if key == "dynamic" {
+            if path.is_some() {
+                cx.error(
+                    assign.left.span(),
+                    "a dynamic namespace has a pattern instead of a path: remove the path",
+                );
+            } else if pattern.is_some() {
+                cx.error(assign.left.span(), "duplicate #[namespace] option `dynamic`");
+            } else {
+                pattern = Some(value.clone());
+            }
+            continue;
+        }
         if krate.is_some() {
             cx.error(assign.left.span(), "duplicate #[namespace] option `crate`");
             continue;
@@ -261,7 +308,18 @@ fn parse_args(cx: &Ctxt, attr: TokenStream) -> (Option<LitStr>, Option<syn::Path
             ),
         }
     }
-    (path, krate)
+    match pattern {
+        Some(pattern) => (Some(pattern), krate, true),
+        None => {
+            if path.is_none() {
+                cx.error(
+                    Span::call_site(),
+                    "#[namespace] needs the namespace path: #[namespace(\"/chat\")]",
+                );
+            }
+            (path, krate, false)
+        }
+    }
 }
 
 fn check_path(cx: &Ctxt, path: &LitStr) {
@@ -289,8 +347,8 @@ fn take_kind(cx: &Ctxt, method: &mut ImplItemFn) -> Option<Kind> {
         if kind.is_some() {
             cx.error(
                 attr.path().span(),
-                "a method handles one thing: only one of #[on], #[on_any], #[on_connect], \
-                 #[on_disconnect]\nhelp: to handle several events with one method, list them: \
+                "a method handles one thing: only one of #[on], #[on_any], #[fallback], \
+                 #[on_connect], #[on_disconnect], #[middleware], #[packet_middleware]\nhelp: to handle several events with one method, list them: \
                  #[on(\"a\", \"b\")]",
             );
             continue;
@@ -314,9 +372,9 @@ fn take_kind(cx: &Ctxt, method: &mut ImplItemFn) -> Option<Kind> {
             }
             other => {
                 if !matches!(attr.meta, syn::Meta::Path(_)) {
-                    let help = if other == "on_connect" {
+                    let help = if other == "on_connect" || other == "middleware" {
                         "\nhelp: the auth payload is a parameter: `fn connect(&self, socket: SocketRef, auth: Auth)`"
-                    } else if other == "on_any" {
+                    } else if other == "on_any" || other == "fallback" {
                         "\nhelp: take the event's name as a parameter: `name: EventName`"
                     } else {
                         ""
@@ -328,7 +386,10 @@ fn take_kind(cx: &Ctxt, method: &mut ImplItemFn) -> Option<Kind> {
                 }
                 Some(match other {
                     "on_any" => Kind::Any,
+                    "fallback" => Kind::Fallback,
+                    "packet_middleware" => Kind::PacketMiddleware,
                     "on_connect" => Kind::Connect,
+                    "middleware" => Kind::Middleware,
                     _ => Kind::Disconnect,
                 })
             }
@@ -349,6 +410,9 @@ fn parse_handler(
     if !sig.generics.params.is_empty() {
         cx.error(sig.generics.span(), "handler methods cannot be generic");
         ok = false;
+    }
+    if matches!(kind, Kind::PacketMiddleware) {
+        return parse_packet_middleware(cx, kind, method, cfgs, ok);
     }
     let mut inputs = sig.inputs.iter();
     match inputs.next() {
@@ -406,18 +470,11 @@ fn parse_handler(
             args.push((*pat.ty).clone());
         }
     }
-    let max = match kind {
-        Kind::Event(_) | Kind::Any => usize::MAX,
-        Kind::Connect | Kind::Disconnect => 1,
-    };
-    if args.len() > max {
-        let what = match kind {
-            Kind::Connect => {
-                "#[on_connect] takes `&self`, the socket and optionally the auth payload"
-            }
-            _ => "#[on_disconnect] takes `&self`, the socket and optionally a `DisconnectReason`",
-        };
-        cx.error(args[1].span(), what);
+    if matches!(kind, Kind::Disconnect) && args.len() > 1 {
+        cx.error(
+            args[1].span(),
+            "#[on_disconnect] takes `&self`, the socket and optionally a `DisconnectReason`",
+        );
         ok = false;
     }
     if let (Kind::Disconnect, ReturnType::Type(_, ty)) = (&kind, &sig.output) {
@@ -432,6 +489,45 @@ fn parse_handler(
         method: sig.ident.clone(),
         is_async: sig.asyncness.is_some(),
         args,
+        ret: sig.output.clone(),
+        cfgs,
+    })
+}
+
+/// `#[packet_middleware] fn name(&self, socket: &SocketRef, event: &str, args: &mut Args) ->
+/// Result<(), PacketRejection>`: sync, `&self`; the rest of the signature is checked by the
+/// compiler against `Namespace::use_packet_middleware`.
+fn parse_packet_middleware(
+    cx: &Ctxt,
+    kind: Kind,
+    method: &ImplItemFn,
+    cfgs: Vec<syn::Attribute>,
+    mut ok: bool,
+) -> Option<Handler> {
+    let sig = &method.sig;
+    if let Some(asyncness) = sig.asyncness {
+        cx.error(
+            asyncness.span,
+            "#[packet_middleware] methods are sync: they run inline, in the socket's event order\n\
+             help: wait in a #[middleware] (at connection) or in the event's handler",
+        );
+        ok = false;
+    }
+    match sig.inputs.first() {
+        Some(FnArg::Receiver(r)) if r.reference.is_some() && r.mutability.is_none() => {}
+        _ => {
+            cx.error(
+                sig.ident.span(),
+                "#[packet_middleware] takes `&self, socket: &SocketRef, event: &str, args: &mut Args`",
+            );
+            ok = false;
+        }
+    }
+    ok.then(|| Handler {
+        kind,
+        method: sig.ident.clone(),
+        is_async: false,
+        args: Vec::new(),
         ret: sig.output.clone(),
         cfgs,
     })
