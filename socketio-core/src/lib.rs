@@ -75,7 +75,7 @@ pub mod __private {
     pub use crate::{
         ArgError, Args, BoxFuture, ConnectError, ConnectHandler, DisconnectHandler, DisconnectReason,
         Event, EventHandler, FromConnect, FromEvent, IntoAck, IntoConnectResult, Namespace,
-        NamespaceHandlers, PacketRejection, SocketIo, SocketRef,
+        NamespaceHandlers, PacketRejection, Socket, SocketIo, SocketRef,
     };
 
     // std, so generated code never depends on the user's prelude or imports.

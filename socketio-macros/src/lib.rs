@@ -68,9 +68,12 @@
 //!   which take `&self` then a `SocketRef`. An event name, `#[fallback]`, `#[on_connect]` and
 //!   `#[on_disconnect]` appear at most once per impl (methods under `#[cfg]` are exempt: a
 //!   method's `#[cfg]` applies to its registration too); `#[on_any]`, `#[middleware]` and
-//!   `#[packet_middleware]` any number of times, run in declaration order.
+//!   `#[packet_middleware]` and `#[on_any_outgoing]` any number of times, run in declaration
+//!   order.
 //! - `#[packet_middleware]` methods are sync and take `&self, socket: &SocketRef, event: &str,
-//!   args: &mut Args`, returning `Result<(), PacketRejection>` (socket.io's `socket.use`). The names
+//!   args: &mut Args`, returning `Result<(), PacketRejection>` (socket.io's `socket.use`);
+//!   `#[on_any_outgoing]` methods are sync and take `&self, socket: &Socket, event: &str,
+//!   args: &Args` (socket.io's `onAnyOutgoing`). The names
 //!   `connect`, `connect_error`, `disconnect`, `disconnecting`, `newListener` and
 //!   `removeListener` are reserved (the Node server's lifecycle events).
 //! - The other parameters of an `#[on]`/`#[on_any]`/`#[fallback]` method are extracted in order with
@@ -118,6 +121,14 @@ pub fn on(_attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn on_any(_attr: TokenStream, item: TokenStream) -> TokenStream {
     outside_namespace("on_any", item)
+}
+
+/// Marks a method of a `#[namespace]` impl as an outgoing listener (socket.io's
+/// `onAnyOutgoing`): `fn sent(&self, socket: &Socket, event: &str, args: &Args)`, sync, called
+/// for every event sent to a socket of the namespace.
+#[proc_macro_attribute]
+pub fn on_any_outgoing(_attr: TokenStream, item: TokenStream) -> TokenStream {
+    outside_namespace("on_any_outgoing", item)
 }
 
 /// Marks a method of a `#[namespace]` impl as its catch-all: it handles every event that has no

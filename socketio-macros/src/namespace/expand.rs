@@ -129,6 +129,17 @@ fn handler_type(
             };
             (quote!(), install)
         }
+        Kind::Outgoing => {
+            let install = quote! {
+                let this = #p::Arc::clone(&self);
+                ns.on_any_outgoing(
+                    move |socket: &#p::Socket, event: &str, args: &#p::Args| {
+                        <#self_ty>::#method(&this, socket, event, args)
+                    },
+                );
+            };
+            (quote!(), install)
+        }
         Kind::Event(_) | Kind::Any | Kind::Fallback => {
             let extract = handler.args.iter().map(
                 |ty| quote_spanned!(ty.span()=> <#ty as #p::FromEvent>::from_event(&mut parts)?),

@@ -43,6 +43,8 @@ pub(crate) enum Kind {
     Fallback,
     /// `#[packet_middleware]`: sees every event before its handler and may stop it.
     PacketMiddleware,
+    /// `#[on_any_outgoing]`: sees every event sent to a socket.
+    Outgoing,
     Connect,
     /// `#[middleware]`: a namespace middleware, run before the connect handler in declaration
     /// order.
@@ -62,9 +64,10 @@ pub(crate) struct Handler {
     pub(crate) cfgs: Vec<syn::Attribute>,
 }
 
-const ATTRS: [&str; 7] = [
+const ATTRS: [&str; 8] = [
     "on",
     "on_any",
+    "on_any_outgoing",
     "fallback",
     "on_connect",
     "on_disconnect",
@@ -166,7 +169,7 @@ pub(crate) fn parse(cx: &Ctxt, attr: TokenStream, item: TokenStream) -> Option<N
                 }
             }
             // Several middlewares and listeners run in declaration order.
-            Kind::Middleware | Kind::PacketMiddleware | Kind::Any => {}
+            Kind::Middleware | Kind::PacketMiddleware | Kind::Any | Kind::Outgoing => {}
             _ if !check_duplicates => {}
             Kind::Fallback => duplicate_hook(cx, &mut seen_fallback, method, "fallback"),
             Kind::Connect => duplicate_hook(cx, &mut seen_connect, method, "on_connect"),
@@ -348,7 +351,8 @@ fn take_kind(cx: &Ctxt, method: &mut ImplItemFn) -> Option<Kind> {
             cx.error(
                 attr.path().span(),
                 "a method handles one thing: only one of #[on], #[on_any], #[fallback], \
-                 #[on_connect], #[on_disconnect], #[middleware], #[packet_middleware]\nhelp: to handle several events with one method, list them: \
+                 #[on_any_outgoing], #[on_connect], #[on_disconnect], #[middleware], \
+                 #[packet_middleware]\nhelp: to handle several events with one method, list them: \
                  #[on(\"a\", \"b\")]",
             );
             continue;
@@ -388,6 +392,7 @@ fn take_kind(cx: &Ctxt, method: &mut ImplItemFn) -> Option<Kind> {
                     "on_any" => Kind::Any,
                     "fallback" => Kind::Fallback,
                     "packet_middleware" => Kind::PacketMiddleware,
+                    "on_any_outgoing" => Kind::Outgoing,
                     "on_connect" => Kind::Connect,
                     "middleware" => Kind::Middleware,
                     _ => Kind::Disconnect,
@@ -411,8 +416,8 @@ fn parse_handler(
         cx.error(sig.generics.span(), "handler methods cannot be generic");
         ok = false;
     }
-    if matches!(kind, Kind::PacketMiddleware) {
-        return parse_packet_middleware(cx, kind, method, cfgs, ok);
+    if matches!(kind, Kind::PacketMiddleware | Kind::Outgoing) {
+        return parse_sync_hook(cx, kind, method, cfgs, ok);
     }
     let mut inputs = sig.inputs.iter();
     match inputs.next() {
@@ -495,9 +500,10 @@ fn parse_handler(
 }
 
 /// `#[packet_middleware] fn name(&self, socket: &SocketRef, event: &str, args: &mut Args) ->
-/// Result<(), PacketRejection>`: sync, `&self`; the rest of the signature is checked by the
-/// compiler against `Namespace::use_packet_middleware`.
-fn parse_packet_middleware(
+/// Result<(), PacketRejection>` and `#[on_any_outgoing] fn name(&self, socket: &Socket, event:
+/// &str, args: &Args)`: sync, `&self`; the rest of the signature is checked by the compiler
+/// against `Namespace::use_packet_middleware` / `on_any_outgoing`.
+fn parse_sync_hook(
     cx: &Ctxt,
     kind: Kind,
     method: &ImplItemFn,
@@ -505,21 +511,30 @@ fn parse_packet_middleware(
     mut ok: bool,
 ) -> Option<Handler> {
     let sig = &method.sig;
+    let (name, params, help) = match kind {
+        Kind::PacketMiddleware => (
+            "packet_middleware",
+            "&self, socket: &SocketRef, event: &str, args: &mut Args",
+            "they run inline, in the socket's event order\n\
+             help: wait in a #[middleware] (at connection) or in the event's handler",
+        ),
+        _ => (
+            "on_any_outgoing",
+            "&self, socket: &Socket, event: &str, args: &Args",
+            "they run as the packet is queued\nhelp: spawn a task for work that waits",
+        ),
+    };
     if let Some(asyncness) = sig.asyncness {
         cx.error(
             asyncness.span,
-            "#[packet_middleware] methods are sync: they run inline, in the socket's event order\n\
-             help: wait in a #[middleware] (at connection) or in the event's handler",
+            format!("#[{name}] methods are sync: {help}"),
         );
         ok = false;
     }
     match sig.inputs.first() {
         Some(FnArg::Receiver(r)) if r.reference.is_some() && r.mutability.is_none() => {}
         _ => {
-            cx.error(
-                sig.ident.span(),
-                "#[packet_middleware] takes `&self, socket: &SocketRef, event: &str, args: &mut Args`",
-            );
+            cx.error(sig.ident.span(), format!("#[{name}] takes `{params}`"));
             ok = false;
         }
     }

@@ -34,6 +34,9 @@ impl Guarded {
         if event == "forbidden" { Err(PacketRejection::Drop) } else { Ok(()) }
     }
 
+    #[on_any_outgoing]
+    fn sent(&self, _socket: &socketio_core::Socket, _event: &str, _args: &Args) {}
+
     #[on_any]
     fn seen(&self, _socket: SocketRef, _event: EventName) {}
 
