@@ -51,20 +51,36 @@ struct Role(&'static str);
 fn check_token(socket: &SocketRef, config: &Config, auth: &Auth) -> Result<(), ConnectError> {
     config.middleware_calls.fetch_add(1, Ordering::SeqCst);
     if auth.token != config.token {
-        return Err(ConnectError::new("unauthorized")
-            .with_data(&json!({ "code": 401, "ns": socket.ns() })));
+        return Err(
+            ConnectError::new("unauthorized").with_data(&json!({ "code": 401, "ns": socket.ns() }))
+        );
     }
-    socket.extension_or_insert_with(Order::default).0.lock().unwrap().push("first");
+    socket
+        .extension_or_insert_with(Order::default)
+        .0
+        .lock()
+        .unwrap()
+        .push("first");
     Ok(())
 }
 
 fn second(socket: &SocketRef) {
-    socket.extension_or_insert_with(Order::default).0.lock().unwrap().push("second");
+    socket
+        .extension_or_insert_with(Order::default)
+        .0
+        .lock()
+        .unwrap()
+        .push("second");
     socket.insert_extension(Role("member"));
 }
 
 fn welcome(socket: &SocketRef) {
-    let order = socket.extension_or_insert_with(Order::default).0.lock().unwrap().clone();
+    let order = socket
+        .extension_or_insert_with(Order::default)
+        .0
+        .lock()
+        .unwrap()
+        .clone();
     let role = socket.extension::<Role>().map(|r| r.0);
     socket.emit("welcome", &(order, role)).unwrap();
 }
@@ -90,34 +106,61 @@ fn filter(_socket: &SocketRef, event: &str, args: &mut Args) -> Result<(), Packe
 }
 
 fn record_seen(socket: &SocketRef, event: &str) {
-    socket.extension_or_insert_with(Seen::default).0.lock().unwrap().push(event.to_owned());
+    socket
+        .extension_or_insert_with(Seen::default)
+        .0
+        .lock()
+        .unwrap()
+        .push(event.to_owned());
 }
 
 fn record_sent(socket: &Socket, event: &str) {
-    socket.extension_or_insert_with(Sent::default).0.lock().unwrap().push(event.to_owned());
+    socket
+        .extension_or_insert_with(Sent::default)
+        .0
+        .lock()
+        .unwrap()
+        .push(event.to_owned());
 }
 
 fn seen(socket: &SocketRef) -> Vec<String> {
-    socket.extension_or_insert_with(Seen::default).0.lock().unwrap().clone()
+    socket
+        .extension_or_insert_with(Seen::default)
+        .0
+        .lock()
+        .unwrap()
+        .clone()
 }
 
 fn sent(socket: &SocketRef) -> Vec<String> {
-    socket.extension_or_insert_with(Sent::default).0.lock().unwrap().clone()
+    socket
+        .extension_or_insert_with(Sent::default)
+        .0
+        .lock()
+        .unwrap()
+        .clone()
 }
 
 /// The closure form, on `/guarded`.
 fn install_closures(io: &SocketIo) {
     io.ns("/guarded")
-        .use_middleware(|socket: SocketRef, config: State<Config>, auth: Auth| async move {
-            check_token(&socket, &config, &auth)
-        })
+        .use_middleware(
+            |socket: SocketRef, config: State<Config>, auth: Auth| async move {
+                check_token(&socket, &config, &auth)
+            },
+        )
         .use_middleware(|socket: SocketRef| async move { second(&socket) })
         .on_connect(|socket: SocketRef| async move { welcome(&socket) })
         .use_packet_middleware(filter)
         .on_any(|socket: SocketRef, name: EventName| async move { record_seen(&socket, &name) })
         .on_any_outgoing(|socket: &Socket, event: &str, _args: &Args| record_sent(socket, event))
-        .on("hits", |socket: SocketRef, config: State<Config>| async move { hit(&socket, &config) })
-        .on("rewrite", |_s: SocketRef, text: String| async move { vec![text] })
+        .on(
+            "hits",
+            |socket: SocketRef, config: State<Config>| async move { hit(&socket, &config) },
+        )
+        .on("rewrite", |_s: SocketRef, text: String| async move {
+            vec![text]
+        })
         .on("blocked", |_s: SocketRef| async { "not blocked" })
         .on("dropped", |_s: SocketRef| async { "not dropped" })
         .on("seen", |socket: SocketRef| async move { seen(&socket) })
@@ -134,7 +177,12 @@ struct Guarded;
 #[namespace("/guarded-macro")]
 impl Guarded {
     #[middleware]
-    fn check(&self, socket: SocketRef, config: State<Config>, auth: Auth) -> Result<(), ConnectError> {
+    fn check(
+        &self,
+        socket: SocketRef,
+        config: State<Config>,
+        auth: Auth,
+    ) -> Result<(), ConnectError> {
         check_token(&socket, &config, &auth)
     }
 
@@ -149,7 +197,12 @@ impl Guarded {
     }
 
     #[packet_middleware]
-    fn filter(&self, socket: &SocketRef, event: &str, args: &mut Args) -> Result<(), PacketRejection> {
+    fn filter(
+        &self,
+        socket: &SocketRef,
+        event: &str,
+        args: &mut Args,
+    ) -> Result<(), PacketRejection> {
         filter(socket, event, args)
     }
 
@@ -201,7 +254,12 @@ struct Rooms;
 #[namespace(dynamic = r"^/room-\d+$")]
 impl Rooms {
     #[middleware]
-    fn check(&self, socket: SocketRef, config: State<Config>, auth: Auth) -> Result<(), ConnectError> {
+    fn check(
+        &self,
+        socket: SocketRef,
+        config: State<Config>,
+        auth: Auth,
+    ) -> Result<(), ConnectError> {
         check_token(&socket, &config, &auth)
     }
 
@@ -212,7 +270,10 @@ impl Rooms {
 
     #[on("broadcast")]
     fn broadcast(&self, socket: SocketRef, text: String) -> bool {
-        socket.namespace().emit("news", &(text, socket.ns())).is_ok()
+        socket
+            .namespace()
+            .emit("news", &(text, socket.ns()))
+            .is_ok()
     }
 }
 
@@ -304,7 +365,13 @@ async fn js_client_through_middlewares_listeners_and_dynamic_namespaces() {
         run(PathBuf::from("node"), &args).await;
         // wrong token and accepted in each namespace (without auth the payload does not
         // decode: the middleware is not called), room-1, room-2, room-3
-        assert_eq!(io.state::<Config>().unwrap().middleware_calls.load(Ordering::SeqCst), 7);
+        assert_eq!(
+            io.state::<Config>()
+                .unwrap()
+                .middleware_calls
+                .load(Ordering::SeqCst),
+            7
+        );
         children_gone(&io, &["/room-1", "/room-2", "/room-3"]).await;
     }
 }
@@ -319,17 +386,27 @@ async fn python_client_through_middlewares_and_dynamic_namespaces() {
         "python-socketio is not installed: run scripts/setup-interop.sh first"
     );
     let (io, addr) = start().await;
-    let script = interop_dir().join("python/middleware.py").display().to_string();
+    let script = interop_dir()
+        .join("python/middleware.py")
+        .display()
+        .to_string();
     run(python, &[script, format!("http://{addr}")]).await;
     children_gone(&io, &["/room-7"]).await;
 }
 
 async fn connected(addr: std::net::SocketAddr, ns: &str, auth: &str) -> Conn {
     let (mut c, _) = Conn::open(addr, Transport::WebSocket).await;
-    let prefix = if ns == "/" { String::new() } else { format!("{ns},") };
+    let prefix = if ns == "/" {
+        String::new()
+    } else {
+        format!("{ns},")
+    };
     c.send_sio(&format!("0{prefix}{auth}")).await;
     let answer = c.expect_sio().await;
-    assert!(answer.starts_with(&format!("0{prefix}{{\"sid\"")), "{answer}");
+    assert!(
+        answer.starts_with(&format!("0{prefix}{{\"sid\"")),
+        "{answer}"
+    );
     c
 }
 
@@ -362,7 +439,8 @@ async fn a_refusing_middleware_stops_the_chain() {
     let addr = serve(&io).await;
     let (mut c, _) = Conn::open(addr, Transport::WebSocket).await;
     c.send_sio(r#"0{"token":"bad"}"#).await;
-    c.expect_sio_eq(r#"4{"message":"nope","data":[1,"two"]}"#).await;
+    c.expect_sio_eq(r#"4{"message":"nope","data":[1,"two"]}"#)
+        .await;
     assert_eq!(later.load(Ordering::SeqCst), 0);
     c.send_sio(r#"0{"token":"ok"}"#).await;
     assert!(c.expect_sio().await.starts_with(r#"0{"sid""#));
@@ -388,18 +466,23 @@ async fn panics_in_middlewares_and_missing_state_are_contained() {
             Ok(())
         })
         .on("boom", |_s: SocketRef| async { "unreached" })
-        .on("missing", |_s: SocketRef, _m: State<Missing>| async { "unreached" })
+        .on("missing", |_s: SocketRef, _m: State<Missing>| async {
+            "unreached"
+        })
         .on("fine", |_s: SocketRef| async { "fine" });
     let addr = serve(&io).await;
     let (mut c, _) = Conn::open(addr, Transport::WebSocket).await;
     c.send_sio("0/mw,").await;
-    c.expect_sio_eq(r#"4/mw,{"message":"internal server error"}"#).await;
+    c.expect_sio_eq(r#"4/mw,{"message":"internal server error"}"#)
+        .await;
     c.send_sio("0").await;
     assert!(c.expect_sio().await.starts_with(r#"0{"sid""#));
     c.send_sio(r#"21["boom"]"#).await;
-    c.expect_sio_eq(r#"31[{"error":"internal server error"}]"#).await;
+    c.expect_sio_eq(r#"31[{"error":"internal server error"}]"#)
+        .await;
     c.send_sio(r#"22["missing"]"#).await;
-    c.expect_sio_eq(r#"32[{"error":"internal server error"}]"#).await;
+    c.expect_sio_eq(r#"32[{"error":"internal server error"}]"#)
+        .await;
     c.send_sio(r#"23["fine"]"#).await;
     c.expect_sio_eq(r#"33["fine"]"#).await;
 }
@@ -436,7 +519,13 @@ async fn any_listeners_run_in_order_before_the_handler() {
     c.expect_sio_eq(r#"32["fallback:unknown"]"#).await;
     assert_eq!(
         *log.lock().unwrap(),
-        ["first:known", "any:known", "handler", "first:unknown", "any:unknown"]
+        [
+            "first:known",
+            "any:known",
+            "handler",
+            "first:unknown",
+            "any:unknown"
+        ]
     );
 }
 
@@ -463,7 +552,10 @@ async fn outgoing_listeners_see_emits_and_broadcasts() {
     c.expect_sio_eq(r#"2["everyone","x"]"#).await;
     assert!(c.expect_sio().await.starts_with(r#"20["question"]"#));
     c.expect_sio_eq(r#"31["acked"]"#).await;
-    assert_eq!(*log.lock().unwrap(), ["direct/2", "everyone/1", "question/0"]);
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["direct/2", "everyone/1", "question/0"]
+    );
 }
 
 /// A volatile emit is dropped while a polling client has no GET waiting, and sent once one
@@ -482,7 +574,12 @@ async fn volatile_emits_are_dropped_when_the_transport_is_not_writable() {
     let socket = io.of("/").unwrap().sockets().pop().expect("connected");
     // no GET waiting: dropped
     assert!(!socket.volatile().emit("tick", &1).unwrap());
-    io.of("/").unwrap().to(socket.id().as_str()).volatile().emit("tick", &2).unwrap();
+    io.of("/")
+        .unwrap()
+        .to(socket.id().as_str())
+        .volatile()
+        .emit("tick", &2)
+        .unwrap();
     socket.emit("plain", &3).unwrap();
     // queued frames: dropped even though a GET will come
     assert!(!socket.volatile().emit("tick", &4).unwrap());
@@ -519,7 +616,9 @@ async fn empty_children_stay_unless_cleanup_is_on() {
                     None => Err(ConnectError::new("auth required")),
                 }
             })
-            .on("where", |socket: SocketRef| async move { socket.ns().to_owned() });
+            .on("where", |socket: SocketRef| async move {
+                socket.ns().to_owned()
+            });
         let addr = serve(&io).await;
         let mut c = connected(addr, "/t/a", r#"{"token":""}"#).await;
         c.send_sio(r#"2/t/a,1["where"]"#).await;
@@ -527,7 +626,8 @@ async fn empty_children_stay_unless_cleanup_is_on() {
         assert_eq!(parent.children().len(), 1);
         assert!(io.of("/t/a").unwrap().parent().is_some());
         c.send_sio("0/t/b,").await;
-        c.expect_sio_eq(r#"4/t/b,{"message":"auth required"}"#).await;
+        c.expect_sio_eq(r#"4/t/b,{"message":"auth required"}"#)
+            .await;
         c.send_sio("1/t/a,").await;
         tokio::time::sleep(Duration::from_millis(200)).await;
         if cleanup {
@@ -551,8 +651,12 @@ async fn static_namespaces_win_and_dynamic_ones_go_in_order() {
     let io = SocketIo::new();
     assert!(io.dynamic_ns("(unclosed").is_err());
     io.ns("/x-1").on("who", |_s: SocketRef| async { "static" });
-    io.dynamic_ns(r"^/x-\d$").unwrap().on("who", |_s: SocketRef| async { "first" });
-    io.dynamic_ns(r"^/x-").unwrap().on("who", |_s: SocketRef| async { "second" });
+    io.dynamic_ns(r"^/x-\d$")
+        .unwrap()
+        .on("who", |_s: SocketRef| async { "first" });
+    io.dynamic_ns(r"^/x-")
+        .unwrap()
+        .on("who", |_s: SocketRef| async { "second" });
     let addr = serve(&io).await;
     for (path, who) in [("/x-1", "static"), ("/x-2", "first"), ("/x-22", "second")] {
         let mut c = connected(addr, path, "").await;

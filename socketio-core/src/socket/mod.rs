@@ -221,11 +221,7 @@ impl Socket {
 
     /// Tells the namespace's outgoing listeners, if any, of an event sent to this socket
     /// (`args` is only built when there is one).
-    fn notify_outgoing(
-        &self,
-        event: &str,
-        args: impl FnOnce() -> Result<Args, serde_json::Error>,
-    ) {
+    fn notify_outgoing(&self, event: &str, args: impl FnOnce() -> Result<Args, serde_json::Error>) {
         let outgoing = &self.ns.sockets_handle().0.outgoing;
         if !outgoing.active() {
             return;

@@ -7,8 +7,8 @@ use std::sync::{Arc, OnceLock, RwLock, Weak};
 
 use super::config::{AdapterLayer, ServerConfig};
 use super::handler::{
-    call_connect, drop_panicked, CatchPanic, ConnectHandler, DisconnectHandler, Event, EventHandler, HandlerSite,
-    IntoConnectHandler, IntoDisconnectHandler, IntoEventHandler,
+    call_connect, drop_panicked, CatchPanic, ConnectHandler, DisconnectHandler, Event,
+    EventHandler, HandlerSite, IntoConnectHandler, IntoDisconnectHandler, IntoEventHandler,
 };
 use super::{DisconnectReason, LocalSockets, SocketRef};
 use crate::adapter_api::{Adapter, AdapterError, BroadcastOptions};
@@ -110,7 +110,11 @@ impl Namespace {
 
     /// A dynamic namespace (named `/_0`, `/_1`, .. as in socket.io) serving the paths that
     /// `regex` matches.
-    pub(crate) fn parent_regex(name: String, config: Arc<ServerConfig>, regex: regex::Regex) -> Self {
+    pub(crate) fn parent_regex(
+        name: String,
+        config: Arc<ServerConfig>,
+        regex: regex::Regex,
+    ) -> Self {
         Self::new_parent(name, config, Matcher::Regex(regex))
     }
 
@@ -134,8 +138,14 @@ impl Namespace {
     /// Whether this is a dynamic namespace serving `path`.
     pub(crate) fn matches(&self, path: &str) -> bool {
         match &self.family {
-            Family::Parent { matcher: Matcher::Regex(re), .. } => re.is_match(path),
-            Family::Parent { matcher: Matcher::Predicate(f), .. } => {
+            Family::Parent {
+                matcher: Matcher::Regex(re),
+                ..
+            } => re.is_match(path),
+            Family::Parent {
+                matcher: Matcher::Predicate(f),
+                ..
+            } => {
                 // A panicking predicate is a bug of the application: it matches nothing.
                 catch_unwind(AssertUnwindSafe(|| f(path))).unwrap_or_else(|payload| {
                     tracing::error!(
@@ -223,7 +233,9 @@ impl Namespace {
         let Some(table) = table.upgrade() else { return };
         let mut table = table.write().unwrap();
         // Again under the write lock: a connection counts itself in under the read lock.
-        let current = table.get(&self.path).is_some_and(|ns| std::ptr::eq(&**ns, self));
+        let current = table
+            .get(&self.path)
+            .is_some_and(|ns| std::ptr::eq(&**ns, self));
         if !current || !self.is_idle() {
             return;
         }
@@ -231,7 +243,11 @@ impl Namespace {
         if let Family::Parent { children, .. } = &parent.family {
             children.write().unwrap().remove(&self.path);
         }
-        tracing::debug!(parent = parent.path, ns = self.path, "empty child namespace removed");
+        tracing::debug!(
+            parent = parent.path,
+            ns = self.path,
+            "empty child namespace removed"
+        );
     }
 
     fn is_idle(&self) -> bool {

@@ -293,7 +293,10 @@ fn parse_args(cx: &Ctxt, attr: TokenStream) -> (Option<LitStr>, Option<syn::Path
                     "a dynamic namespace has a pattern instead of a path: remove the path",
                 );
             } else if pattern.is_some() {
-                cx.error(assign.left.span(), "duplicate #[namespace] option `dynamic`");
+                cx.error(
+                    assign.left.span(),
+                    "duplicate #[namespace] option `dynamic`",
+                );
             } else {
                 pattern = Some(value.clone());
             }

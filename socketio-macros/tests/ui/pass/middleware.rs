@@ -6,7 +6,9 @@ use socketio_core::{
 };
 use socketio_macros::namespace;
 
-struct Db(&'static str);
+struct Db {
+    token: &'static str,
+}
 
 #[derive(serde::Deserialize)]
 struct Auth {
@@ -23,7 +25,7 @@ impl Guarded {
 
     #[middleware]
     async fn second(&self, _socket: SocketRef, db: State<Db>, auth: Auth) -> Result<(), ConnectError> {
-        if auth.token == db.0 { Ok(()) } else { Err(ConnectError::new("no")) }
+        if auth.token == db.token { Ok(()) } else { Err(ConnectError::new("no")) }
     }
 
     #[on_connect]
@@ -50,7 +52,7 @@ impl Guarded {
 
     #[on("query")]
     fn query(&self, _socket: SocketRef, db: State<Db>, n: u32) -> String {
-        format!("{}:{n}", db.0)
+        format!("{}:{n}", db.token)
     }
 }
 
@@ -66,7 +68,7 @@ impl Rooms {
 }
 
 fn main() {
-    let io = SocketIo::builder().state(Db("secret")).build();
+    let io = SocketIo::builder().state(Db { token: "secret" }).build();
     io.register(Guarded);
     let parent = io.register(Rooms);
     assert!(parent.children().is_empty());
