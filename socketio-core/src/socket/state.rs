@@ -39,11 +39,13 @@ impl StateMap {
 /// use socketio_core::{SocketIo, SocketRef, State};
 ///
 /// #[derive(Default)]
-/// struct Counter(AtomicUsize);
+/// struct Stats {
+///     hits: AtomicUsize,
+/// }
 ///
-/// let io = SocketIo::builder().state(Counter::default()).build();
-/// io.ns("/").on("hit", |_s: SocketRef, hits: State<Counter>| async move {
-///     hits.0.fetch_add(1, Ordering::Relaxed) + 1
+/// let io = SocketIo::builder().state(Stats::default()).build();
+/// io.ns("/").on("hit", |_s: SocketRef, stats: State<Stats>| async move {
+///     stats.hits.fetch_add(1, Ordering::Relaxed) + 1
 /// });
 /// ```
 pub struct State<T>(pub Arc<T>);
