@@ -10,7 +10,7 @@ use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde::{Deserialize, Serialize};
 use socketio_core::__private::codec;
-use socketio_core::Args;
+use socketio_core::{Args, Parser};
 
 #[derive(Serialize, Deserialize)]
 struct Message {
@@ -67,6 +67,36 @@ fn codec_benches(c: &mut Criterion) {
             codec::encode_event("/chat", "upload", &args)
         })
     });
+    g.bench_function("text event (emit's frame, Parser::Default)", |b| {
+        b.iter(|| {
+            assert!(codec::serialize_event(
+                Parser::Default,
+                "/chat",
+                "message",
+                black_box(&msg)
+            ))
+        })
+    });
+    g.bench_function("msgpack event (emit's frame, Parser::MsgPack)", |b| {
+        b.iter(|| {
+            assert!(codec::serialize_event(
+                Parser::MsgPack,
+                "/chat",
+                "message",
+                black_box(&msg)
+            ))
+        })
+    });
+    g.bench_function("msgpack event (4 KiB bin)", |b| {
+        b.iter(|| {
+            assert!(codec::serialize_event(
+                Parser::MsgPack,
+                "/chat",
+                "upload",
+                black_box(&upload)
+            ))
+        })
+    });
     g.finish();
 
     let text_packet = codec::encode_event_fast("/chat", "message", &msg).unwrap();
@@ -75,6 +105,8 @@ fn codec_benches(c: &mut Criterion) {
     let binary_args = Args::from_serialize(&upload).unwrap();
     let binary_packet = codec::encode_event("/chat", "upload", &binary_args);
     let binary_packet = &binary_packet[1..];
+    let msgpack_packet = codec::encode_event_msgpack("/chat", "message", &args);
+    let msgpack_binary_packet = codec::encode_event_msgpack("/chat", "upload", &binary_args);
 
     let mut g = c.benchmark_group("decode");
     g.bench_function("text packet", |b| {
@@ -82,6 +114,16 @@ fn codec_benches(c: &mut Criterion) {
     });
     g.bench_function("binary packet header", |b| {
         b.iter(|| assert!(codec::decode_packet(black_box(binary_packet))))
+    });
+    g.bench_function("msgpack packet", |b| {
+        b.iter(|| assert!(codec::decode_msgpack_packet(black_box(&msgpack_packet))))
+    });
+    g.bench_function("msgpack packet (4 KiB bin)", |b| {
+        b.iter(|| {
+            assert!(codec::decode_msgpack_packet(black_box(
+                &msgpack_binary_packet
+            )))
+        })
     });
     let three_args = Args::from_serialize(&("lobby", &msg, 42u32)).unwrap();
     g.bench_function("Args::decode, text into a struct", |b| {

@@ -3,6 +3,7 @@
 //! face is `crate::adapter`, which re-exports all of it beside [`crate::adapter::LocalSockets`]
 //! and the default [`crate::adapter::LocalAdapter`].
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,6 +16,7 @@ use crate::engine::sid::Sid;
 use crate::error::AckError;
 use crate::future::BoxFuture;
 use crate::protocol::packet::{Packet, PacketData};
+use crate::protocol::{msgpack, parser_of, Parser};
 
 /// Per-socket answers of a broadcast with acks: the socket id and its ack arguments, or why
 /// there is none ([`AckError::Timeout`] when it did not answer in time).
@@ -66,18 +68,42 @@ pub enum AdapterError {
     Transport(Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// A Socket.IO packet encoded once for all its receivers: the text part (with the Engine.IO
-/// message prefix `4`) and the binary attachments, shared (cloning it copies no payload).
+/// A Socket.IO packet encoded once for all its receivers, shared (cloning it copies no
+/// payload): with the default parser the text part (with the Engine.IO message prefix `4`) and
+/// the binary attachments; with [`crate::Parser::MsgPack`] one binary message.
+///
+/// A packet arrives at a namespace's sockets in its server's encoding: one encoded by another
+/// parser (e.g. [`EncodedPacket::event`], always the default parser's, on a msgpack server) is
+/// re-encoded once per delivery ([`crate::adapter::LocalSockets::deliver`]), so adapters need
+/// not care which parser the server uses.
 #[derive(Debug, Clone)]
 pub struct EncodedPacket(pub(crate) Frame);
 
 impl EncodedPacket {
-    /// Encodes an EVENT packet of namespace `nsp` (BINARY_EVENT when `args` has attachments).
+    /// Encodes an EVENT packet of namespace `nsp` with the default parser (BINARY_EVENT when
+    /// `args` has attachments); see the type's docs for servers with another parser.
     pub fn event(nsp: &str, event: &str, args: Args) -> Self {
         EncodedPacket(crate::protocol::packet::event_frame(nsp, event, args, None))
     }
 
-    /// The Socket.IO packet text, e.g. `2/chat,["news","hi"]` (without the Engine.IO prefix).
+    /// The same packet in `parser`'s encoding: itself when `parser` wrote it, else read back
+    /// ([`EncodedPacket::parts`]) and encoded again; `None` when it cannot be read back (not
+    /// an EVENT).
+    pub(crate) fn frame_for(&self, parser: Parser) -> Option<Cow<'_, Frame>> {
+        if parser_of(&self.0) == parser {
+            return Some(Cow::Borrowed(&self.0));
+        }
+        let parts = self.parts().ok()?;
+        Some(Cow::Owned(parser.event(
+            &parts.nsp,
+            &parts.event,
+            parts.args,
+            None,
+        )))
+    }
+
+    /// The Socket.IO packet text, e.g. `2/chat,["news","hi"]` (without the Engine.IO prefix);
+    /// empty for a msgpack packet (read it with [`EncodedPacket::parts`]).
     pub fn text(&self) -> &str {
         let text = match &self.0 {
             Frame::Text(t) | Frame::WithAttachments(t, _) => t.as_str(),
@@ -86,7 +112,8 @@ impl EncodedPacket {
         text.get(1..).unwrap_or("")
     }
 
-    /// The binary attachments, in placeholder order.
+    /// The binary attachments, in placeholder order (none for a msgpack packet, whose binary
+    /// is inside it).
     pub fn attachments(&self) -> &[Bytes] {
         match &self.0 {
             Frame::WithAttachments(_, atts) => atts,
@@ -95,11 +122,15 @@ impl EncodedPacket {
     }
 
     /// Reads the packet back as `{type, nsp, data}`, for adapters that forward it to other
-    /// nodes; `data` holds the event name first, then the arguments, with binary attachments as
-    /// `{"_placeholder":true,"num":n}` (their bytes are [`EncodedPacket::attachments`]).
+    /// nodes; `data` holds the event name first, then the arguments, with binary as
+    /// attachments (placeholders `{"_placeholder":true,"num":n}` in the values), whichever
+    /// parser encoded it.
     pub fn parts(&self) -> Result<PacketParts, AdapterError> {
-        let packet = Packet::decode(self.text())
-            .map_err(|e| AdapterError::Transport(format!("undecodable packet: {e}").into()))?;
+        let undecodable = |e| AdapterError::Transport(format!("undecodable packet: {e}").into());
+        let packet = match &self.0 {
+            Frame::Binary(bytes) => msgpack::decode(bytes).map_err(undecodable)?,
+            _ => Packet::decode(self.text()).map_err(undecodable)?,
+        };
         let (event, args) = match packet.data {
             PacketData::Event(name, args) => (name, args),
             _ => return Err(AdapterError::Unsupported("packets other than events")),
@@ -107,7 +138,7 @@ impl EncodedPacket {
         Ok(PacketParts {
             nsp: packet.ns.into_owned(),
             event,
-            args: Args::new(args.values().to_vec(), self.attachments().to_vec()),
+            args: args.with_attachments(self.attachments().to_vec()),
         })
     }
 }
@@ -226,4 +257,61 @@ pub trait Adapter: Send + Sync + 'static {
     /// broadcast after `offset` to a selection the session's rooms belong to. `None` otherwise
     /// (the client then connects as a new socket). A session is restored at most once.
     fn restore_session(&self, pid: &str, offset: &str) -> BoxFuture<Option<RestoredSession>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::Value as Dynamic;
+
+    /// A packet reads back the same from either parser's encoding, and is re-encoded only
+    /// for a server with the other parser (to what that parser writes itself).
+    #[test]
+    fn packets_read_back_and_convert_across_parsers() {
+        let args = Args::from_values([
+            Dynamic::String("hi".into()),
+            Dynamic::Binary(Bytes::from_static(&[1, 2])),
+            Dynamic::from(serde_json::json!({"n": 2.5})),
+        ]);
+        let json = EncodedPacket::event("/chat", "news", args.clone());
+        let msgpack = EncodedPacket(Parser::MsgPack.event("/chat", "news", args.clone(), None));
+        for packet in [&json, &msgpack] {
+            let parts = packet.parts().unwrap();
+            assert_eq!(
+                (parts.nsp.as_str(), parts.event.as_str()),
+                ("/chat", "news")
+            );
+            assert_eq!(parts.args, args);
+        }
+        assert!(matches!(
+            json.frame_for(Parser::Default),
+            Some(Cow::Borrowed(_))
+        ));
+        assert!(matches!(
+            msgpack.frame_for(Parser::MsgPack),
+            Some(Cow::Borrowed(_))
+        ));
+        let converted = json.frame_for(Parser::MsgPack);
+        let (Some(Frame::Binary(converted)), Frame::Binary(direct)) =
+            (converted.as_deref(), &msgpack.0)
+        else {
+            panic!("a msgpack packet is one binary message")
+        };
+        assert_eq!(converted, direct);
+        let Some(Frame::WithAttachments(text, atts)) =
+            msgpack.frame_for(Parser::Default).as_deref().cloned()
+        else {
+            panic!("binary goes as an attachment with the default parser")
+        };
+        assert_eq!(text.as_str().get(1..), Some(json.text()));
+        assert_eq!(&atts[..], json.attachments());
+        // only events are read back
+        let connect = EncodedPacket(Parser::MsgPack.control(
+            crate::protocol::packet::PacketType::Connect,
+            "/",
+            None,
+        ));
+        assert!(connect.parts().is_err());
+        assert!(connect.frame_for(Parser::Default).is_none());
+    }
 }

@@ -10,7 +10,6 @@ use crate::adapter_api::{BroadcastOptions, EncodedPacket, SocketInfo};
 use crate::args::{Args, FromAck};
 use crate::engine::sid::Sid;
 use crate::error::{AckError, EmitError};
-use crate::protocol::packet::serialize_event;
 use crate::socket::{Namespace, Socket, SocketRef};
 
 /// A selection of sockets in one namespace: everyone, or the members of some rooms, minus the
@@ -75,6 +74,20 @@ impl BroadcastOperator {
         self
     }
 
+    /// An EVENT encoded once, with the server's parser.
+    fn encode<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<EncodedPacket, EmitError> {
+        let parser = self.ns.config().parser;
+        Ok(EncodedPacket(parser.serialize_event(
+            self.ns.path(),
+            event,
+            data,
+        )?))
+    }
+
     /// The selected sockets of this node.
     pub fn sockets(&self) -> Vec<SocketRef> {
         self.ns.sockets_among(self.ns.adapter().sockets(&self.opts))
@@ -84,14 +97,15 @@ impl BroadcastOperator {
     /// queue is full misses the message (logged); the call fails only if `data` does not
     /// serialize.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
-        let packet = EncodedPacket(serialize_event(self.ns.path(), event, data)?);
+        let packet = self.encode(event, data)?;
         self.ns.adapter().broadcast(&packet, &self.opts);
         Ok(())
     }
 
     /// Emits already-built arguments to every selected socket.
     pub fn emit_args(&self, event: &str, args: Args) {
-        let packet = EncodedPacket::event(self.ns.path(), event, args);
+        let parser = self.ns.config().parser;
+        let packet = EncodedPacket(parser.event(self.ns.path(), event, args, None));
         self.ns.adapter().broadcast(&packet, &self.opts);
     }
 
@@ -108,7 +122,7 @@ impl BroadcastOperator {
         T: FromAck + Send + 'static,
         D: Serialize + ?Sized,
     {
-        let packet = EncodedPacket(serialize_event(self.ns.path(), event, data)?);
+        let packet = self.encode(event, data)?;
         let timeout = self.timeout.unwrap_or(self.ns.config().ack_timeout);
         let answers = self
             .ns

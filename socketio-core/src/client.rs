@@ -7,10 +7,10 @@ use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 
-use crate::engine::packet::Frame;
 use crate::engine::socket::{CloseReason, Protocol};
 use crate::engine::EngineHandler;
-use crate::protocol::packet::{self, Packet, PacketData, PacketType};
+use crate::protocol::packet::{Packet, PacketData, PacketType};
+use crate::protocol::{msgpack, Parser};
 use crate::socket::config::ServerConfig;
 use crate::socket::conn::{Client, Conn, Partial};
 use crate::socket::handler::{call_connect, HandlerSite};
@@ -99,6 +99,11 @@ impl EngineHandler for ServerCore {
     }
 
     fn on_message(&self, conn: &Conn, text: &str) {
+        if self.config.parser != Parser::Default {
+            tracing::debug!(sid = %conn.sid, "text packet while the server's parser is msgpack");
+            conn.close(CloseReason::ParseError);
+            return;
+        }
         if conn.data.awaiting_attachments.load(Ordering::Acquire) {
             tracing::debug!(sid = %conn.sid, "text packet while binary attachments were expected");
             conn.close(CloseReason::ParseError);
@@ -127,6 +132,17 @@ impl EngineHandler for ServerCore {
     }
 
     fn on_binary(&self, conn: &Conn, data: Bytes) {
+        if self.config.parser == Parser::MsgPack {
+            // each packet is one binary message; its binary is inside it
+            match msgpack::decode(&data) {
+                Ok(packet) => self.dispatch(conn, packet, Vec::new()),
+                Err(err) => {
+                    tracing::debug!(sid = %conn.sid, %err, "invalid socket.io packet");
+                    conn.close(CloseReason::ParseError);
+                }
+            }
+            return;
+        }
         let complete = {
             let mut partial = conn.data.partial.lock().unwrap();
             match partial.as_mut() {
@@ -206,7 +222,13 @@ impl ServerCore {
     /// connect handler refuses with "internal server error" (see `call_connect`).
     fn connect(&self, conn: &Conn, path: String, auth: Option<serde_json::Value>) {
         let Some(admission) = self.admission(&path) else {
-            send_connect_error(conn, &path, "Invalid namespace".into(), None);
+            send_connect_error(
+                conn,
+                self.config.parser,
+                &path,
+                "Invalid namespace".into(),
+                None,
+            );
             return;
         };
         let ns = admission.0.clone();
@@ -227,6 +249,7 @@ impl ServerCore {
         };
         ns.adapter().add_all(socket.id(), &[socket.id().as_str()]);
         let conn = conn.clone();
+        let parser = self.config.parser;
         tokio::spawn(async move {
             let _admission = admission;
             let verdict = admit(&ns, &socket, auth).await;
@@ -244,7 +267,7 @@ impl ServerCore {
                 Err(err) => {
                     tracing::debug!(ns = ns.path(), %err, "connection refused");
                     socket.close(DisconnectReason::ServerNamespaceDisconnect, false);
-                    send_connect_error(&conn, ns.path(), err.message, err.data);
+                    send_connect_error(&conn, parser, ns.path(), err.message, err.data);
                 }
             }
         });
@@ -270,7 +293,13 @@ async fn admit(
 
 /// Refuses a namespace connection. Socket.IO v5 sends `{"message", "data"?}`; v4 sends the
 /// data if any, else the message as a JSON string (`44/ns,"Invalid namespace"`).
-fn send_connect_error(conn: &Conn, ns: &str, message: String, data: Option<serde_json::Value>) {
+fn send_connect_error(
+    conn: &Conn,
+    parser: Parser,
+    ns: &str,
+    message: String,
+    data: Option<serde_json::Value>,
+) {
     let body = match conn.protocol {
         Protocol::V4 => {
             let mut body = serde_json::json!({ "message": message });
@@ -281,6 +310,5 @@ fn send_connect_error(conn: &Conn, ns: &str, message: String, data: Option<serde
         }
         Protocol::V3 => data.unwrap_or(serde_json::Value::String(message)),
     };
-    let text = packet::encode(PacketType::ConnectError, ns, 0, None, Some(&body));
-    let _ = conn.send(Frame::Text(text.into()));
+    let _ = conn.send(parser.control(PacketType::ConnectError, ns, Some(&body)));
 }

@@ -47,6 +47,7 @@ pub use engine::socket::Transport;
 pub use engine_io::{EngineIo, EngineIoSocket, EngineMessage};
 pub use error::{AckError, ConnectError, EmitError, PacketRejection};
 pub use future::BoxFuture;
+pub use protocol::Parser;
 pub use registry::NamespaceHandlers;
 pub use server::{SocketIo, SocketIoBuilder};
 pub use service::SocketIoService;
@@ -109,6 +110,34 @@ pub mod __private {
             data: &T,
         ) -> Option<String> {
             crate::protocol::packet::encode_event_data(ns, event, data).ok()?
+        }
+
+        /// Builds the frame of an EVENT from serializable data with `parser`, as every emit
+        /// does; `false` when `data` does not serialize.
+        pub fn serialize_event<T: serde::Serialize + ?Sized>(
+            parser: crate::Parser,
+            ns: &str,
+            event: &str,
+            data: &T,
+        ) -> bool {
+            parser.serialize_event(ns, event, data).is_ok()
+        }
+
+        /// Encodes an EVENT from already-serialized arguments as socket.io-msgpack-parser's
+        /// one binary message.
+        pub fn encode_event_msgpack(ns: &str, event: &str, args: &crate::Args) -> bytes::Bytes {
+            crate::protocol::msgpack::encode_event(
+                ns,
+                event,
+                args.values(),
+                args.attachments(),
+                None,
+            )
+        }
+
+        /// Decodes one socket.io-msgpack-parser packet; `false` when it is invalid.
+        pub fn decode_msgpack_packet(data: &bytes::Bytes) -> bool {
+            crate::protocol::msgpack::decode(data).is_ok()
         }
     }
     pub use inventory;

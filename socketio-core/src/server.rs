@@ -15,6 +15,7 @@ use crate::engine::sid::Sid;
 use crate::engine::socket::Transport;
 use crate::engine::Engine;
 use crate::error::EmitError;
+use crate::protocol::Parser;
 use crate::registry::NamespaceHandlers;
 use crate::service::SocketIoService;
 use crate::socket::config::{AdapterLayer, ServerConfig};
@@ -26,6 +27,7 @@ impl Default for ServerConfig {
         ServerConfig {
             connect_timeout: Duration::from_secs(45),
             ack_timeout: Duration::from_secs(60),
+            parser: Parser::Default,
             adapter_factory: crate::adapter::local_factory(),
             adapter_layer: Arc::default(),
             state: Default::default(),
@@ -492,6 +494,19 @@ impl SocketIoBuilder {
     /// a client connects to stays in memory.
     pub fn cleanup_empty_child_namespaces(mut self, on: bool) -> Self {
         self.server.cleanup_empty_children = on;
+        self
+    }
+
+    /// The packet encoding of every client (socket.io's `parser` option; default
+    /// [`Parser::Default`], socket.io-parser's JSON). [`Parser::MsgPack`] serves clients built
+    /// with socket.io-msgpack-parser, on both transports, binary included.
+    ///
+    /// ```
+    /// use socketio_core::{Parser, SocketIo};
+    /// let io = SocketIo::builder().parser(Parser::MsgPack).build();
+    /// ```
+    pub fn parser(mut self, parser: Parser) -> Self {
+        self.server.parser = parser;
         self
     }
 

@@ -23,6 +23,7 @@
 //! with `tracing`); messages published while it was down are lost, as with any Redis pub/sub.
 
 mod acks;
+mod connection;
 pub mod node;
 pub mod streams;
 
@@ -63,7 +64,7 @@ impl RedisBus {
     async fn publish_once(&self, channel: &str, payload: &[u8]) -> redis::RedisResult<()> {
         let mut guard = self.publisher.lock().await;
         if guard.is_none() {
-            *guard = Some(self.client.get_multiplexed_async_connection().await?);
+            *guard = Some(connection::connect(&self.client, None, None).await?);
         }
         let conn = guard.as_mut().expect("connected above");
         let result: redis::RedisResult<i64> = redis::cmd("PUBLISH")

@@ -53,6 +53,10 @@ pub(crate) enum ParseError {
     Payload,
     #[error("a client may not send CONNECT_ERROR")]
     ClientConnectError,
+    #[error("invalid namespace")]
+    Namespace,
+    #[error("invalid msgpack packet: {0}")]
+    Msgpack(String),
 }
 
 /// Upper bound on attachments announced by one packet (their total size is bounded too, see
@@ -96,7 +100,7 @@ pub(crate) const RESERVED_EVENTS: [&str; 6] = [
 ];
 
 /// Refuses a reserved event name (see [`RESERVED_EVENTS`]).
-fn event_name(name: String) -> Result<String, ParseError> {
+pub(crate) fn event_name(name: String) -> Result<String, ParseError> {
     if RESERVED_EVENTS.contains(&name.as_str()) {
         return Err(ParseError::Payload);
     }

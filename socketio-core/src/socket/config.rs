@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::state::StateMap;
 use super::LocalSockets;
 use crate::adapter_api::Adapter;
+use crate::protocol::Parser;
 
 /// Makes the adapter of each namespace, given the namespace's sockets of this node. Called once
 /// per namespace, when it is created.
@@ -21,6 +22,8 @@ pub(crate) type AdapterLayer =
 pub(crate) struct ServerConfig {
     pub(crate) connect_timeout: Duration,
     pub(crate) ack_timeout: Duration,
+    /// The packet encoding every socket reads and writes.
+    pub(crate) parser: Parser,
     /// Makes each namespace's adapter.
     pub(crate) adapter_factory: AdapterFactory,
     /// Set once, when the server joins a cluster: wraps every namespace's adapter.
@@ -37,6 +40,7 @@ impl std::fmt::Debug for ServerConfig {
         f.debug_struct("ServerConfig")
             .field("connect_timeout", &self.connect_timeout)
             .field("ack_timeout", &self.ack_timeout)
+            .field("parser", &self.parser)
             .finish_non_exhaustive()
     }
 }

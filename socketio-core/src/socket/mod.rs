@@ -29,7 +29,8 @@ use crate::engine::packet::Frame;
 use crate::engine::sid::Sid;
 use crate::engine::socket::{CloseReason, Protocol, QueueError, Transport};
 use crate::error::{AckError, EmitError};
-use crate::protocol::packet::{self, event_frame, serialize_event, with_attachments, PacketType};
+use crate::protocol::packet::PacketType;
+use crate::protocol::Parser;
 
 /// A shared handle on a [`Socket`]; this is what handlers receive.
 pub type SocketRef = Arc<Socket>;
@@ -192,13 +193,13 @@ impl Socket {
     /// `()` for none, a tuple for several, anything else for one.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         self.notify_outgoing(event, || Args::from_serialize(data));
-        self.send_frame(serialize_event(self.ns.path(), event, data)?)
+        self.send_frame(self.parser().serialize_event(self.ns.path(), event, data)?)
     }
 
     /// Sends an event with already-built arguments (e.g. ones received, to echo them).
     pub fn emit_args(&self, event: &str, args: Args) -> Result<(), EmitError> {
         self.notify_outgoing(event, || Ok(args.clone()));
-        self.send_frame(event_frame(self.ns.path(), event, args, None))
+        self.send_frame(self.parser().event(self.ns.path(), event, args, None))
     }
 
     /// Emits to this client only if its transport can take the packet right now (socket.io's
@@ -273,25 +274,21 @@ impl Socket {
     ) -> Result<oneshot::Receiver<Args>, EmitError> {
         self.notify_outgoing(event, || Ok(args.clone()));
         let (id, rx) = self.register_ack();
-        self.send_expecting_ack(id, event_frame(self.ns.path(), event, args, Some(id)))?;
+        let frame = self.parser().event(self.ns.path(), event, args, Some(id));
+        self.send_expecting_ack(id, frame)?;
         Ok(rx)
     }
 
     /// Sends a packet encoded once for many sockets (a broadcast with acks) under a fresh ack id
-    /// of this socket, spliced into the packet text.
+    /// of this socket, spliced into the packet (re-encoded first if another parser wrote it).
     pub(crate) fn send_packet_with_ack(
         &self,
         packet: &EncodedPacket,
     ) -> Result<oneshot::Receiver<Args>, EmitError> {
         let (id, rx) = self.register_ack();
-        let frame = match &packet.0 {
-            Frame::Text(text) => {
-                packet::with_ack_id(text.as_str(), id).map(|t| Frame::Text(t.into()))
-            }
-            Frame::WithAttachments(text, atts) => packet::with_ack_id(text.as_str(), id)
-                .map(|t| Frame::WithAttachments(t.into(), atts.clone())),
-            Frame::Binary(_) => None,
-        };
+        let frame = packet
+            .frame_for(self.parser())
+            .and_then(|frame| crate::protocol::with_ack_id(&frame, id));
         let Some(frame) = frame else {
             self.acks.lock().unwrap().remove(&id);
             return Err(EmitError::NotAnEvent);
@@ -442,8 +439,10 @@ impl Socket {
         // Socket.IO v5 tells the client its id; v4 (Engine.IO v3 clients) has no payload.
         let sid = serde_json::json!({ "sid": self.id });
         let payload = (self.conn.protocol == Protocol::V4).then_some(&sid);
-        let answer = packet::encode(PacketType::Connect, self.ns.path(), 0, None, payload);
-        let _ = self.conn.send(Frame::Text(answer.into()));
+        let answer = self
+            .parser()
+            .control(PacketType::Connect, self.ns.path(), payload);
+        let _ = self.conn.send(answer);
         for frame in pending.drain(..) {
             let _ = self.conn.send(frame);
         }
@@ -471,8 +470,10 @@ impl Socket {
         self.ns.remove_socket(self.id);
         self.conn.data.remove_socket(self);
         if notify {
-            let packet = packet::encode(PacketType::Disconnect, self.ns.path(), 0, None, None);
-            let _ = self.conn.send(Frame::Text(packet.into()));
+            let packet = self
+                .parser()
+                .control(PacketType::Disconnect, self.ns.path(), None);
+            let _ = self.conn.send(packet);
         }
         tracing::debug!(sid = %self.id, ns = self.ns.path(), %reason, "socket disconnected");
         if was == CONNECTED {
@@ -486,23 +487,17 @@ impl Socket {
         id: u64,
         data: &T,
     ) -> Result<(), EmitError> {
-        match packet::encode_ack_data(self.ns.path(), id, data)? {
-            Some(text) => self.send_frame(Frame::Text(text.into())),
-            None => self.send_ack(id, Args::from_serialize(data)?),
-        }
+        self.send_frame(self.parser().serialize_ack(self.ns.path(), id, data)?)
     }
 
     /// Sends an ACK packet answering the client's ack id.
     pub(crate) fn send_ack(&self, id: u64, args: Args) -> Result<(), EmitError> {
-        let (values, attachments) = args.into_parts();
-        let text = packet::encode(
-            PacketType::Ack,
-            self.ns.path(),
-            attachments.len(),
-            Some(id),
-            Some(&Value::Array(values)),
-        );
-        self.send_frame(with_attachments(text, attachments))
+        self.send_frame(self.parser().ack(self.ns.path(), id, args))
+    }
+
+    /// The server's packet encoding.
+    fn parser(&self) -> Parser {
+        self.ns.config().parser
     }
 }
 
@@ -519,7 +514,9 @@ impl VolatileEmitter<'_> {
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<bool, EmitError> {
         let socket = self.socket;
         socket.notify_outgoing(event, || Args::from_serialize(data));
-        let frame = serialize_event(socket.ns.path(), event, data)?;
+        let frame = socket
+            .parser()
+            .serialize_event(socket.ns.path(), event, data)?;
         Ok(socket.send_volatile_frame(frame))
     }
 
@@ -527,7 +524,8 @@ impl VolatileEmitter<'_> {
     pub fn emit_args(&self, event: &str, args: Args) -> bool {
         let socket = self.socket;
         socket.notify_outgoing(event, || Ok(args.clone()));
-        socket.send_volatile_frame(event_frame(socket.ns.path(), event, args, None))
+        let frame = socket.parser().event(socket.ns.path(), event, args, None);
+        socket.send_volatile_frame(frame)
     }
 }
 

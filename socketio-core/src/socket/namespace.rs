@@ -261,7 +261,7 @@ impl Namespace {
         outgoing: Arc<super::sockets::Outgoing>,
         family: Family,
     ) -> Self {
-        let sockets = LocalSockets::new(path.clone(), outgoing);
+        let sockets = LocalSockets::new(path.clone(), config.parser, outgoing);
         let adapter = (config.adapter_factory)(sockets.clone());
         let ns = Namespace {
             path,

@@ -12,6 +12,7 @@ use crate::args::Args;
 use crate::engine::sid::Sid;
 use crate::error::AckError;
 use crate::future::BoxFuture;
+use crate::protocol::Parser;
 use crate::socket::{wait_ack, Socket, SocketRef};
 
 /// A handler of server-side events ([`crate::Namespace::on_server_event`]): it gets the
@@ -61,6 +62,8 @@ impl Outgoing {
 /// The connected sockets of one namespace on this node.
 pub(crate) struct NsSockets {
     path: String,
+    /// The server's packet encoding (a packet in another one is re-encoded on delivery).
+    parser: Parser,
     map: RwLock<HashMap<Sid, SocketRef>>,
     pub(crate) outgoing: Arc<Outgoing>,
     /// Handlers of events other nodes emit to this namespace's server side, by event name.
@@ -82,9 +85,10 @@ impl std::fmt::Debug for LocalSockets {
 }
 
 impl LocalSockets {
-    pub(crate) fn new(path: String, outgoing: Arc<Outgoing>) -> Self {
+    pub(crate) fn new(path: String, parser: Parser, outgoing: Arc<Outgoing>) -> Self {
         LocalSockets(Arc::new(NsSockets {
             path,
+            parser,
             map: RwLock::default(),
             outgoing,
             server_handlers: RwLock::default(),
@@ -153,13 +157,30 @@ impl LocalSockets {
         self.0.map.write().unwrap().remove(&sid);
     }
 
-    /// Queues `packet` for each of `sockets` (the packet is shared, not copied). A socket whose
-    /// queue is full or closed misses it (logged at debug level). The namespace's outgoing
-    /// listeners see it first.
+    /// Queues `packet` for each of `sockets` (the packet is shared, not copied; one encoded by
+    /// another parser than the server's is re-encoded once, here). A socket whose queue is
+    /// full or closed misses it (logged at debug level). The namespace's outgoing listeners
+    /// see it first.
     pub fn deliver(&self, sockets: &[SocketRef], packet: &EncodedPacket) {
+        self.deliver_as(sockets, packet, false);
+    }
+
+    /// Delivers `packet` to `sockets`, only to those whose transport is writable when
+    /// `volatile`.
+    fn deliver_as(&self, sockets: &[SocketRef], packet: &EncodedPacket, volatile: bool) {
+        if sockets.is_empty() {
+            return;
+        }
+        let Some(frame) = packet.frame_for(self.0.parser) else {
+            tracing::debug!(nsp = %self.0.path, "broadcast packet not an event: not delivered");
+            return;
+        };
+        let frame: &crate::engine::packet::Frame = &frame;
         self.notify_outgoing(sockets, packet);
         for socket in sockets {
-            if let Err(err) = socket.send_frame(packet.0.clone()) {
+            if volatile {
+                socket.send_volatile_frame(frame.clone());
+            } else if let Err(err) = socket.send_frame(frame.clone()) {
                 tracing::debug!(sid = %socket.id(), %err, "broadcast not delivered");
             }
         }
@@ -169,10 +190,7 @@ impl LocalSockets {
     /// socket whose transport cannot take it right now misses it (see
     /// [`crate::Socket::volatile`] for what "cannot" means).
     pub fn deliver_volatile(&self, sockets: &[SocketRef], packet: &EncodedPacket) {
-        self.notify_outgoing(sockets, packet);
-        for socket in sockets {
-            socket.send_volatile_frame(packet.0.clone());
-        }
+        self.deliver_as(sockets, packet, true);
     }
 
     /// Sends `packet` to `socket` under a fresh ack id of the socket and waits for its answer,

@@ -226,18 +226,13 @@ pub(super) fn random_hex() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A multiplexed connection named `name` (`CLIENT SETNAME`).
+/// A multiplexed connection named `name` (`CLIENT SETNAME`), waiting for replies without a
+/// bound (see [`crate::connection`]: a timed-out `PUBLISH` retried would be delivered twice).
 pub(super) async fn connect(
     client: &redis::Client,
     name: &str,
 ) -> redis::RedisResult<MultiplexedConnection> {
-    let mut conn = client.get_multiplexed_async_connection().await?;
-    redis::cmd("CLIENT")
-        .arg("SETNAME")
-        .arg(name)
-        .query_async::<()>(&mut conn)
-        .await?;
-    Ok(conn)
+    crate::connection::connect(client, Some(name), None).await
 }
 
 /// A byte stream to Redis (TCP or Unix socket).

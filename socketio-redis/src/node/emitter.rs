@@ -41,7 +41,7 @@ impl Connection {
     async fn publish_once(&self, channel: &str, payload: &[u8]) -> redis::RedisResult<()> {
         let mut guard = self.conn.lock().await;
         if guard.is_none() {
-            *guard = Some(self.client.get_multiplexed_async_connection().await?);
+            *guard = Some(crate::connection::connect(&self.client, None, None).await?);
         }
         let conn = guard.as_mut().expect("connected above");
         let result: redis::RedisResult<i64> = redis::cmd("PUBLISH")

@@ -9,7 +9,6 @@ use futures_util::StreamExt;
 use rand::RngCore;
 use redis::aio::MultiplexedConnection;
 use redis::streams::{StreamRangeReply, StreamReadReply};
-use redis::AsyncConnectionConfig;
 use socketio_core::adapter::{
     AckAnswers, Adapter, AdapterError, BroadcastOptions as CoreOptions, EncodedPacket,
     LocalAdapter, LocalSockets, RestoredSession, Session, SocketInfo,
@@ -22,6 +21,7 @@ use super::{
     goes_to_stream, next_offset, selects,
 };
 use crate::acks::{gather_remote_acks, AckReport};
+use crate::connection::connect;
 use crate::node::convert::{
     args_from_node, args_to_node, broadcast_flags, core_options, handshake_of, wire_options,
 };
@@ -129,7 +129,7 @@ impl Shared {
     async fn command(&self) -> redis::RedisResult<MultiplexedConnection> {
         let mut guard = self.commands.lock().await;
         if guard.is_none() {
-            *guard = Some(connect(&self.client, &format!("{}-pub", self.name), None).await?);
+            *guard = Some(connect(&self.client, Some(&format!("{}-pub", self.name)), None).await?);
         }
         Ok(guard.clone().expect("connected above"))
     }
@@ -137,27 +137,6 @@ impl Shared {
     async fn forget_command_connection(&self) {
         *self.commands.lock().await = None;
     }
-}
-
-/// A multiplexed connection named `name` (`CLIENT SETNAME`), with a response timeout.
-async fn connect(
-    client: &redis::Client,
-    name: &str,
-    response_timeout: Option<Duration>,
-) -> redis::RedisResult<MultiplexedConnection> {
-    let mut config = AsyncConnectionConfig::new();
-    if let Some(t) = response_timeout {
-        config = config.set_response_timeout(Some(t));
-    }
-    let mut conn = client
-        .get_multiplexed_async_connection_with_config(&config)
-        .await?;
-    redis::cmd("CLIENT")
-        .arg("SETNAME")
-        .arg(name)
-        .query_async::<()>(&mut conn)
-        .await?;
-    Ok(conn)
 }
 
 fn random_hex() -> String {
@@ -240,7 +219,7 @@ impl RedisStreamsAdapter {
             .connection_name
             .clone()
             .unwrap_or_else(|| format!("socketio-streams-{}", random_hex()));
-        let mut writer = connect(&client, &format!("{name}-pub"), None).await?;
+        let mut writer = connect(&client, Some(&format!("{name}-pub")), None).await?;
         let last: StreamRangeReply = redis::cmd("XREVRANGE")
             .arg(&config.stream_name)
             .arg("+")
@@ -955,7 +934,7 @@ async fn run_writer(
         let mut sent = false;
         for _attempt in 0..2 {
             if conn.is_none() {
-                match connect(&client, &name, None).await {
+                match connect(&client, Some(&name), None).await {
                     Ok(c) => conn = Some(c),
                     Err(err) => {
                         tracing::warn!(%err, "redis streams adapter: cannot connect to write");
@@ -1007,14 +986,15 @@ async fn run_reader(shared: Weak<Shared>, router: Arc<Mutex<Router>>, mut last_i
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }
-        let mut conn = match connect(&client, &name, Some(block + Duration::from_secs(5))).await {
-            Ok(c) => c,
-            Err(err) => {
-                tracing::warn!(%err, "redis streams adapter: reader cannot connect");
-                failed = true;
-                continue;
-            }
-        };
+        let mut conn =
+            match connect(&client, Some(&name), Some(block + Duration::from_secs(5))).await {
+                Ok(c) => c,
+                Err(err) => {
+                    tracing::warn!(%err, "redis streams adapter: reader cannot connect");
+                    failed = true;
+                    continue;
+                }
+            };
         if failed {
             tracing::info!(
                 last_id,
