@@ -127,8 +127,11 @@ impl SocketIo {
     /// child is removed when its last socket leaves.
     ///
     /// The returned namespace's own path is `/_0`, `/_1`, .. (as in socket.io; clients cannot
-    /// connect to it). Fails when `pattern` is not a valid regular expression (`regex` crate
-    /// syntax).
+    /// connect to it and it has no sockets: emit to its children, `for ns in
+    /// parent.children() { ns.emit(..) }`, where socket.io's parent namespace emits to all of
+    /// them). Server-side event handlers ([`Namespace::on_server_event`]) are per namespace and
+    /// not shared with children. Fails when `pattern` is not a valid regular expression
+    /// (`regex` crate syntax).
     ///
     /// ```
     /// use socketio_core::{SocketIo, SocketRef};

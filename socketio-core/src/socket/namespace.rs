@@ -161,8 +161,9 @@ impl Namespace {
         }
     }
 
-    /// The child of this dynamic namespace at `path`, made and added to `table` (whose write
-    /// lock the caller holds, as `locked`) and to the parent's children.
+    /// A new child of this dynamic namespace at `path`, added to the parent's children; the
+    /// caller adds it to `table`, whose write lock it holds (it is only kept here, weakly, to
+    /// leave the table when empty).
     pub(crate) fn make_child(
         self: &Arc<Self>,
         path: &str,
