@@ -126,7 +126,7 @@ impl Routed {
         format!("{}:{event}:{room}", self.0)
     }
 
-    #[on_any]
+    #[fallback]
     async fn any(&self, _socket: SocketRef, event: EventName, all: Args) -> (String, usize) {
         (event.to_string(), all.len())
     }
@@ -289,14 +289,14 @@ async fn several_events_one_method_the_event_name_and_a_catch_all() {
     }
 }
 
-/// The closure form of the catch-all: `ns.on_any` gets every event without a handler, with its
-/// name, and acks like any handler; named handlers still win.
+/// The closure form of the catch-all: `ns.fallback` gets every event without a handler, with
+/// its name, and acks like any handler; named handlers still win.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closure_catch_all_gets_unhandled_events_with_their_name() {
     let io = SocketIo::new();
     io.ns("/any")
         .on("named", |_s: SocketRef| async { "named" })
-        .on_any(|_s: SocketRef, name: EventName, all: Args| async move {
+        .fallback(|_s: SocketRef, name: EventName, all: Args| async move {
             (format!("any:{name}"), all.len())
         });
     let addr = serve(&io).await;

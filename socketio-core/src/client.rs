@@ -2,7 +2,6 @@
 //! [`EngineHandler`], decoding each connection's packets (binary attachments collected in its
 //! [`Client`]) and connecting its sockets to namespaces.
 
-use foldhash::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 
@@ -14,13 +13,17 @@ use crate::protocol::packet::{Packet, PacketData, PacketType};
 use crate::protocol::{msgpack, Parser};
 use crate::socket::config::ServerConfig;
 use crate::socket::conn::{Client, Conn, Partial};
-use crate::socket::handler::call_connect;
+use crate::socket::handler::{call_connect, HandlerSite};
+use crate::socket::namespace::NamespaceTable;
 use crate::socket::{DisconnectReason, Handshake, Namespace, Socket, SocketRef};
 
 /// Socket.IO state shared by all connections: the namespaces.
 pub(crate) struct ServerCore {
     pub(crate) config: Arc<ServerConfig>,
-    pub(crate) namespaces: RwLock<HashMap<String, Arc<Namespace>>>,
+    pub(crate) namespaces: Arc<NamespaceTable>,
+    /// Dynamic namespaces, in the order they were declared: a CONNECT to a path with no
+    /// namespace of its own makes a child of the first that matches.
+    pub(crate) parents: RwLock<Vec<Arc<Namespace>>>,
     /// Bound on the total size of one binary packet's attachments (10 × `max_payload`; each
     /// attachment is also bounded by `max_payload` on its own).
     pub(crate) max_attachment_bytes: usize,
@@ -29,6 +32,41 @@ pub(crate) struct ServerCore {
 impl ServerCore {
     pub(crate) fn namespace(&self, path: &str) -> Option<Arc<Namespace>> {
         self.namespaces.read().unwrap().get(path).cloned()
+    }
+
+    /// The namespace a CONNECT to `path` joins, counted as connecting (see [`Admission`]): the
+    /// one at `path`, else a child of the first dynamic namespace that matches, made now
+    /// (socket.io's `_checkNamespace`).
+    fn admission(&self, path: &str) -> Option<Admission> {
+        if let Some(ns) = self.namespaces.read().unwrap().get(path) {
+            ns.start_connecting();
+            return Some(Admission(ns.clone()));
+        }
+        let parent = {
+            let parents = self.parents.read().unwrap();
+            parents.iter().find(|p| p.matches(path)).cloned()?
+        };
+        let mut table = self.namespaces.write().unwrap();
+        let ns = match table.get(path) {
+            Some(ns) => ns.clone(),
+            None => {
+                let child = parent.make_child(path, &self.namespaces);
+                table.insert(path.to_owned(), child.clone());
+                child
+            }
+        };
+        ns.start_connecting();
+        Some(Admission(ns))
+    }
+}
+
+/// A connection being admitted to a namespace: while it lives the namespace counts it, so an
+/// empty child of a dynamic namespace is not removed under it.
+struct Admission(Arc<Namespace>);
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.0.end_connecting();
     }
 }
 
@@ -185,7 +223,7 @@ impl ServerCore {
     /// answers. A panicking connect handler refuses with "internal server error" (see
     /// `call_connect`).
     fn connect(&self, conn: &Conn, path: String, auth: Option<serde_json::Value>) {
-        let Some(ns) = self.namespace(&path) else {
+        let Some(admission) = self.admission(&path) else {
             send_connect_error(
                 conn,
                 self.config.parser,
@@ -195,6 +233,7 @@ impl ServerCore {
             );
             return;
         };
+        let ns = admission.0.clone();
         if conn.data.socket(&path).is_some() {
             tracing::debug!(sid = %conn.sid, ns = path, "duplicate CONNECT ignored");
             return;
@@ -219,7 +258,7 @@ impl ServerCore {
         });
         let Some((pid, offset)) = claim else {
             let socket = Arc::new(Socket::new(ns.clone(), conn.clone(), handshake));
-            Self::connect_socket(ns, conn, socket, auth, false);
+            Self::connect_socket(admission, conn, socket, auth, false);
             return;
         };
         tokio::spawn(async move {
@@ -249,7 +288,7 @@ impl ServerCore {
             };
             let skip_middlewares =
                 socket.recovered() && recovery.is_some_and(|r| r.skip_middlewares);
-            Self::connect_socket(ns, conn, socket, auth, skip_middlewares);
+            Self::connect_socket(admission, conn, socket, auth, skip_middlewares);
         });
     }
 
@@ -260,12 +299,13 @@ impl ServerCore {
     /// the connect handler runs are queued (after a recovered socket's missed packets) until
     /// the CONNECT answer.
     fn connect_socket(
-        ns: Arc<Namespace>,
+        admission: Admission,
         conn: Conn,
         socket: SocketRef,
         auth: Option<serde_json::Value>,
         skip_middlewares: bool,
     ) {
+        let ns = admission.0.clone();
         {
             let mut sockets = conn.data.sockets.lock().unwrap();
             if sockets.contains_key(ns.path()) {
@@ -284,14 +324,8 @@ impl ServerCore {
             ns.add_socket(socket.clone());
         }
         tokio::spawn(async move {
-            // MIDDLEWARES: namespace middlewares run here, before the connect handler, unless
-            // `skip_middlewares` (a recovered socket and `RecoveryConfig::skip_middlewares`,
-            // as socket.io's `Namespace._add`).
-            let _ = skip_middlewares;
-            let verdict = match ns.connect_handler() {
-                Some(handler) => call_connect(&*handler, socket.clone(), auth).await,
-                None => Ok(()),
-            };
+            let _admission = admission;
+            let verdict = admit(&ns, &socket, auth, skip_middlewares).await;
             match verdict {
                 Ok(()) if !conn.is_closed() => {
                     if !early {
@@ -312,6 +346,28 @@ impl ServerCore {
                 }
             }
         });
+    }
+}
+
+/// Decides whether `socket` joins `ns`: the namespace's middlewares in order
+/// ([`Namespace::run_middlewares`]; not for a recovered socket when `skip_middlewares`, as
+/// socket.io's `Namespace._add` with `connectionStateRecovery.skipMiddlewares`), then its
+/// connect handler, the first refusal winning.
+async fn admit(
+    ns: &Namespace,
+    socket: &SocketRef,
+    auth: Option<serde_json::Value>,
+    skip_middlewares: bool,
+) -> Result<(), crate::ConnectError> {
+    if !skip_middlewares {
+        ns.run_middlewares(socket, &auth).await?;
+    }
+    match ns.connect_handler() {
+        Some(handler) => {
+            let site = HandlerSite::connect(socket.clone());
+            call_connect(site, &*handler, socket.clone(), auth).await
+        }
+        None => Ok(()),
     }
 }
 

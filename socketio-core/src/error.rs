@@ -78,3 +78,17 @@ impl From<String> for ConnectError {
         ConnectError::new(message)
     }
 }
+
+/// Why a packet middleware ([`crate::Namespace::use_packet_middleware`]) stopped an incoming
+/// event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PacketRejection {
+    /// Drop the event silently: no handler runs and no ack is sent.
+    #[error("event dropped")]
+    Drop,
+    /// Refuse the event: no handler runs; a client that asked for an ack gets the error ack
+    /// `{"error": message}`.
+    #[error("{0}")]
+    Error(String),
+}

@@ -18,8 +18,13 @@ use crate::socket::Namespace;
             methods carry #[on(\"event\")], #[on_any], #[on_connect] or #[on_disconnect]"
 )]
 pub trait NamespaceHandlers: Send + Sync + 'static {
-    /// The namespace path, e.g. `"/chat"`.
+    /// The namespace path, e.g. `"/chat"`; for a dynamic namespace the regular expression of
+    /// the paths it serves.
     const PATH: &'static str;
+
+    /// Whether [`NamespaceHandlers::PATH`] is the pattern of a dynamic namespace
+    /// ([`crate::SocketIo::dynamic_ns`]); `#[namespace(dynamic = "..")]` sets it.
+    const DYNAMIC: bool = false;
 
     /// Installs the handlers on `ns`.
     fn register(self: Arc<Self>, ns: &Namespace);

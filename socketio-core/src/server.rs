@@ -31,6 +31,8 @@ impl Default for ServerConfig {
             recovery: None,
             adapter_factory: crate::adapter::local_factory(),
             adapter_layer: Arc::default(),
+            state: Default::default(),
+            cleanup_empty_children: false,
         }
     }
 }
@@ -133,6 +135,70 @@ impl SocketIo {
         crate::typescript::render(&namespaces)
     }
 
+    /// The shared state of type `T` given to [`SocketIoBuilder::state`], if any.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        self.core().state.get::<T>()
+    }
+
+    /// Declares a dynamic namespace (socket.io's `io.of(/^\/room-\d+$/)`): a client may
+    /// connect to any path the regular expression `pattern` matches (the whole path, leading
+    /// `/` included; anchor it with `^..$`). The first connection to such a path makes a child
+    /// namespace there, with the handlers, middlewares and listeners set on the returned
+    /// dynamic namespace (set before or after: they are shared); sockets, rooms and broadcasts
+    /// are the child's own ([`SocketIo::of`] finds it, [`Namespace::children`] lists them).
+    /// A path with a namespace of its own is never a child; dynamic namespaces are tried in the
+    /// order they were declared. With [`SocketIoBuilder::cleanup_empty_child_namespaces`] a
+    /// child is removed when its last socket leaves.
+    ///
+    /// The returned namespace's own path is `/_0`, `/_1`, .. (as in socket.io; clients cannot
+    /// connect to it and it has no sockets: emit to its children, `for ns in
+    /// parent.children() { ns.emit(..) }`, where socket.io's parent namespace emits to all of
+    /// them). Server-side event handlers ([`Namespace::on_server_event`]) are per namespace and
+    /// not shared with children. Fails when `pattern` is not a valid regular expression
+    /// (`regex` crate syntax).
+    ///
+    /// ```
+    /// use socketio_core::{SocketIo, SocketRef};
+    /// let io = SocketIo::new();
+    /// io.dynamic_ns(r"^/room-\d+$")?
+    ///     .on("hello", |socket: SocketRef| async move { socket.ns().to_owned() });
+    /// # Ok::<(), regex::Error>(())
+    /// ```
+    pub fn dynamic_ns(&self, pattern: &str) -> Result<Arc<Namespace>, regex::Error> {
+        let regex = regex::Regex::new(pattern)?;
+        Ok(self.add_parent(|name, config| Namespace::parent_regex(name, config, regex)))
+    }
+
+    /// Declares a dynamic namespace whose paths `accept` decides (socket.io's
+    /// `io.of((name, auth, next) => ..)`, python-socketio's namespace `"*"` with
+    /// `|_| true`); see [`SocketIo::dynamic_ns`]. `accept` gets the path only: refuse by auth
+    /// with a middleware on the returned namespace. A panic in it is logged and matches
+    /// nothing.
+    ///
+    /// ```
+    /// use socketio_core::{SocketIo, SocketRef};
+    /// let io = SocketIo::new();
+    /// io.dynamic_ns_with(|path| path.starts_with("/tenant/"))
+    ///     .on_connect(|socket: SocketRef| async move { socket.join("all") });
+    /// ```
+    pub fn dynamic_ns_with(
+        &self,
+        accept: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Arc<Namespace> {
+        self.add_parent(|name, config| Namespace::parent_predicate(name, config, Box::new(accept)))
+    }
+
+    fn add_parent(
+        &self,
+        make: impl FnOnce(String, Arc<ServerConfig>) -> Namespace,
+    ) -> Arc<Namespace> {
+        let core = &self.engine.handler;
+        let mut parents = core.parents.write().unwrap();
+        let parent = Arc::new(make(format!("/_{}", parents.len()), core.config.clone()));
+        parents.push(parent.clone());
+        parent
+    }
+
     /// The namespace at `path`, if it exists.
     pub fn of(&self, path: &str) -> Option<Arc<Namespace>> {
         self.engine.handler.namespace(&normalize(path))
@@ -193,8 +259,19 @@ impl SocketIo {
     /// ```ignore
     /// io.register(Chat::new(database));
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// For a dynamic namespace (`#[namespace(dynamic = "..")]`) whose pattern is not a valid
+    /// regular expression: a programming error, reported at registration.
     pub fn register<N: NamespaceHandlers>(&self, handlers: N) -> Arc<Namespace> {
-        let ns = self.ns(N::PATH);
+        let ns = if N::DYNAMIC {
+            self.dynamic_ns(N::PATH).unwrap_or_else(|err| {
+                panic!("invalid dynamic namespace pattern {:?}: {err}", N::PATH)
+            })
+        } else {
+            self.ns(N::PATH)
+        };
         Arc::new(handlers).register(&ns);
         ns
     }
@@ -420,6 +497,33 @@ impl SocketIoBuilder {
         self
     }
 
+    /// Adds shared state of type `T`, handed to handlers and middlewares by the
+    /// [`crate::State`] extractor (one value per type; a second `state` of the same type
+    /// replaces the first). Also readable with [`SocketIo::state`].
+    ///
+    /// ```
+    /// struct Db { url: String }
+    /// let io = socketio_core::SocketIo::builder()
+    ///     .state(Db { url: "postgres://..".into() })
+    ///     .build();
+    /// assert_eq!(io.state::<Db>().unwrap().url, "postgres://..");
+    /// ```
+    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.server.state.insert(value);
+        self
+    }
+
+    /// Whether a child namespace of a dynamic namespace ([`SocketIo::dynamic_ns`]) is removed,
+    /// with its adapter, once its last socket leaves (socket.io's
+    /// `cleanupEmptyChildNamespaces`; default false: children stay until the server stops). A
+    /// later connection to the same path creates it again with the parent's handlers. Turn it
+    /// on when clients pick the paths (one per room, per user): without it each distinct path
+    /// a client connects to stays in memory.
+    pub fn cleanup_empty_child_namespaces(mut self, on: bool) -> Self {
+        self.server.cleanup_empty_children = on;
+        self
+    }
+
     /// The packet encoding of every client (socket.io's `parser` option; default
     /// [`Parser::Default`], socket.io-parser's JSON). [`Parser::MsgPack`] serves clients built
     /// with socket.io-msgpack-parser, on both transports, binary included.
@@ -501,7 +605,8 @@ impl SocketIoBuilder {
     pub fn build(self) -> SocketIo {
         let core = ServerCore {
             config: Arc::new(self.server),
-            namespaces: RwLock::new(HashMap::default()),
+            namespaces: Arc::new(RwLock::new(HashMap::default())),
+            parents: RwLock::default(),
             max_attachment_bytes: self.engine.max_payload.saturating_mul(10),
         };
         let io = SocketIo {

@@ -57,14 +57,26 @@
 //! - `#[namespace("/path")]` goes on an inherent impl block; the path starts with `/` and has no
 //!   whitespace. `#[namespace("/path", crate = "socketio_axum::socketio_core")]` names the core
 //!   crate through a re-export: generated code only uses `<crate>::__private`.
+//! - `#[namespace(dynamic = "^/room-\\d+$")]` instead of a path declares a dynamic namespace
+//!   (`SocketIo::dynamic_ns`): every path the regular expression matches gets a child
+//!   namespace with these handlers on first connection (an invalid pattern panics at
+//!   registration).
 //! - `#[on("event")]` (any string: it is the wire name; several: `#[on("join", "leave")]`),
-//!   `#[on_any]` (every event without a handler of its own), `#[on_connect]` and
-//!   `#[on_disconnect]` go on its methods, sync or async, which take `&self` then a
-//!   `SocketRef`. An event name, and each hook, appears at most once per impl (methods under
-//!   `#[cfg]` are exempt: a method's `#[cfg]` applies to its registration too). The names
+//!   `#[on_any]` (a listener of every event, before its handler: socket.io's `onAny`; its
+//!   return value is not an ack), `#[fallback]` (every event without a handler of its own),
+//!   `#[on_connect]`, `#[middleware]` and `#[on_disconnect]` go on its methods, sync or async,
+//!   which take `&self` then a `SocketRef`. An event name, `#[fallback]`, `#[on_connect]` and
+//!   `#[on_disconnect]` appear at most once per impl (methods under `#[cfg]` are exempt: a
+//!   method's `#[cfg]` applies to its registration too); `#[on_any]`, `#[middleware]` and
+//!   `#[packet_middleware]` and `#[on_any_outgoing]` any number of times, run in declaration
+//!   order.
+//! - `#[packet_middleware]` methods are sync and take `&self, socket: &SocketRef, event: &str,
+//!   args: &mut Args`, returning `Result<(), PacketRejection>` (socket.io's `socket.use`);
+//!   `#[on_any_outgoing]` methods are sync and take `&self, socket: &Socket, event: &str,
+//!   args: &Args` (socket.io's `onAnyOutgoing`). The names
 //!   `connect`, `connect_error`, `disconnect`, `disconnecting`, `newListener` and
 //!   `removeListener` are reserved (the Node server's lifecycle events).
-//! - The other parameters of an `#[on]`/`#[on_any]` method are extracted in order with
+//! - The other parameters of an `#[on]`/`#[on_any]`/`#[fallback]` method are extracted in order with
 //!   `socketio_core::FromEvent`: any owned `Deserialize` type takes the next argument
 //!   (`Option<T>` accepts a missing one; `serde_json::Value` and `bytes::Bytes` work; `&str` is
 //!   rejected at the parameter: write `String`), `AckSender` the ack, `Args` all arguments,
@@ -75,9 +87,13 @@
 //!   argument, a tuple: several, `Result<T, E>`: `Ok` like `T`, `Err(e)` as `{"error": e}`). An
 //!   error type that is only `Display` (`std::io::Error`, ..) is refused with a note: map it
 //!   with `.map_err(|e| e.to_string())`.
-//! - `#[on_connect]` takes an optional auth parameter (`Deserialize`, e.g. `Option<Auth>`) and
-//!   returns `()` or `Result<(), E: Into<ConnectError>>`; `#[on_disconnect]` an optional
-//!   `DisconnectReason`.
+//! - `#[on_connect]` and `#[middleware]` take `socketio_core::FromConnect` parameters (the auth
+//!   payload as a `Deserialize` type, e.g. `Option<Auth>`; `State<T>`, the server's shared
+//!   state) and return `()` or `Result<(), E: Into<ConnectError>>`; `#[on_disconnect]` an
+//!   optional `DisconnectReason`. Middlewares (any number) run in declaration order before the
+//!   connect handler; the first refusal is the client's CONNECT_ERROR.
+//! - `State<T>` (`SocketIo::builder().state(value)`) works as a parameter of every kind of
+//!   method but `#[on_disconnect]`.
 //!
 //! - Options after the path: `typescript` describes the handlers for
 //!   `socketio_core::typescript` (cargo feature `typescript`: argument types and the ack need
@@ -133,17 +149,52 @@ pub fn on(_attr: TokenStream, item: TokenStream) -> TokenStream {
     outside_namespace("on", item)
 }
 
-/// Marks a method of a `#[namespace]` impl as its catch-all: it handles every event that has no
-/// handler of its own (take the name with an `EventName` parameter).
+/// Marks a method of a `#[namespace]` impl as an any-event listener (socket.io's `onAny`):
+/// it sees every event, handled or not, before its handler (take the name with an
+/// `EventName` parameter); its return value is not an ack.
 #[proc_macro_attribute]
 pub fn on_any(_attr: TokenStream, item: TokenStream) -> TokenStream {
     outside_namespace("on_any", item)
+}
+
+/// Marks a method of a `#[namespace]` impl as an outgoing listener (socket.io's
+/// `onAnyOutgoing`): `fn sent(&self, socket: &Socket, event: &str, args: &Args)`, sync, called
+/// for every event sent to a socket of the namespace.
+#[proc_macro_attribute]
+pub fn on_any_outgoing(_attr: TokenStream, item: TokenStream) -> TokenStream {
+    outside_namespace("on_any_outgoing", item)
+}
+
+/// Marks a method of a `#[namespace]` impl as its catch-all: it handles every event that has no
+/// handler of its own (take the name with an `EventName` parameter); its return value is the
+/// ack.
+#[proc_macro_attribute]
+pub fn fallback(_attr: TokenStream, item: TokenStream) -> TokenStream {
+    outside_namespace("fallback", item)
+}
+
+/// Marks a method of a `#[namespace]` impl as a packet middleware (socket.io's `socket.use`):
+/// `fn check(&self, socket: &SocketRef, event: &str, args: &mut Args) -> Result<(),
+/// PacketRejection>`, sync, run for every incoming event before its handler, in declaration
+/// order.
+#[proc_macro_attribute]
+pub fn packet_middleware(_attr: TokenStream, item: TokenStream) -> TokenStream {
+    outside_namespace("packet_middleware", item)
 }
 
 /// Marks a method of a `#[namespace]` impl as its connect handler.
 #[proc_macro_attribute]
 pub fn on_connect(_attr: TokenStream, item: TokenStream) -> TokenStream {
     outside_namespace("on_connect", item)
+}
+
+/// Marks a method of a `#[namespace]` impl as a namespace middleware: it runs when a client
+/// connects, before the connect handler, after the middlewares declared above it (and any
+/// added earlier with `ns.use_middleware`); it can refuse the connection with a
+/// `ConnectError`. It takes the same parameters as `#[on_connect]`.
+#[proc_macro_attribute]
+pub fn middleware(_attr: TokenStream, item: TokenStream) -> TokenStream {
+    outside_namespace("middleware", item)
 }
 
 /// Marks a method of a `#[namespace]` impl as its disconnect handler.

@@ -110,7 +110,11 @@ impl Adapter for LocalAdapter {
                 return;
             }
         }
-        self.sockets.deliver(&self.select(opts), packet);
+        if opts.flags.volatile {
+            self.sockets.deliver_volatile(&self.select(opts), packet);
+        } else {
+            self.sockets.deliver(&self.select(opts), packet);
+        }
     }
 
     fn broadcast_with_ack(

@@ -212,6 +212,7 @@ impl<H: EngineHandler> Engine<H> {
         };
         let mut abandoned = AbandonedPoll(Some(socket));
         let mut next = outbox.held.take();
+        let waiting = PollWaiting::new(socket);
         loop {
             // Register for the wake-up before checking the state, so it cannot be missed.
             let woken = socket.poll_wake.notified();
@@ -234,6 +235,7 @@ impl<H: EngineHandler> Engine<H> {
                 _ = tokio::time::sleep(FAST_UPGRADE_POLL), if probed => break,
             }
         }
+        drop(waiting);
         abandoned.0 = None;
         if next.is_none() && !socket.is_closed() && socket.transport() != Transport::Polling {
             // The upgrade completed while this GET waited with nothing to send: polling is no
@@ -651,6 +653,23 @@ fn status_response(status: StatusCode) -> Response<ResponseBody> {
         .status(status)
         .body(Full::default())
         .unwrap()
+}
+
+/// Marks a session's polling transport writable while a GET waits (cleared when it stops
+/// waiting, or when the GET is dropped).
+struct PollWaiting<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl<'a> PollWaiting<'a> {
+    fn new<D>(socket: &'a SocketHandle<D>) -> Self {
+        socket.poll_waiting.store(true, Ordering::Release);
+        PollWaiting(&socket.poll_waiting)
+    }
+}
+
+impl Drop for PollWaiting<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 #[cfg(test)]

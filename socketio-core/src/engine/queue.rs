@@ -76,6 +76,11 @@ impl FrameQueue {
         self.closed.load(Ordering::Acquire)
     }
 
+    /// Whether no frame is waiting.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len.load(Ordering::Acquire) == 0
+    }
+
     /// Takes the oldest frame, if any.
     pub(crate) fn try_pop(&self) -> Option<Frame> {
         if self.len.load(Ordering::Acquire) == 0 {

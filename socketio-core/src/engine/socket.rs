@@ -114,6 +114,9 @@ pub(crate) struct EngineSocket<D> {
     /// Set once the upgrading WebSocket got `2probe`: from then on a polling GET is answered
     /// with a noop within [`FAST_UPGRADE_POLL`], so the client can pause polling.
     pub(crate) probed: AtomicBool,
+    /// Set while a polling GET waits for something to send: the polling transport is writable
+    /// (Engine.IO's `transport.writable`).
+    pub(crate) poll_waiting: AtomicBool,
     /// Set while a POST is being processed, to reject overlapping ones.
     pub(crate) posting: AtomicBool,
     /// Frames waiting for the transport; only the holder of `outbox` takes from it.
@@ -154,6 +157,7 @@ impl<D> EngineSocket<D> {
             upgrading: AtomicBool::new(false),
             probed: AtomicBool::new(false),
             posting: AtomicBool::new(false),
+            poll_waiting: AtomicBool::new(false),
             queue: FrameQueue::new(buffer),
             outbox: Mutex::new(Outbox { held: None }),
             poll_wake: Notify::new(),
@@ -172,6 +176,21 @@ impl<D> EngineSocket<D> {
 
     pub(crate) fn set_transport(&self, t: Transport) {
         self.transport.store(t as u8, Ordering::Release);
+    }
+
+    /// Whether a frame queued now would be written at once (Engine.IO's `transport.writable`,
+    /// what decides whether a volatile packet is sent): nothing is waiting in the queue, and
+    /// the transport is WebSocket, or polling with a GET waiting and no upgrade under way.
+    pub(crate) fn writable(&self) -> bool {
+        if self.is_closed() || !self.queue.is_empty() {
+            return false;
+        }
+        match self.transport() {
+            Transport::Websocket => true,
+            Transport::Polling => {
+                self.poll_waiting.load(Ordering::Acquire) && !self.upgrading.load(Ordering::Acquire)
+            }
+        }
     }
 
     /// Queues a frame without waiting.

@@ -3,6 +3,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use super::state::StateMap;
 use super::LocalSockets;
 use crate::adapter_api::{Adapter, RecoveryConfig};
 use crate::protocol::Parser;
@@ -29,6 +30,11 @@ pub(crate) struct ServerConfig {
     pub(crate) adapter_factory: AdapterFactory,
     /// Set once, when the server joins a cluster: wraps every namespace's adapter.
     pub(crate) adapter_layer: Arc<OnceLock<AdapterLayer>>,
+    /// Shared typed state ([`crate::State`]).
+    pub(crate) state: StateMap,
+    /// Whether a child of a dynamic namespace is removed once its last socket leaves
+    /// (socket.io's `cleanupEmptyChildNamespaces`).
+    pub(crate) cleanup_empty_children: bool,
 }
 
 impl std::fmt::Debug for ServerConfig {

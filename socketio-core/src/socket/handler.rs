@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use crate::args::{ArgError, Args};
 use crate::error::{ConnectError, EmitError};
+use crate::socket::state::State;
 use crate::socket::{DisconnectReason, SocketRef};
 
 use crate::future::BoxFuture;
@@ -138,6 +139,7 @@ pub(crate) struct HandlerSite {
 enum What {
     Event(Arc<str>),
     Connect,
+    Middleware,
     Disconnect,
 }
 
@@ -158,6 +160,14 @@ impl HandlerSite {
         }
     }
 
+    /// A middleware of `socket`'s namespace.
+    pub(crate) fn middleware(socket: SocketRef) -> Self {
+        HandlerSite {
+            socket,
+            what: What::Middleware,
+        }
+    }
+
     /// The disconnect handler of `socket`'s namespace.
     pub(crate) fn disconnect(socket: SocketRef) -> Self {
         HandlerSite {
@@ -172,6 +182,7 @@ impl HandlerSite {
         let event = match &self.what {
             What::Event(name) => name,
             What::Connect => "connect",
+            What::Middleware => "middleware",
             What::Disconnect => "disconnect",
         };
         let message = crate::panic::message(payload);
@@ -220,14 +231,15 @@ impl<F: Future + Unpin> Future for CatchPanic<F> {
     }
 }
 
-/// Runs a connect handler with panics contained: a panic (in `call` or in its future) is
-/// logged and refuses the connection with [`INTERNAL_ERROR`].
+/// Runs a connect handler or a middleware (`site` says which, for the log) with panics
+/// contained: a panic (in `call` or in its future) is logged and refuses the connection with
+/// [`INTERNAL_ERROR`].
 pub(crate) async fn call_connect(
+    site: HandlerSite,
     handler: &dyn ConnectHandler,
     socket: SocketRef,
     auth: Option<Value>,
 ) -> Result<(), ConnectError> {
-    let site = HandlerSite::connect(socket.clone());
     let outcome = match catch_unwind(AssertUnwindSafe(|| handler.call(socket, auth))) {
         Ok(fut) => CatchPanic::new(fut).await,
         Err(payload) => Err(payload),
@@ -274,14 +286,14 @@ pub trait DisconnectHandler: Send + Sync + 'static {
 ///
 /// Any `DeserializeOwned` type takes the next positional argument; [`AckSender`] takes the ack
 /// (the handler's return value is then not sent); [`Args`] takes all arguments; [`EventName`]
-/// the event's name (useful in a catch-all handler). Arguments are owned: write `String`, not
-/// `&str`.
+/// the event's name (useful in a catch-all handler); [`State`] the server's shared state.
+/// Arguments are owned: write `String`, not `&str`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a handler argument",
     label = "not extractable from an event",
     note = "handler arguments after the socket must implement `serde::Deserialize` (the next event \
             argument, owned: `String` rather than `&str`), or be `AckSender` (the ack), `Args` (all \
-            arguments) or `EventName` (the event's name)"
+            arguments), `EventName` (the event's name) or `State<T>` (shared state)"
 )]
 pub trait FromEvent: Sized {
     /// Extracts the value.
@@ -321,8 +333,15 @@ impl FromEvent for Args {
     }
 }
 
+impl<T: Send + Sync + 'static> FromEvent for State<T> {
+    fn from_event(parts: &mut EventParts<'_>) -> Result<Self, ArgError> {
+        Ok(State::from_map(&parts.socket.ns.config().state))
+    }
+}
+
 /// The name of the event being handled, as the client sent it: the extractor for a handler
-/// of several events or a catch-all (`#[on_any]`, [`crate::Namespace::on_fallback`]). It takes
+/// of several events, a catch-all (`#[fallback]`, [`crate::Namespace::fallback`]) or a listener
+/// (`#[on_any]`, [`crate::Namespace::on_any`]). It takes
 /// no event argument.
 ///
 /// ```
@@ -430,7 +449,7 @@ pub fn send_return<R: IntoAck + ?Sized>(ack: Option<AckSender>, out: &R) {
 }
 
 /// Decodes a connect handler's auth parameter; a mismatch refuses the connection.
-pub fn decode_auth<A: DeserializeOwned>(auth: Option<Value>) -> Result<A, ConnectError> {
+pub(crate) fn decode_auth<A: DeserializeOwned>(auth: Option<Value>) -> Result<A, ConnectError> {
     Args::new(auth.into_iter().collect(), Vec::new())
         .get::<A>(0)
         .map_err(|err| ConnectError::new(format!("invalid auth payload: {}", err.source)))
@@ -543,8 +562,45 @@ impl<E: Into<ConnectError> + Send + 'static> IntoConnectResult for Result<(), E>
     }
 }
 
-/// Converts a closure into a [`ConnectHandler`]: `Fn(SocketRef)` or `Fn(SocketRef, A)` where
-/// `A: DeserializeOwned` is the auth payload (use `Option<A>` when it may be absent).
+/// A value extracted from a connection request for one parameter of a connect handler or a
+/// namespace middleware (after the leading `SocketRef`).
+///
+/// Any `DeserializeOwned` type is the CONNECT packet's auth payload (use `Option<A>` when it
+/// may be absent; a payload that does not fit refuses the connection with
+/// `"invalid auth payload: .."`); [`State`] is the server's shared state.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a connect handler or middleware argument",
+    label = "not extractable from a connection",
+    note = "connect handler and middleware arguments after the socket must implement \
+            `serde::Deserialize` (the auth payload, e.g. `Option<Auth>`) or be `State<T>`"
+)]
+pub trait FromConnect: Sized {
+    /// Extracts the value from the socket being connected and the auth payload.
+    fn from_connect(socket: &SocketRef, auth: &Option<Value>) -> Result<Self, ConnectError>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: DeserializeOwned> FromConnect for T {
+    fn from_connect(_socket: &SocketRef, auth: &Option<Value>) -> Result<Self, ConnectError> {
+        decode_auth(auth.clone())
+    }
+}
+
+impl<T: Send + Sync + 'static> FromConnect for State<T> {
+    fn from_connect(socket: &SocketRef, _auth: &Option<Value>) -> Result<Self, ConnectError> {
+        Ok(State::from_map(&socket.ns.config().state))
+    }
+}
+
+/// Converts a closure into a [`ConnectHandler`] (a connect handler or a namespace middleware):
+/// `Fn(SocketRef, A1, .., An)` with up to 4 [`FromConnect`] parameters (the auth payload as any
+/// `Deserialize` type, [`State`]), returning `()` or `Result<(), E: Into<ConnectError>>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a connect handler or middleware",
+    note = "a connect handler or middleware is an async closure `|socket: SocketRef, auth: Auth| async move {{ .. }}` \
+            whose parameters after the socket are `Deserialize` (the auth payload) or `State<T>`, and \
+            whose output is `()` or `Result<(), E>` with `E: Into<ConnectError>`"
+)]
 pub trait IntoConnectHandler<M>: Send + Sync + 'static {
     /// Erases the closure.
     fn into_handler(self) -> Box<dyn ConnectHandler>;
@@ -555,63 +611,50 @@ struct FnConnect<F, M> {
     _marker: std::marker::PhantomData<fn() -> M>,
 }
 
-impl<F, Fut> ConnectHandler for FnConnect<F, ()>
-where
-    F: Fn(SocketRef) -> Fut + Send + Sync + 'static,
-    Fut: Future + Send + 'static,
-    Fut::Output: IntoConnectResult,
-{
-    fn call(&self, socket: SocketRef, _auth: Option<Value>) -> BoxFuture<Result<(), ConnectError>> {
-        let fut = (self.f)(socket);
-        Box::pin(async move { fut.await.into_connect_result() })
-    }
+macro_rules! impl_connect_handler {
+    ($($ty:ident),*) => {
+        #[allow(non_snake_case, unused_variables)]
+        impl<F, Fut, $($ty,)*> ConnectHandler for FnConnect<F, ($($ty,)*)>
+        where
+            F: Fn(SocketRef, $($ty,)*) -> Fut + Send + Sync + 'static,
+            Fut: Future + Send + 'static,
+            Fut::Output: IntoConnectResult,
+            $($ty: FromConnect + Send + 'static,)*
+        {
+            fn call(&self, socket: SocketRef, auth: Option<Value>) -> BoxFuture<Result<(), ConnectError>> {
+                $(
+                    let $ty = match $ty::from_connect(&socket, &auth) {
+                        Ok(v) => v,
+                        Err(err) => return Box::pin(async move { Err(err) }),
+                    };
+                )*
+                let fut = (self.f)(socket, $($ty,)*);
+                Box::pin(async move { fut.await.into_connect_result() })
+            }
+        }
+
+        impl<F, Fut, $($ty,)*> IntoConnectHandler<($($ty,)*)> for F
+        where
+            F: Fn(SocketRef, $($ty,)*) -> Fut + Send + Sync + 'static,
+            Fut: Future + Send + 'static,
+            Fut::Output: IntoConnectResult,
+            $($ty: FromConnect + Send + 'static,)*
+        {
+            fn into_handler(self) -> Box<dyn ConnectHandler> {
+                Box::new(FnConnect::<F, ($($ty,)*)> {
+                    f: self,
+                    _marker: std::marker::PhantomData,
+                })
+            }
+        }
+    };
 }
 
-impl<F, Fut, A> ConnectHandler for FnConnect<F, (A,)>
-where
-    F: Fn(SocketRef, A) -> Fut + Send + Sync + 'static,
-    Fut: Future + Send + 'static,
-    Fut::Output: IntoConnectResult,
-    A: DeserializeOwned + Send + 'static,
-{
-    fn call(&self, socket: SocketRef, auth: Option<Value>) -> BoxFuture<Result<(), ConnectError>> {
-        let auth = match decode_auth::<A>(auth) {
-            Ok(a) => a,
-            Err(err) => return Box::pin(async move { Err(err) }),
-        };
-        let fut = (self.f)(socket, auth);
-        Box::pin(async move { fut.await.into_connect_result() })
-    }
-}
-
-impl<F, Fut> IntoConnectHandler<()> for F
-where
-    F: Fn(SocketRef) -> Fut + Send + Sync + 'static,
-    Fut: Future + Send + 'static,
-    Fut::Output: IntoConnectResult,
-{
-    fn into_handler(self) -> Box<dyn ConnectHandler> {
-        Box::new(FnConnect::<F, ()> {
-            f: self,
-            _marker: std::marker::PhantomData,
-        })
-    }
-}
-
-impl<F, Fut, A> IntoConnectHandler<(A,)> for F
-where
-    F: Fn(SocketRef, A) -> Fut + Send + Sync + 'static,
-    Fut: Future + Send + 'static,
-    Fut::Output: IntoConnectResult,
-    A: DeserializeOwned + Send + 'static,
-{
-    fn into_handler(self) -> Box<dyn ConnectHandler> {
-        Box::new(FnConnect::<F, (A,)> {
-            f: self,
-            _marker: std::marker::PhantomData,
-        })
-    }
-}
+impl_connect_handler!();
+impl_connect_handler!(A1);
+impl_connect_handler!(A1, A2);
+impl_connect_handler!(A1, A2, A3);
+impl_connect_handler!(A1, A2, A3, A4);
 
 /// Converts a closure into a [`DisconnectHandler`]: `Fn(SocketRef)` or
 /// `Fn(SocketRef, DisconnectReason)`.

@@ -17,6 +17,7 @@ pub(crate) mod conn;
 pub(crate) mod handler;
 pub(crate) mod namespace;
 pub(crate) mod sockets;
+pub(crate) mod state;
 
 pub use self::config::AdapterFactory;
 pub(crate) use self::conn::Conn;
@@ -296,11 +297,19 @@ impl Socket {
     /// the room of this socket's id (as socket.io does), so it is kept and carries an offset;
     /// it then fails only when `data` does not serialize.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
-        self.send_event(self.parser().serialize_event(self.ns.path(), event, data)?)
+        let frame = self.parser().serialize_event(self.ns.path(), event, data)?;
+        // With a session the adapter delivers it, and tells the listeners then.
+        if !self.has_session() {
+            self.notify_outgoing(event, || Args::from_serialize(data));
+        }
+        self.send_event(frame)
     }
 
     /// Sends an event with already-built arguments (e.g. ones received, to echo them).
     pub fn emit_args(&self, event: &str, args: Args) -> Result<(), EmitError> {
+        if !self.has_session() {
+            self.notify_outgoing(event, || Ok(args.clone()));
+        }
         self.send_event(self.parser().event(self.ns.path(), event, args, None))
     }
 
@@ -327,6 +336,46 @@ impl Socket {
         };
         self.ns.adapter().broadcast(&EncodedPacket(frame), &to_self);
         Ok(())
+    }
+
+    /// Emits to this client only if its transport can take the packet right now (socket.io's
+    /// `socket.volatile.emit`): for data that is stale by the time a slow client would read it
+    /// (positions, game ticks). The packet is dropped when the transport is not writable, as
+    /// Engine.IO's `transport.writable` says: frames are already waiting in the socket's queue
+    /// (the writer has not caught up), or the client polls and no GET is waiting at the
+    /// server, or it is upgrading to WebSocket. Emits during the connect handler are held
+    /// back as usual.
+    ///
+    /// ```
+    /// # fn f(socket: socketio_core::SocketRef) {
+    /// let sent = socket.volatile().emit("position", &(12.5, 3.0)).unwrap();
+    /// if !sent { /* dropped: the client was not ready */ }
+    /// # }
+    /// ```
+    pub fn volatile(&self) -> VolatileEmitter<'_> {
+        VolatileEmitter { socket: self }
+    }
+
+    /// Tells the namespace's outgoing listeners, if any, of an event sent to this socket
+    /// (`args` is only built when there is one).
+    fn notify_outgoing(&self, event: &str, args: impl FnOnce() -> Result<Args, serde_json::Error>) {
+        let outgoing = &self.ns.sockets_handle().0.outgoing;
+        if !outgoing.active() {
+            return;
+        }
+        if let Ok(args) = args() {
+            outgoing.notify(&[self], event, &args);
+        }
+    }
+
+    /// Queues a volatile frame if the transport is writable; `false` when it was dropped.
+    pub(crate) fn send_volatile_frame(&self, frame: Frame) -> bool {
+        let connected = self.state.load(Ordering::Acquire) == CONNECTED;
+        if connected && !self.conn.writable() {
+            tracing::trace!(sid = %self.id, "volatile packet dropped: transport not writable");
+            return false;
+        }
+        self.send_frame(frame).is_ok()
     }
 
     /// Sends an event and waits for the client's ack, decoded as `T` (see [`FromAck`]: a tuple
@@ -359,6 +408,7 @@ impl Socket {
         event: &str,
         args: Args,
     ) -> Result<oneshot::Receiver<Args>, EmitError> {
+        self.notify_outgoing(event, || Ok(args.clone()));
         let (id, rx) = self.register_ack();
         let frame = self.parser().event(self.ns.path(), event, args, Some(id));
         self.send_expecting_ack(id, frame)?;
@@ -600,6 +650,34 @@ impl Socket {
     /// The server's packet encoding.
     fn parser(&self) -> Parser {
         self.ns.config().parser
+    }
+}
+
+/// Volatile emits to one socket: [`Socket::volatile`].
+#[derive(Debug)]
+pub struct VolatileEmitter<'a> {
+    socket: &'a Socket,
+}
+
+impl VolatileEmitter<'_> {
+    /// Emits `event` with `data` (the argument rules of [`Socket::emit`]) if the transport can
+    /// take it now: `Ok(true)` when queued, `Ok(false)` when dropped (not writable, or the
+    /// socket is gone); an error only when `data` does not serialize.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<bool, EmitError> {
+        let socket = self.socket;
+        socket.notify_outgoing(event, || Args::from_serialize(data));
+        let frame = socket
+            .parser()
+            .serialize_event(socket.ns.path(), event, data)?;
+        Ok(socket.send_volatile_frame(frame))
+    }
+
+    /// The same with already-built arguments.
+    pub fn emit_args(&self, event: &str, args: Args) -> bool {
+        let socket = self.socket;
+        socket.notify_outgoing(event, || Ok(args.clone()));
+        let frame = socket.parser().event(socket.ns.path(), event, args, None);
+        socket.send_volatile_frame(frame)
     }
 }
 

@@ -2,27 +2,67 @@
 
 use foldhash::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
 
 use super::config::{AdapterLayer, ServerConfig};
 use super::handler::{
-    drop_panicked, CatchPanic, ConnectHandler, DisconnectHandler, Event, EventHandler, HandlerSite,
-    IntoConnectHandler, IntoDisconnectHandler, IntoEventHandler,
+    call_connect, drop_panicked, CatchPanic, ConnectHandler, DisconnectHandler, Event,
+    EventHandler, HandlerSite, IntoConnectHandler, IntoDisconnectHandler, IntoEventHandler,
 };
 use super::{DisconnectReason, LocalSockets, SocketRef};
 use crate::adapter_api::{Adapter, AdapterError, BroadcastOptions};
 use crate::args::Args;
 use crate::engine::sid::Sid;
+use crate::error::PacketRejection;
 use crate::future::BoxFuture;
+
+/// A packet middleware ([`Namespace::use_packet_middleware`]): sees each incoming event's name
+/// and arguments (which it may change) and lets it through, drops it or refuses it.
+pub type PacketMiddleware =
+    Arc<dyn Fn(&SocketRef, &str, &mut Args) -> Result<(), PacketRejection> + Send + Sync>;
+
+/// The server's table of namespaces by path (what a dynamic namespace's children are added to
+/// and removed from).
+pub(crate) type NamespaceTable = RwLock<HashMap<String, Arc<Namespace>>>;
 
 /// The handlers of a namespace.
 #[derive(Default)]
 struct Handlers {
+    /// Namespace middlewares, run in order before the connect handler.
+    middlewares: Vec<Arc<dyn ConnectHandler>>,
     connect: Option<Arc<dyn ConnectHandler>>,
     disconnect: Option<Arc<dyn DisconnectHandler>>,
     /// Keyed by a shared name, so a panic can be logged with it without a copy per event.
     events: HashMap<Arc<str>, Arc<dyn EventHandler>>,
     fallback: Option<Arc<dyn EventHandler>>,
+    /// Any-event listeners (socket.io's `onAny`), run in order before the packet middlewares
+    /// and the handler.
+    any: Vec<Arc<dyn EventHandler>>,
+    /// Packet middlewares (socket.io's `socket.use`), run in order before the handler.
+    packet_middlewares: Vec<PacketMiddleware>,
+}
+
+/// Which paths a dynamic namespace serves.
+enum Matcher {
+    Regex(regex::Regex),
+    Predicate(Box<dyn Fn(&str) -> bool + Send + Sync>),
+}
+
+/// Where a namespace stands among dynamic namespaces.
+enum Family {
+    /// A namespace of its own path.
+    Plain,
+    /// A dynamic namespace: the paths it matches and the children made so far.
+    Parent {
+        matcher: Matcher,
+        children: RwLock<HashMap<String, Arc<Namespace>>>,
+    },
+    /// A child of a dynamic namespace: shares its parent's handlers.
+    Child {
+        parent: Arc<Namespace>,
+        table: Weak<NamespaceTable>,
+    },
 }
 
 /// A namespace (`/`, `/chat`, …): its own handlers, sockets and rooms (kept by its
@@ -41,7 +81,8 @@ struct Handlers {
 /// `panic = "unwind"`; a build with `panic = "abort"` stops the process.)
 pub struct Namespace {
     path: String,
-    handlers: RwLock<Handlers>,
+    /// Shared by a dynamic namespace and its children.
+    handlers: Arc<RwLock<Handlers>>,
     sockets: LocalSockets,
     /// The adapter made by the server's factory.
     adapter: Arc<dyn Adapter>,
@@ -51,6 +92,10 @@ pub struct Namespace {
     /// What the TypeScript declarations say about this namespace.
     #[cfg(feature = "typescript")]
     types: RwLock<crate::typescript::NamespaceTypes>,
+    family: Family,
+    /// Connections being admitted (middlewares, connect handler): a child with some is not
+    /// empty.
+    connecting: AtomicUsize,
 }
 
 impl std::fmt::Debug for Namespace {
@@ -63,17 +108,176 @@ impl std::fmt::Debug for Namespace {
 
 impl Namespace {
     pub(crate) fn new(path: String, config: Arc<ServerConfig>) -> Self {
-        let sockets = LocalSockets::new(path.clone(), config.parser, config.recovery);
+        Self::with_family(path, config, Arc::default(), Arc::default(), Family::Plain)
+    }
+
+    /// A dynamic namespace (named `/_0`, `/_1`, .. as in socket.io) serving the paths that
+    /// `regex` matches.
+    pub(crate) fn parent_regex(
+        name: String,
+        config: Arc<ServerConfig>,
+        regex: regex::Regex,
+    ) -> Self {
+        Self::new_parent(name, config, Matcher::Regex(regex))
+    }
+
+    /// A dynamic namespace serving the paths `predicate` accepts.
+    pub(crate) fn parent_predicate(
+        name: String,
+        config: Arc<ServerConfig>,
+        predicate: Box<dyn Fn(&str) -> bool + Send + Sync>,
+    ) -> Self {
+        Self::new_parent(name, config, Matcher::Predicate(predicate))
+    }
+
+    fn new_parent(name: String, config: Arc<ServerConfig>, matcher: Matcher) -> Self {
+        let family = Family::Parent {
+            matcher,
+            children: RwLock::default(),
+        };
+        Self::with_family(name, config, Arc::default(), Arc::default(), family)
+    }
+
+    /// Whether this is a dynamic namespace serving `path`.
+    pub(crate) fn matches(&self, path: &str) -> bool {
+        match &self.family {
+            Family::Parent {
+                matcher: Matcher::Regex(re),
+                ..
+            } => re.is_match(path),
+            Family::Parent {
+                matcher: Matcher::Predicate(f),
+                ..
+            } => {
+                // A panicking predicate is a bug of the application: it matches nothing.
+                catch_unwind(AssertUnwindSafe(|| f(path))).unwrap_or_else(|payload| {
+                    tracing::error!(
+                        ns = self.path,
+                        path,
+                        panic = crate::panic::message(&*payload),
+                        "dynamic namespace predicate panicked"
+                    );
+                    false
+                })
+            }
+            _ => false,
+        }
+    }
+
+    /// A new child of this dynamic namespace at `path`, added to the parent's children; the
+    /// caller adds it to `table`, whose write lock it holds (it is only kept here, weakly, to
+    /// leave the table when empty).
+    pub(crate) fn make_child(
+        self: &Arc<Self>,
+        path: &str,
+        table: &Arc<NamespaceTable>,
+    ) -> Arc<Namespace> {
+        let family = Family::Child {
+            parent: self.clone(),
+            table: Arc::downgrade(table),
+        };
+        let child = Arc::new(Self::with_family(
+            path.to_owned(),
+            self.config.clone(),
+            self.handlers.clone(),
+            self.sockets.0.outgoing.clone(),
+            family,
+        ));
+        if let Family::Parent { children, .. } = &self.family {
+            children
+                .write()
+                .unwrap()
+                .insert(path.to_owned(), child.clone());
+        }
+        tracing::debug!(parent = self.path, ns = path, "child namespace created");
+        child
+    }
+
+    /// The children of this dynamic namespace ([`crate::SocketIo::dynamic_ns`]) that exist
+    /// now, in no particular order; empty for other namespaces. socket.io's parent namespace
+    /// emits to all of them; here, emit to each: `for ns in parent.children() { ns.emit(..) }`.
+    pub fn children(&self) -> Vec<Arc<Namespace>> {
+        match &self.family {
+            Family::Parent { children, .. } => children.read().unwrap().values().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The dynamic namespace this one was made from, if it is a child of one.
+    pub fn parent(&self) -> Option<&Arc<Namespace>> {
+        match &self.family {
+            Family::Child { parent, .. } => Some(parent),
+            _ => None,
+        }
+    }
+
+    /// Counts a connection being admitted (called under the table's read lock, so a cleanup,
+    /// which holds the write lock, sees it).
+    pub(crate) fn start_connecting(&self) {
+        self.connecting.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A connection counted by [`Namespace::start_connecting`] was admitted or refused.
+    pub(crate) fn end_connecting(&self) {
+        self.connecting.fetch_sub(1, Ordering::AcqRel);
+        self.release_if_empty();
+    }
+
+    /// Removes a child of a dynamic namespace from the server's table (and from its parent's
+    /// children) once it has no socket and no connection being admitted, when the server was
+    /// built with `cleanup_empty_child_namespaces(true)` (socket.io's
+    /// `cleanupEmptyChildNamespaces`).
+    fn release_if_empty(&self) {
+        let Family::Child { parent, table } = &self.family else {
+            return;
+        };
+        if !self.config.cleanup_empty_children || !self.is_idle() {
+            return;
+        }
+        let Some(table) = table.upgrade() else { return };
+        let mut table = table.write().unwrap();
+        // Again under the write lock: a connection counts itself in under the read lock.
+        let current = table
+            .get(&self.path)
+            .is_some_and(|ns| std::ptr::eq(&**ns, self));
+        if !current || !self.is_idle() {
+            return;
+        }
+        table.remove(&self.path);
+        if let Family::Parent { children, .. } = &parent.family {
+            children.write().unwrap().remove(&self.path);
+        }
+        tracing::debug!(
+            parent = parent.path,
+            ns = self.path,
+            "empty child namespace removed"
+        );
+    }
+
+    fn is_idle(&self) -> bool {
+        self.connecting.load(Ordering::Acquire) == 0 && self.sockets.is_empty()
+    }
+
+    fn with_family(
+        path: String,
+        config: Arc<ServerConfig>,
+        handlers: Arc<RwLock<Handlers>>,
+        outgoing: Arc<super::sockets::Outgoing>,
+        family: Family,
+    ) -> Self {
+        let sockets = LocalSockets::new(path.clone(), config.parser, config.recovery, outgoing);
         let adapter = (config.adapter_factory)(sockets.clone());
         let ns = Namespace {
             path,
-            handlers: RwLock::default(),
+            handlers,
             sockets,
             adapter,
             layered: OnceLock::new(),
             config,
             #[cfg(feature = "typescript")]
             types: RwLock::default(),
+            family,
+            connecting: AtomicUsize::new(0),
         };
         if let Some(layer) = ns.config.adapter_layer.get() {
             ns.add_layer(layer);
@@ -123,6 +327,65 @@ impl Namespace {
     pub fn on_connect<M>(&self, handler: impl IntoConnectHandler<M>) -> &Self {
         self.handlers.write().unwrap().connect = Some(handler.into_handler().into());
         self
+    }
+
+    /// Adds a middleware (socket.io's `namespace.use((socket, next) => ..)`): middlewares run
+    /// in the order they were added when a client connects, before the connect handler, and
+    /// any of them can refuse the connection. The first refusal stops the chain; the client
+    /// gets CONNECT_ERROR `{"message": .., "data": ..}` from the [`ConnectError`] (its
+    /// `connect_error` event: `err.message`, `err.data`). The connect handler only runs when
+    /// every middleware accepted.
+    ///
+    /// A middleware takes the same parameters as [`Namespace::on_connect`]: the socket (with
+    /// [`crate::Socket::handshake`]: headers, query, auth), then any number of
+    /// [`FromConnect`](crate::FromConnect) values: the auth payload as a `Deserialize` type,
+    /// [`State`](crate::State). It returns `()` or `Result<(), E: Into<ConnectError>>`. A
+    /// socket's extensions set by a middleware ([`crate::Socket::insert_extension`]) are there
+    /// for the handlers. A panic refuses with `"internal server error"` (logged).
+    ///
+    /// ```
+    /// # let io = socketio_core::SocketIo::new();
+    /// use socketio_core::{ConnectError, SocketRef};
+    /// io.ns("/admin")
+    ///     .use_middleware(|socket: SocketRef| async move {
+    ///         match socket.handshake().headers.get("x-token") {
+    ///             Some(t) if t == "secret" => Ok(()),
+    ///             _ => Err(ConnectError::new("unauthorized")
+    ///                 .with_data(&serde_json::json!({ "retry": false }))),
+    ///         }
+    ///     })
+    ///     .on_connect(|socket: SocketRef| async move { socket.join("admins") });
+    /// ```
+    pub fn use_middleware<M>(&self, middleware: impl IntoConnectHandler<M>) -> &Self {
+        self.use_middleware_handler(middleware.into_handler().into())
+    }
+
+    /// Adds an already-built middleware (what `#[middleware]` registers); see
+    /// [`Namespace::use_middleware`].
+    pub fn use_middleware_handler(&self, middleware: Arc<dyn ConnectHandler>) -> &Self {
+        self.handlers.write().unwrap().middlewares.push(middleware);
+        self
+    }
+
+    /// Runs the middlewares in order for `socket` (socket.io's `Namespace.run`), stopping at
+    /// the first refusal. Panics are contained (see `call_connect`).
+    pub(crate) async fn run_middlewares(
+        &self,
+        socket: &SocketRef,
+        auth: &Option<serde_json::Value>,
+    ) -> Result<(), crate::ConnectError> {
+        let middlewares = {
+            let handlers = self.handlers.read().unwrap();
+            if handlers.middlewares.is_empty() {
+                return Ok(());
+            }
+            handlers.middlewares.clone()
+        };
+        for middleware in middlewares {
+            let site = HandlerSite::middleware(socket.clone());
+            call_connect(site, &*middleware, socket.clone(), auth.clone()).await?;
+        }
+        Ok(())
     }
 
     /// Sets the disconnect handler.
@@ -264,29 +527,133 @@ impl Namespace {
         self
     }
 
-    /// Sets the closure that handles every event without a handler of its own
-    /// (python-socketio's `"*"` catch-all, `#[on_any]` in a `#[namespace]`), replacing any
-    /// previous one. It takes the same parameters as [`Namespace::on`]; add an
-    /// [`EventName`](crate::EventName) parameter for the event's name, `Args` for all its
-    /// arguments. Its return value is the ack.
+    /// Adds an any-event listener (socket.io's `socket.onAny`, here for every socket of the
+    /// namespace): it sees every event a client sends, whether or not it has a handler, before
+    /// the packet middlewares and the handler run, after the listeners added before it. It
+    /// takes the same parameters as [`Namespace::on`] (an [`EventName`](crate::EventName)
+    /// parameter gives the event's name, `Args` all its arguments) but cannot answer the ack:
+    /// its return value is dropped and an `AckSender` parameter answers nothing (the handler
+    /// owns the ack). Arguments that do not fit its parameters skip it (logged at debug level).
     ///
     /// ```
     /// # let io = socketio_core::SocketIo::new();
     /// use socketio_core::{Args, EventName, SocketRef};
-    /// io.ns("/").on_any(|_s: SocketRef, name: EventName, args: Args| async move {
+    /// io.ns("/").on_any(|socket: SocketRef, name: EventName, args: Args| async move {
+    ///     println!("{} sent {name} with {} arguments", socket.id(), args.len());
+    /// });
+    /// ```
+    pub fn on_any<M>(&self, listener: impl IntoEventHandler<M>) -> &Self {
+        self.on_any_handler(listener.into_handler().into())
+    }
+
+    /// Adds an any-event listener that runs before those already added (socket.io's
+    /// `prependAny`); see [`Namespace::on_any`].
+    pub fn prepend_any<M>(&self, listener: impl IntoEventHandler<M>) -> &Self {
+        self.handlers
+            .write()
+            .unwrap()
+            .any
+            .insert(0, listener.into_handler().into());
+        self
+    }
+
+    /// Adds an already-built any-event listener (what `#[on_any]` registers); see
+    /// [`Namespace::on_any`].
+    pub fn on_any_handler(&self, listener: Arc<dyn EventHandler>) -> &Self {
+        self.handlers.write().unwrap().any.push(listener);
+        self
+    }
+
+    /// Adds a listener of every event sent to a socket of this namespace (socket.io's
+    /// `socket.onAnyOutgoing`, for every socket of the namespace): the socket, the event name
+    /// and its arguments, for emits to the socket ([`crate::Socket::emit`],
+    /// `emit_with_ack`, ..) and broadcasts that reach it (from this node or another). Acks are
+    /// not events and are not seen. It runs synchronously, before the packet is queued, so keep
+    /// it short; a panic is logged and the packet still goes out. With no outgoing listener an
+    /// emit costs nothing more.
+    ///
+    /// ```
+    /// # let io = socketio_core::SocketIo::new();
+    /// use socketio_core::{Args, Socket};
+    /// io.ns("/").on_any_outgoing(|socket: &Socket, event: &str, args: &Args| {
+    ///     println!("to {}: {event} ({} arguments)", socket.id(), args.len());
+    /// });
+    /// ```
+    pub fn on_any_outgoing(
+        &self,
+        listener: impl Fn(&super::Socket, &str, &Args) + Send + Sync + 'static,
+    ) -> &Self {
+        self.sockets.add_outgoing(Arc::new(listener));
+        self
+    }
+
+    /// Adds a packet middleware (socket.io's `socket.use((packet, next) => ..)`, here for every
+    /// socket of the namespace): it sees the name and arguments of each incoming event after
+    /// the any-event listeners and before the handler, in the order middlewares were added,
+    /// and may change the arguments. It returns `Ok(())` to let the event through,
+    /// `Err(PacketRejection::Drop)` to drop it silently, or `Err(PacketRejection::Error(msg))`
+    /// to refuse it: the client then gets the error ack `{"error": msg}` if it asked for an
+    /// ack (socket.io instead emits an `error` event on the server-side socket; here it is
+    /// logged at debug level). A panic refuses it with `"internal server error"` (logged at
+    /// error level). Later middlewares and the handler do not run for a dropped or refused
+    /// event.
+    ///
+    /// It runs synchronously, inline in the socket's event order: use a connect middleware or
+    /// the handler for anything that waits.
+    ///
+    /// ```
+    /// # let io = socketio_core::SocketIo::new();
+    /// use socketio_core::{Args, PacketRejection, SocketRef};
+    /// io.ns("/").use_packet_middleware(|socket: &SocketRef, event: &str, _args: &mut Args| {
+    ///     if event.starts_with("admin:") && !socket.rooms().contains(&"admins".to_owned()) {
+    ///         return Err(PacketRejection::Error("forbidden".into()));
+    ///     }
+    ///     Ok(())
+    /// });
+    /// ```
+    pub fn use_packet_middleware(
+        &self,
+        middleware: impl Fn(&SocketRef, &str, &mut Args) -> Result<(), PacketRejection>
+            + Send
+            + Sync
+            + 'static,
+    ) -> &Self {
+        self.handlers
+            .write()
+            .unwrap()
+            .packet_middlewares
+            .push(Arc::new(middleware));
+        self
+    }
+
+    /// Sets the closure that handles every event without a handler of its own
+    /// (python-socketio's `"*"` catch-all, `#[fallback]` in a `#[namespace]`), replacing any
+    /// previous one. It takes the same parameters as [`Namespace::on`]; add an
+    /// [`EventName`](crate::EventName) parameter for the event's name, `Args` for all its
+    /// arguments. Its return value is the ack. (To see every event, handled or not, use
+    /// [`Namespace::on_any`].)
+    ///
+    /// ```
+    /// # let io = socketio_core::SocketIo::new();
+    /// use socketio_core::{Args, EventName, SocketRef};
+    /// io.ns("/").fallback(|_s: SocketRef, name: EventName, args: Args| async move {
     ///     (name.to_string(), args.len())
     /// });
     /// ```
-    pub fn on_any<M>(&self, handler: impl IntoEventHandler<M>) -> &Self {
+    pub fn fallback<M>(&self, handler: impl IntoEventHandler<M>) -> &Self {
         self.on_fallback(handler.into_handler().into())
     }
 
     /// Sets the handler for events that have none (python-socketio's `"*"` catch-all). It
     /// receives the event name in [`Event::name`]; use an [`EventHandler`] implementation or
-    /// `Args` to read everything. [`Namespace::on_any`] takes a closure.
+    /// `Args` to read everything. [`Namespace::fallback`] takes a closure.
     pub fn on_fallback(&self, handler: Arc<dyn EventHandler>) -> &Self {
         self.handlers.write().unwrap().fallback = Some(handler);
         self
+    }
+
+    pub(crate) fn sockets_handle(&self) -> &LocalSockets {
+        &self.sockets
     }
 
     /// The connected socket with this id.
@@ -390,19 +757,29 @@ impl Namespace {
     pub(crate) fn remove_socket(&self, sid: Sid) {
         self.sockets.remove(sid);
         self.adapter().del_all(sid);
+        self.release_if_empty();
     }
 
     /// Routes an event of `socket` to its namespace's handler for `name` (or the fallback),
     /// run here up to its first pending `.await` (see [`run_handler`]).
-    pub(crate) fn dispatch(socket: SocketRef, name: String, args: Args, ack_id: Option<u64>) {
+    pub(crate) fn dispatch(socket: SocketRef, name: String, mut args: Args, ack_id: Option<u64>) {
         let this = socket.namespace();
-        let found = {
+        let (found, hooks) = {
             let handlers = this.handlers.read().unwrap();
-            match handlers.events.get_key_value(name.as_str()) {
+            let found = match handlers.events.get_key_value(name.as_str()) {
                 Some((key, handler)) => Some((Some(key.clone()), handler.clone())),
                 None => handlers.fallback.clone().map(|h| (None, h)),
-            }
+            };
+            let hooks = (!handlers.any.is_empty() || !handlers.packet_middlewares.is_empty())
+                .then(|| (handlers.any.clone(), handlers.packet_middlewares.clone()));
+            (found, hooks)
         };
+        if let Some((listeners, middlewares)) = hooks {
+            run_listeners(&socket, &name, &args, listeners);
+            if !run_packet_middlewares(&socket, &name, &mut args, ack_id, middlewares) {
+                return;
+            }
+        }
         let Some((key, handler)) = found else {
             tracing::debug!(ns = this.path, event = name, "no handler for event");
             return;
@@ -432,6 +809,60 @@ impl Namespace {
             Err(payload) => site.log_panic(&*payload),
         }
     }
+}
+
+/// Runs the any-event listeners of an incoming event, each with its own copy of the arguments
+/// and no ack, in order (each up to its first pending `.await`, as handlers).
+fn run_listeners(
+    socket: &SocketRef,
+    name: &str,
+    args: &Args,
+    listeners: Vec<Arc<dyn EventHandler>>,
+) {
+    for listener in listeners {
+        let site = HandlerSite::event(socket.clone(), Arc::from(name));
+        let event = Event {
+            name: name.to_owned(),
+            args: args.clone(),
+            ack: None,
+        };
+        let socket = socket.clone();
+        run_handler(site, move || listener.call(socket, event));
+    }
+}
+
+/// Runs the packet middlewares of an incoming event in order; `false` when one dropped or
+/// refused it (the refusal answered as the error ack when the client asked for one).
+fn run_packet_middlewares(
+    socket: &SocketRef,
+    name: &str,
+    args: &mut Args,
+    ack_id: Option<u64>,
+    middlewares: Vec<PacketMiddleware>,
+) -> bool {
+    for middleware in middlewares {
+        let verdict = catch_unwind(AssertUnwindSafe(|| middleware(socket, name, args)));
+        let message = match verdict {
+            Ok(Ok(())) => continue,
+            Ok(Err(PacketRejection::Drop)) => {
+                tracing::debug!(sid = %socket.id(), ns = socket.ns(), event = name, "event dropped by a packet middleware");
+                return false;
+            }
+            Ok(Err(PacketRejection::Error(message))) => {
+                tracing::debug!(sid = %socket.id(), ns = socket.ns(), event = name, message, "event refused by a packet middleware");
+                message
+            }
+            Err(payload) => {
+                HandlerSite::event(socket.clone(), Arc::from(name)).log_panic(&*payload);
+                super::handler::INTERNAL_ERROR.to_owned()
+            }
+        };
+        if let Some(id) = ack_id {
+            let _ = super::handler::AckSender::new(socket.clone(), id).send_error(&message);
+        }
+        return false;
+    }
+    true
 }
 
 /// Runs a handler (`call` builds its future) up to its first pending `.await` right here, and

@@ -2,6 +2,8 @@
 //! namespace on this node.
 
 use foldhash::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -11,11 +13,51 @@ use crate::engine::sid::Sid;
 use crate::error::AckError;
 use crate::future::BoxFuture;
 use crate::protocol::Parser;
-use crate::socket::{wait_ack, SocketRef};
+use crate::socket::{wait_ack, Socket, SocketRef};
 
 /// A handler of server-side events ([`crate::Namespace::on_server_event`]): it gets the
 /// arguments another node emitted and returns its ack (ignored when the sender asked for none).
 pub type ServerEventHandler = Arc<dyn Fn(Args) -> BoxFuture<Args> + Send + Sync>;
+
+/// A listener of the events sent to a namespace's sockets
+/// ([`crate::Namespace::on_any_outgoing`]).
+pub(crate) type OutgoingListener = Arc<dyn Fn(&Socket, &str, &Args) + Send + Sync>;
+
+/// The outgoing listeners of a namespace (shared by a dynamic namespace and its children).
+#[derive(Default)]
+pub(crate) struct Outgoing {
+    /// Whether `list` is non-empty: the one load an emit pays when there is no listener.
+    any: AtomicBool,
+    list: RwLock<Vec<OutgoingListener>>,
+}
+
+impl Outgoing {
+    /// Whether there is any listener.
+    pub(crate) fn active(&self) -> bool {
+        self.any.load(Ordering::Acquire)
+    }
+
+    /// Tells every listener that `event` with `args` goes to each of `sockets`; a panic is
+    /// logged and the packet still goes out.
+    pub(crate) fn notify(&self, sockets: &[&Socket], event: &str, args: &Args) {
+        let listeners = self.list.read().unwrap().clone();
+        for socket in sockets {
+            for listener in &listeners {
+                if let Err(payload) =
+                    catch_unwind(AssertUnwindSafe(|| listener(socket, event, args)))
+                {
+                    tracing::error!(
+                        ns = socket.ns(),
+                        event,
+                        sid = %socket.id(),
+                        panic = crate::panic::message(&*payload),
+                        "outgoing listener panicked"
+                    );
+                }
+            }
+        }
+    }
+}
 
 /// The connected sockets of one namespace on this node.
 pub(crate) struct NsSockets {
@@ -25,6 +67,7 @@ pub(crate) struct NsSockets {
     /// The server's connection state recovery settings, if it has them.
     recovery: Option<RecoveryConfig>,
     map: RwLock<HashMap<Sid, SocketRef>>,
+    pub(crate) outgoing: Arc<Outgoing>,
     /// Handlers of events other nodes emit to this namespace's server side, by event name.
     server_handlers: RwLock<HashMap<String, ServerEventHandler>>,
 }
@@ -44,12 +87,18 @@ impl std::fmt::Debug for LocalSockets {
 }
 
 impl LocalSockets {
-    pub(crate) fn new(path: String, parser: Parser, recovery: Option<RecoveryConfig>) -> Self {
+    pub(crate) fn new(
+        path: String,
+        parser: Parser,
+        recovery: Option<RecoveryConfig>,
+        outgoing: Arc<Outgoing>,
+    ) -> Self {
         LocalSockets(Arc::new(NsSockets {
             path,
             parser,
             recovery,
             map: RwLock::default(),
+            outgoing,
             server_handlers: RwLock::default(),
         }))
     }
@@ -95,6 +144,28 @@ impl LocalSockets {
             .collect()
     }
 
+    /// Whether no socket is connected.
+    pub fn is_empty(&self) -> bool {
+        self.0.map.read().unwrap().is_empty()
+    }
+
+    pub(crate) fn add_outgoing(&self, listener: OutgoingListener) {
+        let outgoing = &self.0.outgoing;
+        outgoing.list.write().unwrap().push(listener);
+        outgoing.any.store(true, Ordering::Release);
+    }
+
+    /// Tells the outgoing listeners, if any, that `packet` goes to `sockets` (decoded once).
+    fn notify_outgoing(&self, sockets: &[SocketRef], packet: &EncodedPacket) {
+        if !self.0.outgoing.active() || sockets.is_empty() {
+            return;
+        }
+        if let Ok(parts) = packet.parts() {
+            let sockets: Vec<&Socket> = sockets.iter().map(|s| &**s).collect();
+            self.0.outgoing.notify(&sockets, &parts.event, &parts.args);
+        }
+    }
+
     pub(crate) fn insert(&self, socket: SocketRef) {
         self.0.map.write().unwrap().insert(socket.id(), socket);
     }
@@ -105,8 +176,15 @@ impl LocalSockets {
 
     /// Queues `packet` for each of `sockets` (the packet is shared, not copied; one encoded by
     /// another parser than the server's is re-encoded once, here). A socket whose queue is
-    /// full or closed misses it (logged at debug level).
+    /// full or closed misses it (logged at debug level). The namespace's outgoing listeners
+    /// see it first.
     pub fn deliver(&self, sockets: &[SocketRef], packet: &EncodedPacket) {
+        self.deliver_as(sockets, packet, false);
+    }
+
+    /// Delivers `packet` to `sockets`, only to those whose transport is writable when
+    /// `volatile`.
+    fn deliver_as(&self, sockets: &[SocketRef], packet: &EncodedPacket, volatile: bool) {
         if sockets.is_empty() {
             return;
         }
@@ -115,11 +193,21 @@ impl LocalSockets {
             return;
         };
         let frame: &crate::engine::packet::Frame = &frame;
+        self.notify_outgoing(sockets, packet);
         for socket in sockets {
-            if let Err(err) = socket.send_frame(frame.clone()) {
+            if volatile {
+                socket.send_volatile_frame(frame.clone());
+            } else if let Err(err) = socket.send_frame(frame.clone()) {
                 tracing::debug!(sid = %socket.id(), %err, "broadcast not delivered");
             }
         }
+    }
+
+    /// Like [`LocalSockets::deliver`] for a volatile packet (socket.io's `volatile` flag): a
+    /// socket whose transport cannot take it right now misses it (see
+    /// [`crate::Socket::volatile`] for what "cannot" means).
+    pub fn deliver_volatile(&self, sockets: &[SocketRef], packet: &EncodedPacket) {
+        self.deliver_as(sockets, packet, true);
     }
 
     /// Sends `packet` to `socket` under a fresh ack id of the socket and waits for its answer,
@@ -130,6 +218,7 @@ impl LocalSockets {
         packet: &EncodedPacket,
         timeout: Duration,
     ) -> BoxFuture<Result<Args, AckError>> {
+        self.notify_outgoing(std::slice::from_ref(socket), packet);
         Box::pin(wait_ack(socket.send_packet_with_ack(packet), timeout))
     }
 

@@ -42,12 +42,14 @@ pub(crate) fn expand(def: &NamespaceDef) -> TokenStream {
         };
         quote!(#check #describe)
     });
+    let dynamic = def.dynamic;
     quote! {
         #item
 
         const _: () = {
             impl #p::NamespaceHandlers for #self_ty {
                 const PATH: &'static str = #path;
+                const DYNAMIC: bool = #dynamic;
 
                 #[allow(clippy::useless_conversion)]
                 fn register(self: #p::Arc<Self>, ns: &#p::Namespace) {
@@ -99,10 +101,12 @@ pub(crate) fn stub(def: &NamespaceDef) -> TokenStream {
     let path = &def.path;
     let krate = &def.krate;
     let p = quote!(#krate::__private);
+    let dynamic = def.dynamic;
     quote! {
         const _: () = {
             impl #p::NamespaceHandlers for #self_ty {
                 const PATH: &'static str = #path;
+                const DYNAMIC: bool = #dynamic;
 
                 fn register(self: #p::Arc<Self>, _ns: &#p::Namespace) {}
             }
@@ -133,7 +137,29 @@ fn handler_type(
     };
     let new_handler = quote!(#p::Arc::new(#name(#p::Arc::clone(&self))));
     match &handler.kind {
-        Kind::Event(_) | Kind::Any => {
+        Kind::PacketMiddleware => {
+            let install = quote! {
+                let this = #p::Arc::clone(&self);
+                ns.use_packet_middleware(
+                    move |socket: &#p::SocketRef, event: &str, args: &mut #p::Args| {
+                        <#self_ty>::#method(&this, socket, event, args)
+                    },
+                );
+            };
+            (quote!(), install)
+        }
+        Kind::Outgoing => {
+            let install = quote! {
+                let this = #p::Arc::clone(&self);
+                ns.on_any_outgoing(
+                    move |socket: &#p::Socket, event: &str, args: &#p::Args| {
+                        <#self_ty>::#method(&this, socket, event, args)
+                    },
+                );
+            };
+            (quote!(), install)
+        }
+        Kind::Event(_) | Kind::Any | Kind::Fallback => {
             let extract = handler.args.iter().map(
                 |ty| quote_spanned!(ty.span()=> <#ty as #p::FromEvent>::from_event(&mut parts)?),
             );
@@ -190,25 +216,20 @@ fn handler_type(
                     let handler: #p::Arc<dyn #p::EventHandler> = #new_handler;
                     #(ns.on_handler(#names, #p::Arc::clone(&handler));)*
                 },
+                Kind::Any => quote!(ns.on_any_handler(#new_handler);),
                 _ => quote!(ns.on_fallback(#new_handler);),
             };
             (ty, install)
         }
-        Kind::Connect => {
-            let (decode, pass) = match handler.args.first() {
-                Some(ty) => (
-                    quote_spanned! {ty.span()=>
-                        let auth: #ty = match #p::decode_auth::<#ty>(auth) {
-                            #p::Ok(a) => a,
-                            #p::Err(err) => {
-                                return #p::Box::pin(async move { #p::Err(err) });
-                            }
-                        };
-                    },
-                    quote!(, auth),
-                ),
-                None => (quote!(let _ = auth;), quote!()),
-            };
+        Kind::Connect | Kind::Middleware => {
+            let extract = handler.args.iter().map(|ty| {
+                quote_spanned! {ty.span()=>
+                    match <#ty as #p::FromConnect>::from_connect(&socket, &auth) {
+                        #p::Ok(value) => value,
+                        #p::Err(err) => return #p::Box::pin(async move { #p::Err(err) }),
+                    }
+                }
+            });
             let result = match &handler.ret {
                 ReturnType::Default => quote!(out),
                 ReturnType::Type(_, ty) => quote_spanned!(ty.span()=> out),
@@ -221,16 +242,21 @@ fn handler_type(
                         socket: #p::SocketRef,
                         auth: #p::Option<#p::Value>,
                     ) -> #p::BoxFuture<#p::Result<(), #p::ConnectError>> {
-                        #decode
+                        #(let #vars = #extract;)*
+                        let _ = &auth;
                         let this = #p::Arc::clone(&self.0);
                         #p::Box::pin(async move {
-                            let out = <#self_ty>::#method(&*this, #p::Into::into(socket) #pass) #call_await;
+                            let out = <#self_ty>::#method(&*this, #p::Into::into(socket), #(#vars),*) #call_await;
                             #p::IntoConnectResult::into_connect_result(#result)
                         })
                     }
                 }
             };
-            let install = quote!(ns.on_connect_handler(#new_handler););
+            let install = if matches!(handler.kind, Kind::Connect) {
+                quote!(ns.on_connect_handler(#new_handler);)
+            } else {
+                quote!(ns.use_middleware_handler(#new_handler);)
+            };
             (ty, install)
         }
         Kind::Disconnect => {
@@ -291,11 +317,12 @@ fn describe(handler: &Handler, p: &TokenStream) -> TokenStream {
                 #(ns.describe_event_types(#names, #p::Clone::clone(&types));)*
             }
         }
-        Kind::Connect => match handler.args.first() {
+        // The auth payload is the parameter that is not a `State<T>` extractor.
+        Kind::Connect => match handler.args.iter().find(|ty| !is_state(ty)) {
             Some(ty) => quote_spanned! {ty.span()=> ns.describe_auth::<#ty>(); },
             None => quote!(ns.describe_no_auth();),
         },
-        Kind::Any | Kind::Disconnect => TokenStream::new(),
+        _ => TokenStream::new(),
     }
 }
 
@@ -352,4 +379,9 @@ fn send_return(ret: &ReturnType, p: &TokenStream) -> TokenStream {
         ReturnType::Type(_, ty) => ty.span(),
     };
     quote_spanned!(span=> #p::send_return(ack, &out);)
+}
+
+/// Whether `ty` names the `State<T>` extractor (by its last path segment).
+fn is_state(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "State"))
 }

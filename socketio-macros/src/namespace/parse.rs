@@ -9,7 +9,10 @@ use crate::ctxt::Ctxt;
 
 /// A validated namespace.
 pub(crate) struct NamespaceDef {
+    /// The path, or for a dynamic namespace (`dynamic = ".."`) the regular expression.
     pub(crate) path: LitStr,
+    /// Whether `path` is the pattern of a dynamic namespace.
+    pub(crate) dynamic: bool,
     /// The path of `socketio_core` (`crate = ".."`), `::socketio_core` by default.
     pub(crate) krate: syn::Path,
     /// `typescript`: describe the handlers' types for `socketio_core::typescript`.
@@ -38,9 +41,18 @@ impl NamespaceDef {
 pub(crate) enum Kind {
     /// `#[on("a", "b", ..)]`: one or more event names.
     Event(Vec<LitStr>),
-    /// `#[on_any]`: every event without a handler of its own.
+    /// `#[on_any]`: a listener of every event, before its handler.
     Any,
+    /// `#[fallback]`: every event without a handler of its own.
+    Fallback,
+    /// `#[packet_middleware]`: sees every event before its handler and may stop it.
+    PacketMiddleware,
+    /// `#[on_any_outgoing]`: sees every event sent to a socket.
+    Outgoing,
     Connect,
+    /// `#[middleware]`: a namespace middleware, run before the connect handler in declaration
+    /// order.
+    Middleware,
     Disconnect,
 }
 
@@ -58,7 +70,16 @@ pub(crate) struct Handler {
     pub(crate) cfgs: Vec<syn::Attribute>,
 }
 
-const ATTRS: [&str; 4] = ["on", "on_any", "on_connect", "on_disconnect"];
+const ATTRS: [&str; 8] = [
+    "on",
+    "on_any",
+    "on_any_outgoing",
+    "fallback",
+    "on_connect",
+    "on_disconnect",
+    "middleware",
+    "packet_middleware",
+];
 
 /// Event names a client's EVENT never triggers in the Node server (socket.io's
 /// `RESERVED_EVENTS`); `Namespace::RESERVED_EVENTS` in socketio-core is the same list.
@@ -99,7 +120,7 @@ pub(crate) fn parse(cx: &Ctxt, attr: TokenStream, item: TokenStream) -> Option<N
     }
     let mut handlers = Vec::new();
     let mut seen_events: Vec<LitStr> = Vec::new();
-    let mut seen_any: Option<Span> = None;
+    let mut seen_fallback: Option<Span> = None;
     let mut seen_connect: Option<Span> = None;
     let mut seen_disconnect: Option<Span> = None;
     for impl_item in &mut item.items {
@@ -153,8 +174,10 @@ pub(crate) fn parse(cx: &Ctxt, attr: TokenStream, item: TokenStream) -> Option<N
                     }
                 }
             }
+            // Several middlewares and listeners run in declaration order.
+            Kind::Middleware | Kind::PacketMiddleware | Kind::Any | Kind::Outgoing => {}
             _ if !check_duplicates => {}
-            Kind::Any => duplicate_hook(cx, &mut seen_any, method, "on_any"),
+            Kind::Fallback => duplicate_hook(cx, &mut seen_fallback, method, "fallback"),
             Kind::Connect => duplicate_hook(cx, &mut seen_connect, method, "on_connect"),
             Kind::Disconnect => duplicate_hook(cx, &mut seen_disconnect, method, "on_disconnect"),
         }
@@ -164,6 +187,7 @@ pub(crate) fn parse(cx: &Ctxt, attr: TokenStream, item: TokenStream) -> Option<N
     }
     Some(NamespaceDef {
         path: path.unwrap_or_else(|| LitStr::new("/", Span::call_site())),
+        dynamic: options.dynamic,
         krate: options
             .krate
             .unwrap_or_else(|| syn::parse_quote!(::socketio_core)),
@@ -197,13 +221,16 @@ struct Options {
     krate: Option<syn::Path>,
     typescript: bool,
     emits: Option<Type>,
+    /// `dynamic = "regex"` was given (the regex is then the returned path).
+    dynamic: bool,
 }
 
-const OPTIONS_HELP: &str = "the options are `crate = \"path::to::socketio_core\"`, `typescript` \
-     and `emits = EventsType`";
+const OPTIONS_HELP: &str = "the options are `crate = \"path::to::socketio_core\"`, `typescript`, \
+     `emits = EventsType` and `dynamic = \"^/regex$\"`";
 
-/// Parses `"/path"` then optional options: `crate = "path::to::socketio_core"`, `typescript`,
-/// `emits = Type`.
+/// Parses `"/path"` (or the option `dynamic = "regex"` instead) then optional options:
+/// `crate = "path::to::socketio_core"`, `typescript`, `emits = Type`. For a dynamic namespace
+/// the returned path is the pattern.
 fn parse_args(cx: &Ctxt, attr: TokenStream) -> (Option<LitStr>, Options) {
     let mut options = Options::default();
     if attr.is_empty() {
@@ -224,16 +251,22 @@ fn parse_args(cx: &Ctxt, attr: TokenStream) -> (Option<LitStr>, Options) {
             return (None, options);
         }
     };
-    let mut exprs = exprs.into_iter();
-    let path = match exprs.next() {
+    let mut exprs = exprs.into_iter().peekable();
+    let path = match exprs.peek() {
         Some(syn::Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Str(path),
             ..
         })) => {
+            let path = path.clone();
+            exprs.next();
             check_path(cx, &path);
             Some(path)
         }
+        // `#[namespace(dynamic = "..")]`: no path.
+        Some(syn::Expr::Assign(_)) => None,
         Some(other) => {
+            let other = other.clone();
+            exprs.next();
             cx.error(
                 other.span(),
                 "expected one string literal, the namespace path: #[namespace(\"/chat\")]",
@@ -242,6 +275,7 @@ fn parse_args(cx: &Ctxt, attr: TokenStream) -> (Option<LitStr>, Options) {
         }
         None => None,
     };
+    let mut pattern: Option<LitStr> = None;
     let mut seen_typescript = false;
     for option in exprs {
         if let syn::Expr::Path(p) = &option {
@@ -261,6 +295,7 @@ fn parse_args(cx: &Ctxt, attr: TokenStream) -> (Option<LitStr>, Options) {
         let key = match &*assign.left {
             syn::Expr::Path(p) if p.path.is_ident("crate") => "crate",
             syn::Expr::Path(p) if p.path.is_ident("emits") => "emits",
+            syn::Expr::Path(p) if p.path.is_ident("dynamic") => "dynamic",
             _ => {
                 cx.error(
                     assign.left.span(),
@@ -289,13 +324,31 @@ fn parse_args(cx: &Ctxt, attr: TokenStream) -> (Option<LitStr>, Options) {
                 ..
             }) => value,
             other => {
-                cx.error(
-                    other.span(),
-                    "`crate` takes a string: crate = \"socketio_axum::socketio_core\"",
-                );
+                let help = if key == "crate" {
+                    "`crate` takes a string: crate = \"socketio_axum::socketio_core\""
+                } else {
+                    "`dynamic` takes a string, a regular expression: dynamic = \"^/room-\\\\d+$\""
+                };
+                cx.error(other.span(), help);
                 continue;
             }
         };
+        if key == "dynamic" {
+            if path.is_some() {
+                cx.error(
+                    assign.left.span(),
+                    "a dynamic namespace has a pattern instead of a path: remove the path",
+                );
+            } else if pattern.is_some() {
+                cx.error(
+                    assign.left.span(),
+                    "duplicate #[namespace] option `dynamic`",
+                );
+            } else {
+                pattern = Some(value.clone());
+            }
+            continue;
+        }
         if options.krate.is_some() {
             cx.error(assign.left.span(), "duplicate #[namespace] option `crate`");
             continue;
@@ -308,7 +361,21 @@ fn parse_args(cx: &Ctxt, attr: TokenStream) -> (Option<LitStr>, Options) {
             ),
         }
     }
-    (path, options)
+    match pattern {
+        Some(pattern) => {
+            options.dynamic = true;
+            (Some(pattern), options)
+        }
+        None => {
+            if path.is_none() {
+                cx.error(
+                    Span::call_site(),
+                    "#[namespace] needs the namespace path: #[namespace(\"/chat\")]",
+                );
+            }
+            (path, options)
+        }
+    }
 }
 
 fn check_path(cx: &Ctxt, path: &LitStr) {
@@ -336,8 +403,9 @@ fn take_kind(cx: &Ctxt, method: &mut ImplItemFn) -> Option<Kind> {
         if kind.is_some() {
             cx.error(
                 attr.path().span(),
-                "a method handles one thing: only one of #[on], #[on_any], #[on_connect], \
-                 #[on_disconnect]\nhelp: to handle several events with one method, list them: \
+                "a method handles one thing: only one of #[on], #[on_any], #[fallback], \
+                 #[on_any_outgoing], #[on_connect], #[on_disconnect], #[middleware], \
+                 #[packet_middleware]\nhelp: to handle several events with one method, list them: \
                  #[on(\"a\", \"b\")]",
             );
             continue;
@@ -361,9 +429,9 @@ fn take_kind(cx: &Ctxt, method: &mut ImplItemFn) -> Option<Kind> {
             }
             other => {
                 if !matches!(attr.meta, syn::Meta::Path(_)) {
-                    let help = if other == "on_connect" {
+                    let help = if other == "on_connect" || other == "middleware" {
                         "\nhelp: the auth payload is a parameter: `fn connect(&self, socket: SocketRef, auth: Auth)`"
-                    } else if other == "on_any" {
+                    } else if other == "on_any" || other == "fallback" {
                         "\nhelp: take the event's name as a parameter: `name: EventName`"
                     } else {
                         ""
@@ -375,7 +443,11 @@ fn take_kind(cx: &Ctxt, method: &mut ImplItemFn) -> Option<Kind> {
                 }
                 Some(match other {
                     "on_any" => Kind::Any,
+                    "fallback" => Kind::Fallback,
+                    "packet_middleware" => Kind::PacketMiddleware,
+                    "on_any_outgoing" => Kind::Outgoing,
                     "on_connect" => Kind::Connect,
+                    "middleware" => Kind::Middleware,
                     _ => Kind::Disconnect,
                 })
             }
@@ -396,6 +468,9 @@ fn parse_handler(
     if !sig.generics.params.is_empty() {
         cx.error(sig.generics.span(), "handler methods cannot be generic");
         ok = false;
+    }
+    if matches!(kind, Kind::PacketMiddleware | Kind::Outgoing) {
+        return parse_sync_hook(cx, kind, method, cfgs, ok);
     }
     let mut inputs = sig.inputs.iter();
     match inputs.next() {
@@ -458,18 +533,11 @@ fn parse_handler(
             });
         }
     }
-    let max = match kind {
-        Kind::Event(_) | Kind::Any => usize::MAX,
-        Kind::Connect | Kind::Disconnect => 1,
-    };
-    if args.len() > max {
-        let what = match kind {
-            Kind::Connect => {
-                "#[on_connect] takes `&self`, the socket and optionally the auth payload"
-            }
-            _ => "#[on_disconnect] takes `&self`, the socket and optionally a `DisconnectReason`",
-        };
-        cx.error(args[1].span(), what);
+    if matches!(kind, Kind::Disconnect) && args.len() > 1 {
+        cx.error(
+            args[1].span(),
+            "#[on_disconnect] takes `&self`, the socket and optionally a `DisconnectReason`",
+        );
         ok = false;
     }
     if let (Kind::Disconnect, ReturnType::Type(_, ty)) = (&kind, &sig.output) {
@@ -485,6 +553,55 @@ fn parse_handler(
         is_async: sig.asyncness.is_some(),
         args,
         arg_names,
+        ret: sig.output.clone(),
+        cfgs,
+    })
+}
+
+/// `#[packet_middleware] fn name(&self, socket: &SocketRef, event: &str, args: &mut Args) ->
+/// Result<(), PacketRejection>` and `#[on_any_outgoing] fn name(&self, socket: &Socket, event:
+/// &str, args: &Args)`: sync, `&self`; the rest of the signature is checked by the compiler
+/// against `Namespace::use_packet_middleware` / `on_any_outgoing`.
+fn parse_sync_hook(
+    cx: &Ctxt,
+    kind: Kind,
+    method: &ImplItemFn,
+    cfgs: Vec<syn::Attribute>,
+    mut ok: bool,
+) -> Option<Handler> {
+    let sig = &method.sig;
+    let (name, params, help) = match kind {
+        Kind::PacketMiddleware => (
+            "packet_middleware",
+            "&self, socket: &SocketRef, event: &str, args: &mut Args",
+            "they run inline, in the socket's event order\n\
+             help: wait in a #[middleware] (at connection) or in the event's handler",
+        ),
+        _ => (
+            "on_any_outgoing",
+            "&self, socket: &Socket, event: &str, args: &Args",
+            "they run as the packet is queued\nhelp: spawn a task for work that waits",
+        ),
+    };
+    if let Some(asyncness) = sig.asyncness {
+        cx.error(
+            asyncness.span,
+            format!("#[{name}] methods are sync: {help}"),
+        );
+        ok = false;
+    }
+    match sig.inputs.first() {
+        Some(FnArg::Receiver(r)) if r.reference.is_some() && r.mutability.is_none() => {}
+        _ => {
+            cx.error(sig.ident.span(), format!("#[{name}] takes `{params}`"));
+            ok = false;
+        }
+    }
+    ok.then(|| Handler {
+        kind,
+        method: sig.ident.clone(),
+        is_async: false,
+        args: Vec::new(),
         ret: sig.output.clone(),
         cfgs,
     })

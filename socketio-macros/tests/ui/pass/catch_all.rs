@@ -16,7 +16,7 @@ impl Ns {
         format!("{event} {room}")
     }
 
-    #[on_any]
+    #[fallback]
     async fn any(&self, _: socketio_core::SocketRef, event: socketio_core::EventName, all: socketio_core::Args) -> (String, usize) {
         (event.to_string(), all.len())
     }

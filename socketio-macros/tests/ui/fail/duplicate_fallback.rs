@@ -5,13 +5,13 @@ struct Ns;
 
 #[namespace("/")]
 impl Ns {
-    #[on_any]
+    #[fallback]
     fn first(&self, _socket: SocketRef) {}
 
     #[on("a", "b")]
     fn ab(&self, _socket: SocketRef) {}
 
-    #[on_any]
+    #[fallback]
     fn second(&self, _socket: SocketRef) {}
 
     #[on("b")]

@@ -1,0 +1,666 @@
+//! Namespace middlewares, shared state, packet middlewares, any-event listeners (incoming and
+//! outgoing), dynamic namespaces and volatile emits: with closures and with `#[namespace]`,
+//! driven by the real `socket.io-client` (tests/interop/js/middleware.mjs), the real
+//! python-socketio client (tests/interop/python/middleware.py) and the raw test client where
+//! the wire matters.
+
+mod support;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use serde::Deserialize;
+use serde_json::json;
+use socketio_axum::SocketIoRouterExt;
+use socketio_core::{
+    Args, ConnectError, EventName, PacketRejection, Socket, SocketIo, SocketIoBuilder, SocketRef,
+    State,
+};
+use socketio_macros::namespace;
+use support::client::{Conn, EioPacket, Polling, Transport};
+
+/// The server's shared state.
+struct Config {
+    token: String,
+    /// Hits per namespace.
+    hits: Mutex<HashMap<String, u32>>,
+    /// Middleware calls, all namespaces together.
+    middleware_calls: AtomicUsize,
+}
+
+#[derive(Deserialize)]
+struct Auth {
+    token: String,
+}
+
+/// Per-socket records, kept as socket extensions.
+#[derive(Default)]
+struct Order(Mutex<Vec<&'static str>>);
+#[derive(Default)]
+struct Seen(Mutex<Vec<String>>);
+#[derive(Default)]
+struct Sent(Mutex<Vec<String>>);
+#[derive(Clone)]
+struct Role(&'static str);
+
+fn check_token(socket: &SocketRef, config: &Config, auth: &Auth) -> Result<(), ConnectError> {
+    config.middleware_calls.fetch_add(1, Ordering::SeqCst);
+    if auth.token != config.token {
+        return Err(
+            ConnectError::new("unauthorized").with_data(&json!({ "code": 401, "ns": socket.ns() }))
+        );
+    }
+    socket
+        .extension_or_insert_with(Order::default)
+        .0
+        .lock()
+        .unwrap()
+        .push("first");
+    Ok(())
+}
+
+fn second(socket: &SocketRef) {
+    socket
+        .extension_or_insert_with(Order::default)
+        .0
+        .lock()
+        .unwrap()
+        .push("second");
+    socket.insert_extension(Role("member"));
+}
+
+fn welcome(socket: &SocketRef) {
+    let order = socket
+        .extension_or_insert_with(Order::default)
+        .0
+        .lock()
+        .unwrap()
+        .clone();
+    let role = socket.extension::<Role>().map(|r| r.0);
+    socket.emit("welcome", &(order, role)).unwrap();
+}
+
+fn hit(socket: &SocketRef, config: &Config) -> u32 {
+    let mut hits = config.hits.lock().unwrap();
+    let n = hits.entry(socket.ns().to_owned()).or_default();
+    *n += 1;
+    *n
+}
+
+fn filter(_socket: &SocketRef, event: &str, args: &mut Args) -> Result<(), PacketRejection> {
+    match event {
+        "blocked" => Err(PacketRejection::Error("blocked by middleware".into())),
+        "dropped" => Err(PacketRejection::Drop),
+        "rewrite" => {
+            let text: String = args.get(0).unwrap_or_default();
+            *args = Args::from_serialize(&text.to_uppercase()).unwrap();
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn record_seen(socket: &SocketRef, event: &str) {
+    socket
+        .extension_or_insert_with(Seen::default)
+        .0
+        .lock()
+        .unwrap()
+        .push(event.to_owned());
+}
+
+fn record_sent(socket: &Socket, event: &str) {
+    socket
+        .extension_or_insert_with(Sent::default)
+        .0
+        .lock()
+        .unwrap()
+        .push(event.to_owned());
+}
+
+fn seen(socket: &SocketRef) -> Vec<String> {
+    socket
+        .extension_or_insert_with(Seen::default)
+        .0
+        .lock()
+        .unwrap()
+        .clone()
+}
+
+fn sent(socket: &SocketRef) -> Vec<String> {
+    socket
+        .extension_or_insert_with(Sent::default)
+        .0
+        .lock()
+        .unwrap()
+        .clone()
+}
+
+/// The closure form, on `/guarded`.
+fn install_closures(io: &SocketIo) {
+    io.ns("/guarded")
+        .use_middleware(
+            |socket: SocketRef, config: State<Config>, auth: Auth| async move {
+                check_token(&socket, &config, &auth)
+            },
+        )
+        .use_middleware(|socket: SocketRef| async move { second(&socket) })
+        .on_connect(|socket: SocketRef| async move { welcome(&socket) })
+        .use_packet_middleware(filter)
+        .on_any(|socket: SocketRef, name: EventName| async move { record_seen(&socket, &name) })
+        .on_any_outgoing(|socket: &Socket, event: &str, _args: &Args| record_sent(socket, event))
+        .on(
+            "hits",
+            |socket: SocketRef, config: State<Config>| async move { hit(&socket, &config) },
+        )
+        .on("rewrite", |_s: SocketRef, text: String| async move {
+            vec![text]
+        })
+        .on("blocked", |_s: SocketRef| async { "not blocked" })
+        .on("dropped", |_s: SocketRef| async { "not dropped" })
+        .on("seen", |socket: SocketRef| async move { seen(&socket) })
+        .on("sent", |socket: SocketRef| async move { sent(&socket) })
+        .on("shout", |socket: SocketRef, text: String| async move {
+            socket.emit("shout", &text).unwrap();
+        });
+}
+
+/// The same with `#[namespace]`, on `/guarded-macro`.
+#[derive(Default)]
+struct Guarded;
+
+#[namespace("/guarded-macro")]
+impl Guarded {
+    #[middleware]
+    fn check(
+        &self,
+        socket: SocketRef,
+        config: State<Config>,
+        auth: Auth,
+    ) -> Result<(), ConnectError> {
+        check_token(&socket, &config, &auth)
+    }
+
+    #[middleware]
+    async fn second(&self, socket: SocketRef) {
+        second(&socket)
+    }
+
+    #[on_connect]
+    fn connect(&self, socket: SocketRef) {
+        welcome(&socket)
+    }
+
+    #[packet_middleware]
+    fn filter(
+        &self,
+        socket: &SocketRef,
+        event: &str,
+        args: &mut Args,
+    ) -> Result<(), PacketRejection> {
+        filter(socket, event, args)
+    }
+
+    #[on_any]
+    fn any(&self, socket: SocketRef, name: EventName) {
+        record_seen(&socket, &name)
+    }
+
+    #[on_any_outgoing]
+    fn sent_to(&self, socket: &Socket, event: &str, _args: &Args) {
+        record_sent(socket, event)
+    }
+
+    #[on("hits")]
+    fn hits(&self, socket: SocketRef, config: State<Config>) -> u32 {
+        hit(&socket, &config)
+    }
+
+    #[on("rewrite")]
+    fn rewrite(&self, _socket: SocketRef, text: String) -> Vec<String> {
+        vec![text]
+    }
+
+    #[on("blocked", "dropped")]
+    fn not_reached(&self, _socket: SocketRef) -> &'static str {
+        "not stopped"
+    }
+
+    #[on("seen")]
+    fn seen(&self, socket: SocketRef) -> Vec<String> {
+        seen(&socket)
+    }
+
+    #[on("sent")]
+    fn sent(&self, socket: SocketRef) -> Vec<String> {
+        sent(&socket)
+    }
+
+    #[on("shout")]
+    fn shout(&self, socket: SocketRef, text: String) {
+        socket.emit("shout", &text).unwrap();
+    }
+}
+
+/// Rooms by number: a dynamic namespace declared with the macro.
+#[derive(Default)]
+struct Rooms;
+
+#[namespace(dynamic = r"^/room-\d+$")]
+impl Rooms {
+    #[middleware]
+    fn check(
+        &self,
+        socket: SocketRef,
+        config: State<Config>,
+        auth: Auth,
+    ) -> Result<(), ConnectError> {
+        check_token(&socket, &config, &auth)
+    }
+
+    #[on("where")]
+    fn where_(&self, socket: SocketRef) -> String {
+        socket.ns().to_owned()
+    }
+
+    #[on("broadcast")]
+    fn broadcast(&self, socket: SocketRef, text: String) -> bool {
+        socket
+            .namespace()
+            .emit("news", &(text, socket.ns()))
+            .is_ok()
+    }
+}
+
+fn builder() -> SocketIoBuilder {
+    SocketIo::builder().state(Config {
+        token: "s3cret".into(),
+        hits: Mutex::default(),
+        middleware_calls: AtomicUsize::new(0),
+    })
+}
+
+async fn serve(io: &SocketIo) -> std::net::SocketAddr {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = Router::new().socketio(io);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+/// Everything installed, children of `/room-N` cleaned up when empty.
+async fn start() -> (SocketIo, std::net::SocketAddr) {
+    let io = builder().cleanup_empty_child_namespaces(true).build();
+    install_closures(&io);
+    io.register(Guarded);
+    io.register(Rooms);
+    let addr = serve(&io).await;
+    (io, addr)
+}
+
+fn interop_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
+}
+
+async fn run(program: PathBuf, args: &[String]) {
+    let output = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::process::Command::new(&program)
+            .args(args)
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{args:?} finishes"))
+    .expect("the client runs");
+    assert!(
+        output.status.success(),
+        "{args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Waits until no child of the dynamic namespace is left (the clients' disconnects are handled
+/// asynchronously).
+async fn children_gone(io: &SocketIo, paths: &[&str]) {
+    for _ in 0..100 {
+        if paths.iter().all(|p| io.of(p).is_none()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let left: Vec<_> = paths.iter().filter(|p| io.of(p).is_some()).collect();
+    panic!("children still there: {left:?}");
+}
+
+/// The official JS client, both transports: closures and `#[namespace]` behave the same, and
+/// children made by its connections are removed once it leaves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn js_client_through_middlewares_listeners_and_dynamic_namespaces() {
+    let dir = interop_dir().join("js");
+    assert!(
+        dir.join("node_modules/socket.io-client").exists(),
+        "socket.io-client is not installed: run scripts/setup-interop.sh first"
+    );
+    for transport in ["polling", "websocket"] {
+        let (io, addr) = start().await;
+        let args = [
+            dir.join("middleware.mjs").display().to_string(),
+            format!("http://{addr}"),
+            transport.to_owned(),
+            "/guarded".to_owned(),
+            "/guarded-macro".to_owned(),
+        ];
+        run(PathBuf::from("node"), &args).await;
+        // wrong token and accepted in each namespace (without auth the payload does not
+        // decode: the middleware is not called), room-1, room-2, room-3
+        assert_eq!(
+            io.state::<Config>()
+                .unwrap()
+                .middleware_calls
+                .load(Ordering::SeqCst),
+            7
+        );
+        children_gone(&io, &["/room-1", "/room-2", "/room-3"]).await;
+    }
+}
+
+/// The official python-socketio client (asyncio): a middleware's refusal with data, a packet
+/// middleware's error ack, shared state and a dynamic namespace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_client_through_middlewares_and_dynamic_namespaces() {
+    let python = interop_dir().join("python/.venv/bin/python");
+    assert!(
+        python.exists(),
+        "python-socketio is not installed: run scripts/setup-interop.sh first"
+    );
+    let (io, addr) = start().await;
+    let script = interop_dir()
+        .join("python/middleware.py")
+        .display()
+        .to_string();
+    run(python, &[script, format!("http://{addr}")]).await;
+    children_gone(&io, &["/room-7"]).await;
+}
+
+async fn connected(addr: std::net::SocketAddr, ns: &str, auth: &str) -> Conn {
+    let (mut c, _) = Conn::open(addr, Transport::WebSocket).await;
+    let prefix = if ns == "/" {
+        String::new()
+    } else {
+        format!("{ns},")
+    };
+    c.send_sio(&format!("0{prefix}{auth}")).await;
+    let answer = c.expect_sio().await;
+    assert!(
+        answer.starts_with(&format!("0{prefix}{{\"sid\"")),
+        "{answer}"
+    );
+    c
+}
+
+/// On the wire: CONNECT_ERROR `{"message","data"}` from the first refusing middleware; the
+/// later middlewares and the connect handler do not run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusing_middleware_stops_the_chain() {
+    let io = builder().build();
+    let later = Arc::new(AtomicUsize::new(0));
+    let (l1, l2) = (later.clone(), later.clone());
+    io.ns("/")
+        .use_middleware(|_s: SocketRef, auth: Option<Auth>| async move {
+            match auth {
+                Some(a) if a.token == "ok" => Ok(()),
+                _ => Err(ConnectError::new("nope").with_data(&json!([1, "two"]))),
+            }
+        })
+        .use_middleware(move |_s: SocketRef| {
+            let l1 = l1.clone();
+            async move {
+                l1.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+        .on_connect(move |_s: SocketRef| {
+            let l2 = l2.clone();
+            async move {
+                l2.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+    let addr = serve(&io).await;
+    let (mut c, _) = Conn::open(addr, Transport::WebSocket).await;
+    c.send_sio(r#"0{"token":"bad"}"#).await;
+    c.expect_sio_eq(r#"4{"message":"nope","data":[1,"two"]}"#)
+        .await;
+    assert_eq!(later.load(Ordering::SeqCst), 0);
+    c.send_sio(r#"0{"token":"ok"}"#).await;
+    assert!(c.expect_sio().await.starts_with(r#"0{"sid""#));
+    assert_eq!(later.load(Ordering::SeqCst), 2);
+}
+
+/// A panicking middleware or packet middleware, and `State` of a type the server was not
+/// given, are contained: CONNECT_ERROR or error ack "internal server error".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panics_in_middlewares_and_missing_state_are_contained() {
+    struct Missing;
+    let io = builder().build();
+    io.ns("/mw").use_middleware(|_s: SocketRef| async move {
+        if true {
+            panic!("middleware bug");
+        }
+    });
+    io.ns("/")
+        .use_packet_middleware(|_s: &SocketRef, event: &str, _a: &mut Args| {
+            if event == "boom" {
+                panic!("packet middleware bug");
+            }
+            Ok(())
+        })
+        .on("boom", |_s: SocketRef| async { "unreached" })
+        .on("missing", |_s: SocketRef, _m: State<Missing>| async {
+            "unreached"
+        })
+        .on("fine", |_s: SocketRef| async { "fine" });
+    let addr = serve(&io).await;
+    let (mut c, _) = Conn::open(addr, Transport::WebSocket).await;
+    c.send_sio("0/mw,").await;
+    c.expect_sio_eq(r#"4/mw,{"message":"internal server error"}"#)
+        .await;
+    c.send_sio("0").await;
+    assert!(c.expect_sio().await.starts_with(r#"0{"sid""#));
+    c.send_sio(r#"21["boom"]"#).await;
+    c.expect_sio_eq(r#"31[{"error":"internal server error"}]"#)
+        .await;
+    c.send_sio(r#"22["missing"]"#).await;
+    c.expect_sio_eq(r#"32[{"error":"internal server error"}]"#)
+        .await;
+    c.send_sio(r#"23["fine"]"#).await;
+    c.expect_sio_eq(r#"33["fine"]"#).await;
+}
+
+/// Listeners run in order (`prepend_any` first), see events without a handler too, and do not
+/// answer acks; the fallback still does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_listeners_run_in_order_before_the_handler() {
+    let io = SocketIo::new();
+    let log = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (a, b, h) = (log.clone(), log.clone(), log.clone());
+    io.ns("/")
+        .on_any(move |_s: SocketRef, name: EventName| {
+            let a = a.clone();
+            async move { a.lock().unwrap().push(format!("any:{name}")) }
+        })
+        .prepend_any(move |_s: SocketRef, name: EventName| {
+            let b = b.clone();
+            async move { b.lock().unwrap().push(format!("first:{name}")) }
+        })
+        .on("known", move |_s: SocketRef| {
+            let h = h.clone();
+            async move {
+                h.lock().unwrap().push("handler".into());
+                "handled"
+            }
+        })
+        .fallback(|_s: SocketRef, name: EventName| async move { format!("fallback:{name}") });
+    let addr = serve(&io).await;
+    let mut c = connected(addr, "/", "").await;
+    c.send_sio(r#"21["known"]"#).await;
+    c.expect_sio_eq(r#"31["handled"]"#).await;
+    c.send_sio(r#"22["unknown"]"#).await;
+    c.expect_sio_eq(r#"32["fallback:unknown"]"#).await;
+    assert_eq!(
+        *log.lock().unwrap(),
+        [
+            "first:known",
+            "any:known",
+            "handler",
+            "first:unknown",
+            "any:unknown"
+        ]
+    );
+}
+
+/// Outgoing listeners see direct emits, broadcasts and emits with an ack, not acks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outgoing_listeners_see_emits_and_broadcasts() {
+    let io = SocketIo::new();
+    let log = Arc::new(Mutex::new(Vec::<String>::new()));
+    let l = log.clone();
+    io.ns("/")
+        .on_any_outgoing(move |_s: &Socket, event: &str, args: &Args| {
+            l.lock().unwrap().push(format!("{event}/{}", args.len()));
+        })
+        .on("go", |socket: SocketRef| async move {
+            socket.emit("direct", &(1, 2)).unwrap();
+            socket.namespace().emit("everyone", &"x").unwrap();
+            drop(socket.emit_with_ack::<Args, _>("question", &()));
+            "acked"
+        });
+    let addr = serve(&io).await;
+    let mut c = connected(addr, "/", "").await;
+    c.send_sio(r#"21["go"]"#).await;
+    c.expect_sio_eq(r#"2["direct",1,2]"#).await;
+    c.expect_sio_eq(r#"2["everyone","x"]"#).await;
+    assert!(c.expect_sio().await.starts_with(r#"20["question"]"#));
+    c.expect_sio_eq(r#"31["acked"]"#).await;
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["direct/2", "everyone/1", "question/0"]
+    );
+}
+
+/// A volatile emit is dropped while a polling client has no GET waiting, and sent once one
+/// waits; a plain emit meanwhile is queued. The same for a volatile broadcast.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn volatile_emits_are_dropped_when_the_transport_is_not_writable() {
+    let io = SocketIo::new();
+    let addr = serve(&io).await;
+    let polling = Arc::new(Polling::open(addr).await);
+    polling.send_text("40").await;
+    let answer = polling.poll().await;
+    assert!(
+        matches!(&answer[..], [EioPacket::Text(t)] if t.starts_with(r#"40{"sid""#)),
+        "{answer:?}"
+    );
+    let socket = io.of("/").unwrap().sockets().pop().expect("connected");
+    // no GET waiting: dropped
+    assert!(!socket.volatile().emit("tick", &1).unwrap());
+    io.of("/")
+        .unwrap()
+        .to(socket.id().as_str())
+        .volatile()
+        .emit("tick", &2)
+        .unwrap();
+    socket.emit("plain", &3).unwrap();
+    // queued frames: dropped even though a GET will come
+    assert!(!socket.volatile().emit("tick", &4).unwrap());
+    let got = polling.poll().await;
+    assert_eq!(got, [EioPacket::text(r#"42["plain",3]"#)]);
+    // a GET waiting: the volatile emit goes out with it
+    let waiting = tokio::spawn({
+        let polling = polling.clone();
+        async move { polling.poll().await }
+    });
+    let mut sent = false;
+    for _ in 0..200 {
+        if socket.volatile().emit("tick", &5).unwrap() {
+            sent = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(sent, "the volatile emit was never sent while a GET waited");
+    assert_eq!(waiting.await.unwrap(), [EioPacket::text(r#"42["tick",5]"#)]);
+}
+
+/// Without `cleanup_empty_child_namespaces` children stay; with it, a child goes with its last
+/// socket, and a refused connection leaves no child behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_children_stay_unless_cleanup_is_on() {
+    for cleanup in [false, true] {
+        let io = builder().cleanup_empty_child_namespaces(cleanup).build();
+        let parent = io.dynamic_ns_with(|path| path.starts_with("/t/"));
+        parent
+            .use_middleware(|_s: SocketRef, auth: Option<Auth>| async move {
+                match auth {
+                    Some(_) => Ok(()),
+                    None => Err(ConnectError::new("auth required")),
+                }
+            })
+            .on("where", |socket: SocketRef| async move {
+                socket.ns().to_owned()
+            });
+        let addr = serve(&io).await;
+        let mut c = connected(addr, "/t/a", r#"{"token":""}"#).await;
+        c.send_sio(r#"2/t/a,1["where"]"#).await;
+        c.expect_sio_eq(r#"3/t/a,1["/t/a"]"#).await;
+        assert_eq!(parent.children().len(), 1);
+        assert!(io.of("/t/a").unwrap().parent().is_some());
+        c.send_sio("0/t/b,").await;
+        c.expect_sio_eq(r#"4/t/b,{"message":"auth required"}"#)
+            .await;
+        c.send_sio("1/t/a,").await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if cleanup {
+            children_gone(&io, &["/t/a", "/t/b"]).await;
+            assert!(parent.children().is_empty());
+        } else {
+            assert!(io.of("/t/a").is_some() && io.of("/t/b").is_some());
+            assert_eq!(parent.children().len(), 2);
+        }
+        // a new connection makes the child again, with the same handlers
+        let mut c = connected(addr, "/t/a", r#"{"token":""}"#).await;
+        c.send_sio(r#"2/t/a,2["where"]"#).await;
+        c.expect_sio_eq(r#"3/t/a,2["/t/a"]"#).await;
+    }
+}
+
+/// A namespace of its own wins over a dynamic one; dynamic namespaces are tried in order; an
+/// invalid pattern is an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn static_namespaces_win_and_dynamic_ones_go_in_order() {
+    let io = SocketIo::new();
+    assert!(io.dynamic_ns("(unclosed").is_err());
+    io.ns("/x-1").on("who", |_s: SocketRef| async { "static" });
+    io.dynamic_ns(r"^/x-\d$")
+        .unwrap()
+        .on("who", |_s: SocketRef| async { "first" });
+    io.dynamic_ns(r"^/x-")
+        .unwrap()
+        .on("who", |_s: SocketRef| async { "second" });
+    let addr = serve(&io).await;
+    for (path, who) in [("/x-1", "static"), ("/x-2", "first"), ("/x-22", "second")] {
+        let mut c = connected(addr, path, "").await;
+        c.send_sio(&format!(r#"2{path},1["who"]"#)).await;
+        c.expect_sio_eq(&format!(r#"3{path},1["{who}"]"#)).await;
+    }
+}
