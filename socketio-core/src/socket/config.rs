@@ -20,6 +20,10 @@ pub(crate) type AdapterLayer =
 pub(crate) struct ServerConfig {
     pub(crate) connect_timeout: Duration,
     pub(crate) ack_timeout: Duration,
+    /// The longest [`crate::SocketIo::close`] waits (acks, adapters, flushing).
+    pub(crate) shutdown_timeout: Duration,
+    /// Longest event or namespace name a client may send, in bytes.
+    pub(crate) max_name_len: usize,
     /// Makes each namespace's adapter.
     pub(crate) adapter_factory: AdapterFactory,
     /// Set once, when the server joins a cluster: wraps every namespace's adapter.
@@ -31,6 +35,8 @@ impl std::fmt::Debug for ServerConfig {
         f.debug_struct("ServerConfig")
             .field("connect_timeout", &self.connect_timeout)
             .field("ack_timeout", &self.ack_timeout)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("max_name_len", &self.max_name_len)
             .finish_non_exhaustive()
     }
 }
