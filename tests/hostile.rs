@@ -78,10 +78,7 @@ fn fast(builder: SocketIoBuilder) -> SocketIoBuilder {
         .connect_timeout(Duration::from_millis(1000))
 }
 
-async fn start(
-    builder: SocketIoBuilder,
-    server: impl FnOnce(Server) -> Server,
-) -> Running {
+async fn start(builder: SocketIoBuilder, server: impl FnOnce(Server) -> Server) -> Running {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
@@ -90,11 +87,17 @@ async fn start(
     let reasons = Arc::new(Mutex::new(Vec::new()));
     let seen = reasons.clone();
     io.ns("/")
-        .on("echo", |_s: SocketRef, args: Args, ack: AckSender| async move {
-            let _ = ack.send_args(args);
-        })
+        .on(
+            "echo",
+            |_s: SocketRef, args: Args, ack: AckSender| async move {
+                let _ = ack.send_args(args);
+            },
+        )
         .on("json", |_s: SocketRef, v: Value| async move { v })
-        .on("value", |_s: SocketRef, v: socketio_core::Value| async move { v })
+        .on(
+            "value",
+            |_s: SocketRef, v: socketio_core::Value| async move { v },
+        )
         .on("typed", |_s: SocketRef, v: Tree| async move { v.0.len() })
         .on("join-many", |s: SocketRef, n: usize| async move {
             for i in 0..n {
@@ -193,6 +196,27 @@ async fn slow_loris_headers_are_closed_after_the_header_timeout() {
             .await
             .expect("a half-sent request is closed after the header timeout");
     }
+    let _client = normal_client(server.addr, Transport::Polling).await;
+}
+
+/// A request head over `max_header_size` gets 431 and the connection closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_request_head_gets_431() {
+    let server = start(fast(SocketIo::builder()), |s| s.max_header_size(4096)).await;
+    let mut stream = half_request(
+        server.addr,
+        &format!(
+            "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+            "a".repeat(8192)
+        ),
+    )
+    .await;
+    let got = closed_within(&mut stream, BOUND).await.expect("closed");
+    assert!(
+        String::from_utf8_lossy(&got).starts_with("HTTP/1.1 431"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
     let _client = normal_client(server.addr, Transport::Polling).await;
 }
 
@@ -378,9 +402,7 @@ async fn handshake_flood_sessions_expire() {
     .await;
     let http = Http::new();
     for _ in 0..300 {
-        let resp = http
-            .get(&support::client::polling_url(server.addr))
-            .await;
+        let resp = http.get(&support::client::polling_url(server.addr)).await;
         assert_eq!(resp.status, 200);
     }
     assert!(server.io.connection_count() >= 250);
@@ -520,7 +542,8 @@ async fn deep_nesting(transport: Transport) {
     c.expect_sio_eq("34[1]").await;
     for depth in [128, 100_000] {
         let mut c = normal_client(server.addr, transport).await;
-        c.send_sio(&format!(r#"25["echo",{}]"#, nested(depth))).await;
+        c.send_sio(&format!(r#"25["echo",{}]"#, nested(depth)))
+            .await;
         c.expect_closed(BOUND).await;
         // The same inside a binary packet (decoded to values first).
         let mut c = normal_client(server.addr, transport).await;
@@ -536,7 +559,10 @@ async fn deep_nesting(transport: Transport) {
     }
     let reasons = server.reasons.lock().unwrap().clone();
     assert_eq!(
-        reasons.iter().filter(|r| **r == DisconnectReason::ParseError).count(),
+        reasons
+            .iter()
+            .filter(|r| **r == DisconnectReason::ParseError)
+            .count(),
         4,
         "{reasons:?}"
     );
@@ -717,10 +743,12 @@ async fn js_client_sees_the_shutdown() {
             .expect("node runs");
         // Shut down once the client got its events.
         let started = Instant::now();
-        while server.reasons.lock().unwrap().is_empty()
-            && io.of("/").unwrap().sockets().is_empty()
+        while server.reasons.lock().unwrap().is_empty() && io.of("/").unwrap().sockets().is_empty()
         {
-            assert!(started.elapsed() < Duration::from_secs(20), "client never connected");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "client never connected"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         tokio::time::sleep(Duration::from_millis(300)).await;

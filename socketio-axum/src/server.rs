@@ -201,7 +201,10 @@ impl Server {
         io.close().await;
         stopping_tx.send_replace(true);
         drop(live);
-        if tokio::time::timeout(timeout, live_tx.closed()).await.is_err() {
+        if tokio::time::timeout(timeout, live_tx.closed())
+            .await
+            .is_err()
+        {
             tracing::warn!("HTTP connections still open after the shutdown timeout");
         }
         Ok(())

@@ -208,7 +208,8 @@ impl SocketIo {
         }
         // A socket still waiting for its connect handler's verdict has no place in the
         // namespace yet: it goes with its connection below.
-        let adapters = futures_util::future::join_all(namespaces.iter().map(|ns| ns.adapter().close()));
+        let adapters =
+            futures_util::future::join_all(namespaces.iter().map(|ns| ns.adapter().close()));
         if tokio::time::timeout_at(deadline, adapters).await.is_err() {
             tracing::warn!("adapters did not close within the shutdown timeout");
         }

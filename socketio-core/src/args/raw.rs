@@ -274,7 +274,10 @@ mod tests {
         // Splitting alone would not recurse: the depth is checked, so a packet no decoder can
         // read is refused up front (it used to be accepted and its argument read as `null`).
         let err = RawArgs::parse(&format!(r#"["ev",{}]"#, nested(100_000))).unwrap_err();
-        assert!(err.to_string().contains("recursion limit exceeded"), "{err}");
+        assert!(
+            err.to_string().contains("recursion limit exceeded"),
+            "{err}"
+        );
         assert!(RawArgs::parse(&format!(r#"["ev",{}]"#, nested(MAX_DEPTH))).is_err());
         // At the limit every argument is readable, by every decoder.
         let mut raw = RawArgs::parse(&format!(r#"["ev",{}]"#, nested(MAX_DEPTH - 1))).unwrap();

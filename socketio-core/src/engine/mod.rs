@@ -89,7 +89,6 @@ impl<H: EngineHandler> Engine<H> {
         }
     }
 
-
     pub(crate) fn session(&self, sid: &Sid) -> Option<SocketHandle<H::Data>> {
         self.sessions.read().unwrap().get(sid).cloned()
     }
