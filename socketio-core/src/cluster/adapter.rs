@@ -385,6 +385,7 @@ pub(super) fn apply_remote(
             }
         }
         Kind::Heartbeat
+        | Kind::AdapterClose
         | Kind::Sockets { .. }
         | Kind::Rooms { .. }
         | Kind::AckCount { .. }

@@ -196,8 +196,11 @@ impl Request {
 impl Cluster {
     /// Stops the heartbeat and the receiver (idempotent): the subscriptions are dropped, and
     /// the other nodes leave this one out of requests once its heartbeats stop.
+    /// Other nodes are told first (`adapter_close`), so they stop counting this one at once.
     pub(crate) fn leave(&self) {
-        self.left.send_replace(true);
+        if !self.left.send_replace(true) {
+            self.publish("/", Kind::AdapterClose);
+        }
     }
 }
 
@@ -277,6 +280,11 @@ impl Cluster {
     fn receive(self: &Arc<Self>, msg: Message) {
         match msg.kind {
             Kind::Heartbeat => self.heard_from(&msg.uid),
+            Kind::AdapterClose => {
+                if self.peers.lock().unwrap().remove(&msg.uid).is_some() {
+                    tracing::info!(peer = msg.uid, "cluster node left");
+                }
+            }
             Kind::Sockets { rid, .. }
             | Kind::Rooms { rid, .. }
             | Kind::AckCount { rid, .. }
