@@ -292,6 +292,39 @@ async fn connections_over_max_connections_get_503() {
     let _client = normal_client(server.addr, Transport::Polling).await;
 }
 
+/// WebSockets hold their slot of `max_connections` for as long as they are open (not only
+/// during their upgrade request), and free it when they close.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websockets_count_against_max_connections() {
+    let server = start(fast(SocketIo::builder()), |s| s.max_connections(3)).await;
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        clients.push(normal_client(server.addr, Transport::WebSocket).await);
+    }
+    let mut extra = half_request(server.addr, HALF_POLL).await;
+    let got = closed_within(&mut extra, BOUND).await.expect("refused");
+    assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 503"));
+    drop(clients.pop());
+    let started = Instant::now();
+    loop {
+        let mut probe = half_request(
+            server.addr,
+            "GET /nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        let got = closed_within(&mut probe, BOUND).await.expect("answered");
+        if String::from_utf8_lossy(&got).starts_with("HTTP/1.1 404") {
+            break;
+        }
+        assert!(
+            started.elapsed() < BOUND,
+            "the closed WebSocket's slot was not freed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _client = normal_client(server.addr, Transport::WebSocket).await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Polling bodies: slow and oversized
 // ---------------------------------------------------------------------------------------------

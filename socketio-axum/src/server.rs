@@ -11,8 +11,11 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use socketio_core::SocketIo;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::SocketIoRouterExt;
 
@@ -105,8 +108,9 @@ impl Server {
         self
     }
 
-    /// Most connections served at once, WebSockets included (default: no limit, as Node). A
-    /// connection over the limit is answered `503 Service Unavailable` and closed.
+    /// Most connections served at once, WebSockets included (a slot is free when its socket is
+    /// closed; default: no limit, as Node). A connection over the limit is answered
+    /// `503 Service Unavailable` and closed.
     pub fn max_connections(mut self, connections: usize) -> Self {
         self.max_connections = Some(connections);
         self
@@ -172,6 +176,12 @@ impl Server {
                 },
             };
             let _ = stream.set_nodelay(true);
+            // The permit goes with the socket, into the upgraded connection if it becomes a
+            // WebSocket: the slot is free when the socket is closed, whatever served it.
+            let stream = Counted {
+                stream,
+                _permit: permit,
+            };
             let conn = builder
                 .serve_connection(TokioIo::new(stream), service.clone())
                 .with_upgrades();
@@ -189,9 +199,6 @@ impl Server {
                 if let Err(err) = result {
                     tracing::debug!(%peer, %err, "connection ended with an error");
                 }
-                // An upgraded connection (WebSocket) carries on in its own task, which holds
-                // no permit: the engine bounds it (heartbeat, `max_payload`).
-                drop(permit);
                 drop(live);
             });
         }
@@ -208,6 +215,52 @@ impl Server {
             tracing::warn!("HTTP connections still open after the shutdown timeout");
         }
         Ok(())
+    }
+}
+
+/// A TCP stream holding its slot of [`Server::max_connections`] (if any) until it is dropped.
+struct Counted {
+    stream: TcpStream,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
 
