@@ -777,6 +777,45 @@ async fn shutdown_leaves_the_cluster_at_once() {
     c.expect_sio_eq(r#"31["still here"]"#).await;
 }
 
+/// A node of a `@socket.io/redis-adapter` cluster (`socketio_redis::node::RedisAdapter`, on the
+/// real Redis) unsubscribes when it shuts down, as the Node adapter's `close()` does: the other
+/// node's count (`PUBSUB NUMSUB`) drops at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_leaves_a_node_redis_cluster() {
+    use socketio_redis::node::{RedisAdapter, RedisAdapterConfig};
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let client = redis::Client::open(url).unwrap();
+    let config = RedisAdapterConfig {
+        key: format!("hostile-{}", socketio_core::Sid::new()),
+        ..Default::default()
+    };
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let factory = RedisAdapter::factory(client.clone(), config.clone())
+            .await
+            .expect("is Redis running? (scripts/services.sh starts it)");
+        nodes.push(start(fast(SocketIo::builder()).adapter(factory), |s| s).await);
+    }
+    let count = |i: usize| {
+        let ns = nodes[i].io.ns("/");
+        async move { ns.server_count().await }
+    };
+    let started = Instant::now();
+    while count(1).await != 2 {
+        assert!(started.elapsed() < BOUND, "the nodes never saw each other");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    nodes[0].io.close_within(Duration::from_secs(2)).await;
+    let started = Instant::now();
+    while count(1).await != 1 {
+        assert!(
+            started.elapsed() < BOUND,
+            "the closed node is still subscribed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// The official socket.io-client sees the shutdown as the reference server's `io.close()`
 /// shows it: the events queued before it, then `"transport close"` (so it would reconnect,
 /// e.g. to another node); the server's disconnect handler gets "server shutting down".
