@@ -17,7 +17,13 @@
 //!   finish (`upgrade_timeout`), handshake floods (`connect_timeout`), clients that never read
 //!   (`max_buffer_size`), nesting (serde_json's depth limit of 128, a clear error on every
 //!   decode path): already bounded; the tests pin it.
-//! - shutdown: there was none; `SocketIo::close` and `serve_with_shutdown` now do it.
+//! - deep nesting: the text path split arguments without a depth limit, so a 100 000-deep
+//!   argument was accepted and relayed as `null`; now refused at decode ("parse error").
+//! - connection cap: WebSockets must keep their slot after the upgrade (they now do).
+//! - shutdown: there was none; `SocketIo::close` and `serve_with_shutdown` now do it, and
+//!   adapters had no close hook (a node was forgotten only after the others' heartbeat window);
+//!   now `Adapter::close` leaves the cluster at once (bus cluster: `adapter_close`; Redis
+//!   adapters unsubscribe; Postgres sends `ADAPTER_CLOSE`).
 
 mod support;
 
