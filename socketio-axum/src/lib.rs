@@ -17,11 +17,15 @@
 //! # }
 //! ```
 
+mod server;
+
+use std::future::Future;
 use std::net::SocketAddr;
 
 use axum::Router;
 use socketio_core::SocketIo;
 
+pub use server::Server;
 pub use socketio_core;
 
 /// Adds the Socket.IO endpoint to a router.
@@ -44,7 +48,9 @@ impl<S: Clone + Send + Sync + 'static> SocketIoRouterExt for Router<S> {
     }
 }
 
-/// Serves `io` alone on `addr` until Ctrl-C: for programs without a web app of their own.
+/// Serves `io` alone on `addr` until Ctrl-C or SIGTERM, then shuts down gracefully (see
+/// [`Server::run_until`]): for programs without a web app of their own. The HTTP server has
+/// [`Server`]'s default bounds (60 s to send request headers, 16 KiB of headers).
 ///
 /// ```no_run
 /// # async fn run() -> std::io::Result<()> {
@@ -53,11 +59,29 @@ impl<S: Clone + Send + Sync + 'static> SocketIoRouterExt for Router<S> {
 /// # }
 /// ```
 pub async fn serve(addr: SocketAddr, io: SocketIo) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(addr = %listener.local_addr()?, path = io.path(), "socket.io server listening");
-    axum::serve(listener, Router::new().socketio(&io))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    Server::bind(addr, io).await?.run().await
+}
+
+/// Serves `io` alone on `addr` until `signal` completes, then shuts down gracefully: stops
+/// accepting, [`SocketIo::close`]s the server (every client disconnected with "server shutting
+/// down", disconnect handlers run, queued packets flushed, the cluster left, within the
+/// builder's `shutdown_timeout`) and returns.
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// let io = socketio_core::SocketIo::new();
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// # drop(stop);
+/// socketio_axum::serve_with_shutdown(([127, 0, 0, 1], 3000).into(), io, async {
+///     let _ = stopped.await;
+/// })
+/// .await
+/// # }
+/// ```
+pub async fn serve_with_shutdown(
+    addr: SocketAddr,
+    io: SocketIo,
+    signal: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    Server::bind(addr, io).await?.run_until(signal).await
 }

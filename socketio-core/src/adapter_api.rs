@@ -337,6 +337,15 @@ pub trait Adapter: Send + Sync + 'static {
     /// broadcast after `offset` to a selection the session's rooms belong to. `None` otherwise
     /// (the client then connects as a new socket). A session is restored at most once.
     fn restore_session(&self, pid: &str, offset: &str) -> BoxFuture<Option<RestoredSession>>;
+
+    /// The server is shutting down ([`crate::SocketIo::close`], after every socket of the
+    /// namespace was disconnected): leave the cluster cleanly — stop background tasks, close
+    /// connections, tell the other nodes if the protocol has a way. socket.io-adapter's
+    /// `close()`, awaited by socket.io 4.8's `io.close()`. The default does nothing (an adapter
+    /// without tasks or connections). The server waits for it within its shutdown timeout.
+    fn close(&self) -> BoxFuture<()> {
+        Box::pin(std::future::ready(()))
+    }
 }
 
 #[cfg(test)]

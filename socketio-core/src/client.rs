@@ -117,6 +117,11 @@ impl EngineHandler for ServerCore {
                 return;
             }
         };
+        if let Some(name) = self.overlong_name(&packet) {
+            tracing::debug!(sid = %conn.sid, len = name.len(), "name over max_name_len");
+            conn.close(CloseReason::ParseError);
+            return;
+        }
         if packet.attachments > 0 {
             *conn.data.partial.lock().unwrap() = Some(Partial {
                 attachments: Vec::with_capacity(packet.attachments),
@@ -193,6 +198,19 @@ impl EngineHandler for ServerCore {
 }
 
 impl ServerCore {
+    /// The namespace or event name of `packet` that is longer than `max_name_len`, if any.
+    fn overlong_name<'p>(&self, packet: &'p Packet) -> Option<&'p str> {
+        let limit = self.config.max_name_len;
+        let event = match &packet.data {
+            PacketData::Event(name, _) => Some(name.as_str()),
+            _ => None,
+        };
+        [Some(&*packet.ns), event]
+            .into_iter()
+            .flatten()
+            .find(|name| name.len() > limit)
+    }
+
     fn dispatch(&self, conn: &Conn, packet: Packet, attachments: Vec<Bytes>) {
         let Packet { ns, id, data, .. } = packet;
         match data {

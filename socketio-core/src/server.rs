@@ -29,6 +29,8 @@ impl Default for ServerConfig {
             ack_timeout: Duration::from_secs(60),
             parser: Parser::Default,
             recovery: None,
+            shutdown_timeout: Duration::from_secs(10),
+            max_name_len: 1024,
             adapter_factory: crate::adapter::local_factory(),
             adapter_layer: Arc::default(),
             state: Default::default(),
@@ -243,9 +245,87 @@ impl SocketIo {
         self.engine.session_count()
     }
 
+    /// Shuts the server down gracefully, waiting at most the builder's
+    /// [`shutdown_timeout`](SocketIoBuilder::shutdown_timeout) (10 s by default); see
+    /// [`SocketIo::close_within`].
+    pub async fn close(&self) {
+        self.close_within(self.core().shutdown_timeout).await
+    }
+
+    /// Shuts the server down gracefully, waiting at most `timeout` in all:
+    ///
+    /// 1. new connections are refused from now on (a handshake gets `503 Service Unavailable`;
+    ///    stop your HTTP server's listener too, as `socketio_axum::serve_with_shutdown` does);
+    /// 2. the acks this server awaits from clients ([`Socket::emit_with_ack`]) get a chance to
+    ///    arrive, while time is left;
+    /// 3. every socket leaves its namespace with [`DisconnectReason::ServerShuttingDown`]
+    ///    ("server shutting down", the reason socket.io 4.8's `io.close()` gives), which runs
+    ///    the disconnect handlers;
+    /// 4. each namespace's adapter is closed ([`Adapter::close`]: a clustered node leaves the
+    ///    cluster, adapters stop their tasks);
+    /// 5. every Engine.IO connection is closed after what was queued for it (a WebSocket gets
+    ///    its queued packets and a close frame; a polling client its queued packets and the
+    ///    close packet with its next GET), and `close` waits until they are all gone.
+    ///
+    /// As with the reference server, clients are not sent a Socket.IO DISCONNECT: they see
+    /// their transport close (socket.io-client reports `"transport close"`) and reconnect,
+    /// e.g. to another node. Calling it again (or concurrently) is harmless. When `timeout`
+    /// passes first, `close` returns with connections still closing in the background.
+    ///
+    /// ```no_run
+    /// # async fn run(io: socketio_core::SocketIo) {
+    /// io.close_within(std::time::Duration::from_secs(5)).await;
+    /// # }
+    /// ```
+    pub async fn close_within(&self, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let core = &self.engine.handler;
+        self.engine.stop_accepting();
+        let namespaces: Vec<Arc<Namespace>> =
+            core.namespaces.read().unwrap().values().cloned().collect();
+        // Acks in flight: wait (while time is left) for the clients' answers.
+        let awaiting = || {
+            namespaces
+                .iter()
+                .flat_map(|ns| ns.sockets())
+                .any(|s| s.pending_acks() > 0)
+        };
+        while awaiting() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        for ns in &namespaces {
+            for socket in ns.sockets() {
+                socket.close(crate::socket::DisconnectReason::ServerShuttingDown, false);
+            }
+        }
+        // A socket still waiting for its connect handler's verdict has no place in the
+        // namespace yet: it goes with its connection below.
+        let adapters =
+            futures_util::future::join_all(namespaces.iter().map(|ns| ns.adapter().close()));
+        if tokio::time::timeout_at(deadline, adapters).await.is_err() {
+            tracing::warn!("adapters did not close within the shutdown timeout");
+        }
+        self.engine.close_all();
+        while self.engine.session_count() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let left = self.engine.session_count();
+        if left > 0 {
+            tracing::warn!(left, "connections still closing after the shutdown timeout");
+        } else {
+            tracing::info!("server closed");
+        }
+    }
+
     /// The HTTP endpoint as a tower `Service`.
     pub fn service(&self) -> SocketIoService {
         SocketIoService::new(self.engine.clone())
+    }
+
+    /// The builder's [`shutdown_timeout`](SocketIoBuilder::shutdown_timeout): the longest
+    /// [`SocketIo::close`] waits.
+    pub fn shutdown_timeout(&self) -> Duration {
+        self.core().shutdown_timeout
     }
 
     /// The path the service answers on (default `/socket.io/`).
@@ -567,6 +647,35 @@ impl SocketIoBuilder {
     /// ```
     pub fn connection_state_recovery(mut self, config: RecoveryConfig) -> Self {
         self.server.recovery = Some(config);
+        self
+    }
+
+    /// The longest [`SocketIo::close`] waits for acks, adapters and the clients' connections to
+    /// close (default 10 s; `socketio_axum`'s `serve` and `serve_with_shutdown` use it on
+    /// Ctrl-C, SIGTERM or their signal). The reference server does not wait.
+    pub fn shutdown_timeout(mut self, d: Duration) -> Self {
+        self.server.shutdown_timeout = d;
+        self
+    }
+
+    /// Longest event name and namespace name a client may send, in bytes (default 1024). A
+    /// packet with a longer one is a protocol error: the connection is closed with
+    /// [`DisconnectReason::ParseError`](crate::DisconnectReason::ParseError) ("parse error"),
+    /// as for a reserved event name. The reference server has no such limit (only `maxPayload`
+    /// bounds names); ours keeps hostile names out of handler lookups, logs and the
+    /// CONNECT_ERROR echo of an unknown namespace.
+    pub fn max_name_len(mut self, bytes: usize) -> Self {
+        self.server.max_name_len = bytes;
+        self
+    }
+
+    /// How long a polling POST may take to deliver its body (default 60 s). A slower client
+    /// (slow loris) gets `408 Request Timeout` and its session ends with "transport error".
+    /// The size is bounded by [`max_payload`](Self::max_payload), both from `Content-Length`
+    /// and while streaming. Node bounds a whole request by its HTTP server's `requestTimeout`
+    /// (300 s); this bound also holds when you mount [`SocketIo::service`] on your own server.
+    pub fn http_body_timeout(mut self, d: Duration) -> Self {
+        self.engine.http_body_timeout = d;
         self
     }
 

@@ -255,6 +255,8 @@ fn create_session_table_sql(table: &str) -> String {
 /// once on a new connection, then dropped and logged.
 pub struct PostgresAdapter {
     me: Weak<PostgresAdapter>,
+    /// Set by `close` (or the drop): the namespace left the cluster.
+    closed: std::sync::atomic::AtomicBool,
     shared: Arc<Shared>,
     uid: String,
     nsp: String,
@@ -365,6 +367,7 @@ impl PostgresAdapter {
         }
         let adapter = Arc::new_cyclic(|me| PostgresAdapter {
             me: me.clone(),
+            closed: std::sync::atomic::AtomicBool::new(false),
             shared: shared.clone(),
             uid: random_id(),
             nsp,
@@ -773,6 +776,16 @@ impl PostgresAdapter {
 
 impl Drop for PostgresAdapter {
     fn drop(&mut self) {
+        self.leave();
+    }
+}
+
+impl PostgresAdapter {
+    /// Leaves the cluster for this namespace (once): unsubscribes its channels and tells the other nodes (`ADAPTER_CLOSE`).
+    fn leave(&self) {
+        if self.closed.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            return;
+        }
         let msg = ClusterMessage {
             uid: self.uid.clone(),
             nsp: Some(self.nsp.clone()),
@@ -830,6 +843,13 @@ fn broadcast_flags(opts: &CoreOptions) -> BroadcastFlags {
 }
 
 impl Adapter for PostgresAdapter {
+    /// Leaves the cluster for this namespace, as socket.io's adapters do in `close()` on
+    /// `io.close()` (the same happens when the adapter is dropped).
+    fn close(&self) -> BoxFuture<()> {
+        self.leave();
+        Box::pin(std::future::ready(()))
+    }
+
     fn add_all(&self, sid: Sid, rooms: &[&str]) {
         self.local.add_all(sid, rooms);
     }
@@ -1106,6 +1126,9 @@ async fn run_heartbeat(adapter: Weak<PostgresAdapter>, interval: Duration) {
         };
         tokio::time::sleep_until(due).await;
         let Some(a) = adapter.upgrade() else { return };
+        if a.closed.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
         let last = *a.last_publish.lock().unwrap();
         if last.elapsed() >= interval {
             a.publish(ClusterBody::Heartbeat);

@@ -139,7 +139,8 @@ impl Args {
 
     /// The JSON values as they travel (binary attachments appear as placeholders
     /// `{"_placeholder": true, "num": n}`); read an argument with [`Args::get`] into a
-    /// [`Value`] to have binary as binary. An argument that `serde_json::Value` cannot hold (nested deeper than 128 levels, a number beyond `f64`)
+    /// [`Value`] to have binary as binary. An argument that `serde_json::Value` cannot hold (a
+    /// number beyond `f64`; nesting past 128 levels is refused when the packet is decoded)
     /// reads as `null` here; [`Args::get`] reports it as an error.
     pub fn values(&self) -> &[Json] {
         match &self.repr {

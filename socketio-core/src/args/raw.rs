@@ -57,7 +57,12 @@ const NULL: &str = "null";
 impl RawArgs {
     /// Splits a JSON array into its elements without building values (the syntax is fully
     /// checked). `Err` when `text` is not a JSON array.
+    ///
+    /// Nesting deeper than [`MAX_DEPTH`] is refused here, as serde_json refuses it when it
+    /// builds values: splitting alone has no depth limit, so without this check an argument
+    /// that no decoder can read would be accepted and later read as an error or `null`.
     pub(crate) fn parse(text: &str) -> Result<RawArgs, Error> {
+        check_depth(text)?;
         let owned: Arc<str> = Arc::from(text);
         let base = owned.as_ptr() as usize;
         let mut de = serde_json::Deserializer::from_str(&owned);
@@ -109,6 +114,45 @@ impl RawArgs {
             .map(|i| self.arg::<Value>(i).unwrap_or(Value::Null))
             .collect()
     }
+}
+
+/// Deepest nesting accepted in an argument array (the array itself counts): serde_json's own
+/// recursion limit when it builds values, so every accepted argument can be read.
+pub(crate) const MAX_DEPTH: usize = 128;
+
+/// Refuses JSON text nested deeper than [`MAX_DEPTH`] with serde_json's "recursion limit
+/// exceeded" error. Text with fewer brackets than that cannot be too deep: one cheap count
+/// settles almost every packet; only the others are scanned (strings skipped).
+fn check_depth(text: &str) -> Result<(), Error> {
+    let bytes = text.as_bytes();
+    let opening = bytes.iter().filter(|&&b| b == b'[' || b == b'{').count();
+    if opening <= MAX_DEPTH {
+        return Ok(());
+    }
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(de::Error::custom("recursion limit exceeded"));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Collects the span of every element of a JSON array, relative to `base`.
@@ -226,13 +270,23 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
-        let depth = 100_000;
-        let text = format!(r#"["ev",{}{}]"#, "[".repeat(depth), "]".repeat(depth));
-        // Splitting does not recurse; reading the argument hits serde_json's depth limit.
-        let mut raw = RawArgs::parse(&text).expect("splitting does not recurse");
+        let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        // Splitting alone would not recurse: the depth is checked, so a packet no decoder can
+        // read is refused up front (it used to be accepted and its argument read as `null`).
+        let err = RawArgs::parse(&format!(r#"["ev",{}]"#, nested(100_000))).unwrap_err();
+        assert!(
+            err.to_string().contains("recursion limit exceeded"),
+            "{err}"
+        );
+        assert!(RawArgs::parse(&format!(r#"["ev",{}]"#, nested(MAX_DEPTH))).is_err());
+        // At the limit every argument is readable, by every decoder.
+        let mut raw = RawArgs::parse(&format!(r#"["ev",{}]"#, nested(MAX_DEPTH - 1))).unwrap();
         raw.take_name();
-        assert!(raw.arg::<Value>(0).is_err());
-        assert!(raw.to_values().iter().all(Value::is_null));
+        assert!(raw.arg::<Value>(0).is_ok());
+        assert!(!raw.to_values()[0].is_null());
+        // Brackets inside strings do not count.
+        let text = format!(r#"["ev","{}\"{}",[]]"#, "[".repeat(500), "{".repeat(500));
+        assert_eq!(RawArgs::parse(&text).unwrap().len(), 3);
     }
 
     #[test]

@@ -231,6 +231,13 @@ impl Adapter for BusAdapter {
     fn restore_session(&self, pid: &str, offset: &str) -> BoxFuture<Option<RestoredSession>> {
         self.local.restore_session(pid, offset)
     }
+
+    /// Leaves the cluster (every namespace shares one membership; the first close ends it),
+    /// then closes the local adapter.
+    fn close(&self) -> BoxFuture<()> {
+        self.cluster.leave();
+        self.local.close()
+    }
 }
 
 /// Collects the remote acks of a `broadcast_with_ack` request: every node first says how many
@@ -378,6 +385,7 @@ pub(super) fn apply_remote(
             }
         }
         Kind::Heartbeat
+        | Kind::AdapterClose
         | Kind::Sockets { .. }
         | Kind::Rooms { .. }
         | Kind::AckCount { .. }

@@ -144,6 +144,9 @@ pub(crate) struct Cluster {
     /// The local adapter and sockets of each namespace, by path: where other nodes' operations
     /// apply.
     namespaces: RwLock<HashMap<String, LocalNamespace>>,
+    /// Set when the server shuts down ([`Cluster::leave`]): the heartbeat and the receiver
+    /// stop, so the other nodes stop counting this one after their heartbeat window.
+    left: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -186,6 +189,17 @@ impl Request {
                 }
                 Ok(None) | Err(_) => break,
             }
+        }
+    }
+}
+
+impl Cluster {
+    /// Stops the heartbeat and the receiver (idempotent): the subscriptions are dropped, and
+    /// the other nodes leave this one out of requests once its heartbeats stop.
+    /// Other nodes are told first (`adapter_close`), so they stop counting this one at once.
+    pub(crate) fn leave(&self) {
+        if !self.left.send_replace(true) {
+            self.publish("/", Kind::AdapterClose);
         }
     }
 }
@@ -266,6 +280,11 @@ impl Cluster {
     fn receive(self: &Arc<Self>, msg: Message) {
         match msg.kind {
             Kind::Heartbeat => self.heard_from(&msg.uid),
+            Kind::AdapterClose => {
+                if self.peers.lock().unwrap().remove(&msg.uid).is_some() {
+                    tracing::info!(peer = msg.uid, "cluster node left");
+                }
+            }
             Kind::Sockets { rid, .. }
             | Kind::Rooms { rid, .. }
             | Kind::AckCount { rid, .. }
@@ -300,6 +319,7 @@ pub(crate) async fn join(
         requests: Mutex::default(),
         next_request: AtomicU64::new(0),
         namespaces: RwLock::default(),
+        left: tokio::sync::watch::channel(false).0,
     });
     let layer_cluster = cluster.clone();
     let layer: AdapterLayer = Arc::new(move |sockets, local| {
@@ -323,16 +343,29 @@ pub(crate) async fn join(
         }
     });
     let beating = Arc::downgrade(&cluster);
+    let mut left = cluster.left.subscribe();
     tokio::spawn(async move {
         while let Some(cluster) = beating.upgrade() {
             cluster.publish("/", Kind::Heartbeat);
             drop(cluster);
-            tokio::time::sleep(HEARTBEAT).await;
+            tokio::select! {
+                _ = tokio::time::sleep(HEARTBEAT) => {}
+                _ = left.wait_for(|left| *left) => return,
+            }
         }
     });
     let mut incoming = futures_util::stream::select(everyone, mine);
+    let mut left = cluster.left.subscribe();
     tokio::spawn(async move {
-        while let Some(payload) = incoming.next().await {
+        loop {
+            let payload = tokio::select! {
+                payload = incoming.next() => payload,
+                _ = left.wait_for(|left| *left) => {
+                    tracing::info!("left cluster");
+                    return;
+                }
+            };
+            let Some(payload) = payload else { break };
             match serde_json::from_slice::<Message>(&payload) {
                 Ok(msg) if msg.uid == uid => {}
                 Ok(msg) => cluster.receive(msg),

@@ -20,6 +20,7 @@
 //! | `disconnect` | `rooms`, `except`, `close` | disconnects the selected sockets (`close`: their whole connection) |
 //! | `close_room` | `room` | every local socket leaves `room` |
 //! | `heartbeat` | — | announces a live node |
+//! | `adapter_close` | — | the sender leaves the cluster (its server shuts down): forget it now |
 //!
 //! Requests carry a numeric `rid`; nodes answer on the requester's channel `<prefix>#<uid>`:
 //! `fetch_sockets` (selection) → `sockets` (`sockets`: `[{"id","nsp","rooms"}]`); `all_rooms` →
@@ -111,6 +112,10 @@ pub enum Kind {
     /// A node is alive (sent on joining and periodically; a node answers an unknown peer's
     /// heartbeat with its own, on that peer's channel).
     Heartbeat,
+    /// The sender leaves the cluster (its server is shutting down, `SocketIo::close`): the
+    /// other nodes stop counting it at once instead of after their heartbeat window (the
+    /// Postgres adapter's `ADAPTER_CLOSE`).
+    AdapterClose,
     /// Request: the selected sockets of each node. Answered with `sockets`.
     FetchSockets {
         /// Request id, echoed in the answer.

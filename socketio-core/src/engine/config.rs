@@ -23,6 +23,8 @@ pub(crate) struct EngineConfig {
     pub(crate) ping_timeout: Duration,
     pub(crate) upgrade_timeout: Duration,
     pub(crate) max_payload: usize,
+    /// How long a polling POST may take to send its body.
+    pub(crate) http_body_timeout: Duration,
     pub(crate) max_buffer_size: usize,
     pub(crate) ws_read_buffer_size: usize,
     pub(crate) allow_upgrades: bool,
@@ -50,6 +52,7 @@ impl Default for EngineConfig {
             ping_timeout: Duration::from_millis(20_000),
             upgrade_timeout: Duration::from_millis(10_000),
             max_payload: 1_000_000,
+            http_body_timeout: Duration::from_secs(60),
             max_buffer_size: 1024,
             ws_read_buffer_size: 4096,
             allow_upgrades: true,

@@ -153,6 +153,14 @@ impl<H: EngineHandler> Engine<H> {
         if session.as_ref().is_some_and(|s| s.protocol != protocol) {
             return Err(EngineError::BadRequest);
         }
+        if session.is_none() && self.is_closing() {
+            // Shutting down: no new session (503, so a client's reconnection backs off).
+            return Ok(Response::builder()
+                .status(StatusCode::SERVICE_UNAVAILABLE)
+                .header(header::CONTENT_TYPE, "text/plain")
+                .body(Full::new(Bytes::from_static(b"server shutting down")))
+                .unwrap());
+        }
         match (transport, session) {
             (Transport::Websocket, session) => self.websocket(&mut req, session, protocol),
             (Transport::Polling, None) if req.method() == Method::GET => {
@@ -315,16 +323,25 @@ impl<H: EngineHandler> Engine<H> {
             if declared <= limit.saturating_mul(4) {
                 let mut body = std::pin::pin!(req.into_body());
                 let drain = async { while let Some(Ok(_)) = body.frame().await {} };
-                let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drain).await;
+                let grace = std::time::Duration::from_secs(5).min(self.config.http_body_timeout);
+                let _ = tokio::time::timeout(grace, drain).await;
             }
             return too_large();
         }
-        let bytes = match Limited::new(req.into_body(), limit).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(err) if err.is::<http_body_util::LengthLimitError>() => return too_large(),
-            Err(_) => {
+        // Bounded in size while streaming (not only by Content-Length) and in time: a client
+        // that sends its body slowly (slow loris) loses its session after `http_body_timeout`.
+        let body = Limited::new(req.into_body(), limit).collect();
+        let bytes = match time::timeout(self.config.http_body_timeout, body).await {
+            Ok(Ok(collected)) => collected.to_bytes(),
+            Ok(Err(err)) if err.is::<http_body_util::LengthLimitError>() => return too_large(),
+            Ok(Err(_)) => {
                 socket.close(CloseReason::TransportError);
                 return Err(EngineError::BadRequest);
+            }
+            Err(_) => {
+                tracing::debug!(sid = %socket.sid, "polling POST body not received in time");
+                socket.close(CloseReason::TransportError);
+                return Ok(status_response(StatusCode::REQUEST_TIMEOUT));
             }
         };
         let packets: Result<Vec<Incoming<'_>>, _> = match socket.protocol {

@@ -14,6 +14,7 @@ pub(crate) mod ws;
 pub(crate) mod ws_conn;
 
 use foldhash::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
@@ -52,6 +53,8 @@ pub(crate) struct Engine<H: EngineHandler> {
     pub(crate) config: EngineConfig,
     pub(crate) handler: H,
     sessions: RwLock<HashMap<Sid, SocketHandle<H::Data>>>,
+    /// Set by [`Engine::close_all`]: new sessions are refused from then on.
+    closing: AtomicBool,
 }
 
 impl<H: EngineHandler> Engine<H> {
@@ -60,6 +63,29 @@ impl<H: EngineHandler> Engine<H> {
             config,
             handler,
             sessions: RwLock::new(HashMap::default()),
+            closing: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the server is shutting down (new sessions are refused).
+    pub(crate) fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::Acquire)
+    }
+
+    /// Shutting down: refuses new sessions from now on.
+    pub(crate) fn stop_accepting(&self) {
+        self.closing.store(true, Ordering::Release);
+    }
+
+    /// Shutting down: refuses new sessions from now on and closes every open one with
+    /// [`CloseReason::ServerClose`] (graceful: each client gets what was queued before the
+    /// close, then the close). Returns at once; [`Engine::session_count`] tells when they are
+    /// gone.
+    pub(crate) fn close_all(&self) {
+        self.closing.store(true, Ordering::Release);
+        let sessions: Vec<_> = self.sessions.read().unwrap().values().cloned().collect();
+        for socket in sessions {
+            socket.close(CloseReason::ServerClose);
         }
     }
 

@@ -26,6 +26,10 @@ pub(crate) struct ServerConfig {
     pub(crate) parser: Parser,
     /// Connection state recovery, when on.
     pub(crate) recovery: Option<RecoveryConfig>,
+    /// The longest [`crate::SocketIo::close`] waits (acks, adapters, flushing).
+    pub(crate) shutdown_timeout: Duration,
+    /// Longest event or namespace name a client may send, in bytes.
+    pub(crate) max_name_len: usize,
     /// Makes each namespace's adapter.
     pub(crate) adapter_factory: AdapterFactory,
     /// Set once, when the server joins a cluster: wraps every namespace's adapter.
@@ -44,6 +48,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("ack_timeout", &self.ack_timeout)
             .field("parser", &self.parser)
             .field("recovery", &self.recovery)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("max_name_len", &self.max_name_len)
             .finish_non_exhaustive()
     }
 }

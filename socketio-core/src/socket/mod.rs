@@ -53,6 +53,10 @@ pub enum DisconnectReason {
     ForcedServerClose,
     /// The client sent a packet that could not be decoded.
     ParseError,
+    /// The server is shutting down ([`crate::SocketIo::close`]); socket.io 4.8's `io.close()`
+    /// gives its disconnect handlers the same reason. The client sees its transport close
+    /// (`"transport close"` in socket.io-client) and may reconnect to another node.
+    ServerShuttingDown,
 }
 
 impl DisconnectReason {
@@ -66,6 +70,7 @@ impl DisconnectReason {
             DisconnectReason::ServerNamespaceDisconnect => "server namespace disconnect",
             DisconnectReason::ForcedServerClose => "forced server close",
             DisconnectReason::ParseError => "parse error",
+            DisconnectReason::ServerShuttingDown => "server shutting down",
         }
     }
 
@@ -588,6 +593,12 @@ impl Socket {
         }
         self.state.store(CONNECTED, Ordering::Release);
         true
+    }
+
+    /// How many acks of this socket's emits are still awaited (for a graceful shutdown).
+    pub(crate) fn pending_acks(&self) -> usize {
+        let acks = self.acks.lock().unwrap();
+        acks.values().filter(|tx| !tx.is_closed()).count()
     }
 
     /// An ack from the client.

@@ -602,6 +602,7 @@ fn parse_sync_hook(
         method: sig.ident.clone(),
         is_async: false,
         args: Vec::new(),
+        arg_names: Vec::new(),
         ret: sig.output.clone(),
         cfgs,
     })

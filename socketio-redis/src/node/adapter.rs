@@ -196,6 +196,8 @@ pub(super) async fn pubsub_count(
 /// connection, then dropped and logged.
 pub struct RedisAdapter {
     me: Weak<RedisAdapter>,
+    /// Set by `close` (or the drop): the namespace left the cluster.
+    closed: std::sync::atomic::AtomicBool,
     shared: Arc<Shared>,
     uid: String,
     nsp: String,
@@ -394,6 +396,7 @@ impl RedisAdapter {
         let channels = ClassicChannels::new(&shared.config.key, &nsp);
         let adapter = Arc::new_cyclic(|me| RedisAdapter {
             me: me.clone(),
+            closed: std::sync::atomic::AtomicBool::new(false),
             shared: shared.clone(),
             uid: uid.clone(),
             nsp,
@@ -743,6 +746,16 @@ impl RedisAdapter {
 
 impl Drop for RedisAdapter {
     fn drop(&mut self) {
+        self.leave();
+    }
+}
+
+impl RedisAdapter {
+    /// Leaves the cluster for this namespace (once): unsubscribes its channels.
+    fn leave(&self) {
+        if self.closed.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            return;
+        }
         let channels: Vec<String> = self.subscribed().into_iter().map(|(c, _)| c).collect();
         let pattern = self.channels.broadcast_pattern();
         if let Ok(mut router) = self.shared.router.lock() {
@@ -769,6 +782,13 @@ impl Drop for PendingGuard {
 }
 
 impl Adapter for RedisAdapter {
+    /// Leaves the cluster for this namespace, as socket.io's adapters do in `close()` on
+    /// `io.close()` (the same happens when the adapter is dropped).
+    fn close(&self) -> BoxFuture<()> {
+        self.leave();
+        Box::pin(std::future::ready(()))
+    }
+
     fn add_all(&self, sid: Sid, rooms: &[&str]) {
         self.local.add_all(sid, rooms);
     }

@@ -124,6 +124,8 @@ impl Shared {
 /// Redis or a single shard: channels are not routed to cluster shards.
 pub struct ShardedRedisAdapter {
     me: Weak<ShardedRedisAdapter>,
+    /// Set by `close` (or the drop): the namespace left the cluster.
+    closed: std::sync::atomic::AtomicBool,
     shared: Arc<Shared>,
     uid: String,
     nsp: String,
@@ -201,6 +203,7 @@ impl ShardedRedisAdapter {
         let channels = ShardedChannels::new(&shared.config.channel_prefix, &nsp);
         let adapter = Arc::new_cyclic(|me| ShardedRedisAdapter {
             me: me.clone(),
+            closed: std::sync::atomic::AtomicBool::new(false),
             shared: shared.clone(),
             uid: random_hex(),
             nsp,
@@ -552,6 +555,16 @@ fn unsupported() -> redis::RedisError {
 
 impl Drop for ShardedRedisAdapter {
     fn drop(&mut self) {
+        self.leave();
+    }
+}
+
+impl ShardedRedisAdapter {
+    /// Leaves the cluster for this namespace (once): unsubscribes its channels.
+    fn leave(&self) {
+        if self.closed.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            return;
+        }
         let mut channels = vec![
             self.channels.main().to_owned(),
             self.channels.response(&self.uid),
@@ -581,6 +594,13 @@ impl Drop for PendingGuard {
 }
 
 impl Adapter for ShardedRedisAdapter {
+    /// Leaves the cluster for this namespace, as socket.io's adapters do in `close()` on
+    /// `io.close()` (the same happens when the adapter is dropped).
+    fn close(&self) -> BoxFuture<()> {
+        self.leave();
+        Box::pin(std::future::ready(()))
+    }
+
     fn add_all(&self, sid: Sid, rooms: &[&str]) {
         self.local.add_all(sid, rooms);
         self.rooms_maybe_created(rooms.iter().copied());

@@ -191,6 +191,8 @@ fn random_hex() -> String {
 /// and logged.
 pub struct RedisStreamsAdapter {
     me: Weak<RedisStreamsAdapter>,
+    /// Set by `close` (or the drop): the namespace left the cluster.
+    closed: std::sync::atomic::AtomicBool,
     shared: Arc<Shared>,
     uid: String,
     nsp: String,
@@ -280,6 +282,7 @@ impl RedisStreamsAdapter {
         let private = format!("{prefix}#{nsp}#{uid}#");
         let adapter = Arc::new_cyclic(|me| RedisStreamsAdapter {
             me: me.clone(),
+            closed: std::sync::atomic::AtomicBool::new(false),
             shared: shared.clone(),
             uid,
             nsp: nsp.clone(),
@@ -642,6 +645,16 @@ fn entry_fields(map: &HashMap<String, redis::Value>) -> HashMap<String, Vec<u8>>
 
 impl Drop for RedisStreamsAdapter {
     fn drop(&mut self) {
+        self.leave();
+    }
+}
+
+impl RedisStreamsAdapter {
+    /// Leaves the cluster for this namespace (once): unsubscribes its channels.
+    fn leave(&self) {
+        if self.closed.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            return;
+        }
         let channels = vec![self.public.clone(), self.private.clone()];
         if let Ok(mut router) = self.shared.router.lock() {
             for channel in &channels {
@@ -672,6 +685,13 @@ impl Drop for PendingGuard {
 }
 
 impl Adapter for RedisStreamsAdapter {
+    /// Leaves the cluster for this namespace, as socket.io's adapters do in `close()` on
+    /// `io.close()` (the same happens when the adapter is dropped).
+    fn close(&self) -> BoxFuture<()> {
+        self.leave();
+        Box::pin(std::future::ready(()))
+    }
+
     fn add_all(&self, sid: Sid, rooms: &[&str]) {
         self.local.add_all(sid, rooms);
     }
