@@ -168,7 +168,8 @@ async fn js_client_recovers_its_session() {
         .expect("node runs");
         assert!(
             output.status.success(),
-            "recovery.mjs {transport} failed:\n{}\n{}",
+            "recovery.mjs {transport} failed ({}):\n{}\n{}",
+            output.status,
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
