@@ -38,6 +38,12 @@ mod server;
 mod service;
 mod socket;
 
+/// Entry points of the fuzz targets (`socketio-core/fuzz/`); not a public API, compiled only
+/// with the `fuzzing` feature.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod __fuzz;
+
 pub use args::{ArgError, Args, FromAck, Value};
 pub use broadcast::BroadcastOperator;
 pub use engine::config::Cors;
