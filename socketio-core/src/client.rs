@@ -12,7 +12,7 @@ use crate::engine::EngineHandler;
 use crate::protocol::packet::{Packet, PacketData, PacketType};
 use crate::protocol::{msgpack, Parser};
 use crate::socket::config::ServerConfig;
-use crate::socket::conn::{Client, Conn, Partial};
+use crate::socket::conn::{AttachmentError, Client, Conn, Partial};
 use crate::socket::handler::{call_connect, HandlerSite};
 use crate::socket::namespace::NamespaceTable;
 use crate::socket::{DisconnectReason, Handshake, Namespace, Socket, SocketRef};
@@ -123,11 +123,7 @@ impl EngineHandler for ServerCore {
             return;
         }
         if packet.attachments > 0 {
-            *conn.data.partial.lock().unwrap() = Some(Partial {
-                attachments: Vec::with_capacity(packet.attachments),
-                packet,
-                bytes: 0,
-            });
+            *conn.data.partial.lock().unwrap() = Some(Partial::new(packet));
             conn.data
                 .awaiting_attachments
                 .store(true, Ordering::Release);
@@ -152,24 +148,21 @@ impl EngineHandler for ServerCore {
             let mut partial = conn.data.partial.lock().unwrap();
             match partial.as_mut() {
                 None => None,
-                Some(p) => {
-                    p.bytes += data.len();
-                    if p.bytes > self.max_attachment_bytes {
+                Some(p) => match p.push(data, self.max_attachment_bytes) {
+                    Err(AttachmentError::TooLarge) => {
                         tracing::debug!(sid = %conn.sid, "binary attachments over the size limit");
                         drop(partial);
                         conn.close(CloseReason::ParseError);
                         return;
                     }
-                    p.attachments.push(data);
-                    if p.attachments.len() == p.packet.attachments {
+                    Ok(false) => return,
+                    Ok(true) => {
                         conn.data
                             .awaiting_attachments
                             .store(false, Ordering::Release);
                         partial.take()
-                    } else {
-                        return;
                     }
-                }
+                },
             }
         };
         match complete {

@@ -41,6 +41,12 @@ mod typed;
 #[cfg(feature = "typescript")]
 pub mod typescript;
 
+/// Entry points of the fuzz targets (`socketio-core/fuzz/`); not a public API, compiled only
+/// with the `fuzzing` feature.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod __fuzz;
+
 pub use args::{ArgError, Args, FromAck, Value};
 pub use broadcast::BroadcastOperator;
 pub use engine::config::Cors;

@@ -123,6 +123,12 @@ mod emitter;
 mod message;
 mod value;
 
+/// Entry points of the fuzz targets (`socketio-core/fuzz/`); not a public API, compiled only
+/// with the `fuzzing` feature.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod __fuzz;
+
 pub use adapter::{create_attachment_table, PostgresAdapter, PostgresAdapterConfig};
 pub use emitter::{Emitter, EmitterError};
 pub use message::{

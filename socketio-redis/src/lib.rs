@@ -27,6 +27,12 @@ mod connection;
 pub mod node;
 pub mod streams;
 
+/// Entry points of the fuzz targets (`socketio-core/fuzz/`); not a public API, compiled only
+/// with the `fuzzing` feature.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod __fuzz;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
