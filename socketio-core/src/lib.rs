@@ -22,6 +22,8 @@
 //! ```
 
 pub mod adapter;
+#[cfg(feature = "admin-ui")]
+pub mod admin;
 mod adapter_api;
 pub mod args;
 mod broadcast;
