@@ -196,7 +196,14 @@ pub fn instrument(io: &SocketIo, options: AdminOptions) -> Result<(), AdminError
             socket.emit("config", &json!({ "supportedFeatures": features })).ok();
             if development {
                 if let Some(io) = SocketIo::upgrade(&weak_io) {
-                    socket.emit("all_sockets", &all_sockets(&io)).ok();
+                    // As in socket.io, the list has the UI's own socket, which joins its
+                    // namespace's table only once this handler is done.
+                    let mut all = all_sockets(&io);
+                    let own = socket.id();
+                    if !all.iter().any(|s| s["id"] == own.as_str() && s["nsp"] == socket.ns()) {
+                        all.push(serialize(&socket));
+                    }
+                    socket.emit("all_sockets", &all).ok();
                 }
             }
         }
@@ -444,7 +451,7 @@ fn event_args(nsp: &str, socket: &Socket, event: &str, args: &Args) -> Args {
 }
 
 /// Every socket of every namespace of this node, serialized.
-fn all_sockets(io: &SocketIo) -> Json {
+fn all_sockets(io: &SocketIo) -> Vec<Json> {
     io.namespaces()
         .iter()
         .flat_map(|ns| ns.sockets())
