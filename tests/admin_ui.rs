@@ -19,6 +19,11 @@ const HASH: &str = "$2a$04$ifUSnQgTW6S9xcGrYo2xieO80wMjdyxtugwGfJLyHvAwlMUHGb0Ea
 /// "/" (joins "lobby", sets data, answers echo/enter/exit/rooms) and "/chat" (joins "early"),
 /// instrumented as `mode` says; served on a loopback port.
 async fn start(mode: &str) -> (SocketIo, std::net::SocketAddr) {
+    start_with(mode, Router::new()).await
+}
+
+/// The same, `extra` routes beside the Socket.IO service.
+async fn start_with(mode: &str, extra: Router) -> (SocketIo, std::net::SocketAddr) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
@@ -63,7 +68,7 @@ async fn start(mode: &str) -> (SocketIo, std::net::SocketAddr) {
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = Router::new().socketio(&io);
+    let app = extra.socketio(&io);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (io, addr)
 }
@@ -126,4 +131,51 @@ fn a_password_that_is_not_a_bcrypt_hash_is_refused() {
     )
     .unwrap_err();
     assert!(matches!(err, AdminError::InvalidHash));
+}
+
+/// The built UI of @socket.io/admin-ui (its `ui/dist`), file by file.
+async fn ui_file(uri: http::Uri) -> (http::StatusCode, [(http::header::HeaderName, &'static str); 1], Vec<u8>) {
+    let dist = root().join("tests/browser/node_modules/@socket.io/admin-ui/ui/dist");
+    let path = match uri.path().trim_start_matches('/') {
+        "" => "index.html",
+        p => p,
+    };
+    let file = dist.join(path);
+    let kind = match file.extension().and_then(|e| e.to_str()) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript",
+        Some("css") => "text/css",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        _ => "application/octet-stream",
+    };
+    let content_type = http::header::CONTENT_TYPE;
+    match (path.contains(".."), std::fs::read(&file)) {
+        (false, Ok(body)) => (http::StatusCode::OK, [(content_type, kind)], body),
+        _ => (http::StatusCode::NOT_FOUND, [(content_type, "text/plain")], b"not found".to_vec()),
+    }
+}
+
+/// The real UI in headless Chromium: it connects to our server with the form, lists our sockets
+/// and rooms, and sees a room joined after it connected. `ADMIN_UI_SCREENSHOT=path.png` keeps a
+/// screenshot of the sockets page (socketio-core/docs/admin-ui.png was made so).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_ui_in_headless_chromium_lists_our_sockets_and_rooms() {
+    let dir = root().join("tests/browser");
+    assert!(
+        dir.join("node_modules/@socket.io/admin-ui/ui/dist/index.html").exists()
+            && dir.join("node_modules/playwright-core").exists(),
+        "the browser test parts are not installed: run scripts/setup-browser.sh first"
+    );
+    let (_io, addr) = start_with("development", Router::new().fallback(ui_file)).await;
+    let mut args = vec![
+        dir.join("admin-ui.mjs").display().to_string(),
+        format!("http://{addr}"),
+        "admin".to_owned(),
+        "s3cret".to_owned(),
+    ];
+    if let Ok(path) = std::env::var("ADMIN_UI_SCREENSHOT") {
+        args.push(path);
+    }
+    run(&args, &dir).await;
 }
