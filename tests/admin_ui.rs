@@ -34,10 +34,13 @@ async fn start_with(mode: &str, extra: Router) -> (SocketIo, std::net::SocketAdd
             socket.join("lobby");
             socket.set_data(&json!({"user": "ann"})).ok();
         })
-        .on("echo", |socket: SocketRef, value: serde_json::Value| async move {
-            socket.emit("echoed", &value).ok();
-            "ok"
-        })
+        .on(
+            "echo",
+            |socket: SocketRef, value: serde_json::Value| async move {
+                socket.emit("echoed", &value).ok();
+                "ok"
+            },
+        )
         .on("enter", |socket: SocketRef, room: String| async move {
             socket.join(room);
             "ok"
@@ -134,7 +137,13 @@ fn a_password_that_is_not_a_bcrypt_hash_is_refused() {
 }
 
 /// The built UI of @socket.io/admin-ui (its `ui/dist`), file by file.
-async fn ui_file(uri: http::Uri) -> (http::StatusCode, [(http::header::HeaderName, &'static str); 1], Vec<u8>) {
+async fn ui_file(
+    uri: http::Uri,
+) -> (
+    http::StatusCode,
+    [(http::header::HeaderName, &'static str); 1],
+    Vec<u8>,
+) {
     let dist = root().join("tests/browser/node_modules/@socket.io/admin-ui/ui/dist");
     let path = match uri.path().trim_start_matches('/') {
         "" => "index.html",
@@ -152,7 +161,11 @@ async fn ui_file(uri: http::Uri) -> (http::StatusCode, [(http::header::HeaderNam
     let content_type = http::header::CONTENT_TYPE;
     match (path.contains(".."), std::fs::read(&file)) {
         (false, Ok(body)) => (http::StatusCode::OK, [(content_type, kind)], body),
-        _ => (http::StatusCode::NOT_FOUND, [(content_type, "text/plain")], b"not found".to_vec()),
+        _ => (
+            http::StatusCode::NOT_FOUND,
+            [(content_type, "text/plain")],
+            b"not found".to_vec(),
+        ),
     }
 }
 
@@ -163,7 +176,8 @@ async fn ui_file(uri: http::Uri) -> (http::StatusCode, [(http::header::HeaderNam
 async fn the_admin_ui_in_headless_chromium_lists_our_sockets_and_rooms() {
     let dir = root().join("tests/browser");
     assert!(
-        dir.join("node_modules/@socket.io/admin-ui/ui/dist/index.html").exists()
+        dir.join("node_modules/@socket.io/admin-ui/ui/dist/index.html")
+            .exists()
             && dir.join("node_modules/playwright-core").exists(),
         "the browser test parts are not installed: run scripts/setup-browser.sh first"
     );

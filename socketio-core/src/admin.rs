@@ -152,7 +152,10 @@ impl Sessions {
         let mut sessions = self.0.lock().unwrap();
         sessions.retain(|_, t| t.elapsed() < SESSION_TTL);
         if sessions.len() >= MAX_SESSIONS {
-            if let Some(oldest) = sessions.iter().min_by_key(|(_, t)| **t).map(|(k, _)| k.clone())
+            if let Some(oldest) = sessions
+                .iter()
+                .min_by_key(|(_, t)| **t)
+                .map(|(k, _)| k.clone())
             {
                 sessions.remove(&oldest);
             }
@@ -193,14 +196,19 @@ pub fn instrument(io: &SocketIo, options: AdminOptions) -> Result<(), AdminError
     admin.on_connect(move |socket: SocketRef| {
         let (weak_io, features) = (weak_io.clone(), features.clone());
         async move {
-            socket.emit("config", &json!({ "supportedFeatures": features })).ok();
+            socket
+                .emit("config", &json!({ "supportedFeatures": features }))
+                .ok();
             if development {
                 if let Some(io) = SocketIo::upgrade(&weak_io) {
                     // As in socket.io, the list has the UI's own socket, which joins its
                     // namespace's table only once this handler is done.
                     let mut all = all_sockets(&io);
                     let own = socket.id();
-                    if !all.iter().any(|s| s["id"] == own.as_str() && s["nsp"] == socket.ns()) {
+                    if !all
+                        .iter()
+                        .any(|s| s["id"] == own.as_str() && s["nsp"] == socket.ns())
+                    {
                         all.push(serialize(&socket));
                     }
                     socket.emit("all_sockets", &all).ok();
@@ -355,12 +363,14 @@ fn watch(admin: &Arc<Namespace>, ns: &Arc<Namespace>) {
             SocketChange::Connected(socket) => {
                 socket.extension_or_insert_with(|| Issued(now_ms()));
                 follow_upgrade(socket, Weak::clone(&to_ui));
-                send_ui(&admin, 
+                send_ui(
+                    &admin,
                     "socket_connected",
                     json_args([serialize(socket), now]),
                 )
             }
-            SocketChange::Disconnected(socket, reason) => send_ui(&admin, 
+            SocketChange::Disconnected(socket, reason) => send_ui(
+                &admin,
                 "socket_disconnected",
                 json_args([
                     json!(path),
@@ -369,11 +379,13 @@ fn watch(admin: &Arc<Namespace>, ns: &Arc<Namespace>) {
                     now,
                 ]),
             ),
-            SocketChange::RoomJoined { sid, room } => send_ui(&admin, 
+            SocketChange::RoomJoined { sid, room } => send_ui(
+                &admin,
                 "room_joined",
                 json_args([json!(path), json!(room), json!(sid.as_str()), now]),
             ),
-            SocketChange::RoomLeft { sid, room } => send_ui(&admin, 
+            SocketChange::RoomLeft { sid, room } => send_ui(
+                &admin,
                 "room_left",
                 json_args([json!(path), json!(room), json!(sid.as_str()), now]),
             ),
@@ -386,7 +398,8 @@ fn watch(admin: &Arc<Namespace>, ns: &Arc<Namespace>) {
     let path = nsp.clone();
     ns.on_any(move |socket: SocketRef, event: EventName, args: Args| {
         if let Some(admin) = received_to.upgrade() {
-            send_ui(&admin, 
+            send_ui(
+                &admin,
                 "event_received",
                 event_args(&path, &socket, &event, &args),
             );
@@ -410,7 +423,9 @@ fn follow_upgrade(socket: &SocketRef, admin: Weak<Namespace>) {
     tokio::spawn(async move {
         for _ in 0..40 {
             tokio::time::sleep(Duration::from_millis(250)).await;
-            let Some(socket) = socket.upgrade() else { return };
+            let Some(socket) = socket.upgrade() else {
+                return;
+            };
             if !socket.connected() {
                 return;
             }
@@ -521,7 +536,11 @@ fn spawn_stats(io: &SocketIo, admin: &Arc<Namespace>, options: &AdminOptions) {
         "hostname": hostname,
         "pid": std::process::id(),
     });
-    let (weak_io, admin, interval) = (io.downgrade(), Arc::downgrade(admin), options.stats_interval);
+    let (weak_io, admin, interval) = (
+        io.downgrade(),
+        Arc::downgrade(admin),
+        options.stats_interval,
+    );
     let started = Instant::now();
     let stats = move || -> Option<()> {
         let io = SocketIo::upgrade(&weak_io)?;

@@ -22,9 +22,9 @@
 //! ```
 
 pub mod adapter;
+mod adapter_api;
 #[cfg(feature = "admin-ui")]
 pub mod admin;
-mod adapter_api;
 pub mod args;
 mod broadcast;
 mod client;
