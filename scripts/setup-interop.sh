@@ -33,3 +33,6 @@ legacy=tests/interop/python-legacy/.venv
 echo "==> npm: tests/protocol-suites (the official Engine.IO and Socket.IO protocol test suites)"
 (cd tests/protocol-suites/engine.io && npm ci --no-audit --no-fund --loglevel=error)
 (cd tests/protocol-suites/socket.io && npm ci --no-audit --no-fund --loglevel=error)
+
+echo "==> browser tests (chromium, tests/browser)"
+bash scripts/setup-browser.sh

@@ -345,6 +345,8 @@ impl ServerCore {
                     if socket.mark_connected() {
                         conn.data.connected_once.store(true, Ordering::Release);
                         tracing::debug!(sid = %socket.id(), ns = ns.path(), "socket connected");
+                        ns.sockets
+                            .notify(&crate::socket::SocketChange::Connected(&socket));
                     } else {
                         ns.remove_socket(socket.id());
                     }

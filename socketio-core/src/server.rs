@@ -95,6 +95,28 @@ impl SocketIo {
             .clone()
     }
 
+    /// Every namespace of the table (dynamic children included, their parents not), sorted by
+    /// path.
+    #[cfg_attr(not(feature = "admin-ui"), allow(dead_code))]
+    pub(crate) fn namespaces(&self) -> Vec<Arc<Namespace>> {
+        let table = self.engine.handler.namespaces.read().unwrap();
+        let mut all: Vec<Arc<Namespace>> = table.values().cloned().collect();
+        all.sort_by(|a, b| a.path().cmp(b.path()));
+        all
+    }
+
+    /// A handle that does not keep the server alive (for background tasks).
+    #[cfg_attr(not(feature = "admin-ui"), allow(dead_code))]
+    pub(crate) fn downgrade(&self) -> std::sync::Weak<Engine<ServerCore>> {
+        Arc::downgrade(&self.engine)
+    }
+
+    /// The server of a [`SocketIo::downgrade`] handle, while it lives.
+    #[cfg_attr(not(feature = "admin-ui"), allow(dead_code))]
+    pub(crate) fn upgrade(weak: &std::sync::Weak<Engine<ServerCore>>) -> Option<SocketIo> {
+        weak.upgrade().map(|engine| SocketIo { engine })
+    }
+
     pub(crate) fn core(&self) -> &ServerConfig {
         &self.engine.handler.config
     }

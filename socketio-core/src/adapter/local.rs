@@ -78,16 +78,22 @@ impl LocalAdapter {
 impl Adapter for LocalAdapter {
     fn add_all(&self, sid: Sid, rooms: &[&str]) {
         for room in rooms {
-            self.rooms.join(sid, room);
+            if self.rooms.join(sid, room) {
+                self.sockets.room_changed(sid, room, true);
+            }
         }
     }
 
     fn del(&self, sid: Sid, room: &str) {
-        self.rooms.leave(sid, room);
+        if self.rooms.leave(sid, room) {
+            self.sockets.room_changed(sid, room, false);
+        }
     }
 
     fn del_all(&self, sid: Sid) {
-        self.rooms.leave_all(sid);
+        for room in self.rooms.leave_all(sid) {
+            self.sockets.room_changed(sid, &room, false);
+        }
     }
 
     fn socket_rooms(&self, sid: Sid) -> Vec<String> {
@@ -138,7 +144,9 @@ impl Adapter for LocalAdapter {
     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[String]) {
         for sid in self.sockets(opts) {
             for room in rooms {
-                self.rooms.join(sid, room);
+                if self.rooms.join(sid, room) {
+                    self.sockets.room_changed(sid, room, true);
+                }
             }
         }
     }
@@ -146,7 +154,9 @@ impl Adapter for LocalAdapter {
     fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[String]) {
         for sid in self.sockets(opts) {
             for room in rooms {
-                self.rooms.leave(sid, room);
+                if self.rooms.leave(sid, room) {
+                    self.sockets.room_changed(sid, room, false);
+                }
             }
         }
     }

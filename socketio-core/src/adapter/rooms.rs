@@ -19,7 +19,8 @@ struct Inner {
 }
 
 impl Rooms {
-    pub(crate) fn join(&self, sid: Sid, room: &str) {
+    /// Adds `sid` to `room`; `true` if it was not in it.
+    pub(crate) fn join(&self, sid: Sid, room: &str) -> bool {
         let mut inner = self.inner.write().unwrap();
         inner
             .members
@@ -30,23 +31,33 @@ impl Rooms {
             .rooms_of
             .entry(sid)
             .or_default()
-            .insert(room.to_owned());
+            .insert(room.to_owned())
     }
 
-    pub(crate) fn leave(&self, sid: Sid, room: &str) {
+    /// Removes `sid` from `room`; `true` if it was in it.
+    pub(crate) fn leave(&self, sid: Sid, room: &str) -> bool {
         let mut inner = self.inner.write().unwrap();
-        if let Some(rooms) = inner.rooms_of.get_mut(&sid) {
-            rooms.remove(room);
-        }
+        let was = inner
+            .rooms_of
+            .get_mut(&sid)
+            .is_some_and(|rooms| rooms.remove(room));
         inner.remove_member(room, sid);
+        was
     }
 
-    /// Removes `sid` from every room.
-    pub(crate) fn leave_all(&self, sid: Sid) {
+    /// Removes `sid` from every room; the rooms it was in.
+    pub(crate) fn leave_all(&self, sid: Sid) -> Vec<String> {
         let mut inner = self.inner.write().unwrap();
-        for room in inner.rooms_of.remove(&sid).unwrap_or_default() {
-            inner.remove_member(&room, sid);
+        let rooms: Vec<String> = inner
+            .rooms_of
+            .remove(&sid)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        for room in &rooms {
+            inner.remove_member(room, sid);
         }
+        rooms
     }
 
     /// The rooms `sid` is in, sorted.

@@ -22,7 +22,7 @@ pub(crate) mod state;
 pub use self::config::AdapterFactory;
 pub(crate) use self::conn::Conn;
 pub use self::namespace::Namespace;
-pub use self::sockets::{LocalSockets, ServerEventHandler};
+pub use self::sockets::{LocalSockets, ServerEventHandler, SocketChange};
 use crate::adapter_api::{BroadcastOptions, EncodedPacket, Session};
 use crate::args::{Args, FromAck};
 use crate::engine::packet::Frame;
@@ -640,6 +640,9 @@ impl Socket {
         }
         tracing::debug!(sid = %self.id, ns = self.ns.path(), %reason, "socket disconnected");
         if was == CONNECTED {
+            self.ns
+                .sockets
+                .notify(&SocketChange::Disconnected(self, reason));
             self.ns.run_disconnect_handler(self.clone(), reason);
         }
     }

@@ -83,7 +83,7 @@ pub struct Namespace {
     path: String,
     /// Shared by a dynamic namespace and its children.
     handlers: Arc<RwLock<Handlers>>,
-    sockets: LocalSockets,
+    pub(crate) sockets: LocalSockets,
     /// The adapter made by the server's factory.
     adapter: Arc<dyn Adapter>,
     /// The adapter that replaced it once the server joined a cluster (it wraps the first one).
@@ -584,6 +584,32 @@ impl Namespace {
         listener: impl Fn(&super::Socket, &str, &Args) + Send + Sync + 'static,
     ) -> &Self {
         self.sockets.add_outgoing(Arc::new(listener));
+        self
+    }
+
+    /// Adds a watcher of this namespace's sockets on this node: it sees each socket connect
+    /// and disconnect (with the reason), and each room a socket joins or leaves, whoever made
+    /// it (the socket, a selection such as `ns.to(r).join(..)`, another node, the
+    /// disconnection). This is what socket.io code gets from `nsp.on("connection")`,
+    /// `socket.on("disconnect")` and its adapter's `join-room` / `leave-room` events; the admin
+    /// UI's instrumentation is built on it. It runs synchronously where the change happens, so
+    /// keep it short and do not block; a panic is logged. Room changes come from the adapter:
+    /// [`crate::adapter::LocalAdapter`] and adapters wrapping it report them; one keeping its
+    /// own rooms reports them with [`LocalSockets::room_changed`].
+    ///
+    /// ```
+    /// # let io = socketio_core::SocketIo::new();
+    /// use socketio_core::SocketChange;
+    /// io.ns("/").watch(|change: &SocketChange<'_>| match change {
+    ///     SocketChange::RoomJoined { sid, room } => println!("{sid} joined {room}"),
+    ///     other => println!("{other:?}"),
+    /// });
+    /// ```
+    pub fn watch(
+        &self,
+        watcher: impl Fn(&super::SocketChange<'_>) + Send + Sync + 'static,
+    ) -> &Self {
+        self.sockets.add_watcher(Arc::new(watcher));
         self
     }
 

@@ -23,6 +23,36 @@ pub type ServerEventHandler = Arc<dyn Fn(Args) -> BoxFuture<Args> + Send + Sync>
 /// ([`crate::Namespace::on_any_outgoing`]).
 pub(crate) type OutgoingListener = Arc<dyn Fn(&Socket, &str, &Args) + Send + Sync>;
 
+/// What happened to a socket of a namespace, as a watcher ([`crate::Namespace::watch`]) sees
+/// it: socket.io's `connection` and `disconnect` events and its adapter's `join-room` /
+/// `leave-room` events, in one stream.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SocketChange<'a> {
+    /// The socket is connected: middlewares and the connect handler accepted it (rooms the
+    /// connect handler joined are already [`RoomJoined`](SocketChange::RoomJoined)).
+    Connected(&'a SocketRef),
+    /// A connected socket left the namespace, for this reason (its rooms are left first).
+    Disconnected(&'a SocketRef, crate::DisconnectReason),
+    /// Socket `sid` joined `room` (it was not in it; its own id's room included).
+    RoomJoined {
+        /// The socket id.
+        sid: Sid,
+        /// The room.
+        room: &'a str,
+    },
+    /// Socket `sid` left `room` (it was in it), by itself, by a selection or on disconnection.
+    RoomLeft {
+        /// The socket id.
+        sid: Sid,
+        /// The room.
+        room: &'a str,
+    },
+}
+
+/// A watcher of [`SocketChange`]s ([`crate::Namespace::watch`]).
+pub(crate) type Watcher = Arc<dyn Fn(&SocketChange<'_>) + Send + Sync>;
+
 /// The outgoing listeners of a namespace (shared by a dynamic namespace and its children).
 #[derive(Default)]
 pub(crate) struct Outgoing {
@@ -70,6 +100,8 @@ pub(crate) struct NsSockets {
     pub(crate) outgoing: Arc<Outgoing>,
     /// Handlers of events other nodes emit to this namespace's server side, by event name.
     server_handlers: RwLock<HashMap<String, ServerEventHandler>>,
+    /// Watchers of connections, disconnections and room changes.
+    watchers: RwLock<Vec<Watcher>>,
 }
 
 /// What an adapter may do with the sockets of its namespace on this node: deliver an encoded
@@ -100,6 +132,7 @@ impl LocalSockets {
             map: RwLock::default(),
             outgoing,
             server_handlers: RwLock::default(),
+            watchers: RwLock::default(),
         }))
     }
 
@@ -164,6 +197,40 @@ impl LocalSockets {
             let sockets: Vec<&Socket> = sockets.iter().map(|s| &**s).collect();
             self.0.outgoing.notify(&sockets, &parts.event, &parts.args);
         }
+    }
+
+    pub(crate) fn add_watcher(&self, watcher: Watcher) {
+        self.0.watchers.write().unwrap().push(watcher);
+    }
+
+    /// Tells the namespace's watchers ([`crate::Namespace::watch`]) of `change`; a panic is
+    /// logged. Called with no lock held.
+    pub(crate) fn notify(&self, change: &SocketChange<'_>) {
+        let watchers = self.0.watchers.read().unwrap().clone();
+        for watcher in watchers {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| watcher(change))) {
+                tracing::error!(
+                    ns = self.0.path,
+                    panic = crate::panic::message(&*payload),
+                    "namespace watcher panicked"
+                );
+            }
+        }
+    }
+
+    /// What an adapter calls when socket `sid` of this node joined (`joined`) or left `room`,
+    /// only when its membership changed (socket.io-adapter's `join-room` / `leave-room`
+    /// events): the namespace's watchers ([`crate::Namespace::watch`]) see it. Call it with no
+    /// lock of the adapter held. [`crate::adapter::LocalAdapter`] does.
+    pub fn room_changed(&self, sid: Sid, room: &str, joined: bool) {
+        if self.0.watchers.read().unwrap().is_empty() {
+            return;
+        }
+        self.notify(&if joined {
+            SocketChange::RoomJoined { sid, room }
+        } else {
+            SocketChange::RoomLeft { sid, room }
+        });
     }
 
     pub(crate) fn insert(&self, socket: SocketRef) {

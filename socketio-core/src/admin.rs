@@ -1,0 +1,651 @@
+//! Instrumentation for the [Socket.IO admin UI](https://github.com/socketio/socket.io-admin-ui)
+//! (cargo feature `admin-ui`): [`instrument`] opens the admin namespace (`/admin` by default)
+//! that the UI of `@socket.io/admin-ui` 0.5 (its hosted site or its `ui/dist` folder) connects
+//! to, and speaks that package's server protocol (`lib/index.ts`, `lib/typed-events.ts`):
+//!
+//! | to the UI | when | arguments |
+//! |---|---|---|
+//! | `session` | basic auth accepted by password | the session id (16 hex digits) the UI reconnects with |
+//! | `config` | on connection | `{supportedFeatures: [..]}` |
+//! | `server_stats` | on instrument, then every [`AdminOptions::stats_interval`] (2 s) | `{serverId, hostname, pid, uptime, clientsCount, pollingClientsCount, aggregatedEvents, namespaces: [{name, socketsCount}]}` |
+//! | `all_sockets` | on connection (development mode) | `[serialized socket]` |
+//! | `socket_connected` | development mode | serialized socket, date |
+//! | `socket_updated` | development mode, after an upgrade to WebSocket | `{id, nsp, transport}` |
+//! | `socket_disconnected` | development mode | nsp, id, reason, date |
+//! | `room_joined` / `room_left` | development mode | nsp, room, id, date |
+//! | `event_received` / `event_sent` | development mode, not for the admin namespace | nsp, id, `[event, ..args]`, date |
+//!
+//! A serialized socket is `{id, clientId, transport, nsp, data, handshake: {address, headers,
+//! query, issued, secure, time, url, xdomain}, rooms}`; `clientId` is the first 12 characters
+//! of the Engine.IO session id, `data` is the socket's [`crate::Socket::data_value`] (`{}` when
+//! unset), dates are JSON dates (`"2026-11-30T03:00:00.000Z"`). The UI's actions (not in
+//! [`AdminOptions::readonly`] mode): `emit(nsp, filter, event, ..args)`, `join(nsp, room,
+//! filter)`, `leave(nsp, room, filter)`, `_disconnect(nsp, close, filter)`, where `filter` (a
+//! room or a socket id) narrows the selection to that room and `null` means every socket of
+//! the namespace. Connections, disconnections and room changes come from
+//! [`crate::Namespace::watch`], events from `on_any` / `on_any_outgoing`.
+//!
+//! Differences from the Node package: `aggregatedEvents` is always `[]` (the dashboard's
+//! packet and byte charts stay empty; the Engine.IO layer has no per-packet hook);
+//! `handshake.address` is the `cf-connecting-ip` or `x-forwarded-for` header, or `""` (the
+//! peer address is not kept); `uptime` counts from [`instrument`]; namespaces created after
+//! [`instrument`] are not watched (call it once the namespaces exist), nor are dynamic
+//! namespaces' children; sessions are kept in memory only (at most 10 000, for 24 hours).
+//!
+//! ```no_run
+//! use socketio_core::admin::{instrument, AdminOptions, BasicAuth};
+//! # let io = socketio_core::SocketIo::builder().cors_allowed_origins(["https://admin.socket.io"]).cors_credentials(true).build();
+//! io.ns("/chat");
+//! instrument(&io, AdminOptions {
+//!     // bcrypt hash of the password (e.g. `htpasswd -bnBC 10 "" secret`, or bcrypt::hash)
+//!     auth: Some(BasicAuth::new("admin", "$2b$10$heqvAkYMez.Va6Et2uXInOnkCT6/uQj1brkrbyG3LpopDklcq7ZOS")),
+//!     ..AdminOptions::default()
+//! })
+//! .expect("a valid bcrypt hash");
+//! ```
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Map, Value as Json};
+
+use crate::args::{Args, Value};
+use crate::broadcast::BroadcastOperator;
+use crate::engine::socket::Transport;
+use crate::error::ConnectError;
+use crate::server::SocketIo;
+use crate::socket::handler::EventName;
+use crate::socket::{Namespace, Socket, SocketChange, SocketRef};
+
+/// Basic authentication of the admin namespace (the package's `{type: "basic", username,
+/// password}`): the UI sends `auth: {username, password}` and the password is checked against
+/// a bcrypt hash (`$2a$`, `$2b$` or `$2y$`, any cost).
+#[derive(Debug, Clone)]
+pub struct BasicAuth {
+    /// The user name, compared as is.
+    pub username: String,
+    /// The bcrypt hash of the password (never the password itself).
+    pub password_hash: String,
+}
+
+impl BasicAuth {
+    /// A user name and the bcrypt hash of its password.
+    pub fn new(username: impl Into<String>, password_hash: impl Into<String>) -> Self {
+        BasicAuth {
+            username: username.into(),
+            password_hash: password_hash.into(),
+        }
+    }
+}
+
+/// The package's `mode` option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AdminMode {
+    /// Every socket, room change and event is sent to the UI (the package's default when
+    /// `NODE_ENV` is unset).
+    #[default]
+    Development,
+    /// Only `config` and `server_stats`: no socket list, no per-event traffic.
+    Production,
+}
+
+/// Options of [`instrument`] (the package's `InstrumentOptions`).
+#[derive(Debug, Clone)]
+pub struct AdminOptions {
+    /// The admin namespace; default `"/admin"`.
+    pub namespace_name: String,
+    /// `None`: no authentication (the package's `auth: false`, use with caution).
+    pub auth: Option<BasicAuth>,
+    /// Refuse the UI's actions (join, leave, disconnect, emit): `supportedFeatures` lists none
+    /// of them and their events are ignored. Default `false`.
+    pub readonly: bool,
+    /// The id the UI shows for this server; default the host name.
+    pub server_id: Option<String>,
+    /// Development (default) or production mode.
+    pub mode: AdminMode,
+    /// How often `server_stats` is sent; default 2 s (the package's fixed interval).
+    pub stats_interval: Duration,
+}
+
+impl Default for AdminOptions {
+    fn default() -> Self {
+        AdminOptions {
+            namespace_name: "/admin".to_owned(),
+            auth: None,
+            readonly: false,
+            server_id: None,
+            mode: AdminMode::Development,
+            stats_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Why [`instrument`] refused its options.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdminError {
+    /// [`BasicAuth::password_hash`] is not a bcrypt hash (the package throws "the `password`
+    /// field must be a valid bcrypt hash").
+    #[error("the password must be a valid bcrypt hash")]
+    InvalidHash,
+}
+
+/// Sessions of authenticated UIs (the package's `InMemoryStore`), bounded.
+#[derive(Default)]
+struct Sessions(Mutex<HashMap<String, Instant>>);
+
+const SESSION_TTL: Duration = Duration::from_secs(24 * 3600);
+const MAX_SESSIONS: usize = 10_000;
+
+impl Sessions {
+    fn exists(&self, id: &str) -> bool {
+        let sessions = self.0.lock().unwrap();
+        sessions.get(id).is_some_and(|t| t.elapsed() < SESSION_TTL)
+    }
+
+    fn save(&self) -> String {
+        let id: String = rand::random::<[u8; 8]>()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let mut sessions = self.0.lock().unwrap();
+        sessions.retain(|_, t| t.elapsed() < SESSION_TTL);
+        if sessions.len() >= MAX_SESSIONS {
+            if let Some(oldest) = sessions
+                .iter()
+                .min_by_key(|(_, t)| **t)
+                .map(|(k, _)| k.clone())
+            {
+                sessions.remove(&oldest);
+            }
+        }
+        sessions.insert(id.clone(), Instant::now());
+        id
+    }
+}
+
+/// Instruments `io` for the admin UI: creates the admin namespace with its authentication
+/// middleware and action handlers, starts the `server_stats` task (it ends with the server) and,
+/// in development mode, watches every namespace that exists now. See the [module docs](self)
+/// for the protocol. Bad credentials are refused with the CONNECT_ERROR `"invalid
+/// credentials"`, as in the package.
+///
+/// # Errors
+///
+/// [`AdminError::InvalidHash`] when the auth's password is not a bcrypt hash.
+pub fn instrument(io: &SocketIo, options: AdminOptions) -> Result<(), AdminError> {
+    if let Some(auth) = &options.auth {
+        auth.password_hash
+            .parse::<bcrypt::HashParts>()
+            .map_err(|_| AdminError::InvalidHash)?;
+    }
+    let admin = io.ns(&options.namespace_name);
+    let development = options.mode == AdminMode::Development;
+    let features = features(options.readonly, development);
+
+    if let Some(auth) = options.auth.clone() {
+        let sessions = Arc::new(Sessions::default());
+        admin.use_middleware(move |socket: SocketRef| {
+            let (auth, sessions) = (auth.clone(), sessions.clone());
+            async move { authenticate(&socket, &auth, &sessions).await }
+        });
+    }
+
+    let weak_io = io.downgrade();
+    admin.on_connect(move |socket: SocketRef| {
+        let (weak_io, features) = (weak_io.clone(), features.clone());
+        async move {
+            socket
+                .emit("config", &json!({ "supportedFeatures": features }))
+                .ok();
+            if development {
+                if let Some(io) = SocketIo::upgrade(&weak_io) {
+                    // As in socket.io, the list has the UI's own socket, which joins its
+                    // namespace's table only once this handler is done.
+                    let mut all = all_sockets(&io);
+                    let own = socket.id();
+                    if !all
+                        .iter()
+                        .any(|s| s["id"] == own.as_str() && s["nsp"] == socket.ns())
+                    {
+                        all.push(serialize(&socket));
+                    }
+                    socket.emit("all_sockets", &all).ok();
+                }
+            }
+        }
+    });
+    if !options.readonly {
+        register_actions(io, &admin);
+    }
+    if development {
+        for ns in io.namespaces() {
+            watch(&admin, &ns);
+        }
+    }
+    spawn_stats(io, &admin, &options);
+    Ok(())
+}
+
+/// The package's `supportedFeatures`.
+fn features(readonly: bool, development: bool) -> Vec<&'static str> {
+    let mut features = if readonly {
+        Vec::new()
+    } else {
+        vec![
+            "EMIT",
+            "JOIN",
+            "LEAVE",
+            "DISCONNECT",
+            "MJOIN",
+            "MLEAVE",
+            "MDISCONNECT",
+        ]
+    };
+    features.push("AGGREGATED_EVENTS");
+    if development {
+        features.push("ALL_EVENTS");
+    }
+    features
+}
+
+async fn authenticate(
+    socket: &SocketRef,
+    auth: &BasicAuth,
+    sessions: &Sessions,
+) -> Result<(), ConnectError> {
+    let given = socket.handshake().auth.clone().unwrap_or(Json::Null);
+    if let Some(id) = given.get("sessionId").and_then(Json::as_str) {
+        if sessions.exists(id) {
+            return Ok(());
+        }
+    }
+    let refused = || ConnectError::new("invalid credentials");
+    if given.get("username").and_then(Json::as_str) != Some(auth.username.as_str()) {
+        return Err(refused());
+    }
+    let password = given
+        .get("password")
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let hash = auth.password_hash.clone();
+    // bcrypt is slow on purpose: off the runtime's threads.
+    let matching = tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or(false);
+    if !matching {
+        return Err(refused());
+    }
+    // Sent before the CONNECT answer; the client delivers it once connected.
+    socket.emit("session", &sessions.save()).ok();
+    Ok(())
+}
+
+/// The UI's actions: `emit`, `join`, `leave`, `_disconnect`, each on a namespace and an optional
+/// room (`filter`).
+fn register_actions(io: &SocketIo, admin: &Namespace) {
+    let weak = io.downgrade();
+    let target = move |args: &Args| -> Option<(Arc<Namespace>, Option<String>)> {
+        let io = SocketIo::upgrade(&weak)?;
+        let nsp: String = args.get(0).ok()?;
+        let ns = io.of(&nsp)?;
+        let filter: Option<String> = args.get(2).ok().flatten();
+        Some((ns, filter))
+    };
+    let select = |ns: &Arc<Namespace>, filter: Option<String>| match filter {
+        Some(room) => ns.to(room),
+        None => BroadcastOperator::new(ns.clone()),
+    };
+    let t = target.clone();
+    admin.on("join", move |_s: SocketRef, args: Args| {
+        if let (Some((ns, filter)), Ok(room)) = (t(&args), args.get::<String>(1)) {
+            select(&ns, filter).join(&room);
+        }
+        async {}
+    });
+    let t = target.clone();
+    admin.on("leave", move |_s: SocketRef, args: Args| {
+        if let (Some((ns, filter)), Ok(room)) = (t(&args), args.get::<String>(1)) {
+            select(&ns, filter).leave(&room);
+        }
+        async {}
+    });
+    let t = target.clone();
+    admin.on("_disconnect", move |_s: SocketRef, args: Args| {
+        if let Some((ns, filter)) = t(&args) {
+            let selection = select(&ns, filter);
+            if args.get::<bool>(1).unwrap_or(false) {
+                for socket in selection.sockets() {
+                    socket.close_connection();
+                }
+            } else {
+                selection.disconnect();
+            }
+        }
+        async {}
+    });
+    let weak = io.downgrade();
+    admin.on("emit", move |_s: SocketRef, args: Args| {
+        let emitted = (|| {
+            let io = SocketIo::upgrade(&weak)?;
+            let ns = io.of(&args.get::<String>(0).ok()?)?;
+            let filter: Option<String> = args.get(1).ok().flatten();
+            let event: String = args.get(2).ok()?;
+            let rest: Vec<Value> = (3..args.len())
+                .map(|i| args.get::<Value>(i))
+                .collect::<Result<_, _>>()
+                .ok()?;
+            select(&ns, filter).emit_args(&event, Args::from_values(rest));
+            Some(())
+        })();
+        if emitted.is_none() {
+            tracing::debug!("admin emit with bad arguments ignored");
+        }
+        async {}
+    });
+}
+
+/// Development mode: tells the UI of `ns`'s connections, disconnections, room changes and
+/// events.
+fn watch(admin: &Arc<Namespace>, ns: &Arc<Namespace>) {
+    let nsp = ns.path().to_owned();
+    let to_ui = Arc::downgrade(admin);
+    let sent_to = to_ui.clone();
+    let path = nsp.clone();
+    ns.watch(move |change| {
+        let Some(admin) = to_ui.upgrade() else { return };
+        let now = now_json();
+        match change {
+            SocketChange::Connected(socket) => {
+                socket.extension_or_insert_with(|| Issued(now_ms()));
+                follow_upgrade(socket, Weak::clone(&to_ui));
+                send_ui(
+                    &admin,
+                    "socket_connected",
+                    json_args([serialize(socket), now]),
+                )
+            }
+            SocketChange::Disconnected(socket, reason) => send_ui(
+                &admin,
+                "socket_disconnected",
+                json_args([
+                    json!(path),
+                    json!(socket.id().as_str()),
+                    json!(reason.as_str()),
+                    now,
+                ]),
+            ),
+            SocketChange::RoomJoined { sid, room } => send_ui(
+                &admin,
+                "room_joined",
+                json_args([json!(path), json!(room), json!(sid.as_str()), now]),
+            ),
+            SocketChange::RoomLeft { sid, room } => send_ui(
+                &admin,
+                "room_left",
+                json_args([json!(path), json!(room), json!(sid.as_str()), now]),
+            ),
+        }
+    });
+    if Arc::ptr_eq(admin, ns) {
+        return;
+    }
+    let received_to = sent_to.clone();
+    let path = nsp.clone();
+    ns.on_any(move |socket: SocketRef, event: EventName, args: Args| {
+        if let Some(admin) = received_to.upgrade() {
+            send_ui(
+                &admin,
+                "event_received",
+                event_args(&path, &socket, &event, &args),
+            );
+        }
+        async {}
+    });
+    ns.on_any_outgoing(move |socket: &Socket, event: &str, args: &Args| {
+        if let Some(admin) = sent_to.upgrade() {
+            send_ui(&admin, "event_sent", event_args(&nsp, socket, event, args));
+        }
+    });
+}
+
+/// `socket_updated` once the socket's connection moves to WebSocket (checked a few times in
+/// the upgrade's time frame: the Engine.IO layer has no upgrade hook).
+fn follow_upgrade(socket: &SocketRef, admin: Weak<Namespace>) {
+    if socket.transport() == Transport::Websocket {
+        return;
+    }
+    let socket = Arc::downgrade(socket);
+    tokio::spawn(async move {
+        for _ in 0..40 {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let Some(socket) = socket.upgrade() else {
+                return;
+            };
+            if !socket.connected() {
+                return;
+            }
+            if socket.transport() == Transport::Websocket {
+                if let Some(admin) = admin.upgrade() {
+                    let update = json!({
+                        "id": socket.id().as_str(),
+                        "nsp": socket.ns(),
+                        "transport": "websocket",
+                    });
+                    let _ = admin.emit("socket_updated", &update);
+                }
+                return;
+            }
+        }
+    });
+}
+
+/// Sends `event` to every UI connected to the admin namespace.
+fn send_ui(admin: &Arc<Namespace>, event: &str, args: Args) {
+    BroadcastOperator::new(admin.clone()).emit_args(event, args);
+}
+
+fn json_args<const N: usize>(values: [Json; N]) -> Args {
+    Args::new(values.into(), Vec::new())
+}
+
+/// `nsp, id, [event, ..args], date` of `event_received` / `event_sent`.
+fn event_args(nsp: &str, socket: &Socket, event: &str, args: &Args) -> Args {
+    let mut values = vec![Value::from(Json::from(event))];
+    values.extend((0..args.len()).filter_map(|i| args.get::<Value>(i).ok()));
+    Args::from_values([
+        Value::from(Json::from(nsp)),
+        Value::from(Json::from(socket.id().as_str())),
+        Value::Array(values),
+        Value::from(now_json()),
+    ])
+}
+
+/// Every socket of every namespace of this node, serialized.
+fn all_sockets(io: &SocketIo) -> Vec<Json> {
+    io.namespaces()
+        .iter()
+        .flat_map(|ns| ns.sockets())
+        .map(|s| serialize(&s))
+        .collect()
+}
+
+/// The package's `serialize(socket)`.
+fn serialize(socket: &SocketRef) -> Json {
+    let handshake = socket.handshake();
+    let headers: Map<String, Json> = handshake
+        .headers
+        .keys()
+        .map(|name| {
+            let values: Vec<&str> = handshake
+                .headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            (name.as_str().to_owned(), Json::from(values.join(", ")))
+        })
+        .collect();
+    let header = |name: &str| headers.get(name).and_then(Json::as_str).map(str::to_owned);
+    let address = header("cf-connecting-ip")
+        .or_else(|| header("x-forwarded-for"))
+        .unwrap_or_default();
+    let query: Map<String, Json> =
+        form_urlencoded::parse(handshake.uri.query().unwrap_or_default().as_bytes())
+            .map(|(k, v)| (k.into_owned(), Json::from(v.into_owned())))
+            .collect();
+    let data = match socket.data_value() {
+        Json::Null => json!({}),
+        data => data,
+    };
+    let sid = socket.conn.sid.as_str();
+    let issued = socket.extension_or_insert_with(|| Issued(now_ms())).0;
+    json!({
+        "id": socket.id().as_str(),
+        "clientId": &sid[..sid.len().min(12)],
+        "transport": socket.transport().as_str(),
+        "nsp": socket.ns(),
+        "data": data,
+        "handshake": {
+            "address": address,
+            "headers": headers,
+            "query": query,
+            "issued": issued,
+            "secure": handshake.uri.scheme_str() == Some("https")
+                || header("x-forwarded-proto").as_deref() == Some("https"),
+            "time": date_json(issued),
+            "url": handshake.uri.to_string(),
+            "xdomain": headers.contains_key("origin"),
+        },
+        "rooms": socket.rooms(),
+    })
+}
+
+/// When the admin module first saw a socket (ms since the epoch): its handshake's `issued`.
+struct Issued(u64);
+
+/// The `server_stats` task: now, then every interval, until the server is dropped.
+fn spawn_stats(io: &SocketIo, admin: &Arc<Namespace>, options: &AdminOptions) {
+    let hostname = hostname();
+    let base = json!({
+        "serverId": options.server_id.clone().unwrap_or_else(|| hostname.clone()),
+        "hostname": hostname,
+        "pid": std::process::id(),
+    });
+    let (weak_io, admin, interval) = (
+        io.downgrade(),
+        Arc::downgrade(admin),
+        options.stats_interval,
+    );
+    let started = Instant::now();
+    let stats = move || -> Option<()> {
+        let io = SocketIo::upgrade(&weak_io)?;
+        let admin = admin.upgrade()?;
+        let namespaces = io.namespaces();
+        let mut polling = std::collections::HashSet::new();
+        for socket in namespaces.iter().flat_map(|ns| ns.sockets()) {
+            if socket.transport() == Transport::Polling {
+                polling.insert(socket.conn.sid);
+            }
+        }
+        let mut stats = base.clone();
+        let fields = stats.as_object_mut()?;
+        fields.insert("uptime".into(), json!(started.elapsed().as_secs_f64()));
+        fields.insert("clientsCount".into(), json!(io.connection_count()));
+        fields.insert("pollingClientsCount".into(), json!(polling.len()));
+        fields.insert("aggregatedEvents".into(), json!([]));
+        let list: Vec<Json> = namespaces
+            .iter()
+            .map(|ns| json!({"name": ns.path(), "socketsCount": ns.sockets().len()}))
+            .collect();
+        fields.insert("namespaces".into(), Json::Array(list));
+        admin.emit("server_stats", &stats).ok();
+        Some(())
+    };
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(interval.max(Duration::from_millis(10)));
+        loop {
+            ticks.tick().await;
+            if stats().is_none() {
+                return;
+            }
+        }
+    });
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn now_json() -> Json {
+    Json::from(date_json(now_ms()))
+}
+
+/// A JavaScript `Date` as JSON: `2026-11-30T03:04:05.678Z`.
+fn date_json(ms: u64) -> String {
+    let (secs, millis) = (ms / 1000, ms % 1000);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_as_javascript_writes_them() {
+        assert_eq!(date_json(0), "1970-01-01T00:00:00.000Z");
+        // new Date(1700000000123).toJSON()
+        assert_eq!(date_json(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        // a leap day: new Date(Date.UTC(2024, 1, 29, 23, 59, 59, 999)).toJSON()
+        assert_eq!(date_json(1_709_251_199_999), "2024-02-29T23:59:59.999Z");
+    }
+
+    #[test]
+    fn features_follow_readonly_and_mode() {
+        assert_eq!(features(true, false), vec!["AGGREGATED_EVENTS"]);
+        let all = features(false, true);
+        assert!(all.contains(&"MJOIN") && all.contains(&"ALL_EVENTS"));
+    }
+
+    #[test]
+    fn sessions_are_bounded() {
+        let sessions = Sessions::default();
+        let id = sessions.save();
+        assert_eq!(id.len(), 16);
+        assert!(sessions.exists(&id));
+        assert!(!sessions.exists("nope"));
+    }
+}
