@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the real clients the interop tests drive: socket.io-client (npm) and python-socketio
-# (pip, in a venv). Safe to run repeatedly.
+# Installs the real clients the interop tests drive: socket.io-client (npm), python-socketio
+# (pip, in a venv) and, for the example chat's browser test, Chromium with playwright-core
+# (scripts/setup-browser.sh). Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,9 @@ echo "==> npm: tests/interop/node-streams (socket.io + @socket.io/redis-streams-
 
 echo "==> npm: tests/typescript (typescript + socket.io-client, for the tsc proof of the generated .d.ts)"
 (cd tests/typescript && npm ci --no-audit --no-fund --loglevel=error)
+
+echo "==> the headless-browser test of the example chat (chromium, playwright-core)"
+scripts/setup-browser.sh
 
 echo "==> pip: tests/interop/python/.venv"
 venv=tests/interop/python/.venv

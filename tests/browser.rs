@@ -107,11 +107,7 @@ async fn chat_page_in_headless_chromium() {
             println!("{line}");
             let answer = match line.as_str() {
                 "STOP" => {
-                    server
-                        .take()
-                        .expect("STOP while stopped")
-                        .shutdown()
-                        .await;
+                    server.take().expect("STOP while stopped").shutdown().await;
                     "STOPPED\n"
                 }
                 "START" => {

@@ -182,7 +182,9 @@ impl Chat {
             )));
         }
         if name.chars().any(char::is_control) {
-            return Err(ConnectError::new("a nickname cannot hold control characters"));
+            return Err(ConnectError::new(
+                "a nickname cannot hold control characters",
+            ));
         }
         socket
             .set_data(&User {
@@ -247,16 +249,10 @@ impl Chat {
 
     /// Sends a line to the others in the room; acks with how many got it.
     #[on("message")]
-    fn message(
-        &self,
-        socket: TypedSocket<ChatEvents>,
-        text: String,
-    ) -> Result<Delivered, String> {
+    fn message(&self, socket: TypedSocket<ChatEvents>, text: String) -> Result<Delivered, String> {
         let room = current_room(socket.untyped()).ok_or("join a room first")?;
         if text.chars().count() > MAX_MESSAGE {
-            return Err(format!(
-                "a message has {MAX_MESSAGE} characters at most"
-            ));
+            return Err(format!("a message has {MAX_MESSAGE} characters at most"));
         }
         let others = socket.to(room.clone());
         let _ = others.emit(ChatEvents::Message(Line {

@@ -61,7 +61,7 @@ async function run() {
   // Every HTTP answer of the pages, to catch 404s (the favicon) and to see the icon served.
   const responses = [];
   const open = async (who) => {
-    const context = await browser.newContext({ viewport: { width: 820, height: 620 } });
+    const context = await browser.newContext({ viewport: { width: 820, height: 540 } });
     context.setDefaultTimeout(WAIT);
     context.on("response", (r) => responses.push({ who, status: r.status(), url: r.url() }));
     const page = await context.newPage();
@@ -77,19 +77,24 @@ async function run() {
   const status = (p) => p.page.textContent("#status");
   const logLines = (p) => p.page.$$eval("#log > div", (l) => l.map((d) => d.textContent));
   const members = (p) => p.page.$$eval("#members li", (l) => l.map((li) => li.textContent));
-  const waitFor = (p, fn, arg) => p.page.waitForFunction(fn, arg, { timeout: WAIT });
+  // Waits for `fn(arg)` to be true in the page; a timeout says what was awaited and what the
+  // page shows.
+  const waitFor = (p, what, fn, arg) =>
+    p.page.waitForFunction(fn, arg, { timeout: WAIT }).catch(async (e) => {
+      const seen = { status: await status(p), members: await members(p), log: (await logLines(p)).slice(-6) };
+      throw new Error(`${p.who}: waited for ${what}; the page shows ${JSON.stringify(seen, null, 1)}\n(${e.message.split("\n")[0]})`);
+    });
   const waitStatus = (p, prefix) =>
-    waitFor(p, (s) => document.querySelector("#status").textContent.startsWith(s), prefix);
+    waitFor(p, `status "${prefix}…"`, (s) => document.querySelector("#status").textContent.startsWith(s), prefix);
   const waitLog = (p, text) =>
-    waitFor(p, (t) => [...document.querySelectorAll("#log > div")].some((d) => d.textContent === t), text);
+    waitFor(p, `line "${text}"`, (t) => [...document.querySelectorAll("#log > div")].some((d) => d.textContent === t), text);
   const waitMembers = (p, names) =>
     waitFor(
       p,
+      `members ${JSON.stringify(names)}`,
       (n) => JSON.stringify([...document.querySelectorAll("#members li")].map((li) => li.textContent)) === n,
       JSON.stringify(names),
-    ).catch(async (e) => {
-      throw new Error(`${p.who}: members ${JSON.stringify(names)} expected, got ${JSON.stringify(await members(p))} (${e.message})`);
-    });
+    );
   const login = async (p, name) => {
     await p.page.fill("#login input[name=name]", name);
     await p.page.click("#login button");
@@ -107,7 +112,7 @@ async function run() {
   };
   const switchTo = async (p, room) => {
     await p.page.click(`#rooms button[data-room="${room}"]`);
-    await waitFor(p, (r) => document.querySelector("#room").textContent === r, room);
+    await waitFor(p, `room ${room}`, (r) => document.querySelector("#room").textContent === r, room);
     await waitLog(p, `you are in ${room}`);
     assert.equal(await p.page.getAttribute(`#rooms button[data-room="${room}"]`, "aria-pressed"), "true");
   };
@@ -152,6 +157,7 @@ async function run() {
   await send(bob, "welcome to #rust");
   await waitLog(ann, "bob: welcome to #rust");
   for (const p of [ann, bob]) await notReloaded(p);
+  if (process.env.CHAT_SCREENSHOT) await bob.page.screenshot({ path: process.env.CHAT_SCREENSHOT });
 
   // 4. A long unbroken word wraps: nothing wider than the log.
   const word = "w".repeat(400);
@@ -164,11 +170,6 @@ async function run() {
     });
     assert.ok(sizes.log[0] <= sizes.log[1], `${p.who}: the log scrolls sideways ${JSON.stringify(sizes)}`);
     assert.ok(sizes.line[0] <= sizes.line[1], `${p.who}: the line overflows ${JSON.stringify(sizes)}`);
-  }
-  if (process.env.CHAT_SCREENSHOT) {
-    await send(bob, "nice, it wraps");
-    await waitLog(ann, "bob: nice, it wraps");
-    await bob.page.screenshot({ path: process.env.CHAT_SCREENSHOT });
   }
 
   // 5. Ann's network drops: the page keeps trying (a connect error does not stop it), bob
@@ -209,7 +210,8 @@ async function run() {
   // 7. The icon the page names is served (no 404 from the browser's favicon request), and
   //    so is /favicon.ico for clients that ask for it anyway; no page resource failed.
   const icon = responses.find((r) => /\/favicon\.(svg|ico)$/.test(r.url));
-  assert.ok(icon, `the browser asked for no icon: ${JSON.stringify(responses.map((r) => r.url))}`);
+  const paths = [...new Set(responses.map((r) => new URL(r.url).pathname))];
+  assert.ok(icon, `the browser asked for no icon; it asked for ${JSON.stringify(paths)}`);
   assert.equal(icon.status, 200, `favicon: ${JSON.stringify(icon)}`);
   const ico = await ann.page.request.get(new URL("/favicon.ico", url).href);
   assert.equal(ico.status(), 200);
