@@ -30,13 +30,10 @@ struct Running {
 
 fn start(listener: TcpListener) -> Running {
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(chat_example::run(
-        listener,
-        chat_example::chat_server(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let server = chat_example::http_server(listener, chat_example::chat_server());
+    let task = tokio::spawn(server.run_until(async move {
+        let _ = stopped.await;
+    }));
     Running { stop, task }
 }
 

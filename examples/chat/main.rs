@@ -10,7 +10,7 @@
 //! - **rooms**: switch rooms without reloading, with the member list of the current room;
 //! - **typed emits** (`#[derive(ServerEvents)]`, `TypedSocket<ChatEvents>`) and the
 //!   **TypeScript** declarations of the chat (`--emit-ts`);
-//! - a graceful shutdown on Ctrl-C (`socketio_axum::Server`): pages reconnect by themselves
+//! - a graceful shutdown on Ctrl-C or SIGTERM (`socketio_axum::Server`): pages reconnect by themselves
 //!   when the server comes back.
 //!
 //! Run `cargo run --example chat` and open http://127.0.0.1:3000 in two browser tabs.
@@ -30,7 +30,6 @@
 //! the Node socket.io-client, `tests/typescript.rs` its declarations with `tsc`.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, Weak};
 
@@ -303,17 +302,11 @@ pub fn pages() -> Router {
         .route("/favicon.ico", get(favicon))
 }
 
-/// Serves `io` and [`pages`] on `listener` until `shutdown` completes, then shuts down
-/// gracefully: pages see their connection close and reconnect when a server is back.
-pub async fn run(
-    listener: tokio::net::TcpListener,
-    io: SocketIo,
-    shutdown: impl Future<Output = ()> + Send,
-) -> std::io::Result<()> {
-    socketio_axum::Server::new(listener, io)
-        .router(pages())
-        .run_until(shutdown)
-        .await
+/// The HTTP server of the chat: `io` and [`pages`] on `listener`. `.run()` serves until Ctrl-C
+/// or SIGTERM, `.run_until(signal)` until `signal`; then it shuts down gracefully: pages see
+/// their connection close and reconnect when a server is back.
+pub fn http_server(listener: tokio::net::TcpListener, io: SocketIo) -> socketio_axum::Server {
+    socketio_axum::Server::new(listener, io).router(pages())
 }
 
 async fn index() -> impl IntoResponse {
@@ -369,8 +362,5 @@ async fn main() -> std::io::Result<()> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("chat on http://{}", listener.local_addr()?);
-    run(listener, io, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
+    http_server(listener, io).run().await
 }
