@@ -151,15 +151,19 @@ fn current_room(socket: &SocketRef) -> Option<String> {
     socket.rooms().into_iter().find(|r| *r != own)
 }
 
-/// Sends the member list of `room` to everyone in it.
-fn send_members(ns: &Arc<Namespace>, room: &str) {
+/// Who is in `room` now (on this server).
+fn members(ns: &Arc<Namespace>, room: &str) -> Members {
     let mut names: Vec<String> = ns.to(room).sockets().iter().map(nick).collect();
     names.sort_by_key(|n| n.to_lowercase());
-    let members = Members {
+    Members {
         room: room.to_owned(),
         names,
-    };
-    let _ = TypedBroadcast::new(ns.to(room)).emit(ChatEvents::Members(members));
+    }
+}
+
+/// Sends the member list of `room` to everyone in it.
+fn send_members(ns: &Arc<Namespace>, room: &str) {
+    let _ = TypedBroadcast::new(ns.to(room)).emit(ChatEvents::Members(members(ns, room)));
 }
 
 /// The chat: one shared instance handles every socket of the main namespace.
@@ -226,7 +230,7 @@ impl Chat {
         let old = current_room(socket.untyped());
         if !ROOMS.contains(&room.as_str()) || old.as_deref() == Some(room.as_str()) {
             if let Some(old) = &old {
-                send_members(socket.namespace(), old);
+                let _ = socket.emit(ChatEvents::Members(members(socket.namespace(), old)));
             }
             return old.unwrap_or_default();
         }
@@ -246,10 +250,14 @@ impl Chat {
         room
     }
 
-    /// Sends a line to the others in the room; acks with how many got it.
+    /// Sends a line to the others in the room; acks with how many got it, or refuses an
+    /// empty line or one over [`MAX_MESSAGE`] characters.
     #[on("message")]
     fn message(&self, socket: TypedSocket<ChatEvents>, text: String) -> Result<Delivered, String> {
         let room = current_room(socket.untyped()).ok_or("join a room first")?;
+        if text.trim().is_empty() {
+            return Err("an empty message".into());
+        }
         if text.chars().count() > MAX_MESSAGE {
             return Err(format!("a message has {MAX_MESSAGE} characters at most"));
         }

@@ -47,6 +47,7 @@ eq(await joinedNotice, "bob joined rust", "ann sees bob join");
 eq(await members, { room: "rust", names: ["ann", "bob"] }, "members after bob joined");
 eq(await bob.emitWithAck("join", "no such room"), "rust", "an unknown room is not joined");
 
+eq(await ann.emitWithAck("message", "  "), { error: "an empty message" }, "an empty line is refused");
 const line = next(bob, "message");
 eq(await ann.emitWithAck("message", "hi bob"), { recipients: 1 }, "message ack");
 eq(await line, { from: "ann", text: "hi bob", room: "rust" }, "bob's line");
