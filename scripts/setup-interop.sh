@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the real clients the interop tests drive: socket.io-client (npm) and python-socketio
-# (pip, in a venv). Safe to run repeatedly.
+# Installs the real clients the interop tests drive: socket.io-client (npm), python-socketio
+# (pip, in a venv) and, for the example chat's browser test, Chromium with playwright-core
+# (scripts/setup-browser.sh). Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,9 @@ echo "==> npm: tests/interop/node-streams (socket.io + @socket.io/redis-streams-
 
 echo "==> npm: tests/typescript (typescript + socket.io-client, for the tsc proof of the generated .d.ts)"
 (cd tests/typescript && npm ci --no-audit --no-fund --loglevel=error)
+
+echo "==> the headless-browser tests: the example chat and the admin UI (chromium, tests/browser)"
+scripts/setup-browser.sh
 
 echo "==> pip: tests/interop/python/.venv"
 venv=tests/interop/python/.venv
@@ -34,5 +38,3 @@ echo "==> npm: tests/protocol-suites (the official Engine.IO and Socket.IO proto
 (cd tests/protocol-suites/engine.io && npm ci --no-audit --no-fund --loglevel=error)
 (cd tests/protocol-suites/socket.io && npm ci --no-audit --no-fund --loglevel=error)
 
-echo "==> browser tests (chromium, tests/browser)"
-bash scripts/setup-browser.sh

@@ -233,7 +233,9 @@ fn declarations_follow_serde_and_the_handlers() {
         // the chat
         "export interface ClientToServerEvents {\n  join: (room: string, callback: (arg0: string) => void) => void;\n  \
          message: (text: string, callback: (res: Delivered | { error: string }) => void) => void;\n}",
-        "export interface ServerToClientEvents {\n  message: (arg0: Line) => void;\n  system: (arg0: string) => void;\n}",
+        "export interface ServerToClientEvents {\n  message: (arg0: Line) => void;\n  system: (arg0: string) => void;\n  \
+         members: (arg0: Members) => void;\n}",
+        "export type Members = { room: string, names: Array<string>, };",
         "export type SocketAuth = Auth;",
         // the rich namespace
         "\"add numbers\": (a: number, b: number | null, callback: (arg0: number) => void) => void;",
@@ -345,7 +347,10 @@ async fn serve(io: &SocketIo) -> std::net::SocketAddr {
 /// field (a tuple field stays one array argument), none for a unit variant.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typed_emits_send_the_declared_arguments() {
-    let io = server();
+    // `/rich` alone: the chat's server has connection state recovery, which appends an offset
+    // to every event.
+    let io = SocketIo::new();
+    io.register(Rich);
     let addr = serve(&io).await;
     let (mut c, _) = Conn::open(addr, Transport::WebSocket).await;
     c.send_sio(r#"0/rich,{"token":"t"}"#).await;

@@ -23,6 +23,7 @@ chat.emit("message", "hello", (res) => {
 });
 chat.on("message", (line) => console.log(`${line.from} in ${line.room}: ${line.text}`));
 chat.on("system", (text) => console.log(text.toUpperCase()));
+chat.on("members", ({ room, names }) => console.log(room, names.join(", ")));
 export async function joinWithAck(): Promise<string> {
   return await chat.emitWithAck("join", "lobby");
 }
