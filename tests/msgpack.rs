@@ -335,6 +335,7 @@ on_both_transports!(
     raw_connect_and_event,
     text_packet_closes_the_connection,
     garbage_closes_the_connection,
+    overlong_event_name_closes_the_connection,
 );
 
 /// `{type: 0, data: undefined, nsp: "/"}` as socket.io-client sends it: the CONNECT answer and
@@ -394,4 +395,23 @@ async fn garbage_closes_the_connection(transport: Transport) {
         send_binary(&c, &hex(bad)).await;
         c.expect_closed(Duration::from_secs(5)).await;
     }
+}
+
+/// `max_name_len` holds for msgpack packets too: an event name over it closes the connection
+/// ("parse error"), as with the default parser (tests/hostile.rs).
+async fn overlong_event_name_closes_the_connection(transport: Transport) {
+    let (addr, _io, _task) = start().await;
+    let (mut c, _) = Conn::open(addr, transport).await;
+    send_binary(&c, &packet(&[("type", 0.into()), ("nsp", "/".into())])).await;
+    let Event::Binary(_) = next(&mut c).await else {
+        panic!("the CONNECT answer is binary")
+    };
+    let long = "e".repeat(2000);
+    let event = rmpv::Value::Array(vec![long.as_str().into(), 1.into()]);
+    send_binary(
+        &c,
+        &packet(&[("type", 2.into()), ("nsp", "/".into()), ("data", event)]),
+    )
+    .await;
+    c.expect_closed(Duration::from_secs(5)).await;
 }

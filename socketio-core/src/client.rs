@@ -136,6 +136,10 @@ impl EngineHandler for ServerCore {
         if self.config.parser == Parser::MsgPack {
             // each packet is one binary message; its binary is inside it
             match msgpack::decode(&data) {
+                Ok(packet) if self.overlong_name(&packet).is_some() => {
+                    tracing::debug!(sid = %conn.sid, "name over max_name_len");
+                    conn.close(CloseReason::ParseError);
+                }
                 Ok(packet) => self.dispatch(conn, packet, Vec::new()),
                 Err(err) => {
                     tracing::debug!(sid = %conn.sid, %err, "invalid socket.io packet");
