@@ -91,7 +91,10 @@ async fn main() -> std::io::Result<()> {
         );
     let report = io.clone();
     let app = Router::new()
-        .route("/stats", get(move || std::future::ready(stats(&report, ping_interval + ping_timeout))))
+        .route(
+            "/stats",
+            get(move || std::future::ready(stats(&report, ping_interval + ping_timeout))),
+        )
         .socketio(&io);
     axum::serve(socketio_bench::listener().await?, app).await
 }

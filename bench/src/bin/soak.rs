@@ -107,7 +107,9 @@ async fn http(port: u16, method: &str, pq: &str, body: &[u8]) -> Res<(u16, Vec<u
         tcp.write_all(head.as_bytes())
             .await
             .map_err(|e| format!("write: {e}"))?;
-        tcp.write_all(body).await.map_err(|e| format!("write: {e}"))?;
+        tcp.write_all(body)
+            .await
+            .map_err(|e| format!("write: {e}"))?;
         let mut buf = Vec::new();
         tcp.read_to_end(&mut buf)
             .await
@@ -233,7 +235,11 @@ fn polling_tasks(port: u16, sid: String) -> Conn {
                 })
                 .collect();
             let body = parts.join("\x1e");
-            if !matches!(http(port, "POST", &url, body.as_bytes()).await, Ok((200, _))) || closing {
+            if !matches!(
+                http(port, "POST", &url, body.as_bytes()).await,
+                Ok((200, _))
+            ) || closing
+            {
                 return;
             }
         }
@@ -296,7 +302,10 @@ fn ws_tasks(
     }
 }
 
-async fn ws_open(port: u16, sid: Option<&str>) -> Res<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>> {
+async fn ws_open(
+    port: u16,
+    sid: Option<&str>,
+) -> Res<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>> {
     let mut url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket");
     if let Some(sid) = sid {
         url.push_str("&sid=");
@@ -623,12 +632,26 @@ async fn churn_client(port: u16, counts: Arc<Counts>) {
             65..80 => {
                 joined.push(room);
                 counts.joins.fetch_add(1, Ordering::Relaxed);
-                simple(&mut conn, &counts, &mut seen, "join", &format!("\"r{room}\"")).await
+                simple(
+                    &mut conn,
+                    &counts,
+                    &mut seen,
+                    "join",
+                    &format!("\"r{room}\""),
+                )
+                .await
             }
             80..90 => match joined.pop() {
                 Some(room) => {
                     counts.leaves.fetch_add(1, Ordering::Relaxed);
-                    simple(&mut conn, &counts, &mut seen, "leave", &format!("\"r{room}\"")).await
+                    simple(
+                        &mut conn,
+                        &counts,
+                        &mut seen,
+                        "leave",
+                        &format!("\"r{room}\""),
+                    )
+                    .await
                 }
                 None => true,
             },
