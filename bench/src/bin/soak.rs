@@ -701,6 +701,7 @@ async fn stable_client(
     stop: Arc<AtomicBool>,
     counts: Arc<Counts>,
 ) -> Res<Seen> {
+    let born = Instant::now();
     let mut conn = open(port, kind).await?;
     conn.connect().await?;
     let mut seen = Seen::default();
@@ -713,14 +714,22 @@ async fn stable_client(
         if last_echo.elapsed() > Duration::from_millis(500) {
             n += 1;
             if !echo(&mut conn, &counts, &mut seen, n, n % 2 == 0).await {
-                return Err(format!("{kind:?} stable client lost its connection"));
+                return Err(format!(
+                    "{kind:?} stable client lost its connection after {:.1} s",
+                    born.elapsed().as_secs_f64()
+                ));
             }
             last_echo = Instant::now();
         }
         match tokio::time::timeout(Duration::from_millis(100), conn.packet()).await {
             Ok(Ok(p)) => seen.record(&p),
             Ok(Err(e)) if e.starts_with("nothing") => {}
-            Ok(Err(e)) => return Err(format!("{kind:?} stable client: {e}")),
+            Ok(Err(e)) => {
+                return Err(format!(
+                    "{kind:?} stable client: {e} after {:.1} s",
+                    born.elapsed().as_secs_f64()
+                ))
+            }
             Err(_) => {}
         }
     }
