@@ -292,3 +292,41 @@ async fn cors_preflight_with_an_origin_list() {
     refused.assert_engine_error(403, 4, "Forbidden");
     assert_eq!(refused.header("access-control-allow-origin"), None);
 }
+
+/// `SocketIo::stats` counts sessions, sockets and rooms per namespace, and all of them go back
+/// to 0 when the clients leave, cleanly or not (what the soak, `scripts/soak.sh`, relies on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_count_sessions_sockets_and_rooms() {
+    let server = start_protocol_server_with(|b| b).await;
+    let ns_stats = |path: &str| {
+        let stats = server.io.stats();
+        let ns = stats.namespaces.iter().find(|n| n.path == path).cloned();
+        (stats.sessions, ns.map(|n| (n.sockets, n.rooms)))
+    };
+    assert_eq!(ns_stats("/"), (0, Some((0, 0))));
+    let (mut a, _) = Conn::open(server.addr, Transport::WebSocket).await;
+    a.connect_ns("/", None).await;
+    let (mut b, _) = Conn::open(server.addr, Transport::Polling).await;
+    b.connect_ns("/", None).await;
+    for c in [&mut a, &mut b] {
+        c.send_sio(r#"21["join","lobby"]"#).await;
+        while !c.expect_sio().await.starts_with("31") {} // the "auth" event, then the ack
+    }
+    // two sockets, each in its own room, both in "lobby"
+    assert_eq!(ns_stats("/"), (2, Some((2, 3))));
+    let stats = server.io.stats();
+    assert_eq!((stats.sockets(), stats.rooms()), (2, 3));
+    assert_eq!(stats.sessions, server.io.connection_count());
+
+    drop(a); // the WebSocket goes without a close
+    b.send_sio("1").await; // DISCONNECT from "/", the session stays
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while ns_stats("/") != (1, Some((0, 0))) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "left: {:?}",
+            ns_stats("/")
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -60,7 +60,7 @@ pub use error::{AckError, ConnectError, EmitError, PacketRejection};
 pub use future::BoxFuture;
 pub use protocol::Parser;
 pub use registry::NamespaceHandlers;
-pub use server::{SocketIo, SocketIoBuilder};
+pub use server::{NamespaceStats, ServerStats, SocketIo, SocketIoBuilder};
 pub use service::SocketIoService;
 pub use socket::handler::{
     AckSender, ConnectHandler, DisconnectHandler, Event, EventHandler, EventName, EventParts,

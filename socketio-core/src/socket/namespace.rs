@@ -697,6 +697,12 @@ impl Namespace {
         self.sockets.all()
     }
 
+    /// How many sockets are connected to this namespace on this node (`sockets().len()`
+    /// without building the list).
+    pub fn socket_count(&self) -> usize {
+        self.sockets.len()
+    }
+
     /// Names of the rooms that have members on this node, sorted.
     pub fn rooms(&self) -> Vec<String> {
         self.adapter().rooms()

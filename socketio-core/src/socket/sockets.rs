@@ -155,6 +155,11 @@ impl LocalSockets {
         self.0.map.read().unwrap().get(&sid).cloned()
     }
 
+    /// How many sockets are connected to this namespace on this node.
+    pub fn len(&self) -> usize {
+        self.0.map.read().unwrap().len()
+    }
+
     /// All connected sockets.
     pub fn all(&self) -> Vec<SocketRef> {
         self.0.map.read().unwrap().values().cloned().collect()
