@@ -211,7 +211,8 @@ pub fn cluster_message(input: &[u8]) -> bool {
         | Kind::Sockets { .. }
         | Kind::AllRooms { .. }
         | Kind::Rooms { .. }
-        | Kind::AckCount { .. } => return true,
+        | Kind::AckCount { .. }
+        | Kind::AdapterClose => return true,
     };
     if let Ok(attachments) = decode_attachments(&attachments) {
         extract(&Args::new(args, attachments));
