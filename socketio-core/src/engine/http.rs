@@ -190,7 +190,7 @@ impl<H: EngineHandler> Engine<H> {
             self.open_session(Transport::Polling, protocol, handshake_request(req));
         let mut body = String::new();
         encode_frame(protocol, &mut body, &Frame::Text(open.into()));
-        let mut resp = self.text_response(body, req.headers());
+        let mut resp = self.text_response(body, req.headers(), true);
         if let Some(name) = &self.config.cookie {
             let cookie = format!("{name}={}; Path=/; HttpOnly; SameSite=Lax", socket.sid);
             if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -220,6 +220,8 @@ impl<H: EngineHandler> Engine<H> {
         };
         let mut abandoned = AbandonedPoll(Some(socket));
         let mut next = outbox.held.take();
+        // Whether `next` may be compressed (socket.io's `compress` option of its packet).
+        let mut next_compress = outbox.held_compress;
         let waiting = PollWaiting::new(socket);
         loop {
             // Register for the wake-up before checking the state, so it cannot be missed.
@@ -228,6 +230,7 @@ impl<H: EngineHandler> Engine<H> {
             woken.as_mut().enable();
             if next.is_none() {
                 next = socket.queue.try_pop();
+                next_compress = socket.queue.last_compress();
             }
             if next.is_some() || socket.is_closed() || socket.transport() != Transport::Polling {
                 break;
@@ -235,7 +238,10 @@ impl<H: EngineHandler> Engine<H> {
             let probed = socket.probed.load(Ordering::Acquire);
             tokio::select! {
                 queued = socket.queue.next() => match queued {
-                    Next::Frame(frame) => next = Some(frame),
+                    Next::Frame(frame) => {
+                        next = Some(frame);
+                        next_compress = socket.queue.last_compress();
+                    }
                     Next::Closed => break,
                 },
                 // The upgrade state changed or the session closed: look again.
@@ -253,13 +259,19 @@ impl<H: EngineHandler> Engine<H> {
             return Err(EngineError::BadRequest);
         }
         let mut body = String::new();
+        // As engine.io: compressed if any packet of the payload may be (the noop and close
+        // packets added below are not counted).
+        let mut compress = false;
         while let Some(frame) = next.take() {
             if !body.is_empty() && body.len() + 1 + frame.payload_len() > self.config.max_payload {
                 outbox.held = Some(frame);
+                outbox.held_compress = next_compress;
                 break;
             }
             encode_frame(socket.protocol, &mut body, &frame);
+            compress |= next_compress;
             next = socket.queue.try_pop();
+            next_compress = socket.queue.last_compress();
         }
         // A session the server ended tells the client with a close packet; one the client
         // closed itself just gets its pending GET released (a noop, as the reference does).
@@ -273,7 +285,7 @@ impl<H: EngineHandler> Engine<H> {
         if body.is_empty() {
             encode_frame(socket.protocol, &mut body, &Frame::NOOP);
         }
-        Ok(self.text_response(body, headers))
+        Ok(self.text_response(body, headers, compress))
     }
 
     /// A polling POST: decodes the payload and handles each packet.
@@ -466,10 +478,19 @@ impl<H: EngineHandler> Engine<H> {
             .unwrap())
     }
 
-    /// A `text/plain` response, compressed when the client accepts it and it is large enough.
-    fn text_response(&self, body: String, req_headers: &HeaderMap) -> Response<ResponseBody> {
+    /// A `text/plain` response, compressed when `compressible` (some packet in it was not sent with
+    /// `compress(false)`), compression is on, the client accepts it and it is large enough.
+    fn text_response(
+        &self,
+        body: String,
+        req_headers: &HeaderMap,
+        compressible: bool,
+    ) -> Response<ResponseBody> {
         let builder = Response::builder().header(header::CONTENT_TYPE, "text/plain; charset=UTF-8");
-        if self.config.http_compression && body.len() >= self.config.compression_threshold {
+        if compressible
+            && self.config.http_compression
+            && body.len() >= self.config.compression_threshold
+        {
             if let Some((encoding, compressed)) = compress(body.as_bytes(), req_headers) {
                 return builder
                     .header(header::CONTENT_ENCODING, encoding)

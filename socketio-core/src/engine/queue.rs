@@ -5,6 +5,12 @@
 //! itself, so a handler that answers inline (an ack) does not wake the task that runs it. The
 //! queue also ends the consumer's wait when the session closes, so the transport loop needs no
 //! second close signal.
+//!
+//! Each frame may be queued as not to be compressed (socket.io's `compress(false)`, read by a
+//! polling response only). That flag costs the frames nothing: the queue numbers its frames and
+//! keeps the numbers of the uncompressed ones aside (an empty deque, no allocation, unless
+//! `compress(false)` is used), and the consumer reads the flag of the frame it just took with
+//! [`FrameQueue::last_compress`].
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -24,9 +30,20 @@ pub(crate) enum Next {
     Closed,
 }
 
+/// The frames and the numbers of those queued with `compress(false)`.
+struct Frames {
+    frames: VecDeque<Frame>,
+    /// The number of `frames.front()`: how many frames were taken so far.
+    head: u64,
+    /// The numbers of the frames not to compress, ascending.
+    plain: VecDeque<u64>,
+}
+
 /// The outbound queue of one session.
 pub(crate) struct FrameQueue {
-    frames: Mutex<VecDeque<Frame>>,
+    frames: Mutex<Frames>,
+    /// Whether the frame the consumer took last may be compressed.
+    last_compress: AtomicBool,
     /// `frames.len()`, written under the lock: lets the consumer see an empty queue without
     /// taking the lock (it is empty most of the times it looks).
     len: AtomicUsize,
@@ -39,7 +56,12 @@ impl FrameQueue {
     /// An empty queue that holds at most `capacity` frames (at least one).
     pub(crate) fn new(capacity: usize) -> Self {
         FrameQueue {
-            frames: Mutex::new(VecDeque::new()),
+            frames: Mutex::new(Frames {
+                frames: VecDeque::new(),
+                head: 0,
+                plain: VecDeque::new(),
+            }),
+            last_compress: AtomicBool::new(true),
             len: AtomicUsize::new(0),
             capacity: capacity.max(1),
             consumer: AtomicWaker::new(),
@@ -49,16 +71,26 @@ impl FrameQueue {
 
     /// Appends a frame and wakes the consumer if it is waiting.
     pub(crate) fn push(&self, frame: Frame) -> Result<(), QueueError> {
+        self.push_with(frame, true)
+    }
+
+    /// Appends a frame that a polling response may compress (`compress`) or not, and wakes the
+    /// consumer if it is waiting.
+    pub(crate) fn push_with(&self, frame: Frame, compress: bool) -> Result<(), QueueError> {
         if self.is_closed() {
             return Err(QueueError::Closed);
         }
         {
-            let mut frames = self.lock();
-            if frames.len() >= self.capacity {
+            let mut q = self.lock();
+            if q.frames.len() >= self.capacity {
                 return Err(QueueError::Full);
             }
-            frames.push_back(frame);
-            self.len.store(frames.len(), Ordering::Release);
+            if !compress {
+                let number = q.head + q.frames.len() as u64;
+                q.plain.push_back(number);
+            }
+            q.frames.push_back(frame);
+            self.len.store(q.frames.len(), Ordering::Release);
         }
         self.consumer.wake();
         Ok(())
@@ -86,10 +118,24 @@ impl FrameQueue {
         if self.len.load(Ordering::Acquire) == 0 {
             return None;
         }
-        let mut frames = self.lock();
-        let frame = frames.pop_front();
-        self.len.store(frames.len(), Ordering::Release);
-        frame
+        let mut q = self.lock();
+        let frame = q.frames.pop_front()?;
+        let number = q.head;
+        q.head += 1;
+        let compress = q.plain.front() != Some(&number);
+        if !compress {
+            q.plain.pop_front();
+        }
+        self.len.store(q.frames.len(), Ordering::Release);
+        self.last_compress.store(compress, Ordering::Relaxed);
+        Some(frame)
+    }
+
+    /// Whether the frame the consumer took last ([`FrameQueue::try_pop`], or
+    /// [`FrameQueue::next`]) may be compressed: `false` when it was queued with
+    /// `push_with(frame, false)`. Only the consumer that took it asks.
+    pub(crate) fn last_compress(&self) -> bool {
+        self.last_compress.load(Ordering::Relaxed)
     }
 
     /// Waits for a frame, or for the close once the queue is empty.
@@ -122,7 +168,7 @@ impl FrameQueue {
         drop(self.consumer.take());
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Frame>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Frames> {
         // A panic while holding this lock cannot leave the deque inconsistent.
         self.frames.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -149,6 +195,30 @@ mod tests {
         assert!(matches!(q.try_pop(), Some(Frame::Text(t)) if t.as_str() == "b"));
         assert!(matches!(q.try_pop(), Some(Frame::Text(t)) if t.as_str() == "c"));
         assert!(q.try_pop().is_none());
+    }
+
+    #[test]
+    fn the_compress_flag_follows_its_frame() {
+        let q = FrameQueue::new(8);
+        q.push(text("a")).unwrap();
+        q.push_with(text("b"), false).unwrap();
+        q.push_with(text("c"), false).unwrap();
+        q.push(text("d")).unwrap();
+        // Refused frames take no number.
+        let full = FrameQueue::new(1);
+        full.push(text("x")).unwrap();
+        assert_eq!(full.push_with(text("y"), false), Err(QueueError::Full));
+        assert!(full.try_pop().is_some() && full.last_compress());
+        let mut seen = Vec::new();
+        while let Some(Frame::Text(t)) = q.try_pop() {
+            seen.push((t.as_str().to_owned(), q.last_compress()));
+        }
+        let expected = [("a", true), ("b", false), ("c", false), ("d", true)];
+        let expected: Vec<_> = expected.iter().map(|(t, c)| (t.to_string(), *c)).collect();
+        assert_eq!(seen, expected);
+        q.push_with(text("e"), false).unwrap();
+        assert!(q.try_pop().is_some() && !q.last_compress());
+        assert!(q.lock().plain.is_empty());
     }
 
     #[test]

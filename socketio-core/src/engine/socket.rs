@@ -92,6 +92,8 @@ pub(crate) enum QueueError {
 pub(crate) struct Outbox {
     /// A frame taken from the queue that did not fit in the last polling payload.
     pub(crate) held: Option<Frame>,
+    /// Whether `held` may be compressed ([`FrameQueue::last_compress`] when it was taken).
+    pub(crate) held_compress: bool,
 }
 
 /// Request details kept from the handshake, for connect handlers.
@@ -159,7 +161,10 @@ impl<D> EngineSocket<D> {
             posting: AtomicBool::new(false),
             poll_waiting: AtomicBool::new(false),
             queue: FrameQueue::new(buffer),
-            outbox: Mutex::new(Outbox { held: None }),
+            outbox: Mutex::new(Outbox {
+                held: None,
+                held_compress: true,
+            }),
             poll_wake: Notify::new(),
             pong: Notify::new(),
             pong_deadline: std::sync::Mutex::new(None),
@@ -196,6 +201,12 @@ impl<D> EngineSocket<D> {
     /// Queues a frame without waiting.
     pub(crate) fn send(&self, frame: Frame) -> Result<(), QueueError> {
         self.queue.push(frame)
+    }
+
+    /// Queues a frame without waiting; `compress: false` keeps a polling response made only of
+    /// such frames uncompressed (socket.io's `compress(false)`).
+    pub(crate) fn send_with(&self, frame: Frame, compress: bool) -> Result<(), QueueError> {
+        self.queue.push_with(frame, compress)
     }
 
     /// Ends the session (idempotent: the first reason wins). The lifecycle task then removes it
