@@ -76,22 +76,50 @@ pub enum AdapterError {
 /// parser (e.g. [`EncodedPacket::event`], always the default parser's, on a msgpack server) is
 /// re-encoded once per delivery ([`crate::adapter::LocalSockets::deliver`]), so adapters need
 /// not care which parser the server uses.
+///
+/// It also carries socket.io's `compress` flag ([`EncodedPacket::compress`], on unless the
+/// emit said `compress(false)`), which a polling response reads.
 #[derive(Debug, Clone)]
-pub struct EncodedPacket(pub(crate) Frame);
+pub struct EncodedPacket {
+    pub(crate) frame: Frame,
+    compress: bool,
+}
 
 impl EncodedPacket {
+    /// A packet from its frame, to be compressed as usual.
+    pub(crate) fn new(frame: Frame) -> Self {
+        EncodedPacket {
+            frame,
+            compress: true,
+        }
+    }
+
+    /// Whether an HTTP long-polling response that carries this packet may be compressed
+    /// (socket.io's `compress` flag, default `true`; see
+    /// [`crate::BroadcastOperator::compress`]). The WebSocket transport never compresses.
+    pub fn compress(&self) -> bool {
+        self.compress
+    }
+
+    /// The same packet with the `compress` flag set: for adapters that carry socket.io's
+    /// `flags.compress` from another node.
+    pub fn with_compress(mut self, compress: bool) -> Self {
+        self.compress = compress;
+        self
+    }
+
     /// Encodes an EVENT packet of namespace `nsp` with the default parser (BINARY_EVENT when
     /// `args` has attachments); see the type's docs for servers with another parser.
     pub fn event(nsp: &str, event: &str, args: Args) -> Self {
-        EncodedPacket(crate::protocol::packet::event_frame(nsp, event, args, None))
+        EncodedPacket::new(crate::protocol::packet::event_frame(nsp, event, args, None))
     }
 
     /// The same packet in `parser`'s encoding: itself when `parser` wrote it, else read back
     /// ([`EncodedPacket::parts`]) and encoded again; `None` when it cannot be read back (not
     /// an EVENT).
     pub(crate) fn frame_for(&self, parser: Parser) -> Option<Cow<'_, Frame>> {
-        if parser_of(&self.0) == parser {
-            return Some(Cow::Borrowed(&self.0));
+        if parser_of(&self.frame) == parser {
+            return Some(Cow::Borrowed(&self.frame));
         }
         let parts = self.parts().ok()?;
         Some(Cow::Owned(parser.event(
@@ -105,7 +133,7 @@ impl EncodedPacket {
     /// The Socket.IO packet text, e.g. `2/chat,["news","hi"]` (without the Engine.IO prefix);
     /// empty for a msgpack packet (read it with [`EncodedPacket::parts`]).
     pub fn text(&self) -> &str {
-        let text = match &self.0 {
+        let text = match &self.frame {
             Frame::Text(t) | Frame::WithAttachments(t, _) => t.as_str(),
             Frame::Binary(_) => "",
         };
@@ -115,7 +143,7 @@ impl EncodedPacket {
     /// The binary attachments, in placeholder order (none for a msgpack packet, whose binary
     /// is inside it).
     pub fn attachments(&self) -> &[Bytes] {
-        match &self.0 {
+        match &self.frame {
             Frame::WithAttachments(_, atts) => atts,
             _ => &[],
         }
@@ -128,7 +156,7 @@ impl EncodedPacket {
     /// sends it back as `auth.offset` on reconnection). The payload is copied once; binary
     /// attachments are shared. A packet that is not an event is returned as it is.
     pub fn with_offset(&self, offset: &str) -> EncodedPacket {
-        let spliced = match &self.0 {
+        let spliced = match &self.frame {
             Frame::Text(text) => crate::protocol::packet::with_last_arg(text.as_str(), offset)
                 .map(|t| Frame::Text(t.into())),
             Frame::WithAttachments(text, atts) => {
@@ -148,7 +176,10 @@ impl EncodedPacket {
             }),
         };
         match spliced {
-            Some(frame) => EncodedPacket(frame),
+            Some(frame) => EncodedPacket {
+                frame,
+                compress: self.compress,
+            },
             None => self.clone(),
         }
     }
@@ -159,7 +190,7 @@ impl EncodedPacket {
     /// parser encoded it.
     pub fn parts(&self) -> Result<PacketParts, AdapterError> {
         let undecodable = |e| AdapterError::Transport(format!("undecodable packet: {e}").into());
-        let packet = match &self.0 {
+        let packet = match &self.frame {
             Frame::Binary(bytes) => msgpack::decode(bytes).map_err(undecodable)?,
             _ => Packet::decode(self.text()).map_err(undecodable)?,
         };
@@ -363,7 +394,8 @@ mod tests {
             Dynamic::from(serde_json::json!({"n": 2.5})),
         ]);
         let json = EncodedPacket::event("/chat", "news", args.clone());
-        let msgpack = EncodedPacket(Parser::MsgPack.event("/chat", "news", args.clone(), None));
+        let msgpack =
+            EncodedPacket::new(Parser::MsgPack.event("/chat", "news", args.clone(), None));
         for packet in [&json, &msgpack] {
             let parts = packet.parts().unwrap();
             assert_eq!(
@@ -382,7 +414,7 @@ mod tests {
         ));
         let converted = json.frame_for(Parser::MsgPack);
         let (Some(Frame::Binary(converted)), Frame::Binary(direct)) =
-            (converted.as_deref(), &msgpack.0)
+            (converted.as_deref(), &msgpack.frame)
         else {
             panic!("a msgpack packet is one binary message")
         };
@@ -395,7 +427,7 @@ mod tests {
         assert_eq!(text.as_str().get(1..), Some(json.text()));
         assert_eq!(&atts[..], json.attachments());
         // only events are read back
-        let connect = EncodedPacket(Parser::MsgPack.control(
+        let connect = EncodedPacket::new(Parser::MsgPack.control(
             crate::protocol::packet::PacketType::Connect,
             "/",
             None,
@@ -413,7 +445,7 @@ mod tests {
             Dynamic::Binary(Bytes::from_static(&[1, 2])),
         ]);
         let json = EncodedPacket::event("/chat", "news", args.clone());
-        let msgpack = EncodedPacket(Parser::MsgPack.event("/chat", "news", args, None));
+        let msgpack = EncodedPacket::new(Parser::MsgPack.event("/chat", "news", args, None));
         for packet in [json, msgpack] {
             let with = packet.with_offset("1-0").parts().unwrap();
             assert_eq!(with.event, "news");

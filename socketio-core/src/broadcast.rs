@@ -32,6 +32,7 @@ pub struct BroadcastOperator {
     ns: Arc<Namespace>,
     opts: BroadcastOptions,
     timeout: Option<Duration>,
+    compress: bool,
 }
 
 impl BroadcastOperator {
@@ -40,6 +41,7 @@ impl BroadcastOperator {
             ns,
             opts: BroadcastOptions::default(),
             timeout: None,
+            compress: true,
         }
     }
 
@@ -68,6 +70,26 @@ impl BroadcastOperator {
         self
     }
 
+    /// Whether HTTP long-polling responses that carry this packet may be compressed
+    /// (socket.io's `compress` flag; default `true`). A polling response is compressed
+    /// (gzip or deflate, as the client's `Accept-Encoding` asks, from
+    /// [`crate::SocketIoBuilder::compression_threshold`] bytes, unless
+    /// [`crate::SocketIoBuilder::http_compression`] is off) when any packet in it may be, so
+    /// `compress(false)` keeps a response of only such packets as it is: for data that does
+    /// not compress (already compressed images) or that must not share a compression context
+    /// with secrets (BREACH). WebSocket frames are never compressed: permessage-deflate is off
+    /// by default in engine.io 4+ too, and our WebSocket library (tungstenite) has none.
+    /// Applies to this node's sockets; other nodes of a cluster compress as usual.
+    ///
+    /// ```
+    /// # let io = socketio_core::SocketIo::new();
+    /// io.ns("/").to("viewers").compress(false).emit("frame", &"<jpeg as base64>").unwrap();
+    /// ```
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.compress = compress;
+        self
+    }
+
     /// Sets the ack timeout of [`BroadcastOperator::emit_with_ack`].
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
@@ -81,11 +103,8 @@ impl BroadcastOperator {
         data: &T,
     ) -> Result<EncodedPacket, EmitError> {
         let parser = self.ns.config().parser;
-        Ok(EncodedPacket(parser.serialize_event(
-            self.ns.path(),
-            event,
-            data,
-        )?))
+        let frame = parser.serialize_event(self.ns.path(), event, data)?;
+        Ok(EncodedPacket::new(frame).with_compress(self.compress))
     }
 
     /// The selected sockets of this node.
@@ -105,7 +124,8 @@ impl BroadcastOperator {
     /// Emits already-built arguments to every selected socket.
     pub fn emit_args(&self, event: &str, args: Args) {
         let parser = self.ns.config().parser;
-        let packet = EncodedPacket(parser.event(self.ns.path(), event, args, None));
+        let packet = EncodedPacket::new(parser.event(self.ns.path(), event, args, None))
+            .with_compress(self.compress);
         self.ns.adapter().broadcast(&packet, &self.opts);
     }
 

@@ -294,7 +294,7 @@ impl ServerCore {
                     let parser = ns.config().parser;
                     for (_, packet) in restored.missed {
                         if let Some(frame) = packet.frame_for(parser) {
-                            let _ = socket.send_frame(frame.into_owned());
+                            let _ = socket.send_frame_with(frame.into_owned(), packet.compress());
                         }
                     }
                     socket

@@ -600,7 +600,14 @@ impl SocketIoBuilder {
     }
 
     /// Whether polling responses are compressed (gzip or deflate, per `Accept-Encoding`;
-    /// default true).
+    /// default true, as engine.io's `httpCompression`). A response is compressed when it is
+    /// at least [`SocketIoBuilder::compression_threshold`] long and some packet in it was not
+    /// emitted with `compress(false)` ([`crate::Socket::compress`],
+    /// [`crate::BroadcastOperator::compress`]).
+    ///
+    /// WebSocket messages are never compressed: engine.io 4+ has `perMessageDeflate` off by
+    /// default too, and tungstenite (our WebSocket library) has no permessage-deflate, so the
+    /// server does not offer the extension and a client never sends a compressed frame.
     pub fn http_compression(mut self, on: bool) -> Self {
         self.engine.http_compression = on;
         self

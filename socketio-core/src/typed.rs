@@ -143,6 +143,16 @@ impl<E: ServerEvents> TypedSocket<E> {
         self.socket.emit(event.event_name(), &EventArgs(&event))
     }
 
+    /// Emits with socket.io's `compress` flag (as [`Socket::compress`]):
+    /// `socket.compress(false).emit(event)`.
+    pub fn compress(&self, compress: bool) -> TypedEmitter<'_, E> {
+        TypedEmitter {
+            socket: &self.socket,
+            compress,
+            _events: PhantomData,
+        }
+    }
+
     /// Selects the members of `room` but this socket (as [`Socket::to`]).
     pub fn to(&self, room: impl Into<String>) -> TypedBroadcast<E> {
         TypedBroadcast::new(self.socket.to(room))
@@ -158,6 +168,27 @@ impl<E> TypedSocket<E> {
     /// The plain socket, whose `emit` takes any event.
     pub fn untyped(&self) -> &SocketRef {
         &self.socket
+    }
+}
+
+/// An emit of `E`'s events to one socket with socket.io's `compress` flag:
+/// [`TypedSocket::compress`].
+pub struct TypedEmitter<'a, E> {
+    socket: &'a SocketRef,
+    compress: bool,
+    _events: PhantomData<fn(E)>,
+}
+
+impl<E: ServerEvents> TypedEmitter<'_, E> {
+    /// Sends `event` to this client (as [`TypedSocket::emit`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::emit`].
+    pub fn emit(&self, event: E) -> Result<(), EmitError> {
+        self.socket
+            .compress(self.compress)
+            .emit(event.event_name(), &EventArgs(&event))
     }
 }
 
@@ -184,6 +215,11 @@ impl<E: ServerEvents> TypedBroadcast<E> {
     /// Leaves out the members of `room`.
     pub fn except(self, room: impl Into<String>) -> Self {
         Self::new(self.op.except(room))
+    }
+
+    /// Sets socket.io's `compress` flag (as [`BroadcastOperator::compress`]).
+    pub fn compress(self, compress: bool) -> Self {
+        Self::new(self.op.compress(compress))
     }
 
     /// Emits `event` to the selection (as [`BroadcastOperator::emit`]).

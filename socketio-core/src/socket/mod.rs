@@ -139,7 +139,7 @@ pub struct Socket {
     handshake: Handshake,
     state: AtomicU8,
     /// Frames emitted while the connect handler runs, sent right after the CONNECT answer.
-    pending: Mutex<Vec<Frame>>,
+    pending: Mutex<Vec<(Frame, bool)>>,
     acks: Mutex<HashMap<u64, oneshot::Sender<Args>>>,
     next_ack: AtomicU64,
     extensions: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
@@ -307,7 +307,7 @@ impl Socket {
         if !self.has_session() {
             self.notify_outgoing(event, || Args::from_serialize(data));
         }
-        self.send_event(frame)
+        self.send_event(frame, true)
     }
 
     /// Sends an event with already-built arguments (e.g. ones received, to echo them).
@@ -315,7 +315,7 @@ impl Socket {
         if !self.has_session() {
             self.notify_outgoing(event, || Ok(args.clone()));
         }
-        self.send_event(self.parser().event(self.ns.path(), event, args, None))
+        self.send_event(self.parser().event(self.ns.path(), event, args, None), true)
     }
 
     /// Whether this socket has a private session id: the server has connection state recovery
@@ -328,9 +328,9 @@ impl Socket {
     /// connection state recovery is on (the packet is then stored and gets its offset; the
     /// socket is in the namespace's table from the start of its connect handler then), else
     /// straight to the client.
-    fn send_event(&self, frame: Frame) -> Result<(), EmitError> {
+    fn send_event(&self, frame: Frame, compress: bool) -> Result<(), EmitError> {
         if self.pid.is_none() {
-            return self.send_frame(frame);
+            return self.send_frame_with(frame, compress);
         }
         if self.state.load(Ordering::Acquire) == DISCONNECTED {
             return Err(EmitError::Closed);
@@ -339,7 +339,8 @@ impl Socket {
             rooms: vec![self.id.to_string()],
             ..Default::default()
         };
-        self.ns.adapter().broadcast(&EncodedPacket(frame), &to_self);
+        let packet = EncodedPacket::new(frame).with_compress(compress);
+        self.ns.adapter().broadcast(&packet, &to_self);
         Ok(())
     }
 
@@ -358,7 +359,28 @@ impl Socket {
     /// # }
     /// ```
     pub fn volatile(&self) -> VolatileEmitter<'_> {
-        VolatileEmitter { socket: self }
+        VolatileEmitter {
+            socket: self,
+            compress: true,
+        }
+    }
+
+    /// Emits to this client with socket.io's `compress` flag (default `true`): with
+    /// `compress(false)`, an HTTP long-polling response made only of such packets is sent
+    /// uncompressed, whatever [`crate::SocketIoBuilder::http_compression`] says (see
+    /// [`crate::BroadcastOperator::compress`] for when a response is compressed). WebSocket
+    /// frames are never compressed.
+    ///
+    /// ```
+    /// # fn f(socket: socketio_core::SocketRef) {
+    /// socket.compress(false).emit("avatar", &"<png as base64>").unwrap();
+    /// # }
+    /// ```
+    pub fn compress(&self, compress: bool) -> Emitter<'_> {
+        Emitter {
+            socket: self,
+            compress,
+        }
     }
 
     /// Tells the namespace's outgoing listeners, if any, of an event sent to this socket
@@ -374,13 +396,13 @@ impl Socket {
     }
 
     /// Queues a volatile frame if the transport is writable; `false` when it was dropped.
-    pub(crate) fn send_volatile_frame(&self, frame: Frame) -> bool {
+    pub(crate) fn send_volatile_frame(&self, frame: Frame, compress: bool) -> bool {
         let connected = self.state.load(Ordering::Acquire) == CONNECTED;
         if connected && !self.conn.writable() {
             tracing::trace!(sid = %self.id, "volatile packet dropped: transport not writable");
             return false;
         }
-        self.send_frame(frame).is_ok()
+        self.send_frame_with(frame, compress).is_ok()
     }
 
     /// Sends an event and waits for the client's ack, decoded as `T` (see [`FromAck`]: a tuple
@@ -404,7 +426,7 @@ impl Socket {
         let timeout = self.ns.config().ack_timeout;
         let rx = Args::from_serialize(data)
             .map_err(EmitError::from)
-            .and_then(|args| self.send_with_ack(event, args));
+            .and_then(|args| self.send_with_ack(event, args, true));
         AckFuture::new(rx, timeout)
     }
 
@@ -412,11 +434,12 @@ impl Socket {
         &self,
         event: &str,
         args: Args,
+        compress: bool,
     ) -> Result<oneshot::Receiver<Args>, EmitError> {
         self.notify_outgoing(event, || Ok(args.clone()));
         let (id, rx) = self.register_ack();
         let frame = self.parser().event(self.ns.path(), event, args, Some(id));
-        self.send_expecting_ack(id, frame)?;
+        self.send_expecting_ack(id, frame, compress)?;
         Ok(rx)
     }
 
@@ -434,7 +457,7 @@ impl Socket {
             self.acks.lock().unwrap().remove(&id);
             return Err(EmitError::NotAnEvent);
         };
-        self.send_expecting_ack(id, frame)?;
+        self.send_expecting_ack(id, frame, packet.compress())?;
         Ok(rx)
     }
 
@@ -451,8 +474,8 @@ impl Socket {
         (id, rx)
     }
 
-    fn send_expecting_ack(&self, id: u64, frame: Frame) -> Result<(), EmitError> {
-        self.send_frame(frame).inspect_err(|_| {
+    fn send_expecting_ack(&self, id: u64, frame: Frame, compress: bool) -> Result<(), EmitError> {
+        self.send_frame_with(frame, compress).inspect_err(|_| {
             self.acks.lock().unwrap().remove(&id);
         })
     }
@@ -554,18 +577,23 @@ impl Socket {
 
     /// Queues a frame, holding it back while the connect handler runs.
     pub(crate) fn send_frame(&self, frame: Frame) -> Result<(), EmitError> {
+        self.send_frame_with(frame, true)
+    }
+
+    /// [`Socket::send_frame`] with socket.io's `compress` flag (for polling responses).
+    pub(crate) fn send_frame_with(&self, frame: Frame, compress: bool) -> Result<(), EmitError> {
         if self.state.load(Ordering::Acquire) == PENDING {
             let mut pending = self.pending.lock().unwrap();
             // Re-check under the lock: `mark_connected` flips the state while holding it.
             if self.state.load(Ordering::Acquire) == PENDING {
-                pending.push(frame);
+                pending.push((frame, compress));
                 return Ok(());
             }
         }
         if self.state.load(Ordering::Acquire) == DISCONNECTED {
             return Err(EmitError::Closed);
         }
-        self.conn.send(frame).map_err(|e| match e {
+        self.conn.send_with(frame, compress).map_err(|e| match e {
             QueueError::Full => EmitError::Full,
             QueueError::Closed => EmitError::Closed,
         })
@@ -588,8 +616,8 @@ impl Socket {
             .parser()
             .control(PacketType::Connect, self.ns.path(), payload);
         let _ = self.conn.send(answer);
-        for frame in pending.drain(..) {
-            let _ = self.conn.send(frame);
+        for (frame, compress) in pending.drain(..) {
+            let _ = self.conn.send_with(frame, compress);
         }
         self.state.store(CONNECTED, Ordering::Release);
         true
@@ -667,13 +695,72 @@ impl Socket {
     }
 }
 
+/// Emits to one socket with socket.io's `compress` flag: [`Socket::compress`].
+#[derive(Debug)]
+pub struct Emitter<'a> {
+    socket: &'a Socket,
+    compress: bool,
+}
+
+impl<'a> Emitter<'a> {
+    /// Emits `event` with `data`, as [`Socket::emit`] does.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+        let socket = self.socket;
+        let frame = socket
+            .parser()
+            .serialize_event(socket.ns.path(), event, data)?;
+        if !socket.has_session() {
+            socket.notify_outgoing(event, || Args::from_serialize(data));
+        }
+        socket.send_event(frame, self.compress)
+    }
+
+    /// The same with already-built arguments ([`Socket::emit_args`]).
+    pub fn emit_args(&self, event: &str, args: Args) -> Result<(), EmitError> {
+        let socket = self.socket;
+        if !socket.has_session() {
+            socket.notify_outgoing(event, || Ok(args.clone()));
+        }
+        let frame = socket.parser().event(socket.ns.path(), event, args, None);
+        socket.send_event(frame, self.compress)
+    }
+
+    /// Emits and waits for the client's ack, as [`Socket::emit_with_ack`] does.
+    pub fn emit_with_ack<T: FromAck, D: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &D,
+    ) -> AckFuture<T> {
+        let socket = self.socket;
+        let rx = Args::from_serialize(data)
+            .map_err(EmitError::from)
+            .and_then(|args| socket.send_with_ack(event, args, self.compress));
+        AckFuture::new(rx, socket.ns.config().ack_timeout)
+    }
+
+    /// A volatile emit with this flag ([`Socket::volatile`]).
+    pub fn volatile(&self) -> VolatileEmitter<'a> {
+        VolatileEmitter {
+            socket: self.socket,
+            compress: self.compress,
+        }
+    }
+}
+
 /// Volatile emits to one socket: [`Socket::volatile`].
 #[derive(Debug)]
 pub struct VolatileEmitter<'a> {
     socket: &'a Socket,
+    compress: bool,
 }
 
 impl VolatileEmitter<'_> {
+    /// Sets socket.io's `compress` flag of the emit (see [`Socket::compress`]).
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.compress = compress;
+        self
+    }
+
     /// Emits `event` with `data` (the argument rules of [`Socket::emit`]) if the transport can
     /// take it now: `Ok(true)` when queued, `Ok(false)` when dropped (not writable, or the
     /// socket is gone); an error only when `data` does not serialize.
@@ -683,7 +770,7 @@ impl VolatileEmitter<'_> {
         let frame = socket
             .parser()
             .serialize_event(socket.ns.path(), event, data)?;
-        Ok(socket.send_volatile_frame(frame))
+        Ok(socket.send_volatile_frame(frame, self.compress))
     }
 
     /// The same with already-built arguments.
@@ -691,7 +778,7 @@ impl VolatileEmitter<'_> {
         let socket = self.socket;
         socket.notify_outgoing(event, || Ok(args.clone()));
         let frame = socket.parser().event(socket.ns.path(), event, args, None);
-        socket.send_volatile_frame(frame)
+        socket.send_volatile_frame(frame, self.compress)
     }
 }
 

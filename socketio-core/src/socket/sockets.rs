@@ -268,8 +268,8 @@ impl LocalSockets {
         self.notify_outgoing(sockets, packet);
         for socket in sockets {
             if volatile {
-                socket.send_volatile_frame(frame.clone());
-            } else if let Err(err) = socket.send_frame(frame.clone()) {
+                socket.send_volatile_frame(frame.clone(), packet.compress());
+            } else if let Err(err) = socket.send_frame_with(frame.clone(), packet.compress()) {
                 tracing::debug!(sid = %socket.id(), %err, "broadcast not delivered");
             }
         }
