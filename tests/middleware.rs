@@ -664,3 +664,120 @@ async fn static_namespaces_win_and_dynamic_ones_go_in_order() {
         c.expect_sio_eq(&format!(r#"3{path},1["{who}"]"#)).await;
     }
 }
+
+/// What one socket's own hooks saw, in order (a socket extension).
+#[derive(Default)]
+struct OwnLog(Mutex<Vec<String>>);
+
+fn own_log(socket: &Socket, entry: String) {
+    socket
+        .extension_or_insert_with(OwnLog::default)
+        .0
+        .lock()
+        .unwrap()
+        .push(entry);
+}
+
+/// The id of the socket's outgoing listener, for `off`.
+#[derive(Clone)]
+struct OwnOutgoing(socketio_core::ListenerId);
+
+/// `/own`: namespace-wide hooks, and in the connect handler the socket's own (socket.io's
+/// `socket.onAny`, `prependAny`, `onAnyOutgoing`, `socket.use`); `sockets` keeps a weak
+/// handle on each socket, to see it dropped after it leaves.
+fn install_own_hooks(io: &SocketIo, sockets: Arc<Mutex<Vec<std::sync::Weak<Socket>>>>) {
+    io.ns("/own")
+        .on_any(|s: SocketRef, ev: EventName| async move { own_log(&s, format!("ns-any:{ev}")) })
+        .use_packet_middleware(|s: &SocketRef, ev: &str, _args: &mut Args| {
+            own_log(s, format!("ns-mw:{ev}"));
+            Ok(())
+        })
+        .on_any_outgoing(|s: &Socket, ev: &str, _args: &Args| own_log(s, format!("ns-out:{ev}")))
+        .on_connect(move |socket: SocketRef| {
+            let sockets = sockets.clone();
+            async move {
+                sockets.lock().unwrap().push(Arc::downgrade(&socket));
+                socket.on_any(|s: SocketRef, ev: EventName| async move {
+                    own_log(&s, format!("own-any:{ev}"))
+                });
+                socket.prepend_any(|s: SocketRef, ev: EventName| async move {
+                    own_log(&s, format!("own-first:{ev}"))
+                });
+                let out = socket.on_any_outgoing(|s: &Socket, ev: &str, _args: &Args| {
+                    own_log(s, format!("own-out:{ev}"))
+                });
+                socket.insert_extension(OwnOutgoing(out));
+                // Holds its own socket: the socket must still go when it leaves.
+                let me = socket.clone();
+                socket.use_packet_middleware(move |_s: &SocketRef, ev: &str, _args: &mut Args| {
+                    own_log(&me, format!("own-mw:{ev}"));
+                    match ev {
+                        "secret" => Err(PacketRejection::Error("no secrets here".into())),
+                        "muted" => Err(PacketRejection::Drop),
+                        _ => Ok(()),
+                    }
+                });
+            }
+        })
+        .on("hello", |s: SocketRef| async move {
+            s.emit("pong", &()).unwrap();
+            s.namespace()
+                .to(s.id().to_string())
+                .emit("news", &())
+                .unwrap();
+            "hi"
+        })
+        .on("secret", |_s: SocketRef| async move { "should not run" })
+        .on("muted", |s: SocketRef| async move {
+            own_log(&s, "muted ran".into())
+        })
+        .on("log", |s: SocketRef| async move {
+            std::mem::take(
+                &mut *s
+                    .extension_or_insert_with(OwnLog::default)
+                    .0
+                    .lock()
+                    .unwrap(),
+            )
+        })
+        .on("bye", |s: SocketRef| async move { s.disconnect() })
+        .on("off", |s: SocketRef| async move {
+            let out = s.extension::<OwnOutgoing>().unwrap().0;
+            // one argument: a tuple would ack with three
+            vec![
+                s.off_any(None),
+                s.off_any_outgoing(Some(out)),
+                s.off_any_outgoing(Some(out)),
+            ]
+        });
+}
+
+/// A socket's own listeners and packet middlewares with socket.io-client on both transports
+/// (tests/interop/js/own-hooks.mjs): they run after the namespace's, in order, `prepend_any`
+/// first, refuse and drop events, see emits and broadcasts to the socket, go with
+/// `off_any`/`off_any_outgoing`, and are dropped with the socket (one holds its own socket).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn js_client_and_a_sockets_own_listeners_and_middlewares() {
+    let io = builder().build();
+    let sockets = Arc::new(Mutex::new(Vec::new()));
+    install_own_hooks(&io, sockets.clone());
+    let addr = serve(&io).await;
+    for transport in ["polling", "websocket"] {
+        support::node::run_script("own-hooks.mjs", &[&format!("http://{addr}"), transport]).await;
+    }
+    let mut left = usize::MAX;
+    for _ in 0..100 {
+        left = sockets
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.upgrade().is_some())
+            .count();
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(sockets.lock().unwrap().len(), 2);
+    assert_eq!(left, 0, "sockets kept alive by their own hooks");
+}

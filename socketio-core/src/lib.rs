@@ -71,7 +71,7 @@ pub use socket::namespace::PacketMiddleware;
 pub use socket::state::State;
 pub use socket::Namespace;
 pub use socket::{
-    AckFuture, DisconnectReason, Emitter, Handshake, Socket, SocketChange, SocketRef,
+    AckFuture, DisconnectReason, Emitter, Handshake, ListenerId, Socket, SocketChange, SocketRef,
     VolatileEmitter,
 };
 pub use typed::{ServerEvents, TypedBroadcast, TypedEmitter, TypedSocket};

@@ -5,7 +5,7 @@ use std::any::{Any, TypeId};
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -15,12 +15,14 @@ use tokio::sync::oneshot;
 pub(crate) mod config;
 pub(crate) mod conn;
 pub(crate) mod handler;
+pub(crate) mod hooks;
 pub(crate) mod namespace;
 pub(crate) mod sockets;
 pub(crate) mod state;
 
 pub use self::config::AdapterFactory;
 pub(crate) use self::conn::Conn;
+pub use self::hooks::ListenerId;
 pub use self::namespace::Namespace;
 pub use self::sockets::{LocalSockets, ServerEventHandler, SocketChange};
 use crate::adapter_api::{BroadcastOptions, EncodedPacket, Session};
@@ -153,6 +155,9 @@ pub struct Socket {
     data: Mutex<Value>,
     /// Whether this socket is a recovered session.
     recovered: bool,
+    /// Its own listeners and packet middlewares, made by the first one added
+    /// (`socket/hooks.rs`).
+    hooks: OnceLock<Box<hooks::SocketHooks>>,
 }
 
 impl std::fmt::Debug for Socket {
@@ -188,6 +193,7 @@ impl Socket {
             pid,
             data: Mutex::new(Value::Object(Default::default())),
             recovered: false,
+            hooks: OnceLock::new(),
         }
     }
 
@@ -387,11 +393,17 @@ impl Socket {
     /// (`args` is only built when there is one).
     fn notify_outgoing(&self, event: &str, args: impl FnOnce() -> Result<Args, serde_json::Error>) {
         let outgoing = &self.ns.sockets_handle().0.outgoing;
-        if !outgoing.active() {
+        let own = self.own_outgoing();
+        if !outgoing.active() && own.is_none() {
             return;
         }
         if let Ok(args) = args() {
-            outgoing.notify(&[self], event, &args);
+            if outgoing.active() {
+                outgoing.notify(&[self], event, &args);
+            }
+            if let Some(own) = own {
+                own.notify_outgoing(self, event, &args);
+            }
         }
     }
 
@@ -645,6 +657,7 @@ impl Socket {
         }
         self.pending.lock().unwrap().clear();
         self.acks.lock().unwrap().clear();
+        self.drop_hooks();
         let rooms = self.ns.adapter().socket_rooms(self.id);
         *self.rooms_at_exit.lock().unwrap() = Some(rooms.clone());
         // socket.io's `_onclose`: a connected socket that lost its connection keeps its session.

@@ -806,10 +806,18 @@ impl Namespace {
                 .then(|| (handlers.any.clone(), handlers.packet_middlewares.clone()));
             (found, hooks)
         };
-        if let Some((listeners, middlewares)) = hooks {
+        // Namespace-wide listeners, the socket's own, then namespace-wide packet middlewares,
+        // the socket's own.
+        let own = socket.own_incoming();
+        if hooks.is_some() || own.is_some() {
+            let (listeners, middlewares) = hooks.unwrap_or_default();
+            let (own_listeners, own_middlewares) = own.unwrap_or_default();
             run_listeners(&socket, &name, &args, listeners);
-            if !run_packet_middlewares(&socket, &name, &mut args, ack_id, middlewares) {
-                return;
+            run_listeners(&socket, &name, &args, own_listeners);
+            for middlewares in [middlewares, own_middlewares] {
+                if !run_packet_middlewares(&socket, &name, &mut args, ack_id, middlewares) {
+                    return;
+                }
             }
         }
         let Some((key, handler)) = found else {

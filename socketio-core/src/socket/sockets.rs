@@ -59,6 +59,9 @@ pub(crate) struct Outgoing {
     /// Whether `list` is non-empty: the one load an emit pays when there is no listener.
     any: AtomicBool,
     list: RwLock<Vec<OutgoingListener>>,
+    /// How many sockets have outgoing listeners of their own ([`crate::Socket::on_any_outgoing`]):
+    /// while none has, a broadcast does not look at each socket for them.
+    pub(crate) own: std::sync::atomic::AtomicUsize,
 }
 
 impl Outgoing {
@@ -195,12 +198,22 @@ impl LocalSockets {
 
     /// Tells the outgoing listeners, if any, that `packet` goes to `sockets` (decoded once).
     fn notify_outgoing(&self, sockets: &[SocketRef], packet: &EncodedPacket) {
-        if !self.0.outgoing.active() || sockets.is_empty() {
+        let outgoing = &self.0.outgoing;
+        let own = outgoing.own.load(Ordering::Acquire) > 0;
+        if !outgoing.active() && !own || sockets.is_empty() {
             return;
         }
-        if let Ok(parts) = packet.parts() {
+        let Ok(parts) = packet.parts() else { return };
+        if outgoing.active() {
             let sockets: Vec<&Socket> = sockets.iter().map(|s| &**s).collect();
-            self.0.outgoing.notify(&sockets, &parts.event, &parts.args);
+            outgoing.notify(&sockets, &parts.event, &parts.args);
+        }
+        if own {
+            for socket in sockets {
+                if let Some(hooks) = socket.own_outgoing() {
+                    hooks.notify_outgoing(socket, &parts.event, &parts.args);
+                }
+            }
         }
     }
 
