@@ -18,8 +18,8 @@ use serde::Deserialize;
 use serde_json::json;
 use socketio_axum::SocketIoRouterExt;
 use socketio_core::{
-    Args, ConnectError, EventName, PacketRejection, Socket, SocketIo, SocketIoBuilder, SocketRef,
-    State,
+    Args, ConnectError, DisconnectReason, EventName, PacketRejection, Socket, SocketIo,
+    SocketIoBuilder, SocketRef, State,
 };
 use socketio_macros::namespace;
 use support::client::{Conn, EioPacket, Polling, Transport};
@@ -780,4 +780,64 @@ async fn js_client_and_a_sockets_own_listeners_and_middlewares() {
     }
     assert_eq!(sockets.lock().unwrap().len(), 2);
     assert_eq!(left, 0, "sockets kept alive by their own hooks");
+}
+
+/// Disconnections seen by disconnect handlers through `State`, with their reason.
+#[derive(Default)]
+struct Departures {
+    list: Mutex<Vec<String>>,
+}
+
+/// `#[on_disconnect]` with `State<T>` and the reason, in either order.
+#[derive(Default)]
+struct Leaving;
+
+#[namespace("/leaving-macro")]
+impl Leaving {
+    #[on_disconnect]
+    async fn gone(&self, socket: SocketRef, log: State<Departures>, reason: DisconnectReason) {
+        let entry = format!("{}:{reason}", socket.ns());
+        log.list.lock().unwrap().push(entry);
+    }
+}
+
+/// Disconnect handlers take `State<T>` like connect and event handlers: a closure and a
+/// `#[namespace]` method, each with the reason too; without `State` the closure forms of
+/// before still work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnect_handlers_take_state() {
+    let io = SocketIo::builder().state(Departures::default()).build();
+    io.register(Leaving);
+    io.ns("/leaving").on_disconnect(
+        |socket: SocketRef, reason: DisconnectReason, log: State<Departures>| async move {
+            let entry = format!("{}:{reason}", socket.ns());
+            log.list.lock().unwrap().push(entry);
+        },
+    );
+    io.ns("/plain")
+        .on_disconnect(|socket: SocketRef| async move {
+            socket.emit("never", &()).ok();
+        });
+    let addr = serve(&io).await;
+    for ns in ["/leaving", "/leaving-macro", "/plain"] {
+        let mut c = connected(addr, ns, "").await;
+        c.send_sio(&format!("1{ns},")).await;
+        drop(c);
+    }
+    let log = io.state::<Departures>().unwrap();
+    for _ in 0..100 {
+        if log.list.lock().unwrap().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut seen = log.list.lock().unwrap().clone();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "/leaving-macro:client namespace disconnect",
+            "/leaving:client namespace disconnect"
+        ]
+    );
 }

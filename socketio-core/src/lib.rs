@@ -64,8 +64,8 @@ pub use server::{NamespaceStats, ServerStats, SocketIo, SocketIoBuilder};
 pub use service::SocketIoService;
 pub use socket::handler::{
     AckSender, ConnectHandler, DisconnectHandler, Event, EventHandler, EventName, EventParts,
-    FromConnect, FromEvent, IntoAck, IntoConnectHandler, IntoConnectResult, IntoDisconnectHandler,
-    IntoEventHandler,
+    FromConnect, FromDisconnect, FromEvent, IntoAck, IntoConnectHandler, IntoConnectResult,
+    IntoDisconnectHandler, IntoEventHandler,
 };
 pub use socket::namespace::PacketMiddleware;
 pub use socket::state::State;
@@ -92,8 +92,9 @@ pub mod __private {
     pub use crate::typescript;
     pub use crate::{
         ArgError, Args, BoxFuture, ConnectError, ConnectHandler, DisconnectHandler,
-        DisconnectReason, Event, EventHandler, FromConnect, FromEvent, IntoAck, IntoConnectResult,
-        Namespace, NamespaceHandlers, PacketRejection, ServerEvents, Socket, SocketIo, SocketRef,
+        DisconnectReason, Event, EventHandler, FromConnect, FromDisconnect, FromEvent, IntoAck,
+        IntoConnectResult, Namespace, NamespaceHandlers, PacketRejection, ServerEvents, Socket,
+        SocketIo, SocketRef,
     };
     pub use serde;
     pub use std::convert::Into;

@@ -89,11 +89,12 @@
 //!   with `.map_err(|e| e.to_string())`.
 //! - `#[on_connect]` and `#[middleware]` take `socketio_core::FromConnect` parameters (the auth
 //!   payload as a `Deserialize` type, e.g. `Option<Auth>`; `State<T>`, the server's shared
-//!   state) and return `()` or `Result<(), E: Into<ConnectError>>`; `#[on_disconnect]` an
-//!   optional `DisconnectReason`. Middlewares (any number) run in declaration order before the
-//!   connect handler; the first refusal is the client's CONNECT_ERROR.
+//!   state) and return `()` or `Result<(), E: Into<ConnectError>>`; `#[on_disconnect]`
+//!   `socketio_core::FromDisconnect` parameters (`DisconnectReason`, `State<T>`) and returns
+//!   nothing. Middlewares (any number) run in declaration order before the connect handler;
+//!   the first refusal is the client's CONNECT_ERROR.
 //! - `State<T>` (`SocketIo::builder().state(value)`) works as a parameter of every kind of
-//!   method but `#[on_disconnect]`.
+//!   method.
 //!
 //! - Options after the path: `typescript` describes the handlers for
 //!   `socketio_core::typescript` (cargo feature `typescript`: argument types and the ack need

@@ -656,8 +656,50 @@ impl_connect_handler!(A1, A2);
 impl_connect_handler!(A1, A2, A3);
 impl_connect_handler!(A1, A2, A3, A4);
 
-/// Converts a closure into a [`DisconnectHandler`]: `Fn(SocketRef)` or
-/// `Fn(SocketRef, DisconnectReason)`.
+/// A value given to one parameter of a disconnect handler (after the leading `SocketRef`):
+/// [`DisconnectReason`] (why the socket left) or [`State`] (the server's shared state).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a disconnect handler argument",
+    label = "not available when a socket disconnects",
+    note = "disconnect handler arguments after the socket are `DisconnectReason` or `State<T>`"
+)]
+pub trait FromDisconnect: Sized {
+    /// Extracts the value from the socket that left and the reason. A [`State`] the server
+    /// does not have panics, as in event handlers (logged, the handler does not run).
+    fn from_disconnect(socket: &SocketRef, reason: DisconnectReason) -> Self;
+}
+
+impl FromDisconnect for DisconnectReason {
+    fn from_disconnect(_socket: &SocketRef, reason: DisconnectReason) -> Self {
+        reason
+    }
+}
+
+impl<T: Send + Sync + 'static> FromDisconnect for State<T> {
+    fn from_disconnect(socket: &SocketRef, _reason: DisconnectReason) -> Self {
+        State::from_map(&socket.ns.config().state)
+    }
+}
+
+/// Converts a closure into a [`DisconnectHandler`]: `Fn(SocketRef, A1, .., An)` with up to 3
+/// [`FromDisconnect`] parameters ([`DisconnectReason`], [`State`]), in any order.
+///
+/// ```
+/// # let io = socketio_core::SocketIo::builder().state(std::sync::atomic::AtomicUsize::new(0)).build();
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use socketio_core::{DisconnectReason, SocketRef, State};
+/// io.ns("/").on_disconnect(
+///     |_s: SocketRef, online: State<AtomicUsize>, reason: DisconnectReason| async move {
+///         online.fetch_sub(1, Ordering::Relaxed);
+///         println!("gone: {reason}");
+///     },
+/// );
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a disconnect handler",
+    note = "a disconnect handler is an async closure `|socket: SocketRef, reason: DisconnectReason| async move {{ .. }}` \
+            whose parameters after the socket are `DisconnectReason` or `State<T>`, returning `()`"
+)]
 pub trait IntoDisconnectHandler<M>: Send + Sync + 'static {
     /// Erases the closure.
     fn into_handler(self) -> Box<dyn DisconnectHandler>;
@@ -668,51 +710,41 @@ struct FnDisconnect<F, M> {
     _marker: std::marker::PhantomData<fn() -> M>,
 }
 
-impl<F, Fut> DisconnectHandler for FnDisconnect<F, ()>
-where
-    F: Fn(SocketRef) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    fn call(&self, socket: SocketRef, _reason: DisconnectReason) -> BoxFuture<()> {
-        Box::pin((self.f)(socket))
-    }
+macro_rules! impl_disconnect_handler {
+    ($($ty:ident),*) => {
+        #[allow(non_snake_case, unused_variables)]
+        impl<F, Fut, $($ty,)*> DisconnectHandler for FnDisconnect<F, ($($ty,)*)>
+        where
+            F: Fn(SocketRef, $($ty,)*) -> Fut + Send + Sync + 'static,
+            Fut: Future<Output = ()> + Send + 'static,
+            $($ty: FromDisconnect + Send + 'static,)*
+        {
+            fn call(&self, socket: SocketRef, reason: DisconnectReason) -> BoxFuture<()> {
+                $(let $ty = $ty::from_disconnect(&socket, reason);)*
+                Box::pin((self.f)(socket, $($ty,)*))
+            }
+        }
+
+        impl<F, Fut, $($ty,)*> IntoDisconnectHandler<($($ty,)*)> for F
+        where
+            F: Fn(SocketRef, $($ty,)*) -> Fut + Send + Sync + 'static,
+            Fut: Future<Output = ()> + Send + 'static,
+            $($ty: FromDisconnect + Send + 'static,)*
+        {
+            fn into_handler(self) -> Box<dyn DisconnectHandler> {
+                Box::new(FnDisconnect::<F, ($($ty,)*)> {
+                    f: self,
+                    _marker: std::marker::PhantomData,
+                })
+            }
+        }
+    };
 }
 
-impl<F, Fut> DisconnectHandler for FnDisconnect<F, (DisconnectReason,)>
-where
-    F: Fn(SocketRef, DisconnectReason) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    fn call(&self, socket: SocketRef, reason: DisconnectReason) -> BoxFuture<()> {
-        Box::pin((self.f)(socket, reason))
-    }
-}
-
-impl<F, Fut> IntoDisconnectHandler<()> for F
-where
-    F: Fn(SocketRef) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    fn into_handler(self) -> Box<dyn DisconnectHandler> {
-        Box::new(FnDisconnect::<F, ()> {
-            f: self,
-            _marker: std::marker::PhantomData,
-        })
-    }
-}
-
-impl<F, Fut> IntoDisconnectHandler<(DisconnectReason,)> for F
-where
-    F: Fn(SocketRef, DisconnectReason) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    fn into_handler(self) -> Box<dyn DisconnectHandler> {
-        Box::new(FnDisconnect::<F, (DisconnectReason,)> {
-            f: self,
-            _marker: std::marker::PhantomData,
-        })
-    }
-}
+impl_disconnect_handler!();
+impl_disconnect_handler!(A1);
+impl_disconnect_handler!(A1, A2);
+impl_disconnect_handler!(A1, A2, A3);
 
 /// The extractors that are not event arguments, as TypeScript sees them.
 #[cfg(feature = "typescript")]

@@ -260,11 +260,13 @@ fn handler_type(
             (ty, install)
         }
         Kind::Disconnect => {
-            let pass = if handler.args.is_empty() {
-                quote!()
-            } else {
-                quote!(, reason)
-            };
+            // Each parameter after the socket from `FromDisconnect` (the reason, `State<T>`),
+            // checked at its type's span.
+            let extract = handler.args.iter().map(|ty| {
+                quote_spanned! {ty.span()=>
+                    <#ty as #p::FromDisconnect>::from_disconnect(&socket, reason)
+                }
+            });
             let ty = quote! {
                 #struct_def
                 impl #p::DisconnectHandler for #name {
@@ -274,9 +276,10 @@ fn handler_type(
                         reason: #p::DisconnectReason,
                     ) -> #p::BoxFuture<()> {
                         let _ = &reason;
+                        #(let #vars = #extract;)*
                         let this = #p::Arc::clone(&self.0);
                         #p::Box::pin(async move {
-                            <#self_ty>::#method(&*this, #p::Into::into(socket) #pass) #call_await;
+                            <#self_ty>::#method(&*this, #p::Into::into(socket), #(#vars),*) #call_await;
                         })
                     }
                 }

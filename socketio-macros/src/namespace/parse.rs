@@ -533,13 +533,6 @@ fn parse_handler(
             });
         }
     }
-    if matches!(kind, Kind::Disconnect) && args.len() > 1 {
-        cx.error(
-            args[1].span(),
-            "#[on_disconnect] takes `&self`, the socket and optionally a `DisconnectReason`",
-        );
-        ok = false;
-    }
     if let (Kind::Disconnect, ReturnType::Type(_, ty)) = (&kind, &sig.output) {
         cx.error(
             ty.span(),
