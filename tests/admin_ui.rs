@@ -3,8 +3,9 @@
 //! (tests/interop/js/admin.mjs), on both transports and in the three modes; and the UI itself,
 //! the package's built `ui/dist` in headless Chromium (tests/browser/admin-ui.mjs).
 
+mod support;
+
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use axum::Router;
@@ -77,37 +78,20 @@ async fn start_with(mode: &str, extra: Router) -> (SocketIo, std::net::SocketAdd
 }
 
 async fn run(args: &[String], dir: &std::path::Path) {
-    let output = tokio::time::timeout(
-        Duration::from_secs(90),
-        tokio::process::Command::new("node")
-            .args(args)
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .unwrap_or_else(|_| panic!("{args:?} finishes"))
-    .expect("node runs");
-    assert!(
-        output.status.success(),
-        "{args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    let (program, args) = (
+        std::path::Path::new("node"),
+        args.iter().map(String::as_str),
     );
+    support::script::run(program, &args.collect::<Vec<_>>(), dir).await;
 }
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    support::script::root()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_namespace_as_the_ui_drives_it() {
-    let dir = root().join("tests/interop/js");
-    assert!(
-        dir.join("node_modules/socket.io-client").exists(),
-        "socket.io-client is not installed: run scripts/setup-interop.sh first"
-    );
+    let dir = support::script::js_dir("socket.io-client");
     for mode in ["development", "readonly", "production"] {
         for transport in ["polling", "websocket"] {
             let (_io, addr) = start(mode).await;

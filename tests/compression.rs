@@ -15,7 +15,7 @@ use socketio_axum::SocketIoRouterExt;
 use socketio_core::adapter::RecoveryConfig;
 use socketio_core::{SocketIo, SocketIoBuilder, SocketRef};
 use support::client::{decode_payload, EioPacket, Polling};
-use support::node::run_script;
+use support::script::run_js;
 
 /// Payload size of a "big" event, above the 1024-byte default threshold.
 const BIG: usize = 4000;
@@ -211,6 +211,6 @@ async fn js_client_over_compressed_polling() {
     let (_io, addr) = serve(SocketIo::builder()).await;
     let url = format!("http://{addr}");
     for transport in ["fetch", "xhr"] {
-        run_script("compress.mjs", &[&url, transport]).await;
+        run_js("compress.mjs", &[&url, transport]).await;
     }
 }

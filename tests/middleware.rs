@@ -8,7 +8,6 @@ mod support;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -308,27 +307,7 @@ async fn start() -> (SocketIo, std::net::SocketAddr) {
 }
 
 fn interop_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
-}
-
-async fn run(program: PathBuf, args: &[String]) {
-    let output = tokio::time::timeout(
-        Duration::from_secs(60),
-        tokio::process::Command::new(&program)
-            .args(args)
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .unwrap_or_else(|_| panic!("{args:?} finishes"))
-    .expect("the client runs");
-    assert!(
-        output.status.success(),
-        "{args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    support::script::root().join("tests/interop")
 }
 
 /// Waits until no child of the dynamic namespace is left (the clients' disconnects are handled
@@ -348,21 +327,11 @@ async fn children_gone(io: &SocketIo, paths: &[&str]) {
 /// children made by its connections are removed once it leaves.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn js_client_through_middlewares_listeners_and_dynamic_namespaces() {
-    let dir = interop_dir().join("js");
-    assert!(
-        dir.join("node_modules/socket.io-client").exists(),
-        "socket.io-client is not installed: run scripts/setup-interop.sh first"
-    );
     for transport in ["polling", "websocket"] {
         let (io, addr) = start().await;
-        let args = [
-            dir.join("middleware.mjs").display().to_string(),
-            format!("http://{addr}"),
-            transport.to_owned(),
-            "/guarded".to_owned(),
-            "/guarded-macro".to_owned(),
-        ];
-        run(PathBuf::from("node"), &args).await;
+        let url = format!("http://{addr}");
+        let args = [url.as_str(), transport, "/guarded", "/guarded-macro"];
+        support::script::run_js("middleware.mjs", &args).await;
         // wrong token and accepted in each namespace (without auth the payload does not
         // decode: the middleware is not called), room-1, room-2, room-3
         assert_eq!(
@@ -386,11 +355,9 @@ async fn python_client_through_middlewares_and_dynamic_namespaces() {
         "python-socketio is not installed: run scripts/setup-interop.sh first"
     );
     let (io, addr) = start().await;
-    let script = interop_dir()
-        .join("python/middleware.py")
-        .display()
-        .to_string();
-    run(python, &[script, format!("http://{addr}")]).await;
+    let dir = interop_dir().join("python");
+    let url = format!("http://{addr}");
+    support::script::run(&python, &["middleware.py", &url], &dir).await;
     children_gone(&io, &["/room-7"]).await;
 }
 
@@ -763,7 +730,7 @@ async fn js_client_and_a_sockets_own_listeners_and_middlewares() {
     install_own_hooks(&io, sockets.clone());
     let addr = serve(&io).await;
     for transport in ["polling", "websocket"] {
-        support::node::run_script("own-hooks.mjs", &[&format!("http://{addr}"), transport]).await;
+        support::script::run_js("own-hooks.mjs", &[&format!("http://{addr}"), transport]).await;
     }
     let mut left = usize::MAX;
     for _ in 0..100 {
@@ -820,7 +787,7 @@ async fn disconnect_handlers_take_state() {
         });
     let addr = serve(&io).await;
     for ns in ["/leaving", "/leaving-macro", "/plain"] {
-        let mut c = connected(addr, ns, "").await;
+        let c = connected(addr, ns, "").await;
         c.send_sio(&format!("1{ns},")).await;
         drop(c);
     }

@@ -7,8 +7,6 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use axum::Router;
@@ -154,32 +152,11 @@ async fn start() -> (SocketAddr, SocketIo, tokio::task::JoinHandle<()>) {
 /// broadcast (with and without acks), connect_error, a server-side disconnect.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn js_client_with_msgpack_parser() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/js");
-    assert!(
-        dir.join("node_modules/socket.io-msgpack-parser").exists(),
-        "socket.io-msgpack-parser is not installed: run scripts/setup-interop.sh first"
-    );
+    support::script::js_dir("socket.io-msgpack-parser");
     let (addr, _io, _task) = start().await;
+    let url = format!("http://{addr}");
     for transport in ["polling", "websocket", "upgrade"] {
-        let output = tokio::time::timeout(
-            Duration::from_secs(60),
-            tokio::process::Command::new("node")
-                .arg(dir.join("msgpack.mjs"))
-                .arg(format!("http://{addr}"))
-                .arg(transport)
-                .stdin(Stdio::null())
-                .kill_on_drop(true)
-                .output(),
-        )
-        .await
-        .expect("msgpack.mjs finishes")
-        .expect("node runs");
-        assert!(
-            output.status.success(),
-            "msgpack.mjs {transport} failed:\n{}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        support::script::run_js("msgpack.mjs", &[&url, transport]).await;
     }
 }
 

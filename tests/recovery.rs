@@ -9,8 +9,6 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use axum::Router;
@@ -139,68 +137,23 @@ async fn serve_with(builder: SocketIoBuilder) -> (SocketAddr, SocketIo) {
 /// Everything the JS client checks (see recovery.mjs), on both transports.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn js_client_recovers_its_session() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/js");
-    assert!(
-        dir.join("node_modules/socket.io-client").exists(),
-        "socket.io-client is not installed: run scripts/setup-interop.sh first"
-    );
     let (addr, _io) = serve(RecoveryConfig::default()).await;
     let (short, _short_io) = serve(RecoveryConfig {
         max_disconnection_duration: Duration::from_millis(300),
         ..Default::default()
     })
     .await;
+    let (addr, short) = (format!("http://{addr}"), format!("http://{short}"));
     for transport in ["websocket", "polling"] {
-        let output = tokio::time::timeout(
-            Duration::from_secs(60),
-            tokio::process::Command::new("node")
-                .arg(dir.join("recovery.mjs"))
-                .arg("single")
-                .arg(format!("http://{addr}"))
-                .arg(format!("http://{short}"))
-                .arg(transport)
-                .stdin(Stdio::null())
-                .kill_on_drop(true)
-                .output(),
-        )
-        .await
-        .expect("recovery.mjs finishes")
-        .expect("node runs");
-        assert!(
-            output.status.success(),
-            "recovery.mjs {transport} failed ({}):\n{}\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        support::script::run_js("recovery.mjs", &["single", &addr, &short, transport]).await;
     }
 }
 
 /// Runs `recovery.mjs cluster` against two nodes, on both transports.
 async fn js_client_moves(a: SocketAddr, b: SocketAddr) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/js");
+    let (a, b) = (format!("http://{a}"), format!("http://{b}"));
     for transport in ["websocket", "polling"] {
-        let output = tokio::time::timeout(
-            Duration::from_secs(60),
-            tokio::process::Command::new("node")
-                .arg(dir.join("recovery.mjs"))
-                .arg("cluster")
-                .arg(format!("http://{a}"))
-                .arg(format!("http://{b}"))
-                .arg(transport)
-                .stdin(Stdio::null())
-                .kill_on_drop(true)
-                .output(),
-        )
-        .await
-        .expect("recovery.mjs finishes")
-        .expect("node runs");
-        assert!(
-            output.status.success(),
-            "recovery.mjs cluster {transport} failed:\n{}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        support::script::run_js("recovery.mjs", &["cluster", &a, &b, transport]).await;
     }
 }
 

@@ -9,8 +9,6 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use axum::Router;
@@ -206,31 +204,9 @@ async fn error_ack_names_argument_and_type(transport: Transport) {
 /// key order holds, and a multi-argument callback reaches the server whole.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn js_client_sees_values_as_sent() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/js");
-    assert!(
-        dir.join("node_modules/socket.io-client").exists(),
-        "socket.io-client is not installed: run scripts/setup-interop.sh first"
-    );
     let (addr, _io, _task) = start().await;
+    let url = format!("http://{addr}");
     for transport in ["polling", "websocket"] {
-        let output = tokio::time::timeout(
-            Duration::from_secs(60),
-            tokio::process::Command::new("node")
-                .arg(dir.join("values.mjs"))
-                .arg(format!("http://{addr}"))
-                .arg(transport)
-                .stdin(Stdio::null())
-                .kill_on_drop(true)
-                .output(),
-        )
-        .await
-        .expect("values.mjs finishes")
-        .expect("node runs");
-        assert!(
-            output.status.success(),
-            "values.mjs {transport} failed:\n{}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        support::script::run_js("values.mjs", &[&url, transport]).await;
     }
 }

@@ -4,7 +4,7 @@
 
 pub mod client;
 pub mod cluster;
-pub mod node;
+pub mod script;
 pub mod server;
 
 /// Runs `async fn $name(Transport)` as two tests: `$name::websocket` and `$name::polling`.
