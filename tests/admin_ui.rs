@@ -70,10 +70,7 @@ async fn start_with(mode: &str, extra: Router) -> (SocketIo, std::net::SocketAdd
         },
     )
     .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = extra.socketio(&io);
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (addr, _task) = support::server::serve_router(extra.socketio(&io)).await;
     (io, addr)
 }
 

@@ -10,8 +10,6 @@ mod support;
 use std::io::Read as _;
 use std::net::SocketAddr;
 
-use axum::Router;
-use socketio_axum::SocketIoRouterExt;
 use socketio_core::adapter::RecoveryConfig;
 use socketio_core::{SocketIo, SocketIoBuilder, SocketRef};
 use support::client::{decode_payload, EioPacket, Polling};
@@ -63,10 +61,7 @@ async fn serve(builder: SocketIoBuilder) -> (SocketIo, SocketAddr) {
                 );
             },
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = Router::new().socketio(&io);
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = support::server::serve(&io).await;
     (io, addr)
 }
 

@@ -12,10 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
-use socketio_axum::SocketIoRouterExt;
 use socketio_core::{
     Args, ConnectError, DisconnectReason, EventName, PacketRejection, Socket, SocketIo,
     SocketIoBuilder, SocketRef, State,
@@ -285,15 +283,7 @@ fn builder() -> SocketIoBuilder {
 }
 
 async fn serve(io: &SocketIo) -> std::net::SocketAddr {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = Router::new().socketio(io);
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    addr
+    support::server::serve(io).await
 }
 
 /// Everything installed, children of `/room-N` cleaned up when empty.

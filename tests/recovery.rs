@@ -11,10 +11,8 @@ mod support;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use socketio_axum::SocketIoRouterExt;
 use socketio_core::adapter::RecoveryConfig;
 use socketio_core::{DisconnectReason, SocketIo, SocketIoBuilder, SocketRef};
 use socketio_macros::namespace;
@@ -125,12 +123,7 @@ async fn serve_with(builder: SocketIoBuilder) -> (SocketAddr, SocketIo) {
             async move { gone(&io, &socket) }
         });
     io.register(Macro { io: io.clone() });
-    let app = Router::new().socketio(&io);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
+    let addr = support::server::serve(&io).await;
     (addr, io)
 }
 
@@ -333,10 +326,7 @@ async fn off_by_default(transport: Transport) {
         .on("all", |socket: SocketRef| async move {
             socket.namespace().emit("all", &2).ok();
         });
-    let app = Router::new().socketio(&io);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = support::server::serve(&io).await;
     let (mut c, _) = Conn::open(addr, transport).await;
     c.send_sio(r#"0{"pid":"x","offset":"0"}"#).await;
     let answer = body(&c.expect_sio().await, '0');

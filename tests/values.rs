@@ -82,12 +82,7 @@ async fn start() -> (SocketAddr, SocketIo, tokio::task::JoinHandle<()>) {
             all_values(&answer.expect("answer"))
         })
         .on("typed", |_: SocketRef, n: u32| async move { n + 1 });
-    let app = Router::new().socketio(&io);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
+    let (addr, task) = support::server::serve_router(Router::new().socketio(&io)).await;
     (addr, io, task)
 }
 

@@ -62,16 +62,28 @@ fn defaults(builder: SocketIoBuilder) -> SocketIoBuilder {
 }
 
 async fn start(builder: SocketIoBuilder) -> TestServer {
-    // `RUST_LOG=socketio_core=debug cargo test ...` shows the server's side of a failing test.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
     let io = builder.build();
     install_handlers(&io);
     let app = Router::new()
         .route("/health", get(|| async { "ok" }))
         .socketio(&io);
+    let (addr, task) = serve_router(app).await;
+    TestServer { addr, io, task }
+}
+
+/// Serves `io` alone on 127.0.0.1 (an OS-chosen port) until the test's runtime ends.
+pub async fn serve(io: &SocketIo) -> SocketAddr {
+    serve_router(Router::new().socketio(io)).await.0
+}
+
+/// Serves `app` on 127.0.0.1 (an OS-chosen port): its address and the task serving it (abort
+/// it to stop). Logs go to the test's output with `RUST_LOG` (e.g.
+/// `RUST_LOG=socketio_core=debug cargo test ..` shows the server's side of a failing test).
+pub async fn serve_router(app: Router) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -79,7 +91,7 @@ async fn start(builder: SocketIoBuilder) -> TestServer {
     let task = tokio::spawn(async move {
         axum::serve(listener, app).await.expect("serve");
     });
-    TestServer { addr, io, task }
+    (addr, task)
 }
 
 fn install_handlers(io: &SocketIo) {
