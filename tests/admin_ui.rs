@@ -174,3 +174,34 @@ async fn the_admin_ui_in_headless_chromium_lists_our_sockets_and_rooms() {
     }
     run(&args, &dir).await;
 }
+
+/// Namespaces made after `instrument` (a static one and dynamic children) are watched too:
+/// tests/interop/js/admin-late.mjs drives the admin namespace as the UI does, on both
+/// transports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespaces_made_after_instrument_are_watched() {
+    for transport in ["polling", "websocket"] {
+        let io = SocketIo::builder().cors_allowed_origins(["*"]).build();
+        instrument(
+            &io,
+            AdminOptions {
+                stats_interval: Duration::from_millis(200),
+                ..AdminOptions::default()
+            },
+        )
+        .unwrap();
+        io.ns("/late")
+            .on("ping", |_s: SocketRef, _n: u32| async move { "pong" });
+        io.dynamic_ns(r"^/room-\d+$").unwrap().on(
+            "hi",
+            |socket: SocketRef, _text: String| async move {
+                socket.join("fans");
+                socket.emit("welcome", &socket.ns()).ok();
+                "hello"
+            },
+        );
+        let addr = support::server::serve(&io).await;
+        let url = format!("http://{addr}");
+        support::script::run_js("admin-late.mjs", &[&url, transport]).await;
+    }
+}

@@ -29,8 +29,11 @@
 //! packet and byte charts stay empty; the Engine.IO layer has no per-packet hook);
 //! `handshake.address` is the `cf-connecting-ip` or `x-forwarded-for` header, or `""` (the
 //! peer address is not kept); `uptime` counts from [`instrument`]; namespaces created after
-//! [`instrument`] are not watched (call it once the namespaces exist), nor are dynamic
-//! namespaces' children; sessions are kept in memory only (at most 10 000, for 24 hours).
+//! [`instrument`] (`io.ns(..)` later, dynamic namespaces' children) are found within 100 ms
+//! (there is no "new namespace" hook; a UI that connects triggers a look first), their
+//! sockets then reported with `socket_connected`, so the events of a child's first socket
+//! in its first 100 ms may be missed; sessions are kept in memory only (at most 10 000, for
+//! 24 hours).
 //!
 //! ```no_run
 //! use socketio_core::admin::{instrument, AdminOptions, BasicAuth};
@@ -192,15 +195,21 @@ pub fn instrument(io: &SocketIo, options: AdminOptions) -> Result<(), AdminError
         });
     }
 
+    let watched = Arc::new(Watched::default());
     let weak_io = io.downgrade();
+    let (weak_admin, seen) = (Arc::downgrade(&admin), watched.clone());
     admin.on_connect(move |socket: SocketRef| {
         let (weak_io, features) = (weak_io.clone(), features.clone());
+        let (weak_admin, seen) = (weak_admin.clone(), seen.clone());
         async move {
             socket
                 .emit("config", &json!({ "supportedFeatures": features }))
                 .ok();
             if development {
-                if let Some(io) = SocketIo::upgrade(&weak_io) {
+                if let (Some(io), Some(admin)) = (SocketIo::upgrade(&weak_io), weak_admin.upgrade())
+                {
+                    // Namespaces made since the last look are watched before the list.
+                    seen.discover(&io, &admin);
                     // As in socket.io, the list has the UI's own socket, which joins its
                     // namespace's table only once this handler is done.
                     let mut all = all_sockets(&io);
@@ -220,12 +229,98 @@ pub fn instrument(io: &SocketIo, options: AdminOptions) -> Result<(), AdminError
         register_actions(io, &admin);
     }
     if development {
-        for ns in io.namespaces() {
-            watch(&admin, &ns);
-        }
+        watched.discover_initial(io, &admin);
+        spawn_discovery(io, &admin, watched);
     }
     spawn_stats(io, &admin, &options);
     Ok(())
+}
+
+/// How often development mode looks for namespaces made after [`instrument`] (the server has
+/// no "new namespace" hook: socket.io's `io.on("new_namespace")`).
+const DISCOVERY_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The namespaces development mode watches, and the dynamic namespaces whose event listeners
+/// (shared by all their children) are installed.
+#[derive(Default)]
+struct Watched {
+    namespaces: Mutex<Vec<Weak<Namespace>>>,
+    parents: Mutex<Vec<Weak<Namespace>>>,
+}
+
+/// Adds `ns` to `list` unless it is there; `true` if added. Dropped namespaces are forgotten
+/// (a new one at the same path is another namespace).
+fn first_sight(list: &Mutex<Vec<Weak<Namespace>>>, ns: &Arc<Namespace>) -> bool {
+    let mut list = list.lock().unwrap();
+    list.retain(|w| w.strong_count() > 0);
+    if list
+        .iter()
+        .any(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(ns)))
+    {
+        return false;
+    }
+    list.push(Arc::downgrade(ns));
+    true
+}
+
+impl Watched {
+    /// Watches every namespace there is when [`instrument`] runs (their sockets reach a UI in
+    /// `all_sockets`).
+    fn discover_initial(&self, io: &SocketIo, admin: &Arc<Namespace>) {
+        for ns in io.namespaces() {
+            self.start_watching(admin, &ns);
+        }
+    }
+
+    /// Watches the namespaces made since the last look (`io.ns(..)` after [`instrument`], and
+    /// dynamic namespaces' children), and tells the UIs of the sockets they already have.
+    fn discover(&self, io: &SocketIo, admin: &Arc<Namespace>) {
+        for ns in io.namespaces() {
+            if self.start_watching(admin, &ns) {
+                for socket in ns.sockets() {
+                    socket.extension_or_insert_with(|| Issued(now_ms()));
+                    follow_upgrade(&socket, Arc::downgrade(admin));
+                    send_ui(
+                        admin,
+                        "socket_connected",
+                        json_args([serialize(&socket), now_json()]),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Watches `ns` if it is new; `true` if it was.
+    fn start_watching(&self, admin: &Arc<Namespace>, ns: &Arc<Namespace>) -> bool {
+        if !first_sight(&self.namespaces, ns) {
+            return false;
+        }
+        watch_changes(admin, ns);
+        match ns.parent() {
+            // A child shares its parent's listeners: installed once, for all children.
+            Some(parent) if first_sight(&self.parents, parent) => watch_events(admin, parent),
+            Some(_) => {}
+            None if !Arc::ptr_eq(admin, ns) => watch_events(admin, ns),
+            None => {}
+        }
+        true
+    }
+}
+
+/// Looks for new namespaces every [`DISCOVERY_INTERVAL`] until the server or the admin
+/// namespace is dropped.
+fn spawn_discovery(io: &SocketIo, admin: &Arc<Namespace>, watched: Arc<Watched>) {
+    let (weak_io, admin) = (io.downgrade(), Arc::downgrade(admin));
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(DISCOVERY_INTERVAL);
+        loop {
+            ticks.tick().await;
+            let (Some(io), Some(admin)) = (SocketIo::upgrade(&weak_io), admin.upgrade()) else {
+                return;
+            };
+            watched.discover(&io, &admin);
+        }
+    });
 }
 
 /// The package's `supportedFeatures`.
@@ -349,13 +444,10 @@ fn register_actions(io: &SocketIo, admin: &Namespace) {
     });
 }
 
-/// Development mode: tells the UI of `ns`'s connections, disconnections, room changes and
-/// events.
-fn watch(admin: &Arc<Namespace>, ns: &Arc<Namespace>) {
-    let nsp = ns.path().to_owned();
+/// Development mode: tells the UI of `ns`'s connections, disconnections and room changes.
+fn watch_changes(admin: &Arc<Namespace>, ns: &Arc<Namespace>) {
+    let path = ns.path().to_owned();
     let to_ui = Arc::downgrade(admin);
-    let sent_to = to_ui.clone();
-    let path = nsp.clone();
     ns.watch(move |change| {
         let Some(admin) = to_ui.upgrade() else { return };
         let now = now_json();
@@ -391,24 +483,31 @@ fn watch(admin: &Arc<Namespace>, ns: &Arc<Namespace>) {
             ),
         }
     });
-    if Arc::ptr_eq(admin, ns) {
-        return;
-    }
-    let received_to = sent_to.clone();
-    let path = nsp.clone();
+}
+
+/// Development mode: tells the UI of the events `ns`'s sockets receive and are sent (for a
+/// dynamic namespace, its children's: they share its listeners; each event names its
+/// socket's own namespace).
+fn watch_events(admin: &Arc<Namespace>, ns: &Arc<Namespace>) {
+    let received_to = Arc::downgrade(admin);
+    let sent_to = received_to.clone();
     ns.on_any(move |socket: SocketRef, event: EventName, args: Args| {
         if let Some(admin) = received_to.upgrade() {
             send_ui(
                 &admin,
                 "event_received",
-                event_args(&path, &socket, &event, &args),
+                event_args(socket.ns(), &socket, &event, &args),
             );
         }
         async {}
     });
     ns.on_any_outgoing(move |socket: &Socket, event: &str, args: &Args| {
         if let Some(admin) = sent_to.upgrade() {
-            send_ui(&admin, "event_sent", event_args(&nsp, socket, event, args));
+            send_ui(
+                &admin,
+                "event_sent",
+                event_args(socket.ns(), socket, event, args),
+            );
         }
     });
 }
