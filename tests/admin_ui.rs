@@ -205,3 +205,28 @@ async fn namespaces_made_after_instrument_are_watched() {
         support::script::run_js("admin-late.mjs", &[&url, transport]).await;
     }
 }
+
+/// Two nodes of one cluster (our Redis bus), each instrumented with its own server id: a UI
+/// connected to one node gets both nodes' `server_stats` (tests/interop/js/admin-cluster.mjs),
+/// as @socket.io/admin-ui shows several servers sharing an adapter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ui_sees_every_nodes_stats() {
+    for transport in ["polling", "websocket"] {
+        let (nodes, _channel) = support::cluster::nodes(support::cluster::redis, 2).await;
+        for (node, id) in nodes.iter().zip(["node-a", "node-b"]) {
+            instrument(
+                &node.io,
+                AdminOptions {
+                    // the test server has an "/admin" namespace of its own
+                    namespace_name: "/monitor".into(),
+                    server_id: Some(id.into()),
+                    stats_interval: Duration::from_millis(200),
+                    ..AdminOptions::default()
+                },
+            )
+            .unwrap();
+        }
+        let (a, b) = (nodes[0].http_url(), nodes[1].http_url());
+        support::script::run_js("admin-cluster.mjs", &[&a, &b, transport]).await;
+    }
+}

@@ -25,6 +25,11 @@
 //! the namespace. Connections, disconnections and room changes come from
 //! [`crate::Namespace::watch`], events from `on_any` / `on_any_outgoing`.
 //!
+//! Several nodes: when the server joined a cluster ([`crate::SocketIo::join_cluster`]) before
+//! [`instrument`], each node's `server_stats` (its own `serverId`, `hostname`, `pid`, sockets)
+//! goes through the admin namespace's adapter to the UIs connected to any node, as in the
+//! package; `all_sockets` and the development-mode notifications are this node's.
+//!
 //! Differences from the Node package: `aggregatedEvents` is always `[]` (the dashboard's
 //! packet and byte charts stay empty; the Engine.IO layer has no per-packet hook);
 //! `handshake.address` is the `cf-connecting-ip` or `x-forwarded-for` header, or `""` (the
