@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | `session` | basic auth accepted by password | the session id (16 hex digits) the UI reconnects with |
 //! | `config` | on connection | `{supportedFeatures: [..]}` |
-//! | `server_stats` | on instrument, then every [`AdminOptions::stats_interval`] (2 s) | `{serverId, hostname, pid, uptime, clientsCount, pollingClientsCount, aggregatedEvents, namespaces: [{name, socketsCount}]}` |
+//! | `server_stats` | on instrument, then every [`AdminOptions::stats_interval`] (2 s) | `{serverId, hostname, pid, uptime, clientsCount, pollingClientsCount, aggregatedEvents, namespaces: [{name, socketsCount}]}`; `aggregatedEvents` are the counts since the last stats, per second: `{timestamp, type, subType?, count}` of `rawConnection`, `rawDisconnection` (subType: the reason), `packetsIn`, `bytesIn`, `packetsOut`, `bytesOut` (Socket.IO messages and binary attachments, without Engine.IO pings) |
 //! | `all_sockets` | on connection (development mode) | `[serialized socket]` |
 //! | `socket_connected` | development mode | serialized socket, date |
 //! | `socket_updated` | development mode, after an upgrade to WebSocket | `{id, nsp, transport}` |
@@ -30,8 +30,9 @@
 //! goes through the admin namespace's adapter to the UIs connected to any node, as in the
 //! package; `all_sockets` and the development-mode notifications are this node's.
 //!
-//! Differences from the Node package: `aggregatedEvents` is always `[]` (the dashboard's
-//! packet and byte charts stay empty; the Engine.IO layer has no per-packet hook);
+//! Differences from the Node package: `aggregatedEvents` counts at the Socket.IO layer
+//! (each client message and each frame queued for a client), so a packet dropped by a full
+//! queue is counted as sent, and `rawDisconnection`'s reason is socket.io's name for it;
 //! `handshake.address` is the `cf-connecting-ip` or `x-forwarded-for` header, or `""` (the
 //! peer address is not kept); `uptime` counts from [`instrument`]; namespaces created after
 //! [`instrument`] (`io.ns(..)` later, dynamic namespaces' children) are found within 100 ms
@@ -646,6 +647,7 @@ fn spawn_stats(io: &SocketIo, admin: &Arc<Namespace>, options: &AdminOptions) {
         options.stats_interval,
     );
     let started = Instant::now();
+    let traffic = io.core().traffic.get_or_init(Default::default).clone();
     let stats = move || -> Option<()> {
         let io = SocketIo::upgrade(&weak_io)?;
         let admin = admin.upgrade()?;
@@ -661,7 +663,18 @@ fn spawn_stats(io: &SocketIo, admin: &Arc<Namespace>, options: &AdminOptions) {
         fields.insert("uptime".into(), json!(started.elapsed().as_secs_f64()));
         fields.insert("clientsCount".into(), json!(io.connection_count()));
         fields.insert("pollingClientsCount".into(), json!(polling.len()));
-        fields.insert("aggregatedEvents".into(), json!([]));
+        let aggregated: Vec<Json> = traffic
+            .take()
+            .into_iter()
+            .map(|a| {
+                let mut event = json!({"timestamp": a.timestamp, "type": a.kind, "count": a.count});
+                if let Some(sub) = a.sub_kind {
+                    event["subType"] = json!(sub);
+                }
+                event
+            })
+            .collect();
+        fields.insert("aggregatedEvents".into(), Json::Array(aggregated));
         let list: Vec<Json> = namespaces
             .iter()
             .map(|ns| json!({"name": ns.path(), "socketsCount": ns.sockets().len()}))

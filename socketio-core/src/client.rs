@@ -78,6 +78,9 @@ impl EngineHandler for ServerCore {
     }
 
     fn on_open(&self, conn: &Conn) {
+        if let Some(traffic) = self.config.traffic.get() {
+            traffic.connection();
+        }
         let timeout = self.config.connect_timeout;
         let watched = conn.clone();
         tokio::spawn(async move {
@@ -99,6 +102,9 @@ impl EngineHandler for ServerCore {
     }
 
     fn on_message(&self, conn: &Conn, text: &str) {
+        if let Some(traffic) = self.config.traffic.get() {
+            traffic.received(text.len());
+        }
         if self.config.parser != Parser::Default {
             tracing::debug!(sid = %conn.sid, "text packet while the server's parser is msgpack");
             conn.close(CloseReason::ParseError);
@@ -133,6 +139,9 @@ impl EngineHandler for ServerCore {
     }
 
     fn on_binary(&self, conn: &Conn, data: Bytes) {
+        if let Some(traffic) = self.config.traffic.get() {
+            traffic.received(data.len());
+        }
         if self.config.parser == Parser::MsgPack {
             // each packet is one binary message; its binary is inside it
             match msgpack::decode(&data) {
@@ -188,6 +197,9 @@ impl EngineHandler for ServerCore {
             .map(|(_, s)| s)
             .collect();
         let reason = DisconnectReason::from_close(reason);
+        if let Some(traffic) = self.config.traffic.get() {
+            traffic.disconnection(reason.as_str());
+        }
         for socket in sockets {
             socket.close(reason, false);
         }

@@ -35,6 +35,7 @@ impl Default for ServerConfig {
             adapter_layer: Arc::default(),
             state: Default::default(),
             cleanup_empty_children: false,
+            traffic: std::sync::OnceLock::new(),
         }
     }
 }

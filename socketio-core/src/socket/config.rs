@@ -39,6 +39,8 @@ pub(crate) struct ServerConfig {
     /// Whether a child of a dynamic namespace is removed once its last socket leaves
     /// (socket.io's `cleanupEmptyChildNamespaces`).
     pub(crate) cleanup_empty_children: bool,
+    /// Per-second traffic counts for the admin UI, once [`crate::admin::instrument`] asks.
+    pub(crate) traffic: OnceLock<Arc<super::traffic::Traffic>>,
 }
 
 impl std::fmt::Debug for ServerConfig {

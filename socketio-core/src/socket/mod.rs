@@ -19,6 +19,7 @@ pub(crate) mod hooks;
 pub(crate) mod namespace;
 pub(crate) mod sockets;
 pub(crate) mod state;
+pub(crate) mod traffic;
 
 pub use self::config::AdapterFactory;
 pub(crate) use self::conn::Conn;
@@ -594,6 +595,9 @@ impl Socket {
 
     /// [`Socket::send_frame`] with socket.io's `compress` flag (for polling responses).
     pub(crate) fn send_frame_with(&self, frame: Frame, compress: bool) -> Result<(), EmitError> {
+        if let Some(traffic) = self.ns.config().traffic.get() {
+            traffic.sent(&frame);
+        }
         if self.state.load(Ordering::Acquire) == PENDING {
             let mut pending = self.pending.lock().unwrap();
             // Re-check under the lock: `mark_connected` flips the state while holding it.
@@ -627,6 +631,9 @@ impl Socket {
         let answer = self
             .parser()
             .control(PacketType::Connect, self.ns.path(), payload);
+        if let Some(traffic) = self.ns.config().traffic.get() {
+            traffic.sent(&answer);
+        }
         let _ = self.conn.send(answer);
         for (frame, compress) in pending.drain(..) {
             let _ = self.conn.send_with(frame, compress);
