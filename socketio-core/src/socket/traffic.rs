@@ -12,6 +12,7 @@ use crate::engine::packet::Frame;
 /// One aggregated event: `{timestamp, type, subType, count}` (the timestamp in ms, at the start
 /// of its second).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(not(feature = "admin-ui"), allow(dead_code))]
 pub(crate) struct Aggregated {
     pub(crate) timestamp: u64,
     pub(crate) kind: &'static str,
@@ -74,6 +75,7 @@ impl Traffic {
     }
 
     /// The counts so far, oldest second first; the counters start again from zero.
+    #[cfg_attr(not(feature = "admin-ui"), allow(dead_code))]
     pub(crate) fn take(&self) -> Vec<Aggregated> {
         let counts = std::mem::take(&mut *self.0.lock().unwrap());
         let mut list: Vec<Aggregated> = counts
