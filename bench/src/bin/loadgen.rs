@@ -262,6 +262,11 @@ impl Transport {
 /// How long a long-polling GET may stay pending: above any server's ping interval (25 s by
 /// default) with room to spare.
 const POLL_WAIT: Duration = Duration::from_secs(60);
+/// The most packets one POST carries: python-engineio refuses a payload of more than 16
+/// (`Payload.max_decode_packets`).
+const MAX_POST_PACKETS: usize = 16;
+/// A POST stops taking packets at this size (the servers' default limits are 1 MB or more).
+const MAX_POST_BYTES: usize = 64 << 10;
 /// The largest response body accepted (a broadcast batch of many packets stays far below).
 const MAX_BODY: usize = 64 << 20;
 
@@ -489,7 +494,8 @@ async fn poll_reader(
     }
 }
 
-/// The POST loop: everything queued so far in one payload, one POST at a time. A request that
+/// The POST loop: what is queued so far (up to [`MAX_POST_PACKETS`]) in one payload, one POST
+/// at a time. A request that
 /// fails on a kept-alive connection (the server may close an idle one) is sent once more on a
 /// new connection.
 async fn poll_writer(
@@ -503,9 +509,12 @@ async fn poll_writer(
     while let Some(first) = rx.recv().await {
         body.clear();
         body.push_str(&first);
-        while let Ok(more) = rx.try_recv() {
+        let mut packets = 1;
+        while packets < MAX_POST_PACKETS && body.len() < MAX_POST_BYTES {
+            let Ok(more) = rx.try_recv() else { break };
             body.push('\x1e');
             body.push_str(&more);
+            packets += 1;
         }
         let mut reused = conn.is_some();
         loop {
