@@ -131,11 +131,14 @@ trap stop_server EXIT
 start_server() {
   local port=${2:-$PORT}
   case "$1" in
-    ours) taskset -c "$SERVER_CPUS" "$bin/server-ours" "$port" & ;;
-    socketioxide) taskset -c "$SERVER_CPUS" "$bin/server-socketioxide" "$port" & ;;
-    bare-ws) taskset -c "$SERVER_CPUS" "$bin/server-bare-ws" "$port" & ;;
-    node) taskset -c "$SERVER_CPUS" node bench/node/server.js "$port" & ;;
-    python) taskset -c "$SERVER_CPUS" bench/python/.venv/bin/python bench/python/server.py "$port" & ;;
+    ours) taskset -c "$SERVER_CPUS" "$bin/server-ours" "$port" 2>>"$work/server.err" & ;;
+    socketioxide) taskset -c "$SERVER_CPUS" "$bin/server-socketioxide" "$port" 2>>"$work/server.err" & ;;
+    bare-ws) taskset -c "$SERVER_CPUS" "$bin/server-bare-ws" "$port" 2>>"$work/server.err" & ;;
+    node) taskset -c "$SERVER_CPUS" node bench/node/server.js "$port" 2>>"$work/server.err" & ;;
+    # aiohttp logs a traceback for each short-lived polling POST connection the idle-polling
+    # load generator resets right after the response (harmless): hence the file
+    python) taskset -c "$SERVER_CPUS" bench/python/.venv/bin/python bench/python/server.py "$port" \
+      2>>"$work/server.err" & ;;
     *) echo "unknown server $1" >&2; exit 2 ;;
   esac
   server_pid=$!  # taskset execs the server: this is the server's own pid
@@ -147,7 +150,7 @@ start_server() {
     fi
     sleep 0.05
   done
-  echo "server $1 did not start on port $port" >&2
+  echo "server $1 did not start on port $port (see $work/server.err)" >&2
   exit 1
 }
 
@@ -306,7 +309,7 @@ for server in $SERVERS; do
     echo "$kind: $server..." >&2
     for n in $IDLE_COUNTS; do
       if listed "$IDLE_SKIP" "${server}${kind#idle}:$n"; then
-        echo "$server ${kind#idle} $n: skipped (IDLE_SKIP)" >&2
+        echo "$server${kind#idle} $n: skipped (IDLE_SKIP)" >&2
         continue
       fi
       start_server "$server"   # a fresh process: RSS before is the idle server's
