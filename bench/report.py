@@ -448,7 +448,7 @@ def main():
     checks += [
         ('polling echo round trips/s ≥ 1.2 × socketioxide',
          ratio('polling echo round trips/s', 'socketioxide'), 1.2, True),
-        ('polling echo round trips/s ≥ 3 × node', ratio('polling echo round trips/s', 'node'), 3.0, True),
+        ('polling echo round trips/s ≥ 2.5 × node', ratio('polling echo round trips/s', 'node'), 2.5, True),
         ('polling broadcast deliveries/s ≥ 1.5 × socketioxide',
          ratio('polling broadcast deliveries/s', 'socketioxide'), 1.5, True),
         ('polling broadcast deliveries/s ≥ 4 × node',
