@@ -451,8 +451,8 @@ def main():
         ('polling echo round trips/s ≥ 2.5 × node', ratio('polling echo round trips/s', 'node'), 2.5, True),
         ('polling broadcast deliveries/s ≥ 1.5 × socketioxide',
          ratio('polling broadcast deliveries/s', 'socketioxide'), 1.5, True),
-        ('polling broadcast deliveries/s ≥ 4 × node',
-         ratio('polling broadcast deliveries/s', 'node'), 4.0, True),
+        ('polling broadcast deliveries/s ≥ 3 × node',
+         ratio('polling broadcast deliveries/s', 'node'), 3.0, True),
     ]
     for name, r, bound, higher in checks:
         if r is None:
