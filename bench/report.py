@@ -124,10 +124,10 @@ def combine(paths):
     return json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in out.items()})
 
 
-def svg_growth(series, xs, title, ylabel, path):
+def svg_growth(series, xs, title, ylabel, xlabel, path):
     """A small line chart (log x axis) of {name: {x: y}} as SVG, with no extra packages."""
     import math
-    w, h, left, right, top, bottom = 640, 360, 70, 130, 40, 50
+    w, h, left, right, top, bottom = 660, 360, 95, 130, 40, 55
     ys = [y for pts in series.values() for y in pts.values()]
     if not ys or len(xs) < 2:
         return False
@@ -148,12 +148,13 @@ def svg_growth(series, xs, title, ylabel, path):
          f'<line x1="{left}" y1="{py(0)}" x2="{w - right}" y2="{py(0)}" stroke="black"/>',
          f'<line x1="{left}" y1="{top}" x2="{left}" y2="{py(0)}" stroke="black"/>',
          f'<text x="15" y="{h / 2}" transform="rotate(-90 15 {h / 2})" '
-         f'text-anchor="middle">{ylabel}</text>']
+         f'text-anchor="middle">{ylabel}</text>',
+         f'<text x="{(left + w - right) / 2}" y="{h - 8}" text-anchor="middle">{xlabel} (log scale)</text>']
     for x in xs:
         e.append(f'<text x="{px(x):.1f}" y="{py(0) + 18:.1f}" text-anchor="middle">{x:,}</text>')
     for i in range(5):
         y = ymax * i / 4
-        e.append(f'<text x="{left - 5}" y="{py(y) + 4:.1f}" text-anchor="end">{fmt(y)}</text>')
+        e.append(f'<text x="{left - 5}" y="{py(y) + 4:.1f}" text-anchor="end">{fmt(y) if y else 0}</text>')
     for i, (name, pts) in enumerate(series.items()):
         c = colors[i % len(colors)]
         coords = ' '.join(f'{px(x):.1f},{py(pts[x]):.1f}' for x in xs if x in pts)
@@ -391,7 +392,7 @@ def main():
                   if any(k[0] == s and k[1] == t for k in idle_growth)}
         svg = os.path.join(growth_dir, 'growth-idle.svg')
         if os.environ.get('GROWTH_SVG') != '0' and svg_growth(
-                series, counts, 'RSS per idle connection', 'KiB per connection', svg):
+                series, counts, 'RSS per idle connection', 'KiB per connection', 'connections', svg):
             p('![RSS per idle connection](growth-idle.svg)\n')
     sizes = sorted({m for (_, m) in rooms})
     if rooms:
@@ -415,7 +416,7 @@ def main():
                   for s in servers if any(k[0] == s for k in rooms)}
         svg = os.path.join(growth_dir, 'growth-rooms.svg')
         if os.environ.get('GROWTH_SVG') != '0' and svg_growth(
-                series, sizes, 'Broadcast to one room', 'deliveries/s', svg):
+                series, sizes, 'Broadcast to one room', 'deliveries/s', 'members', svg):
             p('![Deliveries/s by room size](growth-rooms.svg)\n')
     targets = []
     def ratio(label, peer):
