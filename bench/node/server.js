@@ -9,10 +9,12 @@ const httpServer = http.createServer();
 const io = new Server(httpServer, { serveClient: false });
 io.on("connection", (socket) => {
   socket.on("echo", (data, ack) => ack(data));
-  socket.on("join", (ack) => {
-    socket.join("bench");
+  // join: room "bench" or the one named; broadcast: to "bench" or data.room (multi-process runs)
+  socket.on("join", (...args) => {
+    const ack = args.pop();
+    socket.join(typeof args[0] === "string" ? args[0] : "bench");
     ack();
   });
-  socket.on("broadcast", (data) => io.to("bench").emit("msg", data));
+  socket.on("broadcast", (data) => io.to((data && data.room) || "bench").emit("msg", data));
 });
 httpServer.listen(port, "127.0.0.1");

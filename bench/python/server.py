@@ -18,13 +18,14 @@ async def echo(sid, data):
 
 
 @sio.on('join')
-async def join(sid):
-    await sio.enter_room(sid, 'bench')
+async def join(sid, room='bench'):
+    await sio.enter_room(sid, room)
 
 
 @sio.on('broadcast')
 async def broadcast(sid, data):
-    await sio.emit('msg', data, room='bench')
+    room = data.get('room', 'bench') if isinstance(data, dict) else 'bench'
+    await sio.emit('msg', data, room=room)
 
 
 if __name__ == '__main__':

@@ -1,8 +1,10 @@
 //! Shared bits of the benchmark binaries: the port argument and the listener every server uses.
 //!
 //! Every server implements the same handlers: `echo` acks its argument, `join` joins room
-//! "bench" and acks with no argument, `broadcast` emits `msg` with its argument to room "bench"
-//! (to every member; the emitting client of the benchmark is not one).
+//! "bench" (or the room named by its argument, if any) and acks with no argument, `broadcast`
+//! emits `msg` with its argument to room "bench" (or to the room named by the argument's
+//! `"room"` field: the multi-process runs give each load generator a room of its own), to
+//! every member; the emitting client of the benchmark is not one.
 
 use axum::serve::{Listener, ListenerExt};
 use tokio::net::{TcpListener, TcpStream};

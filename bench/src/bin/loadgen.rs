@@ -1,15 +1,27 @@
-//! Load generator speaking Engine.IO v4 / Socket.IO v5 over WebSocket by hand (open packet
-//! `0{..}`, server pings `2` answered with `3`, CONNECT `40`, events `42[..]`, acks `43N[..]`).
-//! It only talks to 127.0.0.1, every loop is bounded in count and time, and it prints one JSON
-//! line per result.
+//! Load generator speaking Engine.IO v4 / Socket.IO v5 by hand (open packet `0{..}`, server
+//! pings `2` answered with `3`, CONNECT `40`, events `42[..]`, acks `43N[..]`), over WebSocket
+//! or HTTP long-polling. It only talks to 127.0.0.1, every loop is bounded in count and time,
+//! and it prints one JSON line per result.
 //!
 //! ```text
-//! loadgen echo      port=3190 [pid=N] [clients=50] [secs=10] [warmup=1]
+//! loadgen echo      port=3190 [pid=N] [clients=50] [secs=10] [warmup=1] [transport=websocket]
 //! loadgen broadcast port=3190 [pid=N] [receivers=200] [secs=10] [window=20] [max_messages=2000000]
-//!                   [receivers_port=P] [pid2=N] [name=broadcast]
+//!                   [receivers_port=P] [pid2=N] [name=broadcast] [room=R] [transport=websocket]
 //! loadgen connect   port=3190 [pid=N] [count=2000] [concurrency=50]
-//! loadgen idle      port=3190 pid=N   [count=1000]
+//! loadgen idle      port=3190 pid=N   [count=1000] [transport=websocket]
 //! ```
+//!
+//! `transport=polling` speaks Engine.IO v4 long-polling over HTTP/1.1 (plain tokio TCP, no
+//! HTTP library): each client keeps one GET pending on a keep-alive connection of its own
+//! (pings answered by POSTing `3`), and POSTs its packets, joined with `\x1e`, one POST at a
+//! time (servers refuse overlapping ones). In echo and broadcast the POSTs use a second
+//! keep-alive connection; in idle each POST (the CONNECT, the pongs) uses a short-lived one,
+//! so that an idle client holds one descriptor: 19 000 of them fit a 20 000 file limit. The
+//! scenario names in the JSON lines get `-polling` appended (`echo-polling`, ...).
+//!
+//! `room=R` (broadcast): the receivers join room R (`["join","R"]`) and the emitter's events
+//! carry `"room":"R"` in their argument, so that several load generator processes each
+//! broadcast to a room of their own; without it, the servers' default room "bench".
 //!
 //! `broadcast` with `receivers_port=` connects the receivers to that port (another node of a
 //! cluster, e.g. two servers on one Redis) and the emitter to `port=`; `pid2=` is the second
@@ -30,7 +42,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::stream::FuturesUnordered;
 use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufStream};
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
@@ -187,7 +201,7 @@ impl CpuMeter {
 /// `TCP_NODELAY` is on, as in browsers and the official Node client (`ws`). The read buffer is
 /// 4 KiB: tungstenite zero-fills its whole read buffer (128 KiB by default) before every read,
 /// which would make the load generator, not the server, the bottleneck.
-async fn client(port: u64) -> Ws {
+async fn ws_client(port: u64) -> Ws {
     let url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket");
     let config = WebSocketConfig::default().read_buffer_size(4096);
     let connecting = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
@@ -224,12 +238,389 @@ async fn next_text(ws: &mut Ws) -> Utf8Bytes {
     }
 }
 
+/// The transport the clients use: `transport=websocket` (default) or `transport=polling`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Websocket,
+    /// HTTP long-polling; `keep_post`: the POSTs go over a keep-alive connection of their own
+    /// (echo, broadcast), or each over a short-lived one (idle: one descriptor per client).
+    Polling {
+        keep_post: bool,
+    },
+}
+
+impl Transport {
+    /// What the scenario names get appended: `-polling` for polling, nothing for WebSocket.
+    fn suffix(self) -> &'static str {
+        match self {
+            Transport::Websocket => "",
+            Transport::Polling { .. } => "-polling",
+        }
+    }
+}
+
+/// How long a long-polling GET may stay pending: above any server's ping interval (25 s by
+/// default) with room to spare.
+const POLL_WAIT: Duration = Duration::from_secs(60);
+/// The most packets one POST carries: python-engineio refuses a payload of more than 16
+/// (`Payload.max_decode_packets`).
+const MAX_POST_PACKETS: usize = 16;
+/// A POST stops taking packets at this size (the servers' default limits are 1 MB or more).
+const MAX_POST_BYTES: usize = 64 << 10;
+/// How many short-lived POST connections (idle clients' CONNECT and pongs) may be open at
+/// once: the server pings every idle client within the same few seconds, and 19 000 pending
+/// GETs plus thousands of POST connections would pass a 20 000 descriptor limit.
+static SHORT_POSTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(200);
+/// The largest response body accepted (a broadcast batch of many packets stays far below).
+const MAX_BODY: usize = 64 << 20;
+
+/// One HTTP/1.1 connection to the server, kept alive between requests while the server allows.
+struct HttpConn(BufStream<TcpStream>);
+
+fn bad(what: impl Into<String>) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, what.into())
+}
+
+impl HttpConn {
+    async fn open(port: u64) -> std::io::Result<Self> {
+        let tcp = TcpStream::connect(("127.0.0.1", port as u16)).await?;
+        tcp.set_nodelay(true)?;
+        Ok(HttpConn(BufStream::with_capacity(4096, 1024, tcp)))
+    }
+
+    /// Closes with a TCP reset (see [`abort`]): thousands of short-lived POST connections leave
+    /// no TIME_WAIT behind.
+    fn reset(self) {
+        let _ = self.0.get_ref().set_zero_linger();
+    }
+
+    /// One request; the status, the body (`Content-Length` or chunked, else up to the close)
+    /// and whether the server keeps the connection open.
+    async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> std::io::Result<(u16, Vec<u8>, bool)> {
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+        if method == "POST" {
+            let _ = write!(
+                head,
+                "Content-Type: text/plain;charset=UTF-8\r\nContent-Length: {}\r\n",
+                body.len()
+            );
+        }
+        head.push_str("\r\n");
+        self.0.write_all(head.as_bytes()).await?;
+        self.0.write_all(body).await?;
+        self.0.flush().await?;
+        let mut line = String::new();
+        if self.0.read_line(&mut line).await? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        let status = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| bad(format!("status line {line:?}")))?;
+        let mut keep = !line.starts_with("HTTP/1.0");
+        let (mut len, mut chunked) = (None, false);
+        for _ in 0..100 {
+            line.clear();
+            if self.0.read_line(&mut line).await? == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            let Some((name, value)) = line.split_once(':') else {
+                if line.trim().is_empty() {
+                    break;
+                }
+                return Err(bad(format!("header line {line:?}")));
+            };
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("content-length") {
+                len = Some(value.parse::<usize>().map_err(|_| bad("content-length"))?);
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                chunked = value.to_ascii_lowercase().contains("chunked");
+            } else if name.eq_ignore_ascii_case("connection") {
+                keep = !value.eq_ignore_ascii_case("close");
+            }
+        }
+        let mut out = Vec::new();
+        if chunked {
+            loop {
+                line.clear();
+                self.0.read_line(&mut line).await?;
+                let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
+                    .map_err(|_| bad(format!("chunk size {line:?}")))?;
+                if size == 0 {
+                    // trailers, up to the empty line
+                    for _ in 0..100 {
+                        line.clear();
+                        if self.0.read_line(&mut line).await? == 0 || line.trim().is_empty() {
+                            break;
+                        }
+                    }
+                    break;
+                }
+                if out.len() + size > MAX_BODY {
+                    return Err(bad("body too large"));
+                }
+                let at = out.len();
+                out.resize(at + size, 0);
+                self.0.read_exact(&mut out[at..]).await?;
+                line.clear();
+                self.0.read_line(&mut line).await?;
+            }
+        } else if let Some(len) = len {
+            if len > MAX_BODY {
+                return Err(bad("body too large"));
+            }
+            out.resize(len, 0);
+            self.0.read_exact(&mut out).await?;
+        } else {
+            (&mut self.0)
+                .take(MAX_BODY as u64)
+                .read_to_end(&mut out)
+                .await?;
+            keep = false;
+        }
+        Ok((status, out, keep))
+    }
+}
+
+/// A long-polling client: a reader task keeps one GET pending on its own keep-alive connection
+/// (answering pings), a writer task sends the queued packets in one POST at a time (Engine.IO
+/// servers refuse overlapping POSTs), joined with `\x1e`.
+struct Poll {
+    /// Packets received (pings and noops taken out).
+    rx: mpsc::UnboundedReceiver<Utf8Bytes>,
+    /// Packets to send.
+    tx: mpsc::UnboundedSender<String>,
+    tasks: [tokio::task::JoinHandle<()>; 2],
+}
+
+impl Drop for Poll {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Opens a polling session: the handshake GET, the CONNECT `40` POSTed on the same connection,
+/// then that connection becomes the one the GETs wait on.
+async fn poll_client(port: u64, keep_post: bool) -> Poll {
+    let go = async {
+        let mut conn = HttpConn::open(port).await?;
+        let (status, body, keep) = conn
+            .request("GET", "/socket.io/?EIO=4&transport=polling", b"")
+            .await?;
+        let body = String::from_utf8(body).map_err(|_| bad("open packet not UTF-8"))?;
+        let open = body.split('\x1e').next().unwrap_or("");
+        if status != 200 || !open.starts_with('0') {
+            return Err(bad(format!("handshake: {status} {body:?}")));
+        }
+        let sid = serde_json::from_str::<serde_json::Value>(&open[1..])
+            .ok()
+            .and_then(|v| v["sid"].as_str().map(str::to_owned))
+            .ok_or_else(|| bad(format!("no sid in {open:?}")))?;
+        let url: Arc<str> = format!("/socket.io/?EIO=4&transport=polling&sid={sid}").into();
+        if !keep {
+            conn = HttpConn::open(port).await?;
+        }
+        let (status, body, keep) = conn.request("POST", &url, b"40").await?;
+        if status != 200 {
+            let body = String::from_utf8_lossy(&body).into_owned();
+            return Err(bad(format!("CONNECT POST: {status} {body:?}")));
+        }
+        if !keep {
+            conn = HttpConn::open(port).await?;
+        }
+        Ok::<_, std::io::Error>((conn, url))
+    };
+    let (conn, url) = tokio::time::timeout(WAIT, go)
+        .await
+        .expect("polling handshake timeout")
+        .expect("polling handshake");
+    let (in_tx, rx) = mpsc::unbounded_channel();
+    let (tx, out_rx) = mpsc::unbounded_channel();
+    let reader = tokio::spawn(poll_reader(port, conn, url.clone(), in_tx, tx.clone()));
+    let writer = tokio::spawn(poll_writer(port, url, out_rx, keep_post));
+    Poll {
+        rx,
+        tx,
+        tasks: [reader, writer],
+    }
+}
+
+/// The GET loop: packets to `out`, pongs to `pong` (the writer). Ends on a close packet, an
+/// error (reported) or when no response came within [`POLL_WAIT`]; the client then sees its
+/// channel closed.
+async fn poll_reader(
+    port: u64,
+    mut conn: HttpConn,
+    url: Arc<str>,
+    out: mpsc::UnboundedSender<Utf8Bytes>,
+    pong: mpsc::UnboundedSender<String>,
+) {
+    loop {
+        let (status, body, keep) =
+            match tokio::time::timeout(POLL_WAIT, conn.request("GET", &url, b"")).await {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => return eprintln!("polling GET: {e}"),
+                Err(_) => return eprintln!("polling GET: no response within {POLL_WAIT:?}"),
+            };
+        if status != 200 {
+            let body = String::from_utf8_lossy(&body);
+            return eprintln!("polling GET: {status} {body:?}");
+        }
+        let Ok(body) = String::from_utf8(body) else {
+            return eprintln!("polling GET: payload not UTF-8");
+        };
+        for packet in body.split('\x1e') {
+            match packet {
+                "2" => {
+                    let _ = pong.send("3".to_owned());
+                }
+                "6" => {}
+                "1" => return,
+                p => {
+                    let _ = out.send(Utf8Bytes::from(p.to_owned()));
+                }
+            }
+        }
+        if !keep {
+            conn = match HttpConn::open(port).await {
+                Ok(c) => c,
+                Err(e) => return eprintln!("polling GET reconnect: {e}"),
+            };
+        }
+    }
+}
+
+/// The POST loop: what is queued so far (up to [`MAX_POST_PACKETS`]) in one payload, one POST
+/// at a time. A request that
+/// fails on a kept-alive connection (the server may close an idle one) is sent once more on a
+/// new connection.
+async fn poll_writer(
+    port: u64,
+    url: Arc<str>,
+    mut rx: mpsc::UnboundedReceiver<String>,
+    keep_post: bool,
+) {
+    let mut conn: Option<HttpConn> = None;
+    let mut body = String::with_capacity(256);
+    while let Some(first) = rx.recv().await {
+        body.clear();
+        body.push_str(&first);
+        let mut packets = 1;
+        while packets < MAX_POST_PACKETS && body.len() < MAX_POST_BYTES {
+            let Ok(more) = rx.try_recv() else { break };
+            body.push('\x1e');
+            body.push_str(&more);
+            packets += 1;
+        }
+        let mut reused = conn.is_some();
+        let _slot = match keep_post {
+            true => None,
+            false => Some(SHORT_POSTS.acquire().await.expect("never closed")),
+        };
+        loop {
+            let c = match &mut conn {
+                Some(c) => c,
+                None => match HttpConn::open(port).await {
+                    Ok(c) => conn.insert(c),
+                    Err(e) => return eprintln!("polling POST connect: {e}"),
+                },
+            };
+            match tokio::time::timeout(WAIT, c.request("POST", &url, body.as_bytes())).await {
+                Ok(Ok((200, _, keep))) => {
+                    if !keep_post || !keep {
+                        if let Some(c) = conn.take() {
+                            c.reset();
+                        }
+                    }
+                    break;
+                }
+                Ok(Ok((status, b, _))) => {
+                    let b = String::from_utf8_lossy(&b);
+                    return eprintln!("polling POST: {status} {b:?}");
+                }
+                Ok(Err(_)) if reused => {
+                    conn = None;
+                    reused = false;
+                }
+                Ok(Err(e)) => return eprintln!("polling POST: {e}"),
+                Err(_) => return eprintln!("polling POST: no response within {WAIT:?}"),
+            }
+        }
+    }
+}
+
+/// A connected client (namespace "/" joined) on either transport. Not boxed: the WebSocket
+/// stays inline, as before polling came (no pointer chase per frame; 19 000 clients take 6 MB).
+#[allow(clippy::large_enum_variant)]
+enum Client {
+    Ws(Ws),
+    Poll(Poll),
+}
+
+impl Client {
+    async fn send(&mut self, text: &str) {
+        match self {
+            Client::Ws(ws) => ws.send(Message::text(text)).await.expect("send"),
+            Client::Poll(p) => p.tx.send(text.to_owned()).expect("polling writer ended"),
+        }
+    }
+
+    /// The next packet, answering Engine.IO pings on the way.
+    async fn next_text(&mut self) -> Utf8Bytes {
+        match self {
+            Client::Ws(ws) => next_text(ws).await,
+            Client::Poll(p) => tokio::time::timeout(WAIT, p.rx.recv())
+                .await
+                .expect("no packet within 10 s")
+                .expect("polling reader ended"),
+        }
+    }
+
+    async fn close(self) {
+        match self {
+            Client::Ws(mut ws) => {
+                let _ = ws.close(None).await;
+            }
+            Client::Poll(p) => drop(p),
+        }
+    }
+}
+
+/// Connects and joins the main namespace on `transport`.
+async fn client(port: u64, transport: Transport) -> Client {
+    match transport {
+        Transport::Websocket => Client::Ws(ws_client(port).await),
+        Transport::Polling { keep_post } => {
+            let mut c = Client::Poll(poll_client(port, keep_post).await);
+            for _ in 0..100 {
+                if c.next_text().await.starts_with("40") {
+                    return c;
+                }
+            }
+            panic!("no CONNECT answer")
+        }
+    }
+}
+
 /// Opens `count` clients, `concurrency` at a time.
-async fn open_clients(port: u64, count: u64, concurrency: usize) -> Vec<Ws> {
+async fn open_clients(
+    port: u64,
+    count: u64,
+    concurrency: usize,
+    transport: Transport,
+) -> Vec<Client> {
     let mut held = Vec::with_capacity(count as usize);
     let mut pending = FuturesUnordered::new();
     for _ in 0..count {
-        pending.push(client(port));
+        pending.push(client(port, transport));
         if pending.len() >= concurrency {
             held.push(pending.next().await.unwrap());
         }
@@ -242,8 +633,8 @@ async fn open_clients(port: u64, count: u64, concurrency: usize) -> Vec<Ws> {
 
 /// (a) C clients each sending `42N["echo",{..}]` and awaiting `43N[..]`, one in flight each.
 /// The first `warmup` seconds are not counted.
-async fn echo(port: u64, pid: u64, clients: u64, secs: u64, warmup: u64) {
-    let conns = open_clients(port, clients, 50).await;
+async fn echo(port: u64, pid: u64, clients: u64, secs: u64, warmup: u64, transport: Transport) {
+    let conns = open_clients(port, clients, 50, transport).await;
     let measure_from = Instant::now() + Duration::from_secs(warmup);
     let deadline = measure_from + Duration::from_secs(secs);
     let meter: Arc<Mutex<Option<CpuMeter>>> = Arc::default();
@@ -271,13 +662,13 @@ async fn echo(port: u64, pid: u64, clients: u64, secs: u64, warmup: u64) {
                     let _ = write!(frame, r#"42{id}["echo",{{"n":{id},"text":"{TEXT}"}}]"#);
                     prefix.clear();
                     let _ = write!(prefix, "43{id}[");
-                    ws.send(Message::text(frame.as_str())).await.expect("send");
-                    while !next_text(&mut ws).await.starts_with(prefix.as_str()) {}
+                    ws.send(&frame).await;
+                    while !ws.next_text().await.starts_with(prefix.as_str()) {}
                     if measured {
                         latencies.push(start.elapsed().as_micros() as u32);
                     }
                 }
-                let _ = ws.close(None).await;
+                ws.close().await;
                 latencies
             })
         })
@@ -297,7 +688,8 @@ async fn echo(port: u64, pid: u64, clients: u64, secs: u64, warmup: u64) {
             .unwrap_or(0)
     };
     println!(
-        r#"{{"scenario":"echo","clients":{clients},"secs":{secs},"round_trips":{},"round_trips_per_s":{:.0},"p50_us":{},"p99_us":{}{cpu}}}"#,
+        r#"{{"scenario":"echo{}","clients":{clients},"secs":{secs},"round_trips":{},"round_trips_per_s":{:.0},"p50_us":{},"p99_us":{}{cpu}}}"#,
+        transport.suffix(),
         all.len(),
         all.len() as f64 / elapsed,
         pct(0.50),
@@ -308,6 +700,7 @@ async fn echo(port: u64, pid: u64, clients: u64, secs: u64, warmup: u64) {
 /// The counter `n` of a `42["msg",{"n":N,..}]` frame.
 fn msg_counter(text: &str) -> Option<usize> {
     let rest = text.strip_prefix(r#"42["msg",{"#)?;
+    // `{"room":"..","n":..}` when the load generator named its room
     let at = rest.find(r#""n":"#)? + 4;
     let digits = &rest[at..];
     let end = digits
@@ -330,18 +723,26 @@ async fn broadcast(b: Broadcast) {
         window,
         max_messages,
         name,
+        room,
+        transport,
     } = b;
     // arrived[n]: how many receivers have message n; `all_in` wakes the emitter
     let arrived: Arc<Vec<AtomicU32>> =
         Arc::new((0..max_messages).map(|_| AtomicU32::new(0)).collect());
     let delivered = Arc::new(AtomicU64::new(0));
     let all_in = Arc::new(Notify::new());
-    let mut conns = open_clients(receivers_port, receivers, 50).await;
+    let mut conns = open_clients(receivers_port, receivers, 50, transport).await;
+    // the room of this load generator (several processes: one each), or the servers' default
+    let (join, room_field) = match &room {
+        Some(r) => (format!(r#"421["join","{r}"]"#), format!(r#""room":"{r}","#)),
+        None => (r#"421["join"]"#.to_owned(), String::new()),
+    };
+    // every join sent before the first answer is awaited: 10 000 members join in one pass
     for ws in &mut conns {
-        ws.send(Message::text(r#"421["join"]"#))
-            .await
-            .expect("join");
-        while !next_text(ws).await.starts_with("431") {}
+        ws.send(&join).await;
+    }
+    for ws in &mut conns {
+        while !ws.next_text().await.starts_with("431") {}
     }
     let tasks: Vec<_> = conns
         .into_iter()
@@ -350,7 +751,7 @@ async fn broadcast(b: Broadcast) {
             tokio::spawn(async move {
                 // ends when aborted (or panics after 10 s without a frame)
                 loop {
-                    let text = next_text(&mut ws).await;
+                    let text = ws.next_text().await;
                     if let Some(n) = msg_counter(&text) {
                         delivered.fetch_add(1, Ordering::Relaxed);
                         if arrived[n].fetch_add(1, Ordering::AcqRel) + 1 == receivers as u32 {
@@ -361,7 +762,7 @@ async fn broadcast(b: Broadcast) {
             })
         })
         .collect();
-    let mut emitter = client(port).await;
+    let mut emitter = client(port, transport).await;
     let meter = CpuMeter::start_all(&pids);
     let deadline = Instant::now() + Duration::from_secs(secs);
     let hard_stop = deadline + SCENARIO_LIMIT;
@@ -383,11 +784,11 @@ async fn broadcast(b: Broadcast) {
             wait_for(sent - window).await;
         }
         frame.clear();
-        let _ = write!(frame, r#"42["broadcast",{{"n":{sent},"text":"{TEXT}"}}]"#);
-        emitter
-            .send(Message::text(frame.as_str()))
-            .await
-            .expect("send");
+        let _ = write!(
+            frame,
+            r#"42["broadcast",{{{room_field}"n":{sent},"text":"{TEXT}"}}]"#
+        );
+        emitter.send(&frame).await;
         sent += 1;
     }
     if sent > 0 {
@@ -409,7 +810,8 @@ async fn broadcast(b: Broadcast) {
     if lost + extra > 0 {
         eprintln!("{name}: {lost} deliveries lost, {extra} extra, of {expected}");
     }
-    let _ = emitter.close(None).await;
+    emitter.close().await;
+    let name = format!("{name}{}", transport.suffix());
     println!(
         r#"{{"scenario":"{name}","receivers":{receivers},"receivers_port":{receivers_port},"messages":{sent},"window":{window},"deliveries_per_s":{:.0},"expected":{expected},"lost":{lost},"extra":{extra}{cpu}}}"#,
         total as f64 / elapsed
@@ -428,8 +830,12 @@ struct Broadcast {
     secs: u64,
     window: u64,
     max_messages: u64,
-    /// The scenario name in the JSON line.
+    /// The scenario name in the JSON line (`-polling` appended for polling).
     name: String,
+    /// The room the receivers join and the emitter names in its events (`"room"` in the
+    /// argument); none: the servers' default room "bench".
+    room: Option<String>,
+    transport: Transport,
 }
 
 /// (c) M connection set-ups (WS connect, open, CONNECT answer), `concurrency` at a time; each
@@ -442,7 +848,7 @@ async fn connect(port: u64, pid: u64, count: u64, concurrency: u64) {
             let next = next.clone();
             tokio::spawn(async move {
                 while next.fetch_add(1, Ordering::Relaxed) < count {
-                    let ws = client(port).await;
+                    let ws = ws_client(port).await;
                     abort(ws);
                 }
             })
@@ -482,16 +888,19 @@ fn rss_kib(pid: u64) -> u64 {
 }
 
 /// (d) N idle connected clients: the server's RSS growth per connection.
-async fn idle(port: u64, pid: u64, count: u64) {
+async fn idle(port: u64, pid: u64, count: u64, transport: Transport) {
     assert!(pid != 0, "idle needs pid=<server pid>");
     let before = rss_kib(pid);
-    let held = tokio::time::timeout(SCENARIO_LIMIT, open_clients(port, count, 100))
+    let started = Instant::now();
+    let held = tokio::time::timeout(SCENARIO_LIMIT, open_clients(port, count, 100, transport))
         .await
         .expect("connections within the limit");
+    let open_secs = started.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = rss_kib(pid);
     println!(
-        r#"{{"scenario":"idle","count":{count},"rss_before_kib":{before},"rss_after_kib":{after},"bytes_per_connection":{:.0}}}"#,
+        r#"{{"scenario":"idle{}","count":{count},"open_secs":{open_secs:.1},"rss_before_kib":{before},"rss_after_kib":{after},"bytes_per_connection":{:.0}}}"#,
+        transport.suffix(),
         (after.saturating_sub(before) * 1024) as f64 / count as f64
     );
     drop(held);
@@ -501,6 +910,19 @@ fn main() {
     let (scenario, o) = Opts::parse();
     let port = o.get("port", 3190);
     let pid = o.get("pid", 0);
+    let polling = match o.get_str("transport", "websocket") {
+        "websocket" => false,
+        "polling" => true,
+        _ => usage(),
+    };
+    // idle clients POST on short-lived connections: one descriptor per client
+    let transport = |keep_post| {
+        if polling {
+            Transport::Polling { keep_post }
+        } else {
+            Transport::Websocket
+        }
+    };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -509,7 +931,7 @@ fn main() {
         match scenario.as_str() {
             "echo" => {
                 let (c, s, w) = (o.get("clients", 50), o.get("secs", 10), o.get("warmup", 1));
-                echo(port, pid, c, s, w).await
+                echo(port, pid, c, s, w, transport(true)).await
             }
             "broadcast" => {
                 broadcast(Broadcast {
@@ -521,14 +943,17 @@ fn main() {
                     window: o.get("window", 20).max(1),
                     max_messages: o.get("max_messages", 2_000_000),
                     name: o.get_str("name", "broadcast").to_owned(),
+                    room: o.0.get("room").cloned(),
+                    transport: transport(true),
                 })
                 .await
             }
+            "connect" if polling => usage(),
             "connect" => {
                 let (n, c) = (o.get("count", 2000), o.get("concurrency", 50));
                 connect(port, pid, n, c).await
             }
-            "idle" => idle(port, pid, o.get("count", 1000)).await,
+            "idle" => idle(port, pid, o.get("count", 1000), transport(false)).await,
             _ => usage(),
         }
     });

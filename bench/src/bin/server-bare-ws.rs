@@ -7,6 +7,7 @@
 //! `Utf8Bytes` cloned per member (a reference count, no copy). Same TCP settings as the
 //! framework servers (`TCP_NODELAY` unless `BENCH_NODELAY=0`).
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use futures_util::{SinkExt, StreamExt};
@@ -14,7 +15,8 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
-type Members = Arc<Mutex<Vec<mpsc::UnboundedSender<Utf8Bytes>>>>;
+/// The members' queues by room name.
+type Members = Arc<Mutex<HashMap<String, Vec<mpsc::UnboundedSender<Utf8Bytes>>>>>;
 
 const OPEN: &str = r#"0{"sid":"bare","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
 
@@ -81,15 +83,25 @@ fn handle(text: &str, me: &mpsc::UnboundedSender<Utf8Bytes>, members: &Members) 
     let (id, body) = rest.split_at(digits);
     if let Some(arg) = body.strip_prefix(r#"["echo","#) {
         Some(Message::text(format!("43{id}[{arg}")))
-    } else if body.starts_with(r#"["join""#) {
-        members.lock().unwrap().push(me.clone());
+    } else if let Some(rest) = body.strip_prefix(r#"["join""#) {
+        // `["join"]` or `["join","ROOM"]`
+        let room = rest
+            .strip_prefix(",\"")
+            .and_then(|r| r.split_once('"'))
+            .map_or("bench", |(r, _)| r);
+        let mut members = members.lock().unwrap();
+        members.entry(room.to_owned()).or_default().push(me.clone());
         Some(Message::text(format!("43{id}[]")))
     } else if let Some(arg) = body.strip_prefix(r#"["broadcast","#) {
+        // to room "bench", or to the one named first in the argument: `{"room":"ROOM",..}`
+        let room = arg
+            .strip_prefix(r#"{"room":""#)
+            .and_then(|r| r.split_once('"'))
+            .map_or("bench", |(r, _)| r);
         let frame = Utf8Bytes::from(format!(r#"42["msg",{arg}"#));
-        members
-            .lock()
-            .unwrap()
-            .retain(|m| m.send(frame.clone()).is_ok());
+        if let Some(room) = members.lock().unwrap().get_mut(room) {
+            room.retain(|m| m.send(frame.clone()).is_ok());
+        }
         None
     } else {
         None

@@ -29,10 +29,13 @@ async fn main() -> std::io::Result<()> {
     let ns = io.ns("/");
     let room = ns.clone();
     ns.on("echo", |_s: SocketRef, data: Value| async move { data })
-        .on("join", |s: SocketRef| async move { s.join("bench") })
-        // to every member of room "bench" (the emitter is not one), on every node
+        .on("join", |s: SocketRef, name: Option<String>| async move {
+            s.join(name.unwrap_or_else(|| "bench".to_owned()))
+        })
+        // to every member of room "bench" or data.room (the emitter is not one), on every node
         .on("broadcast", move |_s: SocketRef, data: Value| {
-            let _ = room.to("bench").emit("msg", &data);
+            let to = data["room"].as_str().unwrap_or("bench").to_owned();
+            let _ = room.to(to).emit("msg", &data);
             async {}
         });
     let app = Router::new().socketio(&io);

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 use socketioxide::adapter::LocalAdapter;
-use socketioxide::extract::{AckSender, Data, SocketRef};
+use socketioxide::extract::{AckSender, Data, SocketRef, TryData};
 use socketioxide::SocketIo;
 use socketioxide_redis::{RedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 
@@ -23,16 +23,20 @@ macro_rules! handlers {
             );
             s.on(
                 "join",
-                async |s: SocketRef<$adapter>, ack: AckSender<$adapter>| {
-                    s.join("bench");
+                async |s: SocketRef<$adapter>,
+                       TryData(name): TryData<String>,
+                       ack: AckSender<$adapter>| {
+                    // `["join"]` has no argument to extract: room "bench"
+                    s.join(name.unwrap_or_else(|_| "bench".to_owned()));
                     let _ = ack.send(&());
                 },
             );
-            // to every member of room "bench" (the emitter is not one), on every node
+            // to every member of room "bench" or data.room (the emitter is not one), on every node
             s.on(
                 "broadcast",
                 async |s: SocketRef<$adapter>, Data(data): Data<Value>| {
-                    let _ = s.within("bench").emit("msg", &data).await;
+                    let to = data["room"].as_str().unwrap_or("bench").to_owned();
+                    let _ = s.within(to).emit("msg", &data).await;
                 },
             );
         })
