@@ -798,3 +798,47 @@ async fn disconnect_handlers_take_state() {
         ]
     );
 }
+
+/// `on_new_namespace` (socket.io's `io.on("new_namespace")`) hears each namespace once, when
+/// it is made: by `io.ns` and by a dynamic namespace's first connection to a child, before
+/// that connection's connect handler; a panicking listener does not stop the others or the
+/// connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_namespace_listeners_hear_each_namespace_once() {
+    let io = SocketIo::new();
+    let heard = Arc::new(Mutex::new(Vec::<String>::new()));
+    io.on_new_namespace(|ns| {
+        if ns.path() == "/boom" {
+            panic!("listener panic");
+        }
+    });
+    let log = heard.clone();
+    io.on_new_namespace(move |ns| log.lock().unwrap().push(format!("new:{}", ns.path())));
+    io.ns("/a");
+    io.ns("/a");
+    io.ns("/boom");
+    let log = heard.clone();
+    io.dynamic_ns(r"^/d-\d+$")
+        .unwrap()
+        .on_connect(move |socket: SocketRef| {
+            let log = log.clone();
+            async move { log.lock().unwrap().push(format!("connect:{}", socket.ns())) }
+        });
+    let addr = serve(&io).await;
+    let _c1 = connected(addr, "/d-1", "").await;
+    let _c2 = connected(addr, "/d-1", "").await;
+    let _c3 = connected(addr, "/d-2", "").await;
+    let _c4 = connected(addr, "/boom", "").await;
+    assert_eq!(
+        *heard.lock().unwrap(),
+        [
+            "new:/a",
+            "new:/boom",
+            "new:/d-1",
+            "connect:/d-1",
+            "connect:/d-1",
+            "new:/d-2",
+            "connect:/d-2"
+        ]
+    );
+}

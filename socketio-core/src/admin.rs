@@ -34,12 +34,10 @@
 //! (each client message and each frame queued for a client), so a packet dropped by a full
 //! queue is counted as sent, and `rawDisconnection`'s reason is socket.io's name for it;
 //! `handshake.address` is the `cf-connecting-ip` or `x-forwarded-for` header, or `""` (the
-//! peer address is not kept); `uptime` counts from [`instrument`]; namespaces created after
-//! [`instrument`] (`io.ns(..)` later, dynamic namespaces' children) are found within 100 ms
-//! (there is no "new namespace" hook; a UI that connects triggers a look first), their
-//! sockets then reported with `socket_connected`, so the events of a child's first socket
-//! in its first 100 ms may be missed; sessions are kept in memory only (at most 10 000, for
-//! 24 hours).
+//! peer address is not kept); `uptime` counts from [`instrument`]; sessions are kept in
+//! memory only (at most 10 000, for 24 hours). Namespaces created after [`instrument`]
+//! (`io.ns(..)` later, dynamic namespaces' children) are watched from the moment they are
+//! made ([`SocketIo::on_new_namespace`], as the package listens to `new_namespace`).
 //!
 //! ```no_run
 //! use socketio_core::admin::{instrument, AdminOptions, BasicAuth};
@@ -203,19 +201,14 @@ pub fn instrument(io: &SocketIo, options: AdminOptions) -> Result<(), AdminError
 
     let watched = Arc::new(Watched::default());
     let weak_io = io.downgrade();
-    let (weak_admin, seen) = (Arc::downgrade(&admin), watched.clone());
     admin.on_connect(move |socket: SocketRef| {
         let (weak_io, features) = (weak_io.clone(), features.clone());
-        let (weak_admin, seen) = (weak_admin.clone(), seen.clone());
         async move {
             socket
                 .emit("config", &json!({ "supportedFeatures": features }))
                 .ok();
             if development {
-                if let (Some(io), Some(admin)) = (SocketIo::upgrade(&weak_io), weak_admin.upgrade())
-                {
-                    // Namespaces made since the last look are watched before the list.
-                    seen.discover(&io, &admin);
+                if let Some(io) = SocketIo::upgrade(&weak_io) {
                     // As in socket.io, the list has the UI's own socket, which joins its
                     // namespace's table only once this handler is done.
                     let mut all = all_sockets(&io);
@@ -236,15 +229,16 @@ pub fn instrument(io: &SocketIo, options: AdminOptions) -> Result<(), AdminError
     }
     if development {
         watched.discover_initial(io, &admin);
-        spawn_discovery(io, &admin, watched);
+        let weak_admin = Arc::downgrade(&admin);
+        io.on_new_namespace(move |ns| {
+            if let Some(admin) = weak_admin.upgrade() {
+                watched.start_watching(&admin, ns);
+            }
+        });
     }
     spawn_stats(io, &admin, &options);
     Ok(())
 }
-
-/// How often development mode looks for namespaces made after [`instrument`] (the server has
-/// no "new namespace" hook: socket.io's `io.on("new_namespace")`).
-const DISCOVERY_INTERVAL: Duration = Duration::from_millis(100);
 
 /// The namespaces development mode watches, and the dynamic namespaces whose event listeners
 /// (shared by all their children) are installed.
@@ -278,24 +272,6 @@ impl Watched {
         }
     }
 
-    /// Watches the namespaces made since the last look (`io.ns(..)` after [`instrument`], and
-    /// dynamic namespaces' children), and tells the UIs of the sockets they already have.
-    fn discover(&self, io: &SocketIo, admin: &Arc<Namespace>) {
-        for ns in io.namespaces() {
-            if self.start_watching(admin, &ns) {
-                for socket in ns.sockets() {
-                    socket.extension_or_insert_with(|| Issued(now_ms()));
-                    follow_upgrade(&socket, Arc::downgrade(admin));
-                    send_ui(
-                        admin,
-                        "socket_connected",
-                        json_args([serialize(&socket), now_json()]),
-                    );
-                }
-            }
-        }
-    }
-
     /// Watches `ns` if it is new; `true` if it was.
     fn start_watching(&self, admin: &Arc<Namespace>, ns: &Arc<Namespace>) -> bool {
         if !first_sight(&self.namespaces, ns) {
@@ -311,22 +287,6 @@ impl Watched {
         }
         true
     }
-}
-
-/// Looks for new namespaces every [`DISCOVERY_INTERVAL`] until the server or the admin
-/// namespace is dropped.
-fn spawn_discovery(io: &SocketIo, admin: &Arc<Namespace>, watched: Arc<Watched>) {
-    let (weak_io, admin) = (io.downgrade(), Arc::downgrade(admin));
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(DISCOVERY_INTERVAL);
-        loop {
-            ticks.tick().await;
-            let (Some(io), Some(admin)) = (SocketIo::upgrade(&weak_io), admin.upgrade()) else {
-                return;
-            };
-            watched.discover(&io, &admin);
-        }
-    });
 }
 
 /// The package's `supportedFeatures`.

@@ -2,6 +2,7 @@
 //! [`EngineHandler`], decoding each connection's packets (binary attachments collected in its
 //! [`Client`]) and connecting its sockets to namespaces.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 
@@ -24,12 +25,33 @@ pub(crate) struct ServerCore {
     /// Dynamic namespaces, in the order they were declared: a CONNECT to a path with no
     /// namespace of its own makes a child of the first that matches.
     pub(crate) parents: RwLock<Vec<Arc<Namespace>>>,
+    /// `SocketIo::on_new_namespace` listeners, in the order they were added.
+    pub(crate) new_namespace: RwLock<Vec<NewNamespaceListener>>,
     /// Bound on the total size of one binary packet's attachments (10 × `max_payload`; each
     /// attachment is also bounded by `max_payload` on its own).
     pub(crate) max_attachment_bytes: usize,
 }
 
+/// A `SocketIo::on_new_namespace` listener.
+pub(crate) type NewNamespaceListener = Arc<dyn Fn(&Arc<Namespace>) + Send + Sync>;
+
 impl ServerCore {
+    /// Tells the `new_namespace` listeners of `ns`, just made (socket.io's `new_namespace`
+    /// event). Called with no lock held, so a listener may use the server; a panic in one is
+    /// logged and the others still run.
+    pub(crate) fn announce(&self, ns: &Arc<Namespace>) {
+        let listeners = self.new_namespace.read().unwrap().clone();
+        for listener in listeners {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| listener(ns))) {
+                tracing::error!(
+                    ns = ns.path(),
+                    panic = crate::panic::message(&*payload),
+                    "new_namespace listener panicked"
+                );
+            }
+        }
+    }
+
     pub(crate) fn namespace(&self, path: &str) -> Option<Arc<Namespace>> {
         self.namespaces.read().unwrap().get(path).cloned()
     }
@@ -46,17 +68,24 @@ impl ServerCore {
             let parents = self.parents.read().unwrap();
             parents.iter().find(|p| p.matches(path)).cloned()?
         };
-        let mut table = self.namespaces.write().unwrap();
-        let ns = match table.get(path) {
-            Some(ns) => ns.clone(),
-            None => {
-                let child = parent.make_child(path, &self.namespaces);
-                table.insert(path.to_owned(), child.clone());
-                child
+        let (ns, made) = {
+            let mut table = self.namespaces.write().unwrap();
+            match table.get(path) {
+                Some(ns) => (ns.clone(), false),
+                None => {
+                    let child = parent.make_child(path, &self.namespaces);
+                    table.insert(path.to_owned(), child.clone());
+                    (child, true)
+                }
             }
         };
+        // Counted before the listeners run, so cleanup cannot remove the child under them.
         ns.start_connecting();
-        Some(Admission(ns))
+        let admission = Admission(ns);
+        if made {
+            self.announce(&admission.0);
+        }
+        Some(admission)
     }
 }
 

@@ -120,12 +120,43 @@ impl SocketIo {
         if let Some(ns) = core.namespace(&path) {
             return ns;
         }
-        core.namespaces
+        let (ns, made) = {
+            let mut table = core.namespaces.write().unwrap();
+            match table.get(&path) {
+                Some(ns) => (ns.clone(), false),
+                None => {
+                    let ns = Arc::new(Namespace::new(path.clone(), core.config.clone()));
+                    table.insert(path, ns.clone());
+                    (ns, true)
+                }
+            }
+        };
+        if made {
+            core.announce(&ns);
+        }
+        ns
+    }
+
+    /// Calls `listener` with every namespace made from now on: by [`SocketIo::ns`] (or a
+    /// `#[namespace]` registration) and each child a dynamic namespace makes on its first
+    /// connection (socket.io's `io.on("new_namespace", (namespace) => ..)`). It runs before
+    /// the namespace's first socket connects, with no lock held (it may call the server); a
+    /// panic in it is logged and ignored. Listeners cannot be removed; they live as long as
+    /// the server.
+    ///
+    /// ```
+    /// use socketio_core::SocketIo;
+    /// let io = SocketIo::new();
+    /// io.on_new_namespace(|ns| println!("namespace {} made", ns.path()));
+    /// io.ns("/chat"); // prints "namespace /chat made"
+    /// ```
+    pub fn on_new_namespace(&self, listener: impl Fn(&Arc<Namespace>) + Send + Sync + 'static) {
+        self.engine
+            .handler
+            .new_namespace
             .write()
             .unwrap()
-            .entry(path.clone())
-            .or_insert_with(|| Arc::new(Namespace::new(path, core.config.clone())))
-            .clone()
+            .push(Arc::new(listener));
     }
 
     /// Every namespace of the table (dynamic children included, their parents not), sorted by
@@ -804,6 +835,7 @@ impl SocketIoBuilder {
             config: Arc::new(self.server),
             namespaces: Arc::new(RwLock::new(HashMap::default())),
             parents: RwLock::default(),
+            new_namespace: RwLock::default(),
             max_attachment_bytes: self.engine.max_payload.saturating_mul(10),
         };
         let io = SocketIo {
