@@ -570,11 +570,52 @@ impl CorsRequest {
     }
 }
 
+/// The handshake request's URI and headers, kept with the session for connect handlers.
+///
+/// The copy owns its bytes: hyper's URI and header values are slices of the connection's read
+/// buffer (8 to 16 KiB), which a plain clone would keep alive as long as the session (the bulk
+/// of an idle WebSocket connection's memory). All header values share one allocation.
 fn handshake_request<B>(req: &Request<B>) -> HandshakeRequest {
     HandshakeRequest {
-        uri: req.uri().clone(),
-        headers: req.headers().clone(),
+        uri: owned_uri(req.uri()),
+        headers: owned_headers(req.headers()),
     }
+}
+
+/// `uri` with its own copy of the bytes.
+fn owned_uri(uri: &http::Uri) -> http::Uri {
+    let mut parts = uri.clone().into_parts();
+    if let Some(pq) = &parts.path_and_query {
+        let copy = Bytes::copy_from_slice(pq.as_str().as_bytes());
+        parts.path_and_query = http::uri::PathAndQuery::from_maybe_shared(copy).ok();
+    }
+    if let Some(authority) = &parts.authority {
+        let copy = Bytes::copy_from_slice(authority.as_str().as_bytes());
+        parts.authority = http::uri::Authority::from_maybe_shared(copy).ok();
+    }
+    http::Uri::from_parts(parts).unwrap_or_else(|_| uri.clone())
+}
+
+/// `headers` with their values copied into one buffer of their own.
+fn owned_headers(headers: &HeaderMap) -> HeaderMap {
+    let total = headers.values().map(|v| v.len()).sum();
+    let mut buf = Vec::with_capacity(total);
+    for value in headers.values() {
+        buf.extend_from_slice(value.as_bytes());
+    }
+    let buf = Bytes::from(buf);
+    let mut owned = HeaderMap::with_capacity(headers.len());
+    let mut at = 0;
+    for (name, value) in headers {
+        let end = at + value.len();
+        // These bytes were a valid header value already; the fallback is never taken.
+        let mut copy =
+            HeaderValue::from_maybe_shared(buf.slice(at..end)).unwrap_or_else(|_| value.clone());
+        copy.set_sensitive(value.is_sensitive());
+        owned.append(name.clone(), copy);
+        at = end;
+    }
+    owned
 }
 
 /// A `Sec-WebSocket-Key`: 16 bytes in base64 (22 characters and `==`), as the `ws` library
