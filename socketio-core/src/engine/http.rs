@@ -425,35 +425,28 @@ impl<H: EngineHandler> Engine<H> {
         let request = handshake_request(req);
         let on_upgrade = hyper::upgrade::on(&mut *req);
         let engine = self.clone();
+        // This task ends once the session is served by a task of its own (see
+        // `Engine::spawn_serve`).
         tokio::spawn(async move {
-            match on_upgrade.await {
-                Ok(upgraded) => {
-                    let mut ws = WsConn::accept(
-                        upgraded,
-                        engine.config.max_payload,
-                        engine.config.ws_read_buffer_size,
-                    );
-                    match (session, upgrades) {
-                        (Some(socket), Some(true)) => engine.upgrade(socket, ws).await,
-                        (Some(socket), _) => {
-                            tracing::debug!(sid = %socket.sid, "websocket refused: no upgrade possible now");
-                            // Close frame, then wait (briefly) for the client's answer.
-                            let closing = async {
-                                ws.close().await.ok()?;
-                                while ws.next().await.is_some() {}
-                                Some(())
-                            };
-                            let _ = time::timeout(engine.config.ping_timeout, closing).await;
-                        }
-                        (None, _) => engine.serve_new_websocket(ws, request, protocol).await,
-                    }
-                }
+            let upgraded = match on_upgrade.await {
+                Ok(upgraded) => upgraded,
                 Err(err) => {
                     tracing::debug!(%err, "websocket upgrade failed");
                     if let (Some(socket), Some(true)) = (session, upgrades) {
                         socket.upgrading.store(false, Ordering::Release);
                     }
+                    return;
                 }
+            };
+            let ws = WsConn::accept(
+                upgraded,
+                engine.config.max_payload,
+                engine.config.ws_read_buffer_size,
+            );
+            match (session, upgrades) {
+                (Some(socket), Some(true)) => engine.upgrade(socket, ws).await,
+                (Some(socket), _) => engine.refuse_websocket(socket, ws).await,
+                (None, _) => engine.serve_new_websocket(ws, request, protocol).await,
             }
         });
         let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
