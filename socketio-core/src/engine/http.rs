@@ -1,9 +1,12 @@
 //! The HTTP side of Engine.IO: request validation, CORS, the polling transport, and the
 //! hand-off of WebSocket upgrades to [`super::ws`].
 
+use std::future::Future;
 use std::io::Write as _;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+
+use futures_util::FutureExt as _;
 
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
@@ -81,28 +84,34 @@ impl Query {
 
 impl<H: EngineHandler> Engine<H> {
     /// Entry point for every HTTP request addressed to the Engine.IO path.
-    pub(crate) async fn handle_request<B>(
+    pub(crate) fn handle_request<B>(
         self: Arc<Self>,
         req: Request<B>,
-    ) -> Response<ResponseBody>
+    ) -> impl Future<Output = Response<ResponseBody>> + Send + 'static
     where
         B: http_body::Body + Send + 'static,
         B::Data: Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let cors = (self.config.cors != Cors::Disabled).then(|| CorsRequest::read(req.headers()));
-        let mut response = match self.route(req).await {
-            Ok(resp) => resp,
-            Err(err) => error_response(err),
-        };
-        if let Some(cors) = cors {
-            self.apply_cors(&cors, response.headers_mut());
-        }
-        response
+        let engine = self.clone();
+        // A combinator, not an `async` block or `async fn`: the request then lives in the
+        // routing future only (each `async` layer would keep its own copy of what it passes on,
+        // for as long as the request is pending, e.g. a long-polling GET).
+        self.route(req).map(move |routed| {
+            let mut response = match routed {
+                Ok(resp) => resp,
+                Err(err) => error_response(err),
+            };
+            if let Some(cors) = cors {
+                engine.apply_cors(&cors, response.headers_mut());
+            }
+            response
+        })
     }
 
     async fn route<B>(
-        self: &Arc<Self>,
+        self: Arc<Self>,
         mut req: Request<B>,
     ) -> Result<Response<ResponseBody>, EngineError>
     where
@@ -174,7 +183,13 @@ impl<H: EngineHandler> Engine<H> {
                 let method = req.method().clone();
                 match method {
                     Method::GET => self.poll(&socket, req.headers()).await,
-                    Method::POST => self.post(&socket, req).await,
+                    Method::POST => {
+                        // Boxed: reading and decoding a payload needs a large state, which would
+                        // otherwise be part of every request's future, including the GET that
+                        // waits for the whole life of an idle polling session.
+                        let posting = Box::pin(self.post(&socket, req));
+                        posting.await
+                    }
                     _ => Err(EngineError::BadHandshakeMethod),
                 }
             }
