@@ -125,7 +125,7 @@ impl EngineHandler for ServerCore {
             return;
         }
         if packet.attachments > 0 {
-            *conn.data.partial.lock().unwrap() = Some(Partial::new(packet));
+            *conn.data.partial.lock().unwrap() = Some(Box::new(Partial::new(packet)));
             conn.data
                 .awaiting_attachments
                 .store(true, Ordering::Release);

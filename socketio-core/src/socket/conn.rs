@@ -19,7 +19,9 @@ pub(crate) type Conn = SocketHandle<Client>;
 #[derive(Default)]
 pub(crate) struct Client {
     pub(crate) sockets: Mutex<HashMap<String, SocketRef>>,
-    pub(crate) partial: Mutex<Option<Partial>>,
+    /// Boxed: rare (binary packets only), and large, it would otherwise take room in every
+    /// connection.
+    pub(crate) partial: Mutex<Option<Box<Partial>>>,
     /// Mirrors `partial.is_some()`, so a text packet (the usual case) needs no lock.
     pub(crate) awaiting_attachments: AtomicBool,
     pub(crate) connected_once: AtomicBool,
