@@ -122,6 +122,8 @@ impl EngineHandler for ServerCore {
                     }
                 }
                 _ = conn.closed() => {}
+                // Connected in time: nothing left to watch.
+                _ = conn.data.connected.notified() => {}
             }
         });
         // Socket.IO v4 (over Engine.IO v3) connects every client to "/" without a CONNECT.
@@ -158,7 +160,7 @@ impl EngineHandler for ServerCore {
             return;
         }
         if packet.attachments > 0 {
-            *conn.data.partial.lock().unwrap() = Some(Partial::new(packet));
+            *conn.data.partial.lock().unwrap() = Some(Box::new(Partial::new(packet)));
             conn.data
                 .awaiting_attachments
                 .store(true, Ordering::Release);
@@ -388,7 +390,10 @@ impl ServerCore {
                         ns.add_socket(socket.clone());
                     }
                     if socket.mark_connected() {
-                        conn.data.connected_once.store(true, Ordering::Release);
+                        if !conn.data.connected_once.swap(true, Ordering::AcqRel) {
+                            // A permit if the watch is not waiting yet: it ends when it looks.
+                            conn.data.connected.notify_one();
+                        }
                         tracing::debug!(sid = %socket.id(), ns = ns.path(), "socket connected");
                         ns.sockets
                             .notify(&crate::socket::SocketChange::Connected(&socket));

@@ -1,9 +1,12 @@
 //! The HTTP side of Engine.IO: request validation, CORS, the polling transport, and the
 //! hand-off of WebSocket upgrades to [`super::ws`].
 
+use std::future::Future;
 use std::io::Write as _;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+
+use futures_util::FutureExt as _;
 
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
@@ -81,28 +84,34 @@ impl Query {
 
 impl<H: EngineHandler> Engine<H> {
     /// Entry point for every HTTP request addressed to the Engine.IO path.
-    pub(crate) async fn handle_request<B>(
+    pub(crate) fn handle_request<B>(
         self: Arc<Self>,
         req: Request<B>,
-    ) -> Response<ResponseBody>
+    ) -> impl Future<Output = Response<ResponseBody>> + Send + 'static
     where
         B: http_body::Body + Send + 'static,
         B::Data: Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let cors = (self.config.cors != Cors::Disabled).then(|| CorsRequest::read(req.headers()));
-        let mut response = match self.route(req).await {
-            Ok(resp) => resp,
-            Err(err) => error_response(err),
-        };
-        if let Some(cors) = cors {
-            self.apply_cors(&cors, response.headers_mut());
-        }
-        response
+        let engine = self.clone();
+        // A combinator, not an `async` block or `async fn`: the request then lives in the
+        // routing future only (each `async` layer would keep its own copy of what it passes on,
+        // for as long as the request is pending, e.g. a long-polling GET).
+        self.route(req).map(move |routed| {
+            let mut response = match routed {
+                Ok(resp) => resp,
+                Err(err) => error_response(err),
+            };
+            if let Some(cors) = cors {
+                engine.apply_cors(&cors, response.headers_mut());
+            }
+            response
+        })
     }
 
     async fn route<B>(
-        self: &Arc<Self>,
+        self: Arc<Self>,
         mut req: Request<B>,
     ) -> Result<Response<ResponseBody>, EngineError>
     where
@@ -174,7 +183,13 @@ impl<H: EngineHandler> Engine<H> {
                 let method = req.method().clone();
                 match method {
                     Method::GET => self.poll(&socket, req.headers()).await,
-                    Method::POST => self.post(&socket, req).await,
+                    Method::POST => {
+                        // Boxed: reading and decoding a payload needs a large state, which would
+                        // otherwise be part of every request's future, including the GET that
+                        // waits for the whole life of an idle polling session.
+                        let posting = Box::pin(self.post(&socket, req));
+                        posting.await
+                    }
                     _ => Err(EngineError::BadHandshakeMethod),
                 }
             }
@@ -437,35 +452,28 @@ impl<H: EngineHandler> Engine<H> {
         let request = handshake_request(req);
         let on_upgrade = hyper::upgrade::on(&mut *req);
         let engine = self.clone();
+        // This task ends once the session is served by a task of its own (see
+        // `Engine::spawn_serve`).
         tokio::spawn(async move {
-            match on_upgrade.await {
-                Ok(upgraded) => {
-                    let mut ws = WsConn::accept(
-                        upgraded,
-                        engine.config.max_payload,
-                        engine.config.ws_read_buffer_size,
-                    );
-                    match (session, upgrades) {
-                        (Some(socket), Some(true)) => engine.upgrade(socket, ws).await,
-                        (Some(socket), _) => {
-                            tracing::debug!(sid = %socket.sid, "websocket refused: no upgrade possible now");
-                            // Close frame, then wait (briefly) for the client's answer.
-                            let closing = async {
-                                ws.close().await.ok()?;
-                                while ws.next().await.is_some() {}
-                                Some(())
-                            };
-                            let _ = time::timeout(engine.config.ping_timeout, closing).await;
-                        }
-                        (None, _) => engine.serve_new_websocket(ws, request, protocol).await,
-                    }
-                }
+            let upgraded = match on_upgrade.await {
+                Ok(upgraded) => upgraded,
                 Err(err) => {
                     tracing::debug!(%err, "websocket upgrade failed");
                     if let (Some(socket), Some(true)) = (session, upgrades) {
                         socket.upgrading.store(false, Ordering::Release);
                     }
+                    return;
                 }
+            };
+            let ws = WsConn::accept(
+                upgraded,
+                engine.config.max_payload,
+                engine.config.ws_read_buffer_size,
+            );
+            match (session, upgrades) {
+                (Some(socket), Some(true)) => engine.upgrade(socket, ws).await,
+                (Some(socket), _) => engine.refuse_websocket(socket, ws).await,
+                (None, _) => engine.serve_new_websocket(ws, request, protocol).await,
             }
         });
         let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
@@ -591,11 +599,52 @@ impl CorsRequest {
     }
 }
 
+/// The handshake request's URI and headers, kept with the session for connect handlers.
+///
+/// The copy owns its bytes: hyper's URI and header values are slices of the connection's read
+/// buffer (8 to 16 KiB), which a plain clone would keep alive as long as the session (the bulk
+/// of an idle WebSocket connection's memory). All header values share one allocation.
 fn handshake_request<B>(req: &Request<B>) -> HandshakeRequest {
     HandshakeRequest {
-        uri: req.uri().clone(),
-        headers: req.headers().clone(),
+        uri: owned_uri(req.uri()),
+        headers: owned_headers(req.headers()),
     }
+}
+
+/// `uri` with its own copy of the bytes.
+fn owned_uri(uri: &http::Uri) -> http::Uri {
+    let mut parts = uri.clone().into_parts();
+    if let Some(pq) = &parts.path_and_query {
+        let copy = Bytes::copy_from_slice(pq.as_str().as_bytes());
+        parts.path_and_query = http::uri::PathAndQuery::from_maybe_shared(copy).ok();
+    }
+    if let Some(authority) = &parts.authority {
+        let copy = Bytes::copy_from_slice(authority.as_str().as_bytes());
+        parts.authority = http::uri::Authority::from_maybe_shared(copy).ok();
+    }
+    http::Uri::from_parts(parts).unwrap_or_else(|_| uri.clone())
+}
+
+/// `headers` with their values copied into one buffer of their own.
+fn owned_headers(headers: &HeaderMap) -> HeaderMap {
+    let total = headers.values().map(|v| v.len()).sum();
+    let mut buf = Vec::with_capacity(total);
+    for value in headers.values() {
+        buf.extend_from_slice(value.as_bytes());
+    }
+    let buf = Bytes::from(buf);
+    let mut owned = HeaderMap::with_capacity(headers.len());
+    let mut at = 0;
+    for (name, value) in headers {
+        let end = at + value.len();
+        // These bytes were a valid header value already; the fallback is never taken.
+        let mut copy =
+            HeaderValue::from_maybe_shared(buf.slice(at..end)).unwrap_or_else(|_| value.clone());
+        copy.set_sensitive(value.is_sensitive());
+        owned.append(name.clone(), copy);
+        at = end;
+    }
+    owned
 }
 
 /// A `Sec-WebSocket-Key`: 16 bytes in base64 (22 characters and `==`), as the `ws` library

@@ -159,7 +159,9 @@ impl<H: EngineHandler> Engine<H> {
             } else {
                 CLIENT_CLOSE_LINGER
             };
-            let _ = time::timeout(grace, socket.close_delivered.notified()).await;
+            // Boxed: this wait's state would otherwise enlarge the task for the session's life.
+            let delivered = Box::pin(time::timeout(grace, socket.close_delivered.notified()));
+            let _ = delivered.await;
         }
         self.sessions.write().unwrap().remove(&socket.sid);
     }

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::{watch, Mutex, Notify};
+use tokio::sync::{Mutex, Notify};
 
 use super::packet::Frame;
 use super::queue::FrameQueue;
@@ -71,6 +71,25 @@ pub(crate) enum CloseReason {
 }
 
 impl CloseReason {
+    /// Every reason, indexed by [`CloseReason::code`] - 1.
+    const ALL: [CloseReason; 6] = [
+        CloseReason::TransportClose,
+        CloseReason::TransportError,
+        CloseReason::PingTimeout,
+        CloseReason::ServerClose,
+        CloseReason::ConnectTimeout,
+        CloseReason::ParseError,
+    ];
+
+    /// A non-zero code for the reason (zero stands for "not closed").
+    fn code(self) -> u8 {
+        Self::ALL.iter().position(|&r| r == self).unwrap_or(0) as u8 + 1
+    }
+
+    fn from_code(code: u8) -> Option<Self> {
+        Self::ALL.get(usize::from(code).checked_sub(1)?).copied()
+    }
+
     /// Whether the server closed the session on purpose (not because of an error): the client
     /// is then told with a close packet, after what was queued before it.
     pub(crate) fn is_graceful(self) -> bool {
@@ -138,7 +157,12 @@ pub(crate) struct EngineSocket<D> {
     /// Set when a polling GET answered a closed session (close packet or noop): requests after
     /// that find the session unknown, even before the lifecycle task removed it.
     pub(crate) close_answered: AtomicBool,
-    closed: watch::Sender<Option<CloseReason>>,
+    /// [`CloseReason::code`] of why the session closed; 0 while it is open. (An atomic and a
+    /// `Notify` rather than a `watch` channel: a channel's shared state is ~350 bytes per
+    /// session, and waiting on it takes a larger future.)
+    close_reason: AtomicU8,
+    /// Woken when the session closes.
+    close_wake: Notify,
 }
 
 impl<D> EngineSocket<D> {
@@ -170,7 +194,8 @@ impl<D> EngineSocket<D> {
             pong_deadline: std::sync::Mutex::new(None),
             close_delivered: Notify::new(),
             close_answered: AtomicBool::new(false),
-            closed: watch::channel(None).0,
+            close_reason: AtomicU8::new(0),
+            close_wake: Notify::new(),
         }
     }
 
@@ -212,15 +237,16 @@ impl<D> EngineSocket<D> {
     /// Ends the session (idempotent: the first reason wins). The lifecycle task then removes it
     /// from the engine and tells the layer above.
     pub(crate) fn close(&self, reason: CloseReason) {
-        self.closed.send_if_modified(|current| {
-            if current.is_none() {
-                *current = Some(reason);
-                self.queue.close();
-                true
-            } else {
-                false
-            }
-        });
+        let first = self
+            .close_reason
+            .compare_exchange(0, reason.code(), Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if first {
+            // The reason is set before the queue closes: whoever sees the session closed
+            // (`is_closed`) also sees why.
+            self.queue.close();
+            self.close_wake.notify_waiters();
+        }
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -230,17 +256,21 @@ impl<D> EngineSocket<D> {
 
     /// Why the session closed, once it has.
     pub(crate) fn close_reason(&self) -> Option<CloseReason> {
-        *self.closed.borrow()
+        CloseReason::from_code(self.close_reason.load(Ordering::Acquire))
     }
 
     /// Resolves once the session is closed, with the reason.
     pub(crate) async fn closed(&self) -> CloseReason {
-        let mut rx = self.closed.subscribe();
-        let reason = match rx.wait_for(Option::is_some).await {
-            Ok(r) => *r,
-            Err(_) => None,
-        };
-        reason.unwrap_or(CloseReason::ServerClose)
+        loop {
+            // Registered before the check, so a close in between is not missed.
+            let woken = self.close_wake.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if let Some(reason) = self.close_reason() {
+                return reason;
+            }
+            woken.await;
+        }
     }
 
     /// Whether requests may still reach this session although it is closed: a close the server

@@ -26,7 +26,27 @@ impl<H: EngineHandler> Engine<H> {
             socket.close(CloseReason::TransportError);
             return;
         }
-        self.serve(socket, ws).await;
+        self.spawn_serve(socket, ws);
+    }
+
+    /// Serves the session in a task of its own, sized for the serving loop alone: the task that
+    /// accepted the WebSocket (and its upgrade handshake) ends, so what it needed is freed
+    /// instead of being kept for the connection's whole life.
+    fn spawn_serve(self: Arc<Self>, socket: SocketHandle<H::Data>, ws: WsConn) {
+        tokio::spawn(self.serve(socket, ws));
+    }
+
+    /// A WebSocket that cannot upgrade its session now (another upgrade in progress, already
+    /// upgraded, closing): its handshake is done, so it is closed with a close frame, and the
+    /// client's answer is waited for (within `ping_timeout`).
+    pub(crate) async fn refuse_websocket(&self, socket: SocketHandle<H::Data>, mut ws: WsConn) {
+        tracing::debug!(sid = %socket.sid, "websocket refused: no upgrade possible now");
+        let closing = async {
+            ws.close().await.ok()?;
+            while ws.next().await.is_some() {}
+            Some(())
+        };
+        let _ = time::timeout(self.config.ping_timeout, closing).await;
     }
 
     /// Upgrades a polling session: `2probe` → `3probe` (from then on a polling GET is answered
@@ -38,8 +58,29 @@ impl<H: EngineHandler> Engine<H> {
     /// A server-side close during the upgrade: before the probe, the polling transport delivers
     /// it. After the probe the client has paused polling and only listens on the WebSocket, so
     /// the upgrade is completed (within the upgrade timeout) and the close goes out there.
-    pub(crate) async fn upgrade(self: Arc<Self>, socket: SocketHandle<H::Data>, mut ws: WsConn) {
-        let socket_ref = &socket;
+    pub(crate) async fn upgrade(self: Arc<Self>, socket: SocketHandle<H::Data>, ws: WsConn) {
+        let upgraded = self.upgrade_handshake(&socket, ws).await;
+        let Some(ws) = upgraded else {
+            tracing::debug!(sid = %socket.sid, "upgrade abandoned");
+            socket.upgrading.store(false, Ordering::Release);
+            socket.poll_wake.notify_waiters();
+            return;
+        };
+        // `upgrading` stays set: the session is upgraded for good, a later WebSocket is refused.
+        socket.set_transport(Transport::Websocket);
+        socket.poll_wake.notify_waiters();
+        tracing::debug!(sid = %socket.sid, "upgraded to websocket");
+        self.spawn_serve(socket, ws);
+    }
+
+    /// The upgrade handshake of [`Engine::upgrade`]: the WebSocket once it sent `5`, or `None`
+    /// when the upgrade is abandoned.
+    async fn upgrade_handshake(
+        &self,
+        socket: &SocketHandle<H::Data>,
+        mut ws: WsConn,
+    ) -> Option<WsConn> {
+        let socket_ref = socket;
         let handshake = async move {
             while let Some(Ok(msg)) = ws.next().await {
                 let Message::Text(text) = msg else { continue };
@@ -75,17 +116,7 @@ impl<H: EngineHandler> Engine<H> {
         };
         drop(handshake);
         socket.probed.store(false, Ordering::Release);
-        let Some(ws) = upgraded else {
-            tracing::debug!(sid = %socket.sid, "upgrade abandoned");
-            socket.upgrading.store(false, Ordering::Release);
-            socket.poll_wake.notify_waiters();
-            return;
-        };
-        // `upgrading` stays set: the session is upgraded for good, a later WebSocket is refused.
-        socket.set_transport(Transport::Websocket);
-        socket.poll_wake.notify_waiters();
-        tracing::debug!(sid = %socket.sid, "upgraded to websocket");
-        self.serve(socket, ws).await;
+        upgraded
     }
 
     /// Pumps frames both ways until the session closes. One loop in one task: each incoming
@@ -170,7 +201,10 @@ impl<H: EngineHandler> Engine<H> {
             }
             let _ = ws.close().await;
         };
-        let _ = time::timeout(self.config.ping_timeout, goodbye).await;
+        // Boxed: only needed once, at the end, it would otherwise enlarge the serving loop's
+        // state for the connection's whole life.
+        let goodbye = Box::pin(time::timeout(self.config.ping_timeout, goodbye));
+        let _ = goodbye.await;
         // The close went out here: the session need not wait for a polling GET to take it.
         socket.close_delivered.notify_one();
     }

@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 
 use bytes::Bytes;
+use tokio::sync::Notify;
 
 use super::{Socket, SocketRef};
 use crate::engine::socket::SocketHandle;
@@ -18,10 +19,15 @@ pub(crate) type Conn = SocketHandle<Client>;
 #[derive(Default)]
 pub(crate) struct Client {
     pub(crate) sockets: Mutex<HashMap<String, SocketRef>>,
-    pub(crate) partial: Mutex<Option<Partial>>,
+    /// Boxed: rare (binary packets only), and large, it would otherwise take room in every
+    /// connection.
+    pub(crate) partial: Mutex<Option<Box<Partial>>>,
     /// Mirrors `partial.is_some()`, so a text packet (the usual case) needs no lock.
     pub(crate) awaiting_attachments: AtomicBool,
     pub(crate) connected_once: AtomicBool,
+    /// Notified when `connected_once` is first set: the connect-timeout watch then ends, and
+    /// the memory of its task with it.
+    pub(crate) connected: Notify,
 }
 
 /// A BINARY_EVENT / BINARY_ACK waiting for its attachments.
