@@ -34,7 +34,7 @@ mod engine_io;
 mod error;
 mod future;
 mod panic;
-mod protocol;
+pub mod protocol;
 mod registry;
 mod server;
 mod service;

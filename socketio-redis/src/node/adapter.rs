@@ -13,6 +13,7 @@ use socketio_core::adapter::{
     AckAnswers, Adapter, AdapterError, BroadcastOptions as CoreOptions, EncodedPacket,
     LocalAdapter, LocalSockets, RestoredSession, Session, SocketInfo,
 };
+use socketio_core::protocol::msgpack::write_event_data;
 use socketio_core::{Args, BoxFuture, Sid, SocketRef};
 use tokio::sync::mpsc;
 
@@ -494,6 +495,17 @@ impl RedisAdapter {
         if self.channels.room_of(channel).is_none() {
             return;
         }
+        if super::wire::broadcast_sender(payload) == Some(self.uid.as_str()) {
+            return; // our own, back from the pattern subscription
+        }
+        // The common case, an EVENT: its arguments straight from msgpack to `Args`.
+        if let Some(msg) = super::wire::decode_event_broadcast(payload) {
+            if msg.uid == self.uid || msg.nsp.unwrap_or("/") != self.nsp {
+                return;
+            }
+            let packet = EncodedPacket::event(&self.nsp, &msg.event, msg.args);
+            return self.local.broadcast(&packet, &core_options(msg.opts));
+        }
         let msg = match BroadcastMessage::decode(payload) {
             Ok(msg) => msg,
             Err(err) => return tracing::debug!(%err, channel, "undecodable broadcast ignored"),
@@ -817,17 +829,16 @@ impl Adapter for RedisAdapter {
         if !opts.flags.local {
             match packet.parts() {
                 Ok(parts) => {
-                    let msg = BroadcastMessage {
-                        uid: self.uid.clone(),
-                        packet: Packet::event(
-                            self.nsp.as_str(),
-                            &parts.event,
-                            args_to_node(&parts.args),
-                        ),
-                        opts: wire_options(opts, Some(broadcast_flags(opts))),
-                    };
+                    let mut data = Vec::with_capacity(parts.event.len() + 64);
+                    write_event_data(&mut data, &parts.event, &parts.args);
+                    let payload = super::wire::encode_event_broadcast(
+                        &self.uid,
+                        &self.nsp,
+                        &data,
+                        &wire_options(opts, Some(broadcast_flags(opts))),
+                    );
                     self.shared
-                        .publish(self.channels.broadcast_for(&opts.rooms), msg.encode());
+                        .publish(self.channels.broadcast_for(&opts.rooms), payload);
                 }
                 Err(err) => tracing::error!(%err, "broadcast not published to the cluster"),
             }

@@ -254,6 +254,95 @@ mod tests {
     }
 
     #[test]
+    fn event_broadcasts_take_the_short_path_with_the_same_bytes() {
+        let args = socketio_core::Args::from_serialize(&(
+            serde_json::json!({"n": 1, "text": "hi", "f": 2.5, "whole": 3.0}),
+            bytes::Bytes::from_static(&[1, 2, 3]),
+        ))
+        .unwrap();
+        let opts = BroadcastOptions {
+            rooms: vec!["bench".into()],
+            except: vec!["x".into()],
+            flags: Some(BroadcastFlags::default()),
+        };
+        let mut data = Vec::new();
+        socketio_core::protocol::msgpack::write_event_data(&mut data, "msg", &args);
+        let fast = wire::encode_event_broadcast("abcdef", "/chat", &data, &opts);
+        // what the general encoder writes for the same packet (numbers as notepack.io)
+        let slow = BroadcastMessage {
+            uid: "abcdef".into(),
+            packet: Packet::event(
+                "/chat",
+                "msg",
+                vec![
+                    Value::Map(vec![
+                        (Value::from("n"), Value::from(1)),
+                        (Value::from("text"), Value::from("hi")),
+                        (Value::from("f"), Value::F64(2.5)),
+                        (Value::from("whole"), Value::from(3)),
+                    ]),
+                    Value::Binary(vec![1, 2, 3]),
+                ],
+            ),
+            opts: opts.clone(),
+        };
+        assert_eq!(fast, slow.encode());
+
+        assert_eq!(wire::broadcast_sender(&fast), Some("abcdef"));
+        assert_eq!(wire::broadcast_sender(&[0x93, 0xc0]), None);
+        let msg = wire::decode_event_broadcast(&fast).expect("an event broadcast");
+        assert_eq!(
+            (msg.uid, msg.nsp, msg.event.as_str()),
+            ("abcdef", Some("/chat"), "msg")
+        );
+        assert_eq!(msg.opts, opts);
+        assert_eq!(msg.args.len(), 2);
+        assert_eq!(
+            msg.args.attachments(),
+            &[bytes::Bytes::from_static(&[1, 2, 3])]
+        );
+        assert_eq!(
+            msg.args.get::<serde_json::Value>(0).unwrap(),
+            serde_json::json!({"n": 1, "text": "hi", "f": 2.5, "whole": 3})
+        );
+
+        // options write the same bytes as their value, with flags or without
+        let mut flagged = opts.clone();
+        flagged
+            .flags
+            .as_mut()
+            .unwrap()
+            .set("volatile", true)
+            .set("timeout", 5000);
+        for o in [flagged, BroadcastOptions::default()] {
+            let mut bytes = Vec::new();
+            o.write(&mut bytes);
+            assert_eq!(bytes, value::encode_msgpack(&o.to_value()));
+        }
+
+        // not an event, unknown fields, damage: left to the general path
+        let mut other = slow.clone();
+        other.packet.packet_type = 3;
+        assert!(wire::decode_event_broadcast(&other.encode()).is_none());
+        other = slow.clone();
+        other.packet.id = Some(4);
+        assert!(wire::decode_event_broadcast(&other.encode()).is_none());
+        for cut in 0..fast.len() {
+            assert!(
+                wire::decode_event_broadcast(&fast[..cut]).is_none(),
+                "{cut}"
+            );
+        }
+        // a packet without nsp (Node reads it as "/")
+        other = slow;
+        other.packet.nsp = None;
+        assert_eq!(
+            wire::decode_event_broadcast(&other.encode()).unwrap().nsp,
+            None
+        );
+    }
+
+    #[test]
     fn json_numbers_and_buffers_are_written_as_json_stringify_writes_them() {
         let v = Value::Array(vec![
             Value::F64(2.0),
