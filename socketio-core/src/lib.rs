@@ -33,6 +33,8 @@ mod engine;
 mod engine_io;
 mod error;
 mod future;
+#[cfg(feature = "node-compat")]
+pub mod node_compat;
 mod panic;
 pub mod protocol;
 mod registry;

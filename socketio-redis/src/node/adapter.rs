@@ -17,14 +17,13 @@ use socketio_core::protocol::msgpack::write_event_data;
 use socketio_core::{Args, BoxFuture, Sid, SocketRef};
 use tokio::sync::mpsc;
 
-use super::convert::{
-    args_from_node, args_to_node, broadcast_flags, core_options, handshake_of, wire_options,
-};
+use super::convert::{broadcast_flags, core_options, wire_options};
 use super::{
     BroadcastFlags, BroadcastMessage, ClassicChannels, Packet, RemoteSocket, Request, Response,
     Value, DEFAULT_PREFIX, EVENT,
 };
 use crate::acks::{gather_remote_acks, AckReport};
+use socketio_core::node_compat::{args_from_node, args_to_node, handshake_of};
 
 /// Settings of a [`RedisAdapter`] cluster, as `createAdapter(pub, sub, opts)`'s options.
 #[derive(Debug, Clone, PartialEq, Eq)]

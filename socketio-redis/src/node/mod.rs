@@ -149,7 +149,6 @@ pub(crate) mod convert;
 mod emitter;
 mod sharded;
 mod sharded_adapter;
-pub(crate) mod value;
 mod wire;
 
 pub use adapter::{RedisAdapter, RedisAdapterConfig};
@@ -158,59 +157,15 @@ pub use channels::{
     EMITTER_UID,
 };
 pub use emitter::{Emitter, EmitterError};
-pub use rmpv::Value;
 pub use sharded::{ClusterBody, ClusterMessage, MessageType};
 pub use sharded_adapter::{ShardedRedisAdapter, ShardedRedisAdapterConfig};
+pub use socketio_core::node_compat::Value;
 pub use wire::{
     BroadcastFlags, BroadcastMessage, BroadcastOptions, Packet, RemoteSocket, Request, RequestType,
     Response, EVENT,
 };
 
-/// Why bytes could not be read as a message of the Node protocol.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum WireError {
-    /// Not valid JSON (a message starting with `{`).
-    #[error("invalid JSON: {0}")]
-    Json(#[source] serde_json::Error),
-    /// Not valid msgpack, or nested deeper than about 128 levels.
-    #[error("invalid msgpack: {0}")]
-    Msgpack(#[source] rmpv::decode::Error),
-    /// Bytes left after one complete msgpack value.
-    #[error("{0} trailing bytes after the msgpack value")]
-    TrailingBytes(usize),
-    /// A `type` number this protocol does not define (or not valid where it was found).
-    #[error("unknown message type {0}")]
-    UnknownType(u64),
-    /// A part of the message has the wrong shape.
-    #[error("malformed {what}: {} must be {expected}", field_label(field))]
-    Shape {
-        /// The part of the message (`request`, `packet`, `opts`, ...).
-        what: &'static str,
-        /// The field (empty for the part itself).
-        field: &'static str,
-        /// What it should be.
-        expected: &'static str,
-    },
-}
-
-fn field_label(field: &str) -> String {
-    if field.is_empty() {
-        "it".to_owned()
-    } else {
-        format!("`{field}`")
-    }
-}
-
-impl WireError {
-    pub(crate) fn shape(what: &'static str, expected: &'static str) -> WireError {
-        WireError::Shape {
-            what,
-            field: "",
-            expected,
-        }
-    }
-}
+pub use socketio_core::node_compat::WireError;
 
 #[cfg(test)]
 mod tests {
@@ -317,7 +272,10 @@ mod tests {
         for o in [flagged, BroadcastOptions::default()] {
             let mut bytes = Vec::new();
             o.write(&mut bytes);
-            assert_eq!(bytes, value::encode_msgpack(&o.to_value()));
+            assert_eq!(
+                bytes,
+                socketio_core::node_compat::encode_msgpack(&o.to_value())
+            );
         }
 
         // not an event, unknown fields, damage: left to the general path
@@ -354,7 +312,7 @@ mod tests {
             Value::Map(vec![(Value::from(1), Value::from("x\u{1}"))]),
         ]);
         assert_eq!(
-            String::from_utf8(value::encode_json(&v)).unwrap(),
+            String::from_utf8(socketio_core::node_compat::encode_json(&v)).unwrap(),
             r#"[2,0,null,0.1,-5,{"type":"Buffer","data":[1,200]},{"1":"x\u0001"}]"#
         );
     }

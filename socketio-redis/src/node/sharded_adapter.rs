@@ -19,14 +19,13 @@ use super::adapter::{
     connect, named_stream, pubsub_count, random_hex, run_publisher, MAX_BACKOFF, MIN_BACKOFF,
     OUTBOX, STABLE,
 };
-use super::convert::{
-    args_from_node, args_to_node, broadcast_flags, core_options, handshake_of, wire_options,
-};
+use super::convert::{broadcast_flags, core_options, wire_options};
 use super::{
     BroadcastFlags, ClusterBody, ClusterMessage, Packet, RemoteSocket, ShardedChannels,
     SubscriptionMode, Value, DEFAULT_PREFIX, EVENT,
 };
 use crate::acks::{gather_remote_acks, AckReport};
+use socketio_core::node_compat::{args_from_node, args_to_node, handshake_of};
 
 /// Settings of a [`ShardedRedisAdapter`] cluster, as `createShardedAdapter(pub, sub, opts)`'s
 /// options.

@@ -4,10 +4,10 @@
 use rmpv::Value;
 use socketio_core::Args;
 
-use super::value::{
+use super::WireError;
+use socketio_core::node_compat::{
     decode_any, decode_msgpack, encode_json, encode_msgpack, strings, MapBuilder, Obj,
 };
-use super::WireError;
 
 /// A Socket.IO packet as the adapters carry it: socket.io-parser's packet object *before*
 /// encoding, so binary arguments are plain binary values inside `data` (no placeholders,

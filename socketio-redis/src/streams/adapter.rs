@@ -22,12 +22,11 @@ use super::{
 };
 use crate::acks::{gather_remote_acks, AckReport};
 use crate::connection::connect;
-use crate::node::convert::{
-    args_from_node, args_to_node, broadcast_flags, core_options, handshake_of, wire_options,
-};
+use crate::node::convert::{broadcast_flags, core_options, wire_options};
 use crate::node::{
     BroadcastFlags, ClusterBody, ClusterMessage, Packet, RemoteSocket, Value, DEFAULT_PREFIX, EVENT,
 };
+use socketio_core::node_compat::{args_from_node, args_to_node, handshake_of};
 
 /// Settings of a [`RedisStreamsAdapter`], as `createAdapter(redisClient, opts)`'s options (see
 /// the [module docs](super) for the table).
