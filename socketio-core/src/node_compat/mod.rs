@@ -3,11 +3,11 @@
 //! ([`Value`], `rmpv::Value`: nil, booleans, integers, floats, strings, binary, arrays, maps
 //! with their key order), its two encodings as Node writes them (msgpack as notepack.io
 //! 3.x and `@msgpack/msgpack` 2.8, JSON as `JSON.stringify`), read access with errors that
-//! name the field ([`Obj`], [`WireError`]), and the conversions between it and our [`Args`]
+//! name the field ([`Obj`], [`WireError`]), and the conversions between it and our [`Args`](crate::Args)
 //! (binary inline there, attachments here).
 //!
 //! Cargo feature `node-compat` (the adapter crates turn it on). For the hot path of a
-//! broadcast, [`crate::protocol::msgpack`] goes between msgpack bytes and [`Args`] without
+//! broadcast, [`crate::protocol::msgpack`] goes between msgpack bytes and [`Args`](crate::Args) without
 //! this value in between.
 //!
 //! ```
