@@ -19,11 +19,11 @@ use common::*;
 
 impl NodeSide {
     async fn start(key: &str, rust_port: u16) -> NodeSide {
-        Self::start_script("mixed.mjs", key, rust_port, false).await
+        Self::start_script("classic", key, rust_port, false).await
     }
 
     async fn start_with(key: &str, rust_port: u16, clients_only: bool) -> NodeSide {
-        Self::start_script("mixed.mjs", key, rust_port, clients_only).await
+        Self::start_script("classic", key, rust_port, clients_only).await
     }
 }
 

@@ -31,9 +31,10 @@ pub(crate) fn node_dir() -> PathBuf {
     dir
 }
 
-/// The Node side (a script of tests/interop/node-cluster); killed when dropped.
+/// The Node side (tests/interop/node-cluster/mixed.mjs); killed when dropped.
 pub(crate) struct NodeSide {
-    script: &'static str,
+    /// Its Redis adapter, `"classic"` or `"sharded"` (named in failures).
+    adapter: &'static str,
     pub(crate) child: Child,
     stdin: ChildStdin,
     lines: mpsc::UnboundedReceiver<Json>,
@@ -50,18 +51,19 @@ impl Drop for NodeSide {
 }
 
 impl NodeSide {
-    /// Starts `script` (`mixed.mjs`, `sharded.mjs`) for `key` against our server on
-    /// `rust_port`. With `clients_only`, no Node server: clients "c1" (room1) and "c2" (room1,
-    /// room2) on our server only.
+    /// Starts `mixed.mjs` with a Node server on the `adapter` (`"classic"` or `"sharded"`)
+    /// Redis adapter for `key`, against our server on `rust_port`. With `clients_only`, no
+    /// Node server: clients "c1" (room1) and "c2" (room1, room2) on our server only.
     pub(crate) async fn start_script(
-        script: &'static str,
+        adapter: &'static str,
         key: &str,
         rust_port: u16,
         clients_only: bool,
     ) -> NodeSide {
         let mut child = Command::new("node")
-            .arg(script)
+            .arg("mixed.mjs")
             .current_dir(node_dir())
+            .env("ADAPTER", adapter)
             .env("CLIENTS_ONLY", if clients_only { "1" } else { "" })
             .env("KEY", key)
             .env("RUST_PORT", rust_port.to_string())
@@ -84,7 +86,7 @@ impl NodeSide {
             }
         });
         let mut node = NodeSide {
-            script,
+            adapter,
             child,
             stdin,
             lines,
@@ -111,10 +113,13 @@ impl NodeSide {
             match tokio::time::timeout_at(deadline, self.lines.recv()).await {
                 Ok(Some(line)) if pick(&line) => return line,
                 Ok(Some(line)) => self.backlog.push(line),
-                Ok(None) => panic!("{} exited; backlog {:?}", self.script, self.backlog),
+                Ok(None) => panic!(
+                    "mixed.mjs ({}) exited; backlog {:?}",
+                    self.adapter, self.backlog
+                ),
                 Err(_) => panic!(
-                    "no expected line from {} in 15 s; backlog {:?}",
-                    self.script, self.backlog
+                    "no expected line from mixed.mjs ({}) in 15 s; backlog {:?}",
+                    self.adapter, self.backlog
                 ),
             }
         }
