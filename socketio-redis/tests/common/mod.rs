@@ -35,6 +35,9 @@ pub(crate) fn node_dir() -> PathBuf {
 pub(crate) struct NodeSide {
     /// Its Redis adapter, `"classic"` or `"sharded"` (named in failures).
     adapter: &'static str,
+    /// Whether client event lines are kept for [`NodeSide::wait_for`] (a flood's are not:
+    /// they are counted by the script instead, see [`NodeSide::drop_client_lines`]).
+    keep_client_lines: bool,
     pub(crate) child: Child,
     stdin: ChildStdin,
     lines: mpsc::UnboundedReceiver<Json>,
@@ -87,6 +90,7 @@ impl NodeSide {
         });
         let mut node = NodeSide {
             adapter,
+            keep_client_lines: true,
             child,
             stdin,
             lines,
@@ -97,6 +101,11 @@ impl NodeSide {
         let ready = node.wait_for(|l| l.get("ready").is_some()).await;
         node.ids = serde_json::from_value(ready["ids"].clone()).unwrap();
         node
+    }
+
+    /// Every client's socket id, by client name.
+    pub(crate) fn ids(&self) -> &BTreeMap<String, String> {
+        &self.ids
     }
 
     pub(crate) fn id(&self, client: &str) -> String {
@@ -112,6 +121,7 @@ impl NodeSide {
         loop {
             match tokio::time::timeout_at(deadline, self.lines.recv()).await {
                 Ok(Some(line)) if pick(&line) => return line,
+                Ok(Some(line)) if !self.keep_client_lines && line.get("client").is_some() => {}
                 Ok(Some(line)) => self.backlog.push(line),
                 Ok(None) => panic!(
                     "mixed.mjs ({}) exited; backlog {:?}",
@@ -123,6 +133,23 @@ impl NodeSide {
                 ),
             }
         }
+    }
+
+    /// From now on, client event lines not waited for are dropped instead of kept (a
+    /// flood's thousands of them would fill the backlog).
+    pub(crate) fn drop_client_lines(&mut self) {
+        self.keep_client_lines = false;
+        self.backlog.retain(|l| l.get("client").is_none());
+    }
+
+    /// Whether a line `pick` accepts has arrived already (without waiting).
+    pub(crate) fn has_seen(&mut self, pick: impl Fn(&Json) -> bool) -> bool {
+        while let Ok(line) = self.lines.try_recv() {
+            if self.keep_client_lines || line.get("client").is_none() {
+                self.backlog.push(line);
+            }
+        }
+        self.backlog.iter().any(pick)
     }
 
     /// Sends command `cmd` and returns its reply.
