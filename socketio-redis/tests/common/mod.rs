@@ -31,10 +31,11 @@ pub(crate) fn node_dir() -> PathBuf {
     dir
 }
 
-/// The Node side (tests/interop/node-cluster/mixed.mjs); killed when dropped.
+/// The Node side (a `mixed.mjs` of tests/interop/node-*); killed when dropped.
 pub(crate) struct NodeSide {
-    /// Its Redis adapter, `"classic"` or `"sharded"` (named in failures).
-    adapter: &'static str,
+    /// What it runs (the Redis adapter, `"classic"`, `"sharded"`, `"streams"`), named in
+    /// failures.
+    label: &'static str,
     /// Whether client event lines are kept for [`NodeSide::wait_for`] (a flood's are not:
     /// they are counted by the script instead, see [`NodeSide::drop_client_lines`]).
     keep_client_lines: bool,
@@ -63,13 +64,34 @@ impl NodeSide {
         rust_port: u16,
         clients_only: bool,
     ) -> NodeSide {
+        Self::spawn(
+            node_dir(),
+            adapter,
+            &[
+                ("ADAPTER", adapter.to_owned()),
+                (
+                    "CLIENTS_ONLY",
+                    if clients_only { "1" } else { "" }.to_owned(),
+                ),
+                ("KEY", key.to_owned()),
+                ("RUST_PORT", rust_port.to_string()),
+            ],
+        )
+        .await
+    }
+
+    /// Starts `mixed.mjs` of the npm folder `dir` (any of tests/interop/node-*, which all
+    /// speak this line protocol) with `env` and `REDIS_URL`, and waits for its `ready` line;
+    /// `label` names it in failures.
+    pub(crate) async fn spawn(
+        dir: PathBuf,
+        label: &'static str,
+        env: &[(&str, String)],
+    ) -> NodeSide {
         let mut child = Command::new("node")
             .arg("mixed.mjs")
-            .current_dir(node_dir())
-            .env("ADAPTER", adapter)
-            .env("CLIENTS_ONLY", if clients_only { "1" } else { "" })
-            .env("KEY", key)
-            .env("RUST_PORT", rust_port.to_string())
+            .current_dir(dir)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("REDIS_URL", REDIS_URL)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -89,7 +111,7 @@ impl NodeSide {
             }
         });
         let mut node = NodeSide {
-            adapter,
+            label,
             keep_client_lines: true,
             child,
             stdin,
@@ -125,11 +147,11 @@ impl NodeSide {
                 Ok(Some(line)) => self.backlog.push(line),
                 Ok(None) => panic!(
                     "mixed.mjs ({}) exited; backlog {:?}",
-                    self.adapter, self.backlog
+                    self.label, self.backlog
                 ),
                 Err(_) => panic!(
                     "no expected line from mixed.mjs ({}) in 15 s; backlog {:?}",
-                    self.adapter, self.backlog
+                    self.label, self.backlog
                 ),
             }
         }
