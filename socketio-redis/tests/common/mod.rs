@@ -1,5 +1,6 @@
-//! What the mixed-cluster tests of the Node-compatible Redis adapters share: the Node side
-//! (a script of `tests/interop/node-cluster/` driven over stdin/stdout as JSON lines).
+//! What the mixed-cluster tests of the Node-compatible adapters share: the Node side (a
+//! `mixed.mjs` of `tests/interop/node-*`, driven over stdin/stdout as JSON lines) and our
+//! server. socketio-postgres's `tests/node_cluster.rs` includes this file too (`#[path]`).
 
 #![allow(dead_code)]
 
