@@ -22,7 +22,9 @@ use crate::message::{
     Packet, RemoteSocket, EVENT,
 };
 use crate::{Value, EMITTER_UID};
-use socketio_core::node_compat::{args_from_node, args_to_node, handshake_of};
+use socketio_core::node_compat::{
+    args_from_node, args_to_node, handshake_of, json_to_node, node_to_json,
+};
 
 /// Settings of a [`PostgresAdapter`] cluster, as `createAdapter(pool, opts)`'s options. Every
 /// node of a cluster must use the same `channel_prefix` and `table_name`.
@@ -624,7 +626,7 @@ impl PostgresAdapter {
                         id: s.id().to_string(),
                         handshake: handshake_of(s),
                         rooms: self.local.socket_rooms(s.id()),
-                        data: None,
+                        data: Some(json_to_node(&s.data_value())),
                     })
                     .collect();
                 self.publish(ClusterBody::FetchSocketsResponse {
@@ -1003,6 +1005,7 @@ impl Adapter for PostgresAdapter {
                             id: s.id,
                             nsp: nsp.clone(),
                             rooms: s.rooms,
+                            data: s.data.as_ref().map(node_to_json).unwrap_or_default(),
                         }));
                     }
                 },

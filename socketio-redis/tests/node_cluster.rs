@@ -134,6 +134,34 @@ async fn every_operation_crosses_a_mixed_cluster_both_ways() {
         n2.rooms.iter().cloned().collect::<BTreeSet<_>>(),
         [node.id("n2"), "room1".into(), "room2".into()].into()
     );
+    // socket.data crosses too: ours set with Socket::set_data, Node's with socket.data = ..
+    assert_eq!(
+        n2.data,
+        json!({"from": "node", "rooms": ["room1", "room2"]})
+    );
+    let r2 = all.iter().find(|s| s.id == node.id("r2")).unwrap();
+    assert_eq!(
+        r2.data,
+        json!({"from": "rust", "rooms": ["room1", "room2"]})
+    );
+    let seen = node.cmd(json!({"cmd": "fetch", "rooms": ["room2"]})).await;
+    let data_of = |client: &str| {
+        let id = node.id(client);
+        seen["sockets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == json!(id))
+            .map(|s| s["data"].clone())
+    };
+    assert_eq!(
+        data_of("r2"),
+        Some(json!({"from": "rust", "rooms": ["room1", "room2"]}))
+    );
+    assert_eq!(
+        data_of("n2"),
+        Some(json!({"from": "node", "rooms": ["room1", "room2"]}))
+    );
     assert_eq!(
         node_fetch(&mut node, &["room2"]).await,
         set(&node, &["n2", "r2"])

@@ -23,7 +23,9 @@ use super::{
     Value, DEFAULT_PREFIX, EVENT,
 };
 use crate::acks::{gather_remote_acks, AckReport};
-use socketio_core::node_compat::{args_from_node, args_to_node, handshake_of};
+use socketio_core::node_compat::{
+    args_from_node, args_to_node, handshake_of, json_to_node, node_to_json,
+};
 
 /// Settings of a [`RedisAdapter`] cluster, as `createAdapter(pub, sub, opts)`'s options.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -638,7 +640,7 @@ impl RedisAdapter {
                             id: s.id().to_string(),
                             handshake: handshake_of(s),
                             rooms: self.local.socket_rooms(s.id()),
-                            data: None,
+                            data: Some(json_to_node(&s.data_value())),
                         })
                         .collect();
                     self.reply(
@@ -961,6 +963,7 @@ impl Adapter for RedisAdapter {
                             id: s.id,
                             nsp: nsp.clone(),
                             rooms: s.rooms,
+                            data: s.data.as_ref().map(node_to_json).unwrap_or_default(),
                         }));
                         true
                     }

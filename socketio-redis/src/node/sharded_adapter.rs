@@ -25,7 +25,9 @@ use super::{
     SubscriptionMode, Value, DEFAULT_PREFIX, EVENT,
 };
 use crate::acks::{gather_remote_acks, AckReport};
-use socketio_core::node_compat::{args_from_node, args_to_node, handshake_of};
+use socketio_core::node_compat::{
+    args_from_node, args_to_node, handshake_of, json_to_node, node_to_json,
+};
 
 /// Settings of a [`ShardedRedisAdapter`] cluster, as `createShardedAdapter(pub, sub, opts)`'s
 /// options.
@@ -427,7 +429,7 @@ impl ShardedRedisAdapter {
                         id: s.id().to_string(),
                         handshake: handshake_of(s),
                         rooms: self.local.socket_rooms(s.id()),
-                        data: None,
+                        data: Some(json_to_node(&s.data_value())),
                     })
                     .collect();
                 self.reply(
@@ -752,6 +754,7 @@ impl Adapter for ShardedRedisAdapter {
                             id: s.id,
                             nsp: nsp.clone(),
                             rooms: s.rooms,
+                            data: s.data.as_ref().map(node_to_json).unwrap_or_default(),
                         }));
                         true
                     }

@@ -237,11 +237,12 @@ where
         .build();
     io.ns("/")
         .on_connect(|socket: SocketRef, auth: Option<Json>| async move {
-            for room in auth.unwrap_or_default()["rooms"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-            {
+            let rooms = auth.unwrap_or_default()["rooms"].clone();
+            // what fetchSockets on another node should see as socket.data
+            socket
+                .set_data(&json!({"from": "rust", "rooms": rooms}))
+                .unwrap();
+            for room in rooms.as_array().cloned().unwrap_or_default() {
                 socket.join(room.as_str().unwrap().to_owned());
             }
             Ok::<(), socketio_core::ConnectError>(())

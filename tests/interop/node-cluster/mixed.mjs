@@ -12,7 +12,7 @@
 // and obeys JSON commands read line by line on stdin, each {id, cmd, ...}:
 //   emit {rooms, except, event, args}      io.to(rooms).except(except).emit(event, ...args)
 //   ack {rooms, timeout}                   io.to(rooms).timeout(t).emitWithAck("ask", "q")
-//   fetch {rooms}                          io.in(rooms).fetchSockets() -> sockets [{id, rooms}]
+//   fetch {rooms}                          io.in(rooms).fetchSockets() -> sockets [{id, rooms, data}]
 //   join/leave {rooms, room}               io.in(rooms).socketsJoin/Leave(room)
 //   disconnect {rooms}                     io.in(rooms).disconnectSockets()
 //   sse {args} / sseack {args}             io.serverSideEmit("node-sse", ...) (WithAck)
@@ -114,7 +114,7 @@ for await (const line of createInterface({ input: process.stdin })) {
       }
       case "fetch": {
         const sockets = await sel(io, c).fetchSockets();
-        reply({ sockets: sockets.map((s) => ({ id: s.id, rooms: [...s.rooms].sort() })) });
+        reply({ sockets: sockets.map((s) => ({ id: s.id, rooms: [...s.rooms].sort(), data: s.data })) });
         break;
       }
       case "join":
