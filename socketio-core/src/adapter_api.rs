@@ -54,6 +54,10 @@ pub struct SocketInfo {
     pub nsp: String,
     /// Its rooms (its own id included).
     pub rooms: Vec<String>,
+    /// Its `socket.data` (set with [`crate::Socket::set_data`]; Node's `RemoteSocket.data`),
+    /// as JSON; `null` when unset, or when the node that answered sent none.
+    #[serde(default)]
+    pub data: serde_json::Value,
 }
 
 /// Why an adapter operation that needs other nodes failed.

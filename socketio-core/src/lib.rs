@@ -33,8 +33,10 @@ mod engine;
 mod engine_io;
 mod error;
 mod future;
+#[cfg(feature = "node-compat")]
+pub mod node_compat;
 mod panic;
-mod protocol;
+pub mod protocol;
 mod registry;
 mod server;
 mod service;

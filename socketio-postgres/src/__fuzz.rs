@@ -5,9 +5,9 @@
 //! real decoders of this crate, then turns the arguments they carry into handler arguments as
 //! the adapter does. None of them may panic, hang or allocate without bound whatever the input.
 
-use crate::convert::args_from_node;
-use crate::value::decode_any;
 use crate::{ClusterBody, ClusterMessage, Notification};
+use socketio_core::node_compat::args_from_node;
+use socketio_core::node_compat::decode_any;
 
 /// `input` as a NOTIFY payload (when it is UTF-8) and as the bytes of an attachment-table row
 /// (msgpack or JSON). How many decoders accepted it.

@@ -12,17 +12,19 @@ use socketio_core::adapter::{
     AckAnswers, Adapter, AdapterError, BroadcastOptions as CoreOptions, EncodedPacket,
     LocalAdapter, LocalSockets, RestoredSession, Session, SocketInfo,
 };
-use socketio_core::{AckError, Args, BoxFuture, Sid, SocketRef};
+use socketio_core::{AckError, Args, BoxFuture, Sid};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_postgres::{AsyncMessage, Client, NoTls, Notification as PgNotification};
 
-use crate::convert::{args_from_node, args_to_node, to_node};
 use crate::message::{
     AttachmentHeader, BroadcastFlags, BroadcastOptions, ClusterBody, ClusterMessage, Notification,
     Packet, RemoteSocket, EVENT,
 };
 use crate::{Value, EMITTER_UID};
+use socketio_core::node_compat::{
+    args_from_node, args_to_node, handshake_of, json_to_node, node_to_json,
+};
 
 /// Settings of a [`PostgresAdapter`] cluster, as `createAdapter(pool, opts)`'s options. Every
 /// node of a cluster must use the same `channel_prefix` and `table_name`.
@@ -449,44 +451,6 @@ impl PostgresAdapter {
         (id, rx, guard)
     }
 
-    fn handshake_of(&self, socket: &SocketRef) -> Value {
-        let hs = socket.handshake();
-        let headers = hs
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    Value::from(k.as_str()),
-                    Value::from(String::from_utf8_lossy(v.as_bytes()).into_owned()),
-                )
-            })
-            .collect();
-        let query = hs
-            .uri
-            .query()
-            .map(|q| {
-                q.split('&')
-                    .filter(|p| !p.is_empty())
-                    .map(|p| {
-                        let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                        (Value::from(k), Value::from(v))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut map = vec![
-            (Value::from("headers"), Value::Map(headers)),
-            (Value::from("url"), Value::from(hs.uri.to_string())),
-            (Value::from("query"), Value::Map(query)),
-        ];
-        if let Some(auth) = &hs.auth {
-            if let Ok(auth) = serde_json::from_value::<socketio_core::Value>(auth.clone()) {
-                map.push((Value::from("auth"), to_node(&auth)));
-            }
-        }
-        Value::Map(map)
-    }
-
     fn event_packet(&self, packet: &Packet) -> Option<EncodedPacket> {
         match (packet.packet_type, packet.event_name()) {
             (EVENT, Some(event)) => Some(EncodedPacket::event(
@@ -660,9 +624,9 @@ impl PostgresAdapter {
                     .iter()
                     .map(|s| RemoteSocket {
                         id: s.id().to_string(),
-                        handshake: self.handshake_of(s),
+                        handshake: handshake_of(s),
                         rooms: self.local.socket_rooms(s.id()),
-                        data: None,
+                        data: Some(json_to_node(&s.data_value())),
                     })
                     .collect();
                 self.publish(ClusterBody::FetchSocketsResponse {
@@ -1041,6 +1005,7 @@ impl Adapter for PostgresAdapter {
                             id: s.id,
                             nsp: nsp.clone(),
                             rooms: s.rooms,
+                            data: s.data.as_ref().map(node_to_json).unwrap_or_default(),
                         }));
                     }
                 },

@@ -7,9 +7,9 @@ use socketio_core::Args;
 use tokio_postgres::Client;
 
 use crate::adapter::{publish_all, Outgoing};
-use crate::convert::args_to_node;
 use crate::message::{BroadcastFlags, BroadcastOptions, ClusterBody, ClusterMessage, Packet};
 use crate::{Value, EMITTER_UID};
+use socketio_core::node_compat::args_to_node;
 
 /// Why an [`Emitter`] call failed.
 #[derive(Debug, thiserror::Error)]

@@ -118,10 +118,8 @@
 //! A custom `parser`; room names that are not strings.
 
 mod adapter;
-mod convert;
 mod emitter;
 mod message;
-mod value;
 
 /// Entry points of the fuzz targets (`socketio-core/fuzz/`); not a public API, compiled only
 /// with the `fuzzing` feature.
@@ -135,56 +133,12 @@ pub use message::{
     AttachmentHeader, BroadcastFlags, BroadcastOptions, ClusterBody, ClusterMessage, MessageType,
     Notification, Packet, RemoteSocket, EVENT,
 };
-pub use rmpv::Value;
+pub use socketio_core::node_compat::Value;
 
 /// The emitter's uid: messages with it do not count as a node.
 pub const EMITTER_UID: &str = "emitter";
 
-/// Why bytes could not be read as a message of the Node protocol.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum WireError {
-    /// Not valid JSON.
-    #[error("invalid JSON: {0}")]
-    Json(#[source] serde_json::Error),
-    /// Not valid msgpack, or nested deeper than about 128 levels.
-    #[error("invalid msgpack: {0}")]
-    Msgpack(#[source] rmpv::decode::Error),
-    /// Bytes left after one complete msgpack value.
-    #[error("{0} trailing bytes after the msgpack value")]
-    TrailingBytes(usize),
-    /// A `type` number this protocol does not define.
-    #[error("unknown message type {0}")]
-    UnknownType(u64),
-    /// A part of the message has the wrong shape.
-    #[error("malformed {what}: {} must be {expected}", field_label(field))]
-    Shape {
-        /// The part of the message (`message`, `packet`, `opts`, ...).
-        what: &'static str,
-        /// The field (empty for the part itself).
-        field: &'static str,
-        /// What it should be.
-        expected: &'static str,
-    },
-}
-
-fn field_label(field: &str) -> String {
-    if field.is_empty() {
-        "it".to_owned()
-    } else {
-        format!("`{field}`")
-    }
-}
-
-impl WireError {
-    pub(crate) fn shape(what: &'static str, expected: &'static str) -> WireError {
-        WireError::Shape {
-            what,
-            field: "",
-            expected,
-        }
-    }
-}
+pub use socketio_core::node_compat::WireError;
 
 #[cfg(test)]
 mod tests {

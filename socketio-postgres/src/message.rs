@@ -5,8 +5,10 @@
 
 use rmpv::Value;
 
-use crate::value::{decode_any, encode_json, encode_msgpack, has_binary, strings, MapBuilder, Obj};
 use crate::WireError;
+use socketio_core::node_compat::{
+    decode_any, encode_json, encode_msgpack, has_binary, strings, MapBuilder, Obj,
+};
 
 /// A Socket.IO packet as the adapters carry it: socket.io-parser's packet object *before*
 /// encoding, so binary arguments are plain binary values inside `data` (no placeholders,

@@ -6,9 +6,8 @@
 //! channel prefix, so they run in parallel; the Node process is killed when a test ends,
 //! failed or not. Heartbeats are shortened (every 500 ms, dropped after 1.5 s) on both sides.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -16,9 +15,11 @@ use serde_json::{json, Value as Json};
 use socketio_axum::SocketIoRouterExt;
 use socketio_core::{Args, SocketIo, SocketRef};
 use socketio_postgres::{create_attachment_table, Emitter, PostgresAdapter, PostgresAdapterConfig};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::mpsc;
+
+#[path = "../../socketio-redis/tests/common/mod.rs"]
+mod common;
+use common::NodeSide;
 
 const PG: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
 const HEARTBEAT: Duration = Duration::from_millis(500);
@@ -48,125 +49,34 @@ fn unique_key(test: &str) -> String {
     )
 }
 
-/// The Node side (`mixed.mjs`); killed when dropped.
-struct NodeSide {
-    child: Child,
-    stdin: ChildStdin,
-    lines: mpsc::UnboundedReceiver<Json>,
-    /// Lines read while looking for others, not yet consumed.
-    backlog: Vec<Json>,
-    next_id: u64,
-    ids: BTreeMap<String, String>,
-}
+/// The Node side: `mixed.mjs` of tests/interop/node-postgres on the harness the Redis
+/// adapters' mixed-cluster tests use.
+struct PgNode;
 
-impl Drop for NodeSide {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-    }
-}
-
-impl NodeSide {
+impl PgNode {
     async fn start(key: &str, rust_port: u16) -> NodeSide {
         Self::start_with(key, rust_port, false).await
     }
 
-    /// With `clients_only`, no Node server: clients "c1" (room1) and "c2" (room1, room2) on
-    /// our server only.
     async fn start_with(key: &str, rust_port: u16, clients_only: bool) -> NodeSide {
-        let mut child = Command::new("node")
-            .arg("mixed.mjs")
-            .current_dir(node_dir())
-            .env("CLIENTS_ONLY", if clients_only { "1" } else { "" })
-            .env("PREFIX", key)
-            .env("RUST_PORT", rust_port.to_string())
-            .env("HB_MS", HEARTBEAT.as_millis().to_string())
-            .env("PGHOST", "127.0.0.1")
-            .env("PGPORT", "5432")
-            .env("PGUSER", "postgres")
-            .env("PGDATABASE", "test")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("node is installed");
-        let stdin = child.stdin.take().unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-        let (tx, lines) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = stdout.next_line().await {
-                if let Ok(v) = serde_json::from_str::<Json>(&line) {
-                    if tx.send(v).is_err() {
-                        break;
-                    }
-                }
-            }
-        });
-        let mut node = NodeSide {
-            child,
-            stdin,
-            lines,
-            backlog: Vec::new(),
-            next_id: 0,
-            ids: BTreeMap::new(),
-        };
-        let ready = node.wait_for(|l| l.get("ready").is_some()).await;
-        node.ids = serde_json::from_value(ready["ids"].clone()).unwrap();
-        node
-    }
-
-    fn id(&self, client: &str) -> String {
-        self.ids[client].clone()
-    }
-
-    /// The first line (backlog first) that `pick` accepts, within 15 s.
-    async fn wait_for(&mut self, pick: impl Fn(&Json) -> bool) -> Json {
-        if let Some(i) = self.backlog.iter().position(&pick) {
-            return self.backlog.remove(i);
-        }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-        loop {
-            match tokio::time::timeout_at(deadline, self.lines.recv()).await {
-                Ok(Some(line)) if pick(&line) => return line,
-                Ok(Some(line)) => self.backlog.push(line),
-                Ok(None) => panic!("mixed.mjs exited; backlog {:?}", self.backlog),
-                Err(_) => panic!(
-                    "no expected line from mixed.mjs in 15 s; backlog {:?}",
-                    self.backlog
+        NodeSide::spawn(
+            node_dir(),
+            "postgres",
+            &[
+                (
+                    "CLIENTS_ONLY",
+                    if clients_only { "1" } else { "" }.to_owned(),
                 ),
-            }
-        }
-    }
-
-    /// Sends command `cmd` and returns its reply.
-    async fn cmd(&mut self, mut cmd: Json) -> Json {
-        self.next_id += 1;
-        let id = self.next_id;
-        cmd["id"] = json!(id);
-        self.stdin
-            .write_all(format!("{cmd}\n").as_bytes())
-            .await
-            .unwrap();
-        self.stdin.flush().await.unwrap();
-        let reply = self.wait_for(|l| l["reply"] == json!(id)).await;
-        assert!(reply.get("error").is_none(), "{cmd}: {reply}");
-        reply
-    }
-
-    /// The events `client` received up to (without) `marker`, as `[event, args]`.
-    async fn events_until(&mut self, client: &str, marker: &str) -> Vec<(String, Json)> {
-        let mut out = Vec::new();
-        loop {
-            let line = self.wait_for(|l| l["client"] == json!(client)).await;
-            let event = line["event"].as_str().unwrap().to_owned();
-            if event == marker {
-                return out;
-            }
-            out.push((event, line["args"].clone()));
-        }
-    }
-
-    async fn server_event(&mut self, event: &str) -> Json {
-        self.wait_for(|l| l["server"] == json!(event)).await["args"].clone()
+                ("PREFIX", key.to_owned()),
+                ("RUST_PORT", rust_port.to_string()),
+                ("HB_MS", HEARTBEAT.as_millis().to_string()),
+                ("PGHOST", "127.0.0.1".to_owned()),
+                ("PGPORT", "5432".to_owned()),
+                ("PGUSER", "postgres".to_owned()),
+                ("PGDATABASE", "test".to_owned()),
+            ],
+        )
+        .await
     }
 }
 
@@ -268,7 +178,7 @@ async fn rust_side(key: &str) -> RustSide {
 async fn mixed(test: &str) -> (RustSide, NodeSide) {
     let key = unique_key(test);
     let rust = rust_side(&key).await;
-    let mut node = NodeSide::start(&key, rust.port).await;
+    let mut node = PgNode::start(&key, rust.port).await;
     eventually("ours counts two nodes", || async {
         rust.io.ns("/").server_count().await == 2
     })
@@ -619,7 +529,7 @@ async fn ten_thousand_broadcasts_each_way_lose_and_duplicate_nothing() {
 async fn a_killed_node_leaves_the_count_within_the_heartbeat_timeout() {
     let (rust, mut node) = mixed("kill").await;
     // Clients of ours that live in another process, to outlive the killed one.
-    let survivors = NodeSide::start_with(&rust.key, rust.port, true).await;
+    let survivors = PgNode::start_with(&rust.key, rust.port, true).await;
     let c2 = survivors.id("c2");
     let ours = set(&survivors, &["c1", "c2"]);
     let theirs = set(&node, &["n1", "n2"]);
@@ -641,7 +551,7 @@ async fn a_killed_node_leaves_the_count_within_the_heartbeat_timeout() {
     // Killed again from a fresh start: an acked broadcast and an acked server-side emit with
     // long timeouts end once the heartbeat times out.
     let (rust, mut node) = mixed("kill2").await;
-    let survivors = NodeSide::start_with(&rust.key, rust.port, true).await;
+    let survivors = PgNode::start_with(&rust.key, rust.port, true).await;
     let c2 = {
         let _ = c2;
         survivors.id("c2")

@@ -7,10 +7,10 @@
 
 use std::collections::HashMap;
 
-use crate::node::convert::args_from_node;
-use crate::node::value::decode_any;
 use crate::node::{BroadcastMessage, ClusterBody, ClusterMessage, Request, Response};
 use crate::streams::{decode_entry, decode_pubsub, decode_session};
+use socketio_core::node_compat::args_from_node;
+use socketio_core::node_compat::decode_any;
 
 /// A message of `@socket.io/redis-adapter` (a broadcast on `socket.io#…`, a request, a
 /// response), of its sharded variant, and of the Streams adapter's pub/sub channel: `input`

@@ -19,11 +19,11 @@ use common::*;
 
 impl NodeSide {
     async fn start(key: &str, rust_port: u16) -> NodeSide {
-        Self::start_script("mixed.mjs", key, rust_port, false).await
+        Self::start_script("classic", key, rust_port, false).await
     }
 
     async fn start_with(key: &str, rust_port: u16, clients_only: bool) -> NodeSide {
-        Self::start_script("mixed.mjs", key, rust_port, clients_only).await
+        Self::start_script("classic", key, rust_port, clients_only).await
     }
 }
 
@@ -133,6 +133,34 @@ async fn every_operation_crosses_a_mixed_cluster_both_ways() {
     assert_eq!(
         n2.rooms.iter().cloned().collect::<BTreeSet<_>>(),
         [node.id("n2"), "room1".into(), "room2".into()].into()
+    );
+    // socket.data crosses too: ours set with Socket::set_data, Node's with socket.data = ..
+    assert_eq!(
+        n2.data,
+        json!({"from": "node", "rooms": ["room1", "room2"]})
+    );
+    let r2 = all.iter().find(|s| s.id == node.id("r2")).unwrap();
+    assert_eq!(
+        r2.data,
+        json!({"from": "rust", "rooms": ["room1", "room2"]})
+    );
+    let seen = node.cmd(json!({"cmd": "fetch", "rooms": ["room2"]})).await;
+    let data_of = |client: &str| {
+        let id = node.id(client);
+        seen["sockets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == json!(id))
+            .map(|s| s["data"].clone())
+    };
+    assert_eq!(
+        data_of("r2"),
+        Some(json!({"from": "rust", "rooms": ["room1", "room2"]}))
+    );
+    assert_eq!(
+        data_of("n2"),
+        Some(json!({"from": "node", "rooms": ["room1", "room2"]}))
     );
     assert_eq!(
         node_fetch(&mut node, &["room2"]).await,

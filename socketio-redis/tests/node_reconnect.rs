@@ -9,8 +9,6 @@
 //! during the cut are printed per client (`cargo test -- --nocapture` shows them).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -18,24 +16,13 @@ use serde_json::{json, Value as Json};
 use socketio_axum::SocketIoRouterExt;
 use socketio_core::{SocketIo, SocketRef};
 use socketio_redis::node::{RedisAdapter, RedisAdapterConfig};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, Command};
-use tokio::sync::mpsc;
 
-const REDIS_URL: &str = "redis://127.0.0.1:6379";
+mod common;
+use common::{NodeSide, REDIS_URL};
+
 const ALL: [&str; 4] = ["n1", "n2", "r1", "r2"];
 /// Broadcasts per flood.
 const N: u64 = 5_000;
-
-fn node_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/node-cluster");
-    assert!(
-        dir.join("node_modules/@socket.io/redis-adapter").is_dir(),
-        "{} has no node_modules: run scripts/setup-interop.sh",
-        dir.display()
-    );
-    dir
-}
 
 fn unique_key(test: &str) -> String {
     let nanos = std::time::SystemTime::now()
@@ -45,106 +32,7 @@ fn unique_key(test: &str) -> String {
     format!("rs-node-reconnect-{test}-{}-{nanos}", std::process::id())
 }
 
-/// The Node side (`mixed.mjs`); killed when dropped.
-struct NodeSide {
-    child: Child,
-    stdin: ChildStdin,
-    lines: mpsc::UnboundedReceiver<Json>,
-    backlog: Vec<Json>,
-    next_id: u64,
-    ids: BTreeMap<String, String>,
-}
-
-impl Drop for NodeSide {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-    }
-}
-
 impl NodeSide {
-    async fn start(key: &str, rust_port: u16) -> NodeSide {
-        let mut child = Command::new("node")
-            .arg("mixed.mjs")
-            .current_dir(node_dir())
-            .env("KEY", key)
-            .env("RUST_PORT", rust_port.to_string())
-            .env("REDIS_URL", REDIS_URL)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("node is installed");
-        let stdin = child.stdin.take().unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-        let (tx, lines) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = stdout.next_line().await {
-                if let Ok(v) = serde_json::from_str::<Json>(&line) {
-                    if tx.send(v).is_err() {
-                        break;
-                    }
-                }
-            }
-        });
-        let mut node = NodeSide {
-            child,
-            stdin,
-            lines,
-            backlog: Vec::new(),
-            next_id: 0,
-            ids: BTreeMap::new(),
-        };
-        let ready = node.wait_for(|l| l.get("ready").is_some()).await;
-        node.ids = serde_json::from_value(ready["ids"].clone()).unwrap();
-        node
-    }
-
-    /// The first line (backlog first) that `pick` accepts, within 15 s.
-    async fn wait_for(&mut self, pick: impl Fn(&Json) -> bool) -> Json {
-        if let Some(i) = self.backlog.iter().position(&pick) {
-            return self.backlog.remove(i);
-        }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-        loop {
-            match tokio::time::timeout_at(deadline, self.lines.recv()).await {
-                Ok(Some(line)) if pick(&line) => return line,
-                // Client events are not looked at here: drop them, keep the rest.
-                Ok(Some(line)) if line.get("client").is_some() => {}
-                Ok(Some(line)) => self.backlog.push(line),
-                Ok(None) => panic!("mixed.mjs exited; backlog {:?}", self.backlog),
-                Err(_) => panic!(
-                    "no expected line from mixed.mjs in 15 s; backlog {:?}",
-                    self.backlog
-                ),
-            }
-        }
-    }
-
-    /// Whether a line `pick` accepts has arrived already (without waiting).
-    fn has_seen(&mut self, pick: impl Fn(&Json) -> bool) -> bool {
-        while let Ok(line) = self.lines.try_recv() {
-            if line.get("client").is_none() {
-                self.backlog.push(line);
-            }
-        }
-        self.backlog.iter().any(pick)
-    }
-
-    /// Sends command `cmd` and returns its reply.
-    async fn cmd(&mut self, mut cmd: Json) -> Json {
-        self.next_id += 1;
-        let id = self.next_id;
-        cmd["id"] = json!(id);
-        self.stdin
-            .write_all(format!("{cmd}\n").as_bytes())
-            .await
-            .unwrap();
-        self.stdin.flush().await.unwrap();
-        let reply = self.wait_for(|l| l["reply"] == json!(id)).await;
-        assert!(reply.get("error").is_none(), "{cmd}: {reply}");
-        reply
-    }
-
     /// `{client: {received, duplicates, missing}}` for the flood numbers in `[from, to)`.
     async fn tally(&mut self, from: u64, to: u64) -> Json {
         self.cmd(json!({"cmd": "tally", "from": from, "to": to}))
@@ -238,7 +126,8 @@ async fn mixed(test: &str) -> (RustSide, NodeSide, String) {
     let key = unique_key(test);
     let name = format!("socketio-rs-{key}");
     let rust = rust_side(&key, &name).await;
-    let mut node = NodeSide::start(&key, rust.port).await;
+    let mut node = NodeSide::start_script("classic", &key, rust.port, false).await;
+    node.drop_client_lines();
     assert_eq!(rust.io.ns("/").server_count().await, 2);
     assert_eq!(node.cmd(json!({"cmd": "count"})).await["count"], json!(2));
     (rust, node, name)
@@ -350,7 +239,7 @@ async fn all_crosses_again(rust: &RustSide, node: &mut NodeSide, from: u64, befo
             "{c} duplicated after recovery: {tally}"
         );
     }
-    let everyone: BTreeSet<String> = node.ids.values().cloned().collect();
+    let everyone: BTreeSet<String> = node.ids().values().cloned().collect();
     let ours: BTreeSet<String> = rust
         .io
         .to("room1")

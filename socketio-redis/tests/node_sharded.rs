@@ -2,7 +2,7 @@
 //! `createShardedAdapter` (subscriptionMode "dynamic") and one of ours on
 //! `socketio_redis::node::ShardedRedisAdapter`, sharing real Redis 7 (6379, SSUBSCRIBE /
 //! SPUBLISH), with real socket.io-client clients on each (driven by
-//! `tests/interop/node-cluster/sharded.mjs`: "n1", "n2" on Node, "r1", "r2" on ours; all in
+//! `tests/interop/node-cluster/mixed.mjs` with `ADAPTER=sharded`: "n1", "n2" on Node, "r1", "r2" on ours; all in
 //! "room1", n2 and r2 in "room2"). Every operation crosses both ways. Each test has its own
 //! channel prefix; the Node process is killed when a test ends, failed or not. No spying
 //! subscriber: `SHARDNUMSUB` would count it as a node.
@@ -21,7 +21,7 @@ use common::*;
 
 impl NodeSide {
     async fn start(key: &str, rust_port: u16) -> NodeSide {
-        Self::start_script("sharded.mjs", key, rust_port, false).await
+        Self::start_script("sharded", key, rust_port, false).await
     }
 }
 

@@ -6,9 +6,8 @@
 //! both ways. Each test has its own stream (and channel prefix and session keys), so they run in
 //! parallel; the Node process is killed when a test ends, failed or not.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,11 +17,11 @@ use socketio_axum::SocketIoRouterExt;
 use socketio_core::adapter::{Adapter, Session};
 use socketio_core::{Args, SocketIo, SocketRef};
 use socketio_redis::streams::{RedisStreamsAdapter, RedisStreamsConfig};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::mpsc;
 
-const REDIS_URL: &str = "redis://127.0.0.1:6379";
+mod common;
+use common::{NodeSide, REDIS_URL};
+
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
 fn node_dir() -> PathBuf {
@@ -44,22 +43,6 @@ fn unique_stream(test: &str) -> String {
     format!("rs-streams-{test}-{}-{nanos}", std::process::id())
 }
 
-/// The Node side (`mixed.mjs`); killed when dropped.
-struct NodeSide {
-    child: Child,
-    stdin: ChildStdin,
-    lines: mpsc::UnboundedReceiver<Json>,
-    backlog: Vec<Json>,
-    next_id: u64,
-    ids: BTreeMap<String, String>,
-}
-
-impl Drop for NodeSide {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-    }
-}
-
 impl NodeSide {
     async fn start(stream: &str, rust_port: u16, clients_only: bool) -> NodeSide {
         Self::start_with(stream, rust_port, clients_only, 10_000).await
@@ -71,96 +54,20 @@ impl NodeSide {
         clients_only: bool,
         max_len: usize,
     ) -> NodeSide {
-        let mut child = Command::new("node")
-            .arg("mixed.mjs")
-            .current_dir(node_dir())
-            .env("CLIENTS_ONLY", if clients_only { "1" } else { "" })
-            .env("STREAM", stream)
-            .env("MAXLEN", max_len.to_string())
-            .env("RUST_PORT", rust_port.to_string())
-            .env("REDIS_URL", REDIS_URL)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("node is installed");
-        let stdin = child.stdin.take().unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-        let (tx, lines) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = stdout.next_line().await {
-                if let Ok(v) = serde_json::from_str::<Json>(&line) {
-                    if tx.send(v).is_err() {
-                        break;
-                    }
-                }
-            }
-        });
-        let mut node = NodeSide {
-            child,
-            stdin,
-            lines,
-            backlog: Vec::new(),
-            next_id: 0,
-            ids: BTreeMap::new(),
-        };
-        let ready = node.wait_for(|l| l.get("ready").is_some()).await;
-        node.ids = serde_json::from_value(ready["ids"].clone()).unwrap();
-        node
-    }
-
-    fn id(&self, client: &str) -> String {
-        self.ids[client].clone()
-    }
-
-    /// The first line (backlog first) that `pick` accepts, within 15 s.
-    async fn wait_for(&mut self, pick: impl Fn(&Json) -> bool) -> Json {
-        if let Some(i) = self.backlog.iter().position(&pick) {
-            return self.backlog.remove(i);
-        }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-        loop {
-            match tokio::time::timeout_at(deadline, self.lines.recv()).await {
-                Ok(Some(line)) if pick(&line) => return line,
-                Ok(Some(line)) => self.backlog.push(line),
-                Ok(None) => panic!("mixed.mjs exited; backlog {:?}", self.backlog),
-                Err(_) => panic!(
-                    "no expected line from mixed.mjs in 15 s; backlog {:?}",
-                    self.backlog
+        Self::spawn(
+            node_dir(),
+            "streams",
+            &[
+                (
+                    "CLIENTS_ONLY",
+                    if clients_only { "1" } else { "" }.to_owned(),
                 ),
-            }
-        }
-    }
-
-    async fn cmd(&mut self, mut cmd: Json) -> Json {
-        self.next_id += 1;
-        let id = self.next_id;
-        cmd["id"] = json!(id);
-        self.stdin
-            .write_all(format!("{cmd}\n").as_bytes())
-            .await
-            .unwrap();
-        self.stdin.flush().await.unwrap();
-        let reply = self.wait_for(|l| l["reply"] == json!(id)).await;
-        assert!(reply.get("error").is_none(), "{cmd}: {reply}");
-        reply
-    }
-
-    /// The events `client` received up to (without) `marker`, as `(event, args)`.
-    async fn events_until(&mut self, client: &str, marker: &str) -> Vec<(String, Json)> {
-        let mut out = Vec::new();
-        loop {
-            let line = self.wait_for(|l| l["client"] == json!(client)).await;
-            let event = line["event"].as_str().unwrap().to_owned();
-            if event == marker {
-                return out;
-            }
-            out.push((event, line["args"].clone()));
-        }
-    }
-
-    async fn server_event(&mut self, event: &str) -> Json {
-        self.wait_for(|l| l["server"] == json!(event)).await["args"].clone()
+                ("STREAM", stream.to_owned()),
+                ("MAXLEN", max_len.to_string()),
+                ("RUST_PORT", rust_port.to_string()),
+            ],
+        )
+        .await
     }
 
     async fn fetch(&mut self, rooms: &[&str]) -> BTreeSet<String> {

@@ -72,24 +72,48 @@ impl Rooms {
         rooms
     }
 
-    /// Members of any of `rooms`, minus members of any of `except`.
-    pub(crate) fn members(&self, rooms: &[String], except: &[String]) -> HashSet<Sid> {
+    /// Members of any of `rooms`, minus members of any of `except`, each once. One room (the
+    /// common broadcast) is read straight from its member set, without hashing each member
+    /// into a new set; several rooms are merged into a set sized for them all.
+    pub(crate) fn members(&self, rooms: &[String], except: &[String]) -> Vec<Sid> {
         let inner = self.inner.read().unwrap();
-        let mut out: HashSet<Sid> = rooms
+        let excluded: HashSet<Sid> = except
             .iter()
             .filter_map(|r| inner.members.get(r))
             .flatten()
             .copied()
             .collect();
-        for sid in except.iter().filter_map(|r| inner.members.get(r)).flatten() {
-            out.remove(sid);
+        let kept = |sid: &Sid| excluded.is_empty() || !excluded.contains(sid);
+        if let [room] = rooms {
+            return inner
+                .members
+                .get(room)
+                .map(|set| set.iter().copied().filter(kept).collect())
+                .unwrap_or_default();
+        }
+        let sets: Vec<&HashSet<Sid>> = rooms.iter().filter_map(|r| inner.members.get(r)).collect();
+        let mut seen = HashSet::with_capacity_and_hasher(
+            sets.iter().map(|s| s.len()).sum(),
+            Default::default(),
+        );
+        let mut out = Vec::with_capacity(seen.capacity());
+        for sid in sets.into_iter().flatten().copied() {
+            if kept(&sid) && seen.insert(sid) {
+                out.push(sid);
+            }
         }
         out
     }
 
     /// Members of any of `except` (to filter a namespace-wide broadcast).
     pub(crate) fn excluded(&self, except: &[String]) -> HashSet<Sid> {
-        self.members(except, &[])
+        let inner = self.inner.read().unwrap();
+        except
+            .iter()
+            .filter_map(|r| inner.members.get(r))
+            .flatten()
+            .copied()
+            .collect()
     }
 
     /// Names of all rooms that have members, sorted.
@@ -123,16 +147,34 @@ mod tests {
         rooms.join(b, "r");
         rooms.join(c, "s");
         rooms.join(a, a.as_str());
+        let members = |r: &[&str], e: &[&str]| {
+            let (r, e): (Vec<String>, Vec<String>) = (
+                r.iter().map(|s| s.to_string()).collect(),
+                e.iter().map(|s| s.to_string()).collect(),
+            );
+            let list = rooms.members(&r, &e);
+            let set: HashSet<Sid> = list.iter().copied().collect();
+            assert_eq!(set.len(), list.len(), "each member once");
+            set
+        };
+        assert_eq!(members(&["r"], &[]), HashSet::from_iter([a, b]));
         assert_eq!(
-            rooms.members(&["r".into()], &[]),
-            HashSet::from_iter([a, b])
-        );
-        assert_eq!(
-            rooms.members(&["r".into(), "s".into()], &[a.to_string()]),
+            members(&["r", "s"], &[a.as_str()]),
             HashSet::from_iter([b, c])
         );
+        // overlapping rooms, and a single room with exceptions
+        assert_eq!(
+            members(&["r", "r", a.as_str()], &[]),
+            HashSet::from_iter([a, b])
+        );
+        assert_eq!(members(&["r"], &["s", a.as_str()]), HashSet::from_iter([b]));
+        assert!(members(&["nobody"], &[]).is_empty());
+        assert_eq!(
+            rooms.excluded(&["r".into(), "s".into()]),
+            HashSet::from_iter([a, b, c])
+        );
         rooms.leave(b, "r");
-        assert_eq!(rooms.members(&["r".into()], &[]), HashSet::from_iter([a]));
+        assert_eq!(members(&["r"], &[]), HashSet::from_iter([a]));
         let mut expected = vec!["r".to_string(), a.to_string()];
         expected.sort();
         assert_eq!(rooms.rooms_of(a), expected);

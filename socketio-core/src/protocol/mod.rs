@@ -1,8 +1,11 @@
 //! Socket.IO v5 packets (pure codecs, no IO): the default parser's text format (`packet`),
 //! socket.io-msgpack-parser's format (`msgpack`), and the server-wide choice between them with
 //! the frames of every server packet (`parser`).
+//!
+//! Public: [`Parser`] and, in [`msgpack`], the notepack.io value codec that the adapters for
+//! Node clusters share.
 
-pub(crate) mod msgpack;
+pub mod msgpack;
 pub(crate) mod packet;
 mod parser;
 

@@ -23,7 +23,13 @@
 //!   key would).
 //!
 //! Decoding never trusts a declared length: nothing is reserved before the bytes are there,
-//! and nesting is bounded ([`MAX_DEPTH`]).
+//! and nesting is bounded (128 levels).
+//!
+//! The public items are the same value codec for adapters that speak the Node packages'
+//! msgpack (`@socket.io/redis-adapter`, `@socket.io/postgres-adapter`, the emitters: all
+//! notepack.io): [`read_value`] / [`write_js_value`] for one value, and [`read_event_data`] /
+//! [`write_event_data`] for an EVENT packet's `[event, ...args]`, straight between msgpack
+//! and [`Args`].
 
 use std::borrow::Cow;
 
@@ -60,7 +66,9 @@ impl Item {
 
 /// Reads msgpack values into JSON values, binary taken out as attachments.
 struct Reader<'a> {
-    src: &'a Bytes,
+    src: &'a [u8],
+    /// The buffer `src` is, when binary may be shared from it instead of copied.
+    owner: Option<&'a Bytes>,
     pos: usize,
     attachments: Vec<Bytes>,
 }
@@ -106,8 +114,11 @@ impl<'a> Reader<'a> {
     /// `len` bytes as an attachment, represented by its placeholder.
     fn binary(&mut self, len: usize) -> Result<Value, ParseError> {
         let start = self.pos;
-        self.take(len)?;
-        self.attachments.push(self.src.slice(start..start + len));
+        let bytes = self.take(len)?;
+        self.attachments.push(match self.owner {
+            Some(owner) => owner.slice(start..start + len),
+            None => Bytes::copy_from_slice(bytes),
+        });
         Ok(placeholder(self.attachments.len() - 1))
     }
 
@@ -315,6 +326,7 @@ fn integer(value: &Value) -> Option<i128> {
 pub(crate) fn decode(src: &Bytes) -> Result<Packet, ParseError> {
     let mut rd = Reader {
         src,
+        owner: Some(src),
         pos: 0,
         attachments: Vec::new(),
     };
@@ -427,6 +439,20 @@ fn placeholder_index(map: &Map<String, Value>) -> Option<usize> {
 /// bytes. Integers take the smallest integer format, other numbers `float 64` (as notepack.io
 /// writes a non-integer), so a Rust `f64` stays a float for a client that tells them apart.
 pub(crate) fn write_value(out: &mut Vec<u8>, value: &Value, attachments: &[Bytes]) {
+    write_value_as(out, value, attachments, Floats::Kept);
+}
+
+/// How [`write_value_as`] writes a float with no fraction.
+#[derive(Clone, Copy, PartialEq)]
+enum Floats {
+    /// As `float 64`: a Rust `f64` stays a float.
+    Kept,
+    /// As an integer when it is one below 2^53, as notepack.io writes a JavaScript number
+    /// (which does not tell `2.0` from `2`).
+    JavaScript,
+}
+
+fn write_value_as(out: &mut Vec<u8>, value: &Value, attachments: &[Bytes], floats: Floats) {
     use rmp::encode;
     // Writing into a Vec cannot fail, hence the ignored results.
     match value {
@@ -442,7 +468,12 @@ pub(crate) fn write_value(out: &mut Vec<u8>, value: &Value, attachments: &[Bytes
             } else if let Some(i) = n.as_i64() {
                 let _ = encode::write_sint(out, i);
             } else {
-                let _ = encode::write_f64(out, n.as_f64().unwrap_or(f64::NAN));
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                if floats == Floats::JavaScript && f.fract() == 0.0 && f.abs() < 9.0e15 {
+                    let _ = encode::write_sint(out, f as i64);
+                } else {
+                    let _ = encode::write_f64(out, f);
+                }
             }
         }
         Value::String(s) => {
@@ -451,7 +482,7 @@ pub(crate) fn write_value(out: &mut Vec<u8>, value: &Value, attachments: &[Bytes
         Value::Array(items) => {
             let _ = encode::write_array_len(out, len32(items.len()));
             for item in items {
-                write_value(out, item, attachments);
+                write_value_as(out, item, attachments, floats);
             }
         }
         Value::Object(map) => {
@@ -462,7 +493,7 @@ pub(crate) fn write_value(out: &mut Vec<u8>, value: &Value, attachments: &[Bytes
             let _ = encode::write_map_len(out, len32(map.len()));
             for (k, v) in map {
                 let _ = encode::write_str(out, k);
-                write_value(out, v, attachments);
+                write_value_as(out, v, attachments, floats);
             }
         }
     }
@@ -551,6 +582,106 @@ pub(crate) fn with_ack_id(packet: &[u8], id: u64) -> Option<Bytes> {
     out.extend_from_slice(&packet[1..]);
     write_id(&mut out, id);
     Some(out.into())
+}
+
+/// Malformed msgpack given to [`read_value`] or [`read_event_data`]: what was wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct MsgpackError(String);
+
+impl From<ParseError> for MsgpackError {
+    fn from(e: ParseError) -> Self {
+        MsgpackError(e.to_string())
+    }
+}
+
+/// Reads the one msgpack value at the start of `src` (as notepack.io writes it: see the
+/// [module docs](self) for what each msgpack type reads as) into a JSON value with binary
+/// taken out as attachments (placeholders `{"_placeholder":true,"num":n}` in the value, as in
+/// [`Args`]). Returns the value, the attachments (copied out of `src`) and how many bytes of
+/// `src` it took; bytes after it are left alone. A top-level `undefined` reads as `null`.
+///
+/// # Errors
+/// When `src` does not start with a whole msgpack value, a string is not UTF-8, a map key
+/// is not a string or number, or nesting goes deeper than 128 levels.
+///
+/// ```
+/// use socketio_core::protocol::msgpack::read_value;
+/// // {"a": <bin 1 2>} then a trailing byte
+/// let (value, attachments, used) = read_value(&[0x81, 0xa1, b'a', 0xc4, 2, 1, 2, 0xc0]).unwrap();
+/// assert_eq!(value, serde_json::json!({"a": {"_placeholder": true, "num": 0}}));
+/// assert_eq!(attachments[0].as_ref(), &[1, 2]);
+/// assert_eq!(used, 7);
+/// ```
+pub fn read_value(src: &[u8]) -> Result<(Value, Vec<Bytes>, usize), MsgpackError> {
+    let mut rd = Reader {
+        src,
+        owner: None,
+        pos: 0,
+        attachments: Vec::new(),
+    };
+    let value = rd.value(MAX_DEPTH)?.or_null();
+    Ok((value, rd.attachments, rd.pos))
+}
+
+/// Reads the `data` of an EVENT packet as the Node adapters carry it (socket.io-parser's
+/// packet object before encoding, in msgpack: the array `[event, ...arguments]` with binary
+/// inline) at the start of `src`, into the event name and [`Args`] (binary as attachments).
+/// Returns them and how many bytes of `src` the array took. An event name that is a number
+/// reads as its text (as the default parser reads `42[1]`).
+///
+/// This is the receiving half of an adapter that forwards broadcasts between Node and Rust
+/// nodes: the arguments go from msgpack to [`Args`] in one pass, ready for
+/// [`crate::adapter::EncodedPacket::event`].
+///
+/// # Errors
+/// As [`read_value`], and when the value is not a non-empty array whose first item is a
+/// string or a number.
+///
+/// ```
+/// use socketio_core::protocol::msgpack::{read_event_data, write_event_data};
+/// let args = socketio_core::Args::from_serialize(&("hi", 2)).unwrap();
+/// let mut bytes = Vec::new();
+/// write_event_data(&mut bytes, "news", &args);
+/// let (event, back, used) = read_event_data(&bytes).unwrap();
+/// assert_eq!((event.as_str(), used), ("news", bytes.len()));
+/// assert_eq!(back.decode::<(String, u32)>().unwrap(), ("hi".to_owned(), 2));
+/// ```
+pub fn read_event_data(src: &[u8]) -> Result<(String, Args, usize), MsgpackError> {
+    let (value, attachments, used) = read_value(src)?;
+    let not_event = || MsgpackError("an event is a non-empty array [name, ...args]".into());
+    let Value::Array(mut items) = value else {
+        return Err(not_event());
+    };
+    if items.is_empty() {
+        return Err(not_event());
+    }
+    let name = match items.remove(0) {
+        Value::String(name) => name,
+        Value::Number(n) => number_name(&n),
+        _ => return Err(not_event()),
+    };
+    Ok((name, Args::new(items, attachments), used))
+}
+
+/// Writes `value` as notepack.io would write the same JavaScript value: attachment
+/// placeholders as `bin` with the bytes of their attachment in `attachments`, numbers with no
+/// fraction (below 2^53) as the smallest integer, other numbers as `float 64`, strings, arrays
+/// and maps in their smallest form, map keys in order. The writing half of [`read_value`].
+pub fn write_js_value(out: &mut Vec<u8>, value: &Value, attachments: &[Bytes]) {
+    write_value_as(out, value, attachments, Floats::JavaScript);
+}
+
+/// Writes an EVENT packet's `data` as the Node adapters carry it: the msgpack array
+/// `[event, ...arguments]`, binary inline, each value as [`write_js_value`] writes it. The
+/// sending half of [`read_event_data`].
+pub fn write_event_data(out: &mut Vec<u8>, event: &str, args: &Args) {
+    let values = args.values();
+    let _ = rmp::encode::write_array_len(out, len32(values.len() + 1));
+    let _ = rmp::encode::write_str(out, event);
+    for value in values {
+        write_js_value(out, value, args.attachments());
+    }
 }
 
 #[cfg(test)]

@@ -340,6 +340,7 @@ impl LocalSockets {
             id: socket.id().to_string(),
             nsp: self.0.path.clone(),
             rooms,
+            data: socket.data_value(),
         }
     }
 }

@@ -13,17 +13,19 @@ use socketio_core::adapter::{
     AckAnswers, Adapter, AdapterError, BroadcastOptions as CoreOptions, EncodedPacket,
     LocalAdapter, LocalSockets, RestoredSession, Session, SocketInfo,
 };
+use socketio_core::protocol::msgpack::write_event_data;
 use socketio_core::{Args, BoxFuture, Sid, SocketRef};
 use tokio::sync::mpsc;
 
-use super::convert::{
-    args_from_node, args_to_node, broadcast_flags, core_options, handshake_of, wire_options,
-};
+use super::convert::{broadcast_flags, core_options, wire_options};
 use super::{
     BroadcastFlags, BroadcastMessage, ClassicChannels, Packet, RemoteSocket, Request, Response,
     Value, DEFAULT_PREFIX, EVENT,
 };
 use crate::acks::{gather_remote_acks, AckReport};
+use socketio_core::node_compat::{
+    args_from_node, args_to_node, handshake_of, json_to_node, node_to_json,
+};
 
 /// Settings of a [`RedisAdapter`] cluster, as `createAdapter(pub, sub, opts)`'s options.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -494,6 +496,17 @@ impl RedisAdapter {
         if self.channels.room_of(channel).is_none() {
             return;
         }
+        if super::wire::broadcast_sender(payload) == Some(self.uid.as_str()) {
+            return; // our own, back from the pattern subscription
+        }
+        // The common case, an EVENT: its arguments straight from msgpack to `Args`.
+        if let Some(msg) = super::wire::decode_event_broadcast(payload) {
+            if msg.uid == self.uid || msg.nsp.unwrap_or("/") != self.nsp {
+                return;
+            }
+            let packet = EncodedPacket::event(&self.nsp, &msg.event, msg.args);
+            return self.local.broadcast(&packet, &core_options(msg.opts));
+        }
         let msg = match BroadcastMessage::decode(payload) {
             Ok(msg) => msg,
             Err(err) => return tracing::debug!(%err, channel, "undecodable broadcast ignored"),
@@ -627,7 +640,7 @@ impl RedisAdapter {
                             id: s.id().to_string(),
                             handshake: handshake_of(s),
                             rooms: self.local.socket_rooms(s.id()),
-                            data: None,
+                            data: Some(json_to_node(&s.data_value())),
                         })
                         .collect();
                     self.reply(
@@ -817,17 +830,16 @@ impl Adapter for RedisAdapter {
         if !opts.flags.local {
             match packet.parts() {
                 Ok(parts) => {
-                    let msg = BroadcastMessage {
-                        uid: self.uid.clone(),
-                        packet: Packet::event(
-                            self.nsp.as_str(),
-                            &parts.event,
-                            args_to_node(&parts.args),
-                        ),
-                        opts: wire_options(opts, Some(broadcast_flags(opts))),
-                    };
+                    let mut data = Vec::with_capacity(parts.event.len() + 64);
+                    write_event_data(&mut data, &parts.event, &parts.args);
+                    let payload = super::wire::encode_event_broadcast(
+                        &self.uid,
+                        &self.nsp,
+                        &data,
+                        &wire_options(opts, Some(broadcast_flags(opts))),
+                    );
                     self.shared
-                        .publish(self.channels.broadcast_for(&opts.rooms), msg.encode());
+                        .publish(self.channels.broadcast_for(&opts.rooms), payload);
                 }
                 Err(err) => tracing::error!(%err, "broadcast not published to the cluster"),
             }
@@ -951,6 +963,7 @@ impl Adapter for RedisAdapter {
                             id: s.id,
                             nsp: nsp.clone(),
                             rooms: s.rooms,
+                            data: s.data.as_ref().map(node_to_json).unwrap_or_default(),
                         }));
                         true
                     }

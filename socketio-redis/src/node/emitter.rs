@@ -6,11 +6,11 @@ use std::sync::Arc;
 use redis::aio::MultiplexedConnection;
 use socketio_core::Args;
 
-use super::convert::args_to_node;
 use super::{
     BroadcastFlags, BroadcastMessage, BroadcastOptions, ClassicChannels, Packet, Request, Value,
     EMITTER_UID,
 };
+use socketio_core::node_compat::args_to_node;
 
 /// Why an [`Emitter`] call failed.
 #[derive(Debug, thiserror::Error)]

@@ -149,7 +149,6 @@ pub(crate) mod convert;
 mod emitter;
 mod sharded;
 mod sharded_adapter;
-pub(crate) mod value;
 mod wire;
 
 pub use adapter::{RedisAdapter, RedisAdapterConfig};
@@ -158,59 +157,15 @@ pub use channels::{
     EMITTER_UID,
 };
 pub use emitter::{Emitter, EmitterError};
-pub use rmpv::Value;
 pub use sharded::{ClusterBody, ClusterMessage, MessageType};
 pub use sharded_adapter::{ShardedRedisAdapter, ShardedRedisAdapterConfig};
+pub use socketio_core::node_compat::Value;
 pub use wire::{
     BroadcastFlags, BroadcastMessage, BroadcastOptions, Packet, RemoteSocket, Request, RequestType,
     Response, EVENT,
 };
 
-/// Why bytes could not be read as a message of the Node protocol.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum WireError {
-    /// Not valid JSON (a message starting with `{`).
-    #[error("invalid JSON: {0}")]
-    Json(#[source] serde_json::Error),
-    /// Not valid msgpack, or nested deeper than about 128 levels.
-    #[error("invalid msgpack: {0}")]
-    Msgpack(#[source] rmpv::decode::Error),
-    /// Bytes left after one complete msgpack value.
-    #[error("{0} trailing bytes after the msgpack value")]
-    TrailingBytes(usize),
-    /// A `type` number this protocol does not define (or not valid where it was found).
-    #[error("unknown message type {0}")]
-    UnknownType(u64),
-    /// A part of the message has the wrong shape.
-    #[error("malformed {what}: {} must be {expected}", field_label(field))]
-    Shape {
-        /// The part of the message (`request`, `packet`, `opts`, ...).
-        what: &'static str,
-        /// The field (empty for the part itself).
-        field: &'static str,
-        /// What it should be.
-        expected: &'static str,
-    },
-}
-
-fn field_label(field: &str) -> String {
-    if field.is_empty() {
-        "it".to_owned()
-    } else {
-        format!("`{field}`")
-    }
-}
-
-impl WireError {
-    pub(crate) fn shape(what: &'static str, expected: &'static str) -> WireError {
-        WireError::Shape {
-            what,
-            field: "",
-            expected,
-        }
-    }
-}
+pub use socketio_core::node_compat::WireError;
 
 #[cfg(test)]
 mod tests {
@@ -254,6 +209,98 @@ mod tests {
     }
 
     #[test]
+    fn event_broadcasts_take_the_short_path_with_the_same_bytes() {
+        let args = socketio_core::Args::from_serialize(&(
+            serde_json::json!({"n": 1, "text": "hi", "f": 2.5, "whole": 3.0}),
+            bytes::Bytes::from_static(&[1, 2, 3]),
+        ))
+        .unwrap();
+        let opts = BroadcastOptions {
+            rooms: vec!["bench".into()],
+            except: vec!["x".into()],
+            flags: Some(BroadcastFlags::default()),
+        };
+        let mut data = Vec::new();
+        socketio_core::protocol::msgpack::write_event_data(&mut data, "msg", &args);
+        let fast = wire::encode_event_broadcast("abcdef", "/chat", &data, &opts);
+        // what the general encoder writes for the same packet (numbers as notepack.io)
+        let slow = BroadcastMessage {
+            uid: "abcdef".into(),
+            packet: Packet::event(
+                "/chat",
+                "msg",
+                vec![
+                    Value::Map(vec![
+                        (Value::from("n"), Value::from(1)),
+                        (Value::from("text"), Value::from("hi")),
+                        (Value::from("f"), Value::F64(2.5)),
+                        (Value::from("whole"), Value::from(3)),
+                    ]),
+                    Value::Binary(vec![1, 2, 3]),
+                ],
+            ),
+            opts: opts.clone(),
+        };
+        assert_eq!(fast, slow.encode());
+
+        assert_eq!(wire::broadcast_sender(&fast), Some("abcdef"));
+        assert_eq!(wire::broadcast_sender(&[0x93, 0xc0]), None);
+        let msg = wire::decode_event_broadcast(&fast).expect("an event broadcast");
+        assert_eq!(
+            (msg.uid, msg.nsp, msg.event.as_str()),
+            ("abcdef", Some("/chat"), "msg")
+        );
+        assert_eq!(msg.opts, opts);
+        assert_eq!(msg.args.len(), 2);
+        assert_eq!(
+            msg.args.attachments(),
+            &[bytes::Bytes::from_static(&[1, 2, 3])]
+        );
+        assert_eq!(
+            msg.args.get::<serde_json::Value>(0).unwrap(),
+            serde_json::json!({"n": 1, "text": "hi", "f": 2.5, "whole": 3})
+        );
+
+        // options write the same bytes as their value, with flags or without
+        let mut flagged = opts.clone();
+        flagged
+            .flags
+            .as_mut()
+            .unwrap()
+            .set("volatile", true)
+            .set("timeout", 5000);
+        for o in [flagged, BroadcastOptions::default()] {
+            let mut bytes = Vec::new();
+            o.write(&mut bytes);
+            assert_eq!(
+                bytes,
+                socketio_core::node_compat::encode_msgpack(&o.to_value())
+            );
+        }
+
+        // not an event, unknown fields, damage: left to the general path
+        let mut other = slow.clone();
+        other.packet.packet_type = 3;
+        assert!(wire::decode_event_broadcast(&other.encode()).is_none());
+        other = slow.clone();
+        other.packet.id = Some(4);
+        assert!(wire::decode_event_broadcast(&other.encode()).is_none());
+        for cut in 0..fast.len() {
+            assert!(
+                wire::decode_event_broadcast(&fast[..cut]).is_none(),
+                "{cut}"
+            );
+        }
+        // a packet without nsp (Node reads it as "/")
+        other = slow;
+        other.packet.nsp = None;
+        assert_eq!(
+            wire::decode_event_broadcast(&other.encode()).unwrap().nsp,
+            None
+        );
+    }
+
+    #[test]
     fn json_numbers_and_buffers_are_written_as_json_stringify_writes_them() {
         let v = Value::Array(vec![
             Value::F64(2.0),
@@ -265,7 +312,7 @@ mod tests {
             Value::Map(vec![(Value::from(1), Value::from("x\u{1}"))]),
         ]);
         assert_eq!(
-            String::from_utf8(value::encode_json(&v)).unwrap(),
+            String::from_utf8(socketio_core::node_compat::encode_json(&v)).unwrap(),
             r#"[2,0,null,0.1,-5,{"type":"Buffer","data":[1,200]},{"1":"x\u0001"}]"#
         );
     }

@@ -3,9 +3,11 @@
 
 use rmpv::Value;
 
-use super::value::{decode_any, encode_json, encode_msgpack, has_binary, strings, MapBuilder, Obj};
 use super::wire::{BroadcastOptions, Packet, RemoteSocket};
 use super::WireError;
+use socketio_core::node_compat::{
+    decode_any, encode_json, encode_msgpack, has_binary, strings, MapBuilder, Obj,
+};
 
 /// socket.io-adapter's `MessageType` (the envelope's `type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

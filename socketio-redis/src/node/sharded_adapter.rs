@@ -19,14 +19,15 @@ use super::adapter::{
     connect, named_stream, pubsub_count, random_hex, run_publisher, MAX_BACKOFF, MIN_BACKOFF,
     OUTBOX, STABLE,
 };
-use super::convert::{
-    args_from_node, args_to_node, broadcast_flags, core_options, handshake_of, wire_options,
-};
+use super::convert::{broadcast_flags, core_options, wire_options};
 use super::{
     BroadcastFlags, ClusterBody, ClusterMessage, Packet, RemoteSocket, ShardedChannels,
     SubscriptionMode, Value, DEFAULT_PREFIX, EVENT,
 };
 use crate::acks::{gather_remote_acks, AckReport};
+use socketio_core::node_compat::{
+    args_from_node, args_to_node, handshake_of, json_to_node, node_to_json,
+};
 
 /// Settings of a [`ShardedRedisAdapter`] cluster, as `createShardedAdapter(pub, sub, opts)`'s
 /// options.
@@ -428,7 +429,7 @@ impl ShardedRedisAdapter {
                         id: s.id().to_string(),
                         handshake: handshake_of(s),
                         rooms: self.local.socket_rooms(s.id()),
-                        data: None,
+                        data: Some(json_to_node(&s.data_value())),
                     })
                     .collect();
                 self.reply(
@@ -753,6 +754,7 @@ impl Adapter for ShardedRedisAdapter {
                             id: s.id,
                             nsp: nsp.clone(),
                             rooms: s.rooms,
+                            data: s.data.as_ref().map(node_to_json).unwrap_or_default(),
                         }));
                         true
                     }

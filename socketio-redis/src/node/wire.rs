@@ -2,11 +2,12 @@
 //! both adapters share. See the [module docs](super) for the protocol.
 
 use rmpv::Value;
+use socketio_core::Args;
 
-use super::value::{
+use super::WireError;
+use socketio_core::node_compat::{
     decode_any, decode_msgpack, encode_json, encode_msgpack, strings, MapBuilder, Obj,
 };
-use super::WireError;
 
 /// A Socket.IO packet as the adapters carry it: socket.io-parser's packet object *before*
 /// encoding, so binary arguments are plain binary values inside `data` (no placeholders,
@@ -180,6 +181,31 @@ impl BroadcastOptions {
             .build()
     }
 
+    /// Writes the bytes of [`BroadcastOptions::to_value`] without building it.
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        use rmp::encode as e;
+        // Writing into a Vec cannot fail; no list here comes near 2^32 items.
+        let strings = |out: &mut Vec<u8>, list: &[String]| {
+            let _ = e::write_array_len(out, list.len() as u32);
+            for s in list {
+                let _ = e::write_str(out, s);
+            }
+        };
+        let _ = e::write_map_len(out, 2 + u32::from(self.flags.is_some()));
+        let _ = e::write_str(out, "rooms");
+        strings(out, &self.rooms);
+        let _ = e::write_str(out, "except");
+        strings(out, &self.except);
+        if let Some(flags) = &self.flags {
+            let _ = e::write_str(out, "flags");
+            let _ = e::write_map_len(out, flags.0.len() as u32);
+            for (name, value) in &flags.0 {
+                let _ = e::write_str(out, name);
+                let _ = rmpv::encode::write_value(out, value);
+            }
+        }
+    }
+
     pub(crate) fn from_value(v: &Value) -> Result<BroadcastOptions, WireError> {
         let o = Obj::new(v, "opts")?;
         Ok(BroadcastOptions {
@@ -274,6 +300,105 @@ impl BroadcastMessage {
             opts: BroadcastOptions::from_value(&items[2])?,
         })
     }
+}
+
+/// A broadcast of an EVENT read straight into what the receiving node delivers
+/// ([`decode_event_broadcast`]): the arguments go from msgpack to [`Args`] in one pass.
+pub(crate) struct EventBroadcast<'a> {
+    /// The sender's uid.
+    pub(crate) uid: &'a str,
+    /// The packet's `nsp` (`None`: absent, which Node reads as `"/"`).
+    pub(crate) nsp: Option<&'a str>,
+    /// The event name (`data[0]`).
+    pub(crate) event: String,
+    /// The arguments (`data[1..]`), binary as attachments.
+    pub(crate) args: Args,
+    /// Rooms, exceptions and flags.
+    pub(crate) opts: BroadcastOptions,
+}
+
+/// The sender's uid of a [`BroadcastMessage`] (its first item), read without decoding the
+/// rest: a node skips its own broadcasts (every node receives what it publishes on its
+/// pattern) before paying for their packet. `None` when the bytes do not start that way.
+pub(crate) fn broadcast_sender(bytes: &[u8]) -> Option<&str> {
+    let mut rd = bytes;
+    rmp::decode::read_array_len(&mut rd).ok()?;
+    rmp::decode::read_str_from_slice(rd)
+        .ok()
+        .map(|(uid, _)| uid)
+}
+
+/// Reads a [`BroadcastMessage`] whose packet is an EVENT without building its tree: the
+/// envelope is walked with `rmp`, the packet's `data` read by
+/// [`socketio_core::protocol::msgpack::read_event_data`]. `None` for anything else (another
+/// packet type, an unknown packet field, a malformed message): the caller then takes the
+/// general path ([`BroadcastMessage::decode`]), which ignores or reports it.
+pub(crate) fn decode_event_broadcast(bytes: &[u8]) -> Option<EventBroadcast<'_>> {
+    use rmp::decode as d;
+    let mut rd = bytes;
+    if d::read_array_len(&mut rd).ok()? < 3 {
+        return None;
+    }
+    let (uid, rest) = d::read_str_from_slice(rd).ok()?;
+    rd = rest;
+    let fields = d::read_map_len(&mut rd).ok()?;
+    let (mut kind, mut nsp, mut data) = (None, None, None);
+    for _ in 0..fields {
+        let (key, rest) = d::read_str_from_slice(rd).ok()?;
+        rd = rest;
+        match key {
+            "type" => kind = Some(d::read_int::<u64, _>(&mut rd).ok()?),
+            "nsp" => {
+                let (value, rest) = d::read_str_from_slice(rd).ok()?;
+                rd = rest;
+                nsp = Some(value);
+            }
+            "data" => {
+                let (event, args, used) =
+                    socketio_core::protocol::msgpack::read_event_data(rd).ok()?;
+                rd = &rd[used..];
+                data = Some((event, args));
+            }
+            _ => return None,
+        }
+    }
+    if kind != Some(EVENT) {
+        return None;
+    }
+    let (event, args) = data?;
+    let opts = rmpv::decode::read_value_with_max_depth(&mut rd, 64).ok()?;
+    Some(EventBroadcast {
+        uid,
+        nsp,
+        event,
+        args,
+        opts: BroadcastOptions::from_value(&opts).ok()?,
+    })
+}
+
+/// The bytes of a [`BroadcastMessage`] of an EVENT whose `data` (`[event, ...args]`) is
+/// already msgpack (from [`socketio_core::protocol::msgpack::write_event_data`]): the same
+/// bytes as [`BroadcastMessage::encode`] of that packet, without building its tree.
+pub(crate) fn encode_event_broadcast(
+    uid: &str,
+    nsp: &str,
+    data: &[u8],
+    opts: &BroadcastOptions,
+) -> Vec<u8> {
+    use rmp::encode as e;
+    let mut out = Vec::with_capacity(data.len() + nsp.len() + uid.len() + 48);
+    // Writing into a Vec cannot fail.
+    let _ = e::write_array_len(&mut out, 3);
+    let _ = e::write_str(&mut out, uid);
+    let _ = e::write_map_len(&mut out, 3);
+    let _ = e::write_str(&mut out, "type");
+    let _ = e::write_uint(&mut out, EVENT);
+    let _ = e::write_str(&mut out, "data");
+    out.extend_from_slice(data);
+    let _ = e::write_str(&mut out, "nsp");
+    let _ = e::write_str(&mut out, nsp);
+    opts.write(&mut out);
+    out
 }
 
 /// The classic adapter's `RequestType` (the `type` field of requests and of some responses).

@@ -22,11 +22,12 @@ use super::{
 };
 use crate::acks::{gather_remote_acks, AckReport};
 use crate::connection::connect;
-use crate::node::convert::{
-    args_from_node, args_to_node, broadcast_flags, core_options, handshake_of, wire_options,
-};
+use crate::node::convert::{broadcast_flags, core_options, wire_options};
 use crate::node::{
     BroadcastFlags, ClusterBody, ClusterMessage, Packet, RemoteSocket, Value, DEFAULT_PREFIX, EVENT,
+};
+use socketio_core::node_compat::{
+    args_from_node, args_to_node, handshake_of, json_to_node, node_to_json,
 };
 
 /// Settings of a [`RedisStreamsAdapter`], as `createAdapter(redisClient, opts)`'s options (see
@@ -441,7 +442,7 @@ impl RedisStreamsAdapter {
                         id: s.id().to_string(),
                         handshake: handshake_of(s),
                         rooms: self.local.socket_rooms(s.id()),
-                        data: None,
+                        data: Some(json_to_node(&s.data_value())),
                     })
                     .collect();
                 self.reply(
@@ -860,6 +861,7 @@ impl Adapter for RedisStreamsAdapter {
                             id: s.id,
                             nsp: nsp.clone(),
                             rooms: s.rooms,
+                            data: s.data.as_ref().map(node_to_json).unwrap_or_default(),
                         }));
                         true
                     }

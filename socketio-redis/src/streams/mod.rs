@@ -98,8 +98,10 @@ use std::collections::HashMap;
 
 use base64::Engine as _;
 
-use crate::node::value::{decode_msgpack, encode_json, encode_msgpack, has_binary, MapBuilder};
 use crate::node::{ClusterBody, ClusterMessage, MessageType, WireError};
+use socketio_core::node_compat::{
+    decode_msgpack, encode_json, encode_msgpack, has_binary, MapBuilder,
+};
 
 /// Whether a message goes to the stream (`false`: pub/sub), as Node's `isEphemeral` decides.
 pub fn goes_to_stream(message: &ClusterMessage) -> bool {
@@ -187,11 +189,11 @@ pub fn decode_pubsub(bytes: &[u8]) -> Result<ClusterMessage, WireError> {
 
 /// A session as Node stores it: base64 of msgpack `{sid, pid, rooms, data}`.
 pub(crate) fn encode_session(session: &socketio_core::adapter::Session) -> String {
-    let data = crate::node::convert::json_to_node(&session.data);
+    let data = socketio_core::node_compat::json_to_node(&session.data);
     let v = MapBuilder::default()
         .put("sid", session.sid.to_string())
         .put("pid", session.pid.as_str())
-        .put("rooms", crate::node::value::strings(&session.rooms))
+        .put("rooms", socketio_core::node_compat::strings(&session.rooms))
         .put("data", data)
         .build();
     base64::engine::general_purpose::STANDARD.encode(encode_msgpack(&v))
@@ -203,7 +205,7 @@ pub(crate) fn decode_session(text: &[u8]) -> Result<socketio_core::adapter::Sess
         .decode(text)
         .map_err(|_| WireError::shape("session", "base64"))?;
     let v = decode_msgpack(&bytes)?;
-    let o = crate::node::value::Obj::new(&v, "session")?;
+    let o = socketio_core::node_compat::Obj::new(&v, "session")?;
     let sid = o
         .str("sid")?
         .parse()
@@ -214,7 +216,7 @@ pub(crate) fn decode_session(text: &[u8]) -> Result<socketio_core::adapter::Sess
         rooms: o.strings_or_empty("rooms")?,
         data: o
             .get("data")
-            .map(crate::node::convert::node_to_json)
+            .map(socketio_core::node_compat::node_to_json)
             .unwrap_or(serde_json::Value::Null),
     })
 }

@@ -1,5 +1,6 @@
-//! What the mixed-cluster tests of the Node-compatible Redis adapters share: the Node side
-//! (a script of `tests/interop/node-cluster/` driven over stdin/stdout as JSON lines).
+//! What the mixed-cluster tests of the Node-compatible adapters share: the Node side (a
+//! `mixed.mjs` of `tests/interop/node-*`, driven over stdin/stdout as JSON lines) and our
+//! server. socketio-postgres's `tests/node_cluster.rs` includes this file too (`#[path]`).
 
 #![allow(dead_code)]
 
@@ -31,9 +32,14 @@ pub(crate) fn node_dir() -> PathBuf {
     dir
 }
 
-/// The Node side (a script of tests/interop/node-cluster); killed when dropped.
+/// The Node side (a `mixed.mjs` of tests/interop/node-*); killed when dropped.
 pub(crate) struct NodeSide {
-    script: &'static str,
+    /// What it runs (the Redis adapter, `"classic"`, `"sharded"`, `"streams"`), named in
+    /// failures.
+    label: &'static str,
+    /// Whether client event lines are kept for [`NodeSide::wait_for`] (a flood's are not:
+    /// they are counted by the script instead, see [`NodeSide::drop_client_lines`]).
+    keep_client_lines: bool,
     pub(crate) child: Child,
     stdin: ChildStdin,
     lines: mpsc::UnboundedReceiver<Json>,
@@ -50,21 +56,43 @@ impl Drop for NodeSide {
 }
 
 impl NodeSide {
-    /// Starts `script` (`mixed.mjs`, `sharded.mjs`) for `key` against our server on
-    /// `rust_port`. With `clients_only`, no Node server: clients "c1" (room1) and "c2" (room1,
-    /// room2) on our server only.
+    /// Starts `mixed.mjs` with a Node server on the `adapter` (`"classic"` or `"sharded"`)
+    /// Redis adapter for `key`, against our server on `rust_port`. With `clients_only`, no
+    /// Node server: clients "c1" (room1) and "c2" (room1, room2) on our server only.
     pub(crate) async fn start_script(
-        script: &'static str,
+        adapter: &'static str,
         key: &str,
         rust_port: u16,
         clients_only: bool,
     ) -> NodeSide {
+        Self::spawn(
+            node_dir(),
+            adapter,
+            &[
+                ("ADAPTER", adapter.to_owned()),
+                (
+                    "CLIENTS_ONLY",
+                    if clients_only { "1" } else { "" }.to_owned(),
+                ),
+                ("KEY", key.to_owned()),
+                ("RUST_PORT", rust_port.to_string()),
+            ],
+        )
+        .await
+    }
+
+    /// Starts `mixed.mjs` of the npm folder `dir` (any of tests/interop/node-*, which all
+    /// speak this line protocol) with `env` and `REDIS_URL`, and waits for its `ready` line;
+    /// `label` names it in failures.
+    pub(crate) async fn spawn(
+        dir: PathBuf,
+        label: &'static str,
+        env: &[(&str, String)],
+    ) -> NodeSide {
         let mut child = Command::new("node")
-            .arg(script)
-            .current_dir(node_dir())
-            .env("CLIENTS_ONLY", if clients_only { "1" } else { "" })
-            .env("KEY", key)
-            .env("RUST_PORT", rust_port.to_string())
+            .arg("mixed.mjs")
+            .current_dir(dir)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("REDIS_URL", REDIS_URL)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -84,7 +112,8 @@ impl NodeSide {
             }
         });
         let mut node = NodeSide {
-            script,
+            label,
+            keep_client_lines: true,
             child,
             stdin,
             lines,
@@ -95,6 +124,11 @@ impl NodeSide {
         let ready = node.wait_for(|l| l.get("ready").is_some()).await;
         node.ids = serde_json::from_value(ready["ids"].clone()).unwrap();
         node
+    }
+
+    /// Every client's socket id, by client name.
+    pub(crate) fn ids(&self) -> &BTreeMap<String, String> {
+        &self.ids
     }
 
     pub(crate) fn id(&self, client: &str) -> String {
@@ -110,14 +144,35 @@ impl NodeSide {
         loop {
             match tokio::time::timeout_at(deadline, self.lines.recv()).await {
                 Ok(Some(line)) if pick(&line) => return line,
+                Ok(Some(line)) if !self.keep_client_lines && line.get("client").is_some() => {}
                 Ok(Some(line)) => self.backlog.push(line),
-                Ok(None) => panic!("{} exited; backlog {:?}", self.script, self.backlog),
+                Ok(None) => panic!(
+                    "mixed.mjs ({}) exited; backlog {:?}",
+                    self.label, self.backlog
+                ),
                 Err(_) => panic!(
-                    "no expected line from {} in 15 s; backlog {:?}",
-                    self.script, self.backlog
+                    "no expected line from mixed.mjs ({}) in 15 s; backlog {:?}",
+                    self.label, self.backlog
                 ),
             }
         }
+    }
+
+    /// From now on, client event lines not waited for are dropped instead of kept (a
+    /// flood's thousands of them would fill the backlog).
+    pub(crate) fn drop_client_lines(&mut self) {
+        self.keep_client_lines = false;
+        self.backlog.retain(|l| l.get("client").is_none());
+    }
+
+    /// Whether a line `pick` accepts has arrived already (without waiting).
+    pub(crate) fn has_seen(&mut self, pick: impl Fn(&Json) -> bool) -> bool {
+        while let Ok(line) = self.lines.try_recv() {
+            if self.keep_client_lines || line.get("client").is_none() {
+                self.backlog.push(line);
+            }
+        }
+        self.backlog.iter().any(pick)
     }
 
     /// Sends command `cmd` and returns its reply.
@@ -182,11 +237,12 @@ where
         .build();
     io.ns("/")
         .on_connect(|socket: SocketRef, auth: Option<Json>| async move {
-            for room in auth.unwrap_or_default()["rooms"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-            {
+            let rooms = auth.unwrap_or_default()["rooms"].clone();
+            // what fetchSockets on another node should see as socket.data
+            socket
+                .set_data(&json!({"from": "rust", "rooms": rooms}))
+                .unwrap();
+            for room in rooms.as_array().cloned().unwrap_or_default() {
                 socket.join(room.as_str().unwrap().to_owned());
             }
             Ok::<(), socketio_core::ConnectError>(())

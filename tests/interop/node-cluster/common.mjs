@@ -34,7 +34,11 @@ export async function startServer(kind, prefix, extraOpts = {}) {
   const http = createServer();
   const io = new Server(http, { adapter });
   // Clients say which rooms to join in their handshake auth: { rooms: [...] }.
-  const joinFromAuth = (socket) => socket.join(socket.handshake.auth.rooms || []);
+  // socket.data = {from: "node", rooms}: what fetchSockets on another node should see.
+  const joinFromAuth = (socket) => {
+    socket.data = { from: "node", rooms: socket.handshake.auth.rooms || [] };
+    socket.join(socket.handshake.auth.rooms || []);
+  };
   io.on("connection", joinFromAuth);
   io.of("/admin").on("connection", joinFromAuth);
   await new Promise((r) => http.listen(0, "127.0.0.1", r));

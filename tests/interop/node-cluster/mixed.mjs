@@ -1,5 +1,7 @@
-// A mixed cluster's Node side, for socketio-redis/tests/node_cluster.rs: one Node socket.io 4.8
-// server on @socket.io/redis-adapter (classic, key = $KEY), two socket.io-client clients on it
+// A mixed cluster's Node side, for socketio-redis/tests/node_cluster.rs and node_sharded.rs: one
+// Node socket.io 4.8 server on @socket.io/redis-adapter ($ADAPTER: "classic" createAdapter with
+// key = $KEY, the default, or "sharded" createShardedAdapter with channelPrefix = $KEY; the
+// `emitter` and `rooms` commands are classic only), two socket.io-client clients on it
 // ("n1", "n2") and two on the Rust server at $RUST_PORT ("r1", "r2"), all in room "room1"
 // ("n2" and "r2" in "room2" too). Prints JSON lines on stdout:
 //   {"ready": true, "ids": {n1: sid, ...}}            once every client is connected
@@ -10,7 +12,7 @@
 // and obeys JSON commands read line by line on stdin, each {id, cmd, ...}:
 //   emit {rooms, except, event, args}      io.to(rooms).except(except).emit(event, ...args)
 //   ack {rooms, timeout}                   io.to(rooms).timeout(t).emitWithAck("ask", "q")
-//   fetch {rooms}                          io.in(rooms).fetchSockets() -> sockets [{id, rooms}]
+//   fetch {rooms}                          io.in(rooms).fetchSockets() -> sockets [{id, rooms, data}]
 //   join/leave {rooms, room}               io.in(rooms).socketsJoin/Leave(room)
 //   disconnect {rooms}                     io.in(rooms).disconnectSockets()
 //   sse {args} / sseack {args}             io.serverSideEmit("node-sse", ...) (WithAck)
@@ -40,7 +42,12 @@ const print = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 
 // CLIENTS_ONLY=1: no server, clients "c1" (room1) and "c2" (room1, room2) on the Rust server.
 const clientsOnly = !!process.env.CLIENTS_ONLY;
-const server = clientsOnly ? null : await startServer("classic", key);
+const adapter = process.env.ADAPTER || "classic";
+if (adapter !== "classic" && adapter !== "sharded") {
+  console.error(`ADAPTER must be "classic" or "sharded", not ${adapter}`);
+  process.exit(2);
+}
+const server = clientsOnly ? null : await startServer(adapter, key);
 const io = server ? server.io : { on() {} };
 io.on("rs-sse", (...args) => {
   const cb = typeof args.at(-1) === "function" ? args.pop() : null;
@@ -107,7 +114,7 @@ for await (const line of createInterface({ input: process.stdin })) {
       }
       case "fetch": {
         const sockets = await sel(io, c).fetchSockets();
-        reply({ sockets: sockets.map((s) => ({ id: s.id, rooms: [...s.rooms].sort() })) });
+        reply({ sockets: sockets.map((s) => ({ id: s.id, rooms: [...s.rooms].sort(), data: s.data })) });
         break;
       }
       case "join":

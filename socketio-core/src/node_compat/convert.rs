@@ -1,13 +1,14 @@
 //! Between socketio-core's arguments ([`Args`], JSON with binary attachments) and the Node
 //! adapters' values ([`Value`], msgpack-shaped with binary inline).
 
-use socketio_core::{Args, Value as Arg};
-
 use rmpv::Value;
+
+use crate::args::{Args, Value as Arg};
+use crate::socket::SocketRef;
 
 /// One argument as the Node adapters carry it: binary inline, a number with no fraction as an
 /// integer (as notepack.io writes a JavaScript number), any other as a float 64.
-pub(crate) fn to_node(arg: &Arg) -> Value {
+pub fn to_node(arg: &Arg) -> Value {
     match arg {
         Arg::Null => Value::Nil,
         Arg::Bool(b) => Value::Boolean(*b),
@@ -38,7 +39,7 @@ pub(crate) fn to_node(arg: &Arg) -> Value {
 
 /// A Node value as an argument: binary stays binary, `NaN`/`Infinity` and extension values
 /// (a `Date`, `undefined`) become `null`, map keys that are not strings are written as text.
-pub(crate) fn from_node(value: &Value) -> Arg {
+pub fn from_node(value: &Value) -> Arg {
     match value {
         Value::Nil | Value::Ext(..) => Arg::Null,
         Value::Boolean(b) => Arg::Bool(*b),
@@ -71,16 +72,66 @@ fn float(f: f64) -> Arg {
     serde_json::Number::from_f64(f).map_or(Arg::Null, Arg::Number)
 }
 
+/// A JSON value (`socket.data`, a session's data) as a Node value.
+pub fn json_to_node(json: &serde_json::Value) -> Value {
+    serde_json::from_value::<Arg>(json.clone()).map_or(Value::Nil, |a| to_node(&a))
+}
+
+/// A Node value as JSON, as `JSON.stringify` would write it (binary as
+/// `{"type":"Buffer","data":[..]}`).
+pub fn node_to_json(value: &Value) -> serde_json::Value {
+    serde_json::from_slice(&super::value::encode_json(value)).unwrap_or(serde_json::Value::Null)
+}
+
 /// Every argument of `args`, as Node values.
-pub(crate) fn args_to_node(args: &Args) -> Vec<Value> {
+pub fn args_to_node(args: &Args) -> Vec<Value> {
     (0..args.len())
         .map(|i| args.get::<Arg>(i).map_or(Value::Nil, |a| to_node(&a)))
         .collect()
 }
 
 /// Node values as arguments.
-pub(crate) fn args_from_node(values: &[Value]) -> Args {
+pub fn args_from_node(values: &[Value]) -> Args {
     Args::from_values(values.iter().map(from_node))
+}
+
+/// `socket.handshake` as Node's fetchSockets answers carry it: `{headers, url, query, auth?}`.
+pub fn handshake_of(socket: &SocketRef) -> Value {
+    let hs = socket.handshake();
+    let headers = hs
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                Value::from(k.as_str()),
+                Value::from(String::from_utf8_lossy(v.as_bytes()).into_owned()),
+            )
+        })
+        .collect();
+    let query = hs
+        .uri
+        .query()
+        .map(|q| {
+            q.split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                    (Value::from(k), Value::from(v))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut map = vec![
+        (Value::from("headers"), Value::Map(headers)),
+        (Value::from("url"), Value::from(hs.uri.to_string())),
+        (Value::from("query"), Value::Map(query)),
+    ];
+    if let Some(auth) = &hs.auth {
+        if let Ok(auth) = serde_json::from_value::<Arg>(auth.clone()) {
+            map.push((Value::from("auth"), to_node(&auth)));
+        }
+    }
+    Value::Map(map)
 }
 
 #[cfg(test)]

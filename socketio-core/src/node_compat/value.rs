@@ -1,9 +1,10 @@
 //! The two encodings Node uses on the wire, over one dynamic value type ([`rmpv::Value`]):
-//! msgpack as `@msgpack/msgpack` 2.8 and notepack.io write it, and JSON as `JSON.stringify` writes it.
+//! msgpack as `notepack.io` 3.x (and `@msgpack/msgpack` 2.8) writes it, and JSON as
+//! `JSON.stringify` writes it.
 
 use rmpv::Value;
 
-use crate::WireError;
+use super::WireError;
 
 /// How deep nested arrays/maps may go in a decoded message (the decoder counts two steps per
 /// level, so this is about 128 levels of nesting, like `serde_json`'s own limit).
@@ -11,7 +12,7 @@ const MAX_MSGPACK_DEPTH: usize = 256;
 
 /// Decodes one message the way the Node adapters do: a first byte `{` (0x7b) means JSON,
 /// anything else msgpack. Map key order is kept.
-pub(crate) fn decode_any(bytes: &[u8]) -> Result<Value, WireError> {
+pub fn decode_any(bytes: &[u8]) -> Result<Value, WireError> {
     if bytes.first() == Some(&b'{') {
         serde_json::from_slice(bytes).map_err(WireError::Json)
     } else {
@@ -20,7 +21,7 @@ pub(crate) fn decode_any(bytes: &[u8]) -> Result<Value, WireError> {
 }
 
 /// Decodes exactly one msgpack value; trailing bytes are an error (as in notepack.io).
-pub(crate) fn decode_msgpack(bytes: &[u8]) -> Result<Value, WireError> {
+pub fn decode_msgpack(bytes: &[u8]) -> Result<Value, WireError> {
     let mut rd = bytes;
     let value = rmpv::decode::read_value_with_max_depth(&mut rd, MAX_MSGPACK_DEPTH)
         .map_err(WireError::Msgpack)?;
@@ -34,7 +35,7 @@ pub(crate) fn decode_msgpack(bytes: &[u8]) -> Result<Value, WireError> {
 /// string, binary, array and map length, as notepack.io does, and writes `F64` as float 64
 /// (notepack.io writes every non-integer number that way), so a value decoded from Node's
 /// bytes re-encodes to the same bytes.
-pub(crate) fn encode_msgpack(value: &Value) -> Vec<u8> {
+pub fn encode_msgpack(value: &Value) -> Vec<u8> {
     let mut out = Vec::new();
     // Writing into a Vec cannot fail.
     let _ = rmpv::encode::write_value(&mut out, value);
@@ -45,7 +46,7 @@ pub(crate) fn encode_msgpack(value: &Value) -> Vec<u8> {
 /// whitespace, keys in order, binary as `{"type":"Buffer","data":[..]}` (what
 /// `Buffer.prototype.toJSON` gives), integral floats without a fraction, NaN and infinities
 /// as `null`.
-pub(crate) fn encode_json(value: &Value) -> Vec<u8> {
+pub fn encode_json(value: &Value) -> Vec<u8> {
     let mut out = Vec::new();
     write_json(value, &mut out);
     out
@@ -124,7 +125,7 @@ fn write_json(value: &Value, out: &mut Vec<u8>) {
 }
 
 /// Whether `value` holds binary anywhere (the adapters' `hasBinary`).
-pub(crate) fn has_binary(value: &Value) -> bool {
+pub fn has_binary(value: &Value) -> bool {
     match value {
         Value::Binary(_) => true,
         Value::Array(items) => items.iter().any(has_binary),
@@ -133,57 +134,81 @@ pub(crate) fn has_binary(value: &Value) -> bool {
     }
 }
 
-/// A map with string keys, built in order.
+/// A map with string keys, built in order (the order Node's objects keep).
+///
+/// ```
+/// use socketio_core::node_compat::{encode_json, MapBuilder};
+/// let v = MapBuilder::default().put("a", 1).put_opt("b", None::<u8>).build();
+/// assert_eq!(encode_json(&v), br#"{"a":1}"#);
+/// ```
 #[derive(Default)]
-pub(crate) struct MapBuilder(Vec<(Value, Value)>);
+pub struct MapBuilder(Vec<(Value, Value)>);
 
 impl MapBuilder {
-    pub(crate) fn put(mut self, key: &str, value: impl Into<Value>) -> Self {
+    /// Adds `key` with `value`.
+    pub fn put(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.0.push((Value::from(key), value.into()));
         self
     }
 
     /// Adds `key` only when `value` is `Some` (a JavaScript `undefined` property is left out
     /// by both JSON.stringify and notepack.io).
-    pub(crate) fn put_opt(self, key: &str, value: Option<impl Into<Value>>) -> Self {
+    pub fn put_opt(self, key: &str, value: Option<impl Into<Value>>) -> Self {
         match value {
             Some(v) => self.put(key, v),
             None => self,
         }
     }
 
-    pub(crate) fn build(self) -> Value {
+    /// The map.
+    pub fn build(self) -> Value {
         Value::Map(self.0)
     }
 }
 
-pub(crate) fn strings(list: &[String]) -> Value {
+/// An array of strings.
+pub fn strings(list: &[String]) -> Value {
     Value::Array(list.iter().map(|s| Value::from(s.as_str())).collect())
 }
 
 /// Read access to a decoded map with string keys, with errors naming the field.
+///
+/// ```
+/// use socketio_core::node_compat::{decode_any, Obj};
+/// let v = decode_any(br#"{"type":2,"rooms":["a"]}"#).unwrap();
+/// let o = Obj::new(&v, "request").unwrap();
+/// assert_eq!(o.u64("type").unwrap(), 2);
+/// assert_eq!(o.strings("rooms").unwrap(), ["a"]);
+/// assert!(o.str("uid").is_err());
+/// ```
 #[derive(Clone, Copy)]
-pub(crate) struct Obj<'a> {
+pub struct Obj<'a> {
     entries: &'a [(Value, Value)],
     what: &'static str,
 }
 
 impl<'a> Obj<'a> {
-    pub(crate) fn new(value: &'a Value, what: &'static str) -> Result<Self, WireError> {
+    /// `value` as a map; `what` names it in errors (`"packet"`, `"opts"`, ...).
+    ///
+    /// # Errors
+    /// [`WireError::Shape`] when `value` is not a map.
+    pub fn new(value: &'a Value, what: &'static str) -> Result<Self, WireError> {
         match value {
             Value::Map(entries) => Ok(Obj { entries, what }),
             _ => Err(WireError::shape(what, "an object")),
         }
     }
 
-    pub(crate) fn get(&self, key: &str) -> Option<&'a Value> {
+    /// The value of `key`, if present.
+    pub fn get(&self, key: &str) -> Option<&'a Value> {
         self.entries
             .iter()
             .find(|(k, _)| k.as_str() == Some(key))
             .map(|(_, v)| v)
     }
 
-    pub(crate) fn has(&self, key: &str) -> bool {
+    /// Whether `key` is present.
+    pub fn has(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
 
@@ -195,18 +220,25 @@ impl<'a> Obj<'a> {
         }
     }
 
-    pub(crate) fn req(&self, key: &'static str) -> Result<&'a Value, WireError> {
+    /// The value of `key`; an error names the field when it is absent.
+    ///
+    /// # Errors
+    /// [`WireError::Shape`] when `key` is absent (so are the errors of the typed getters
+    /// below when the value has another type).
+    pub fn req(&self, key: &'static str) -> Result<&'a Value, WireError> {
         self.get(key).ok_or(self.field_err(key, "present"))
     }
 
-    pub(crate) fn str(&self, key: &'static str) -> Result<String, WireError> {
+    /// `key` as a string.
+    pub fn str(&self, key: &'static str) -> Result<String, WireError> {
         self.req(key)?
             .as_str()
             .map(str::to_owned)
             .ok_or(self.field_err(key, "a string"))
     }
 
-    pub(crate) fn opt_str(&self, key: &'static str) -> Result<Option<String>, WireError> {
+    /// `key` as a string, `None` when absent.
+    pub fn opt_str(&self, key: &'static str) -> Result<Option<String>, WireError> {
         match self.get(key) {
             None => Ok(None),
             Some(v) => v
@@ -216,18 +248,20 @@ impl<'a> Obj<'a> {
         }
     }
 
-    pub(crate) fn u64(&self, key: &'static str) -> Result<u64, WireError> {
+    /// `key` as a non-negative integer (a float without a fraction counts).
+    pub fn u64(&self, key: &'static str) -> Result<u64, WireError> {
         as_u64(self.req(key)?).ok_or(self.field_err(key, "a non-negative integer"))
     }
 
-    pub(crate) fn opt_u64(&self, key: &'static str) -> Result<Option<u64>, WireError> {
+    /// Like [`Obj::u64`], `None` when absent.
+    pub fn opt_u64(&self, key: &'static str) -> Result<Option<u64>, WireError> {
         self.get(key)
             .map(|v| as_u64(v).ok_or(self.field_err(key, "a non-negative integer")))
             .transpose()
     }
 
     /// `key` as a boolean; absent, `null` and `undefined` read as `false` (JavaScript falsy).
-    pub(crate) fn flag(&self, key: &'static str) -> Result<bool, WireError> {
+    pub fn flag(&self, key: &'static str) -> Result<bool, WireError> {
         match self.get(key) {
             None | Some(Value::Nil) => Ok(false),
             Some(Value::Boolean(b)) => Ok(*b),
@@ -235,7 +269,8 @@ impl<'a> Obj<'a> {
         }
     }
 
-    pub(crate) fn strings(&self, key: &'static str) -> Result<Vec<String>, WireError> {
+    /// `key` as an array of strings.
+    pub fn strings(&self, key: &'static str) -> Result<Vec<String>, WireError> {
         let err = || self.field_err(key, "an array of strings");
         let items = self.req(key)?.as_array().ok_or_else(err)?;
         items
@@ -245,7 +280,7 @@ impl<'a> Obj<'a> {
     }
 
     /// Like [`Obj::strings`], but an absent key reads as an empty list (`new Set(undefined)`).
-    pub(crate) fn strings_or_empty(&self, key: &'static str) -> Result<Vec<String>, WireError> {
+    pub fn strings_or_empty(&self, key: &'static str) -> Result<Vec<String>, WireError> {
         if self.has(key) {
             self.strings(key)
         } else {
@@ -253,7 +288,8 @@ impl<'a> Obj<'a> {
         }
     }
 
-    pub(crate) fn array(&self, key: &'static str) -> Result<&'a Vec<Value>, WireError> {
+    /// `key` as an array.
+    pub fn array(&self, key: &'static str) -> Result<&'a Vec<Value>, WireError> {
         self.req(key)?
             .as_array()
             .ok_or(self.field_err(key, "an array"))
