@@ -330,3 +330,67 @@ async fn stats_count_sessions_sockets_and_rooms() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// `Handshake::address` (socket.io's `socket.handshake.address`) is the TCP peer on
+/// `socketio_axum::Server`, and on `axum::serve` with `ConnectInfo` and the `peer_address`
+/// layer; plain `axum::serve` has none to give.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshake_address_is_the_peer() {
+    use axum::{middleware, Router};
+    use socketio_axum::SocketIoRouterExt;
+    use socketio_core::{SocketIo, SocketRef};
+    use std::net::SocketAddr;
+
+    /// A server whose `/` answers CONNECT and then emits `address` with the handshake's.
+    fn io() -> SocketIo {
+        let io = SocketIo::new();
+        io.ns("/").on_connect(|socket: SocketRef| async move {
+            let address = socket.handshake().address.map(|a| a.to_string());
+            socket.emit("address", &address).ok();
+        });
+        io
+    }
+    /// What `/` says of a client connecting to `addr` from 127.0.0.1 over `transport`.
+    async fn seen(addr: SocketAddr, transport: Transport) -> String {
+        let (mut c, _) = Conn::open(addr, transport).await;
+        c.send_sio("0").await;
+        let connect = c.expect_sio().await;
+        assert!(connect.starts_with("0{\"sid\""), "{connect}");
+        c.expect_sio().await
+    }
+
+    for transport in [Transport::Polling, Transport::WebSocket] {
+        // socketio_axum::Server
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = socketio_axum::Server::new(listener, io());
+        let task = tokio::spawn(server.run());
+        let said = seen(addr, transport).await;
+        assert!(said.starts_with(r#"2["address","127.0.0.1:"#), "{said}");
+        task.abort();
+
+        // axum::serve with ConnectInfo and the layer
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = Router::new()
+            .socketio(&io())
+            .layer(middleware::from_fn(socketio_axum::peer_address));
+        let task = tokio::spawn(
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .into_future(),
+        );
+        let said = seen(addr, transport).await;
+        assert!(said.starts_with(r#"2["address","127.0.0.1:"#), "{said}");
+        task.abort();
+
+        // plain axum::serve: no address
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(axum::serve(listener, Router::new().socketio(&io())).into_future());
+        assert_eq!(seen(addr, transport).await, r#"2["address",null]"#);
+        task.abort();
+    }
+}

@@ -26,6 +26,10 @@ use axum::Router;
 use socketio_core::SocketIo;
 
 pub use server::Server;
+
+use axum::extract::{ConnectInfo, Request};
+use axum::middleware::Next;
+use axum::response::Response;
 pub use socketio_core;
 
 /// Adds the Socket.IO endpoint to a router.
@@ -84,4 +88,37 @@ pub async fn serve_with_shutdown(
     signal: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     Server::bind(addr, io).await?.run_until(signal).await
+}
+
+/// An axum middleware that gives socket.io the client's address when the app is served by
+/// `axum::serve` (which [`Server`] does not need): it copies the request's
+/// [`ConnectInfo<SocketAddr>`] into the [`SocketAddr`] extension that socketio-core reads for
+/// [`Handshake::address`](socketio_core::Handshake::address) (socket.io's
+/// `socket.handshake.address`). Without `ConnectInfo` (the app not served with
+/// `into_make_service_with_connect_info::<SocketAddr>()`) it does nothing. Add it after
+/// [`socketio`](SocketIoRouterExt::socketio), so that it wraps the socket.io routes.
+///
+/// ```no_run
+/// use std::net::SocketAddr;
+/// use axum::{middleware, Router};
+/// use socketio_axum::SocketIoRouterExt;
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let io = socketio_core::SocketIo::new();
+/// let app = Router::new()
+///     .socketio(&io)
+///     .layer(middleware::from_fn(socketio_axum::peer_address));
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
+/// # }
+/// ```
+pub async fn peer_address(mut request: Request, next: Next) -> Response {
+    if let Some(ConnectInfo(peer)) = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .copied()
+    {
+        request.extensions_mut().insert(peer);
+    }
+    next.run(request).await
 }

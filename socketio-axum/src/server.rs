@@ -151,7 +151,6 @@ impl Server {
             .timer(TokioTimer::new())
             .header_read_timeout(header_read_timeout)
             .max_header_size(max_header_size);
-        let service = TowerToHyperService::new(router);
         let mut signal = std::pin::pin!(signal);
         loop {
             let (stream, peer) = tokio::select! {
@@ -183,7 +182,13 @@ impl Server {
                 _permit: permit,
             };
             let conn = builder
-                .serve_connection(TokioIo::new(stream), service.clone())
+                .serve_connection(
+                    TokioIo::new(stream),
+                    TowerToHyperService::new(WithPeer {
+                        router: router.clone(),
+                        peer,
+                    }),
+                )
                 .with_upgrades();
             let mut stopping = stopping.clone();
             let live = live.clone();
@@ -305,4 +310,34 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     ctrl_c.await;
+}
+
+/// The router of one connection: each request gets the peer's address as the extensions
+/// [`SocketAddr`] (read by socketio-core for `Handshake::address`) and axum's
+/// [`ConnectInfo<SocketAddr>`](axum::extract::ConnectInfo) (for the application's own routes),
+/// as `axum::serve` does with `into_make_service_with_connect_info`.
+#[derive(Clone)]
+struct WithPeer {
+    router: Router,
+    peer: SocketAddr,
+}
+
+impl<B> tower_service::Service<axum::http::Request<B>> for WithPeer
+where
+    Router: tower_service::Service<axum::http::Request<B>>,
+{
+    type Response = <Router as tower_service::Service<axum::http::Request<B>>>::Response;
+    type Error = <Router as tower_service::Service<axum::http::Request<B>>>::Error;
+    type Future = <Router as tower_service::Service<axum::http::Request<B>>>::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        tower_service::Service::<axum::http::Request<B>>::poll_ready(&mut self.router, cx)
+    }
+
+    fn call(&mut self, mut request: axum::http::Request<B>) -> Self::Future {
+        let extensions = request.extensions_mut();
+        extensions.insert(self.peer);
+        extensions.insert(axum::extract::ConnectInfo(self.peer));
+        self.router.call(request)
+    }
 }

@@ -33,8 +33,9 @@
 //! Differences from the Node package: `aggregatedEvents` counts at the Socket.IO layer
 //! (each client message and each frame queued for a client), so a packet dropped by a full
 //! queue is counted as sent, and `rawDisconnection`'s reason is socket.io's name for it;
-//! `handshake.address` is the `cf-connecting-ip` or `x-forwarded-for` header, or `""` (the
-//! peer address is not kept); `uptime` counts from [`instrument`]; sessions are kept in
+//! `handshake.address` is the `cf-connecting-ip` or `x-forwarded-for` header, else the
+//! peer's IP address ([`crate::Handshake::address`]; `""` when the server does not give it);
+//! `uptime` counts from [`instrument`]; sessions are kept in
 //! memory only (at most 10 000, for 24 hours). Namespaces created after [`instrument`]
 //! (`io.ns(..)` later, dynamic namespaces' children) are watched from the moment they are
 //! made ([`SocketIo::on_new_namespace`], as the package listens to `new_namespace`).
@@ -556,8 +557,10 @@ fn serialize(socket: &SocketRef) -> Json {
         })
         .collect();
     let header = |name: &str| headers.get(name).and_then(Json::as_str).map(str::to_owned);
+    // As in the package: the proxy's headers first, then the peer's IP address.
     let address = header("cf-connecting-ip")
         .or_else(|| header("x-forwarded-for"))
+        .or_else(|| handshake.address.map(|a| a.ip().to_string()))
         .unwrap_or_default();
     let query: Map<String, Json> =
         form_urlencoded::parse(handshake.uri.query().unwrap_or_default().as_bytes())

@@ -301,6 +301,7 @@ impl ServerCore {
             auth: auth.clone(),
             uri: conn.request.uri.clone(),
             headers: conn.request.headers.clone(),
+            address: conn.request.address,
         };
         // Connection state recovery: `auth.pid` and `auth.offset` (both strings) name the
         // session and the last packet the client got.

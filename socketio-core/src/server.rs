@@ -601,8 +601,11 @@ impl SocketIoBuilder {
         self
     }
 
-    /// Initial size of each WebSocket's read buffer, in bytes (default 4 KiB; it grows for
-    /// larger messages). The main per-connection memory cost of idle WebSocket clients.
+    /// Size of each WebSocket's read buffer, in bytes (default 2 KiB; a message larger than
+    /// it is read in several reads, its bytes gathered apart). The largest per-connection
+    /// memory cost of idle WebSocket clients (tungstenite allocates and fills it up front):
+    /// raise it when clients often send messages of several KiB, lower it to save memory
+    /// when they send little. At least 64.
     pub fn ws_read_buffer_size(mut self, bytes: usize) -> Self {
         self.engine.ws_read_buffer_size = bytes.max(64);
         self
@@ -853,7 +856,8 @@ pub fn detached_socket(io: &SocketIo, ns: &str) -> SocketRef {
     use crate::engine::socket::{EngineSocket, HandshakeRequest, Protocol};
     let request = HandshakeRequest {
         uri: http::Uri::from_static("/socket.io/"),
-        headers: http::HeaderMap::new(),
+        headers: Arc::default(),
+        address: None,
     };
     let conn = Arc::new(EngineSocket::new(
         Sid::new(),
@@ -867,6 +871,7 @@ pub fn detached_socket(io: &SocketIo, ns: &str) -> SocketRef {
         auth: None,
         uri: conn.request.uri.clone(),
         headers: conn.request.headers.clone(),
+        address: None,
     };
     Arc::new(Socket::new(io.ns(ns), conn, handshake))
 }

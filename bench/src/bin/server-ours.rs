@@ -38,6 +38,14 @@ async fn main() -> std::io::Result<()> {
             let _ = room.to(to).emit("msg", &data);
             async {}
         });
-    let app = Router::new().socketio(&io);
-    axum::serve(socketio_bench::listener().await?, app).await
+    if std::env::var_os("AXUM_SERVE").is_some() {
+        let app = Router::new().socketio(&io);
+        return axum::serve(socketio_bench::listener().await?, app).await;
+    }
+    // socketio_axum::Server sets TCP_NODELAY on every connection itself.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", socketio_bench::port())).await?;
+    socketio_axum::Server::new(listener, io)
+        .router(Router::new())
+        .run()
+        .await
 }

@@ -54,7 +54,7 @@ impl Default for EngineConfig {
             max_payload: 1_000_000,
             http_body_timeout: Duration::from_secs(60),
             max_buffer_size: 1024,
-            ws_read_buffer_size: 4096,
+            ws_read_buffer_size: 2048,
             allow_upgrades: true,
             allow_eio3: true,
             transports: Transports {

@@ -604,10 +604,14 @@ impl CorsRequest {
 /// The copy owns its bytes: hyper's URI and header values are slices of the connection's read
 /// buffer (8 to 16 KiB), which a plain clone would keep alive as long as the session (the bulk
 /// of an idle WebSocket connection's memory). All header values share one allocation.
+///
+/// The peer's address is the request's [`std::net::SocketAddr`] extension, if the server set
+/// one (`socketio_axum::Server` does).
 fn handshake_request<B>(req: &Request<B>) -> HandshakeRequest {
     HandshakeRequest {
         uri: owned_uri(req.uri()),
-        headers: owned_headers(req.headers()),
+        headers: Arc::new(owned_headers(req.headers())),
+        address: req.extensions().get::<std::net::SocketAddr>().copied(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! One Engine.IO session: its outbound queue, current transport and lifecycle.
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -119,7 +120,10 @@ pub(crate) struct Outbox {
 #[derive(Debug, Clone)]
 pub(crate) struct HandshakeRequest {
     pub(crate) uri: http::Uri,
-    pub(crate) headers: http::HeaderMap,
+    /// Shared with every `Handshake` of the connection's sockets (one copy per connection).
+    pub(crate) headers: Arc<http::HeaderMap>,
+    /// The peer's address, when the server put it in the request's extensions.
+    pub(crate) address: Option<SocketAddr>,
 }
 
 /// One Engine.IO session. `D` is the data the layer above keeps per connection.

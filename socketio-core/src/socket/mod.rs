@@ -117,8 +117,16 @@ pub struct Handshake {
     pub auth: Option<Value>,
     /// The URI of the first HTTP request of the connection (path and query).
     pub uri: http::Uri,
-    /// The headers of that request (cookies, user agent, …).
-    pub headers: http::HeaderMap,
+    /// The headers of that request (cookies, user agent, …), shared by the connection's
+    /// sockets (read them as a `HeaderMap`: `handshake.headers.get("cookie")`).
+    pub headers: Arc<http::HeaderMap>,
+    /// The client's address: the TCP peer of the connection's first request (socket.io's
+    /// `socket.handshake.address`; behind a proxy, the proxy's, and the client's own is in
+    /// its `x-forwarded-for` header). `None` unless the server puts the peer's
+    /// [`std::net::SocketAddr`] in the request's extensions: `socketio_axum::Server` does;
+    /// with `axum::serve`, serve `into_make_service_with_connect_info::<SocketAddr>()` and add
+    /// the layer `axum::middleware::from_fn(socketio_axum::peer_address)`.
+    pub address: Option<std::net::SocketAddr>,
 }
 
 impl Handshake {
