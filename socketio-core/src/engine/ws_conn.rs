@@ -4,12 +4,20 @@
 //! the upgraded connection's readiness into `WouldBlock` and back. A general adapter must allow a
 //! reader and a writer in different tasks, so it keeps two wakers per direction and re-registers
 //! them on every call. Here reads and writes always come from the same task, so the task's own
-//! waker is handed straight to the connection: no waker proxies, no registration per call.
+//! waker is handed straight to the connection for writes. Reads go through one waker of the
+//! connection's own ([`ReadWake`], made once) that notes the wake-up before waking the task, so
+//! a task woken to write does not call tungstenite's read for nothing: each read call fills
+//! the unused part of the read buffer with zeros first (`ws_read_buffer_size` bytes), which
+//! was the largest single cost of a broadcast delivery to an idle receiver.
 
 use std::future::poll_fn;
 use std::io::{self, Read, Write};
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use futures_util::task::AtomicWaker;
 
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
@@ -17,10 +25,35 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tungstenite::protocol::{Role, WebSocket, WebSocketConfig};
 use tungstenite::{Error, Message};
 
+/// The read side's waker: notes that the connection may be readable, then wakes the task.
+#[derive(Default)]
+struct ReadWake {
+    /// Woken since the last read that found nothing.
+    woken: AtomicBool,
+    task: AtomicWaker,
+}
+
+impl Wake for ReadWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task.wake();
+    }
+}
+
 /// The upgraded connection with the waker of the task polling it.
 struct TaskIo {
     io: TokioIo<Upgraded>,
     waker: Waker,
+    read_wake: Arc<ReadWake>,
+    /// [`ReadWake`] as a waker, made once.
+    read_waker: Waker,
+    /// The last read found nothing (its waker is registered): until [`ReadWake`] is woken,
+    /// there is nothing to read.
+    read_blocked: bool,
 }
 
 impl TaskIo {
@@ -39,8 +72,14 @@ impl TaskIo {
 impl Read for TaskIo {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let mut buf = ReadBuf::new(buf);
-        self.poll(|io, cx| io.poll_read(cx, &mut buf))?;
-        Ok(buf.filled().len())
+        let mut cx = Context::from_waker(&self.read_waker);
+        match Pin::new(&mut self.io).poll_read(&mut cx, &mut buf) {
+            Poll::Ready(result) => result.map(|()| buf.filled().len()),
+            Poll::Pending => {
+                self.read_blocked = true;
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+        }
     }
 }
 
@@ -72,9 +111,13 @@ impl WsConn {
             .max_frame_size(Some(max_payload))
             // tungstenite's default read buffer (128 KiB) would dominate an idle connection's memory.
             .read_buffer_size(read_buffer);
+        let read_wake = Arc::new(ReadWake::default());
         let io = TaskIo {
             io: TokioIo::new(upgraded),
             waker: Waker::noop().clone(),
+            read_waker: Waker::from(read_wake.clone()),
+            read_wake,
+            read_blocked: false,
         };
         WsConn {
             ws: WebSocket::from_raw_socket(io, Role::Server, Some(config)),
@@ -101,6 +144,15 @@ impl WsConn {
             return Poll::Ready(None);
         }
         self.set_waker(cx);
+        let io = self.ws.get_mut();
+        // Registered before the flag is taken: a wake-up from now on wakes this task. Taking
+        // the flag before reading means a wake-up during the read is not lost.
+        io.read_wake.task.register(cx.waker());
+        let woken = io.read_wake.woken.swap(false, Ordering::AcqRel);
+        if io.read_blocked && !woken {
+            return Poll::Pending;
+        }
+        io.read_blocked = false;
         match self.ws.read() {
             Ok(msg) => Poll::Ready(Some(Ok(msg))),
             Err(err) if would_block(&err) => Poll::Pending,
