@@ -182,7 +182,14 @@ impl<H: EngineHandler> Engine<H> {
                 }
                 let method = req.method().clone();
                 match method {
-                    Method::GET => self.poll(&socket, req.headers()).await,
+                    Method::GET => {
+                        // The request goes before the wait: its header values are slices of
+                        // hyper's read buffer (8 KiB), which it would keep alive for as long as
+                        // the GET waits, beside the buffer hyper reads the next request into.
+                        let accept_encoding = req.headers().get(header::ACCEPT_ENCODING).map(own);
+                        drop(req);
+                        self.poll(&socket, accept_encoding).await
+                    }
                     Method::POST => {
                         // Boxed: reading and decoding a payload needs a large state, which would
                         // otherwise be part of every request's future, including the GET that
@@ -205,7 +212,7 @@ impl<H: EngineHandler> Engine<H> {
             self.open_session(Transport::Polling, protocol, handshake_request(req));
         let mut body = String::new();
         encode_frame(protocol, &mut body, &Frame::Text(open.into()));
-        let mut resp = self.text_response(body, req.headers(), true);
+        let mut resp = self.text_response(body, req.headers().get(header::ACCEPT_ENCODING), true);
         if let Some(name) = &self.config.cookie {
             let cookie = format!("{name}={}; Path=/; HttpOnly; SameSite=Lax", socket.sid);
             if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -226,7 +233,7 @@ impl<H: EngineHandler> Engine<H> {
     async fn poll(
         &self,
         socket: &SocketHandle<H::Data>,
-        headers: &HeaderMap,
+        accept_encoding: Option<HeaderValue>,
     ) -> Result<Response<ResponseBody>, EngineError> {
         let Ok(mut outbox) = socket.outbox.try_lock() else {
             tracing::debug!(sid = %socket.sid, "overlapping polling GET");
@@ -300,7 +307,7 @@ impl<H: EngineHandler> Engine<H> {
         if body.is_empty() {
             encode_frame(socket.protocol, &mut body, &Frame::NOOP);
         }
-        Ok(self.text_response(body, headers, compress))
+        Ok(self.text_response(body, accept_encoding.as_ref(), compress))
     }
 
     /// A polling POST: decodes the payload and handles each packet.
@@ -487,11 +494,12 @@ impl<H: EngineHandler> Engine<H> {
     }
 
     /// A `text/plain` response, compressed when `compressible` (some packet in it was not sent with
-    /// `compress(false)`), compression is on, the client accepts it and it is large enough.
+    /// `compress(false)`), compression is on, the client accepts it (the request's
+    /// `accept_encoding`) and it is large enough.
     fn text_response(
         &self,
         body: String,
-        req_headers: &HeaderMap,
+        accept_encoding: Option<&HeaderValue>,
         compressible: bool,
     ) -> Response<ResponseBody> {
         let builder = Response::builder().header(header::CONTENT_TYPE, "text/plain; charset=UTF-8");
@@ -499,7 +507,7 @@ impl<H: EngineHandler> Engine<H> {
             && self.config.http_compression
             && body.len() >= self.config.compression_threshold
         {
-            if let Some((encoding, compressed)) = compress(body.as_bytes(), req_headers) {
+            if let Some((encoding, compressed)) = compress(body.as_bytes(), accept_encoding) {
                 return builder
                     .header(header::CONTENT_ENCODING, encoding)
                     .header(header::VARY, "Accept-Encoding")
@@ -582,7 +590,8 @@ fn is_binary_payload(body: &[u8]) -> bool {
     matches!(body.first(), Some(0 | 1))
 }
 
-/// The request headers CORS answers depend on.
+/// The request headers CORS answers depend on, copied (see [`own`]): kept until the response,
+/// which for a polling GET is as long as it waits.
 struct CorsRequest {
     origin: Option<HeaderValue>,
     method: Option<HeaderValue>,
@@ -592,9 +601,9 @@ struct CorsRequest {
 impl CorsRequest {
     fn read(h: &HeaderMap) -> Self {
         CorsRequest {
-            origin: h.get(header::ORIGIN).cloned(),
-            method: h.get(header::ACCESS_CONTROL_REQUEST_METHOD).cloned(),
-            headers: h.get(header::ACCESS_CONTROL_REQUEST_HEADERS).cloned(),
+            origin: h.get(header::ORIGIN).map(own),
+            method: h.get(header::ACCESS_CONTROL_REQUEST_METHOD).map(own),
+            headers: h.get(header::ACCESS_CONTROL_REQUEST_HEADERS).map(own),
         }
     }
 }
@@ -627,6 +636,15 @@ fn owned_uri(uri: &http::Uri) -> http::Uri {
         parts.authority = http::uri::Authority::from_maybe_shared(copy).ok();
     }
     http::Uri::from_parts(parts).unwrap_or_else(|_| uri.clone())
+}
+
+/// A header value with its own copy of the bytes (hyper's are slices of the connection's read
+/// buffer: a clone kept while a request waits keeps that whole buffer).
+fn own(value: &HeaderValue) -> HeaderValue {
+    let mut owned = HeaderValue::from_maybe_shared(Bytes::copy_from_slice(value.as_bytes()))
+        .unwrap_or_else(|_| value.clone());
+    owned.set_sensitive(value.is_sensitive());
+    owned
 }
 
 /// `headers` with their values copied into one buffer of their own.
@@ -672,8 +690,8 @@ fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) 
 /// Compresses with gzip or deflate, whichever the client's `Accept-Encoding` rates higher
 /// (RFC 9110 §12.5.3: q-values, `*` for any coding not listed, `q=0` refuses); on a tie gzip.
 /// `None` (send as is) when neither is acceptable or the header is missing or unreadable.
-fn compress(body: &[u8], req_headers: &HeaderMap) -> Option<(&'static str, Vec<u8>)> {
-    let accepted = req_headers.get(header::ACCEPT_ENCODING)?.to_str().ok()?;
+fn compress(body: &[u8], accept_encoding: Option<&HeaderValue>) -> Option<(&'static str, Vec<u8>)> {
+    let accepted = accept_encoding?.to_str().ok()?;
     let gzip = coding_quality(accepted, "gzip");
     let deflate = coding_quality(accepted, "deflate");
     let level = flate2::Compression::default();
@@ -778,7 +796,7 @@ mod tests {
     fn negotiated(accept: &'static str) -> Option<&'static str> {
         let mut h = HeaderMap::new();
         h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static(accept));
-        compress(b"aaaa", &h).map(|(coding, _)| coding)
+        compress(b"aaaa", h.get(header::ACCEPT_ENCODING)).map(|(coding, _)| coding)
     }
 
     #[test]
@@ -808,13 +826,19 @@ mod tests {
             header::ACCEPT_ENCODING,
             HeaderValue::from_static("deflate, gzip;q=0"),
         );
-        assert_eq!(compress(b"aaaa", &h).unwrap().0, "deflate");
+        assert_eq!(
+            compress(b"aaaa", h.get(header::ACCEPT_ENCODING)).unwrap().0,
+            "deflate"
+        );
         h.insert(
             header::ACCEPT_ENCODING,
             HeaderValue::from_static("gzip, deflate, br"),
         );
-        assert_eq!(compress(b"aaaa", &h).unwrap().0, "gzip");
+        assert_eq!(
+            compress(b"aaaa", h.get(header::ACCEPT_ENCODING)).unwrap().0,
+            "gzip"
+        );
         h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("br"));
-        assert!(compress(b"aaaa", &h).is_none());
+        assert!(compress(b"aaaa", h.get(header::ACCEPT_ENCODING)).is_none());
     }
 }
