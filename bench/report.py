@@ -261,10 +261,12 @@ def main():
       f'worker per core of that set, Node and python one thread), {gens} (`bench/src/bin/loadgen.rs`, '
       'one tokio thread each, Engine.IO v4 / Socket.IO v5 over WebSocket or HTTP long-polling by hand) '
       f'to cores {lcpus}; loopback only; a fresh server process for every repetition.')
-    p(f"- Versions: ours = socketio-core {lock_version('socketio-core')} (this tree) on axum "
-      f"{lock_version('axum')}, tokio {lock_version('tokio')}, tungstenite "
+    p(f"- Versions: ours = socketio-core {lock_version('socketio-core')} (this tree), its routes on an axum "
+      f"{lock_version('axum')} `Router` served by `socketio_axum::Server` (hyper's HTTP/1 with the "
+      f"header timeout and peer address; `AXUM_SERVE=1` serves it with `axum::serve` instead), tokio "
+      f"{lock_version('tokio')}, tungstenite "
       f"{lock_version('tungstenite')}; socketioxide {lock_version('socketioxide')} "
-      f"(engineioxide {lock_version('engineioxide')}) on the same axum; Node {run(['node', '--version'])} "
+      f"(engineioxide {lock_version('engineioxide')}) on the same axum with `axum::serve`; Node {run(['node', '--version'])} "
       f"with socket.io {npm_version('socket.io')} (engine.io {npm_version('engine.io')}, ws "
       f"{npm_version('ws')}); Python {py_ver} with python-socketio {sio_ver} (python-engineio "
       f"{eio_ver}) on aiohttp {aiohttp_ver}; bare-ws = tokio-tungstenite "

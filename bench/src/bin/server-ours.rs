@@ -1,4 +1,7 @@
-//! The benchmark server on this project's crates, mounted on axum like an application would.
+//! The benchmark server on this project's crates, mounted on an axum `Router` like an
+//! application would, served by `socketio_axum::Server` (the server the README recommends:
+//! hyper's HTTP/1 with a header timeout and the peer address); with `AXUM_SERVE=1` by
+//! `axum::serve` instead (as the socketioxide server is).
 //!
 //! With `REDIS_URL` set (e.g. `redis://127.0.0.1:6379`) it is one node of a cluster on
 //! `socketio_redis::node::RedisAdapter` (the Node `@socket.io/redis-adapter` protocol), with
