@@ -95,7 +95,8 @@ pub fn args_from_node(values: &[Value]) -> Args {
     Args::from_values(values.iter().map(from_node))
 }
 
-/// `socket.handshake` as Node's fetchSockets answers carry it: `{headers, url, query, auth?}`.
+/// `socket.handshake` as Node's fetchSockets answers carry it: `{headers, url, query, address?,
+/// auth?}` (`address`: the peer's IP, when the server gave it: [`crate::Handshake::address`]).
 pub fn handshake_of(socket: &SocketRef) -> Value {
     let hs = socket.handshake();
     let headers = hs
@@ -126,6 +127,9 @@ pub fn handshake_of(socket: &SocketRef) -> Value {
         (Value::from("url"), Value::from(hs.uri.to_string())),
         (Value::from("query"), Value::Map(query)),
     ];
+    if let Some(address) = hs.address {
+        map.push((Value::from("address"), Value::from(address.ip().to_string())));
+    }
     if let Some(auth) = &hs.auth {
         if let Ok(auth) = serde_json::from_value::<Arg>(auth.clone()) {
             map.push((Value::from("auth"), to_node(&auth)));

@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
+import { recorder } from "./recorder.mjs";
 
 const [base, transport, mode] = process.argv.slice(2);
 let step = "start";
@@ -27,30 +28,6 @@ const outcome = (socket) =>
   });
 const ask = (socket, ...args) => socket.timeout(5000).emitWithAck(...args);
 
-// Records every event an admin socket gets; `next(ev, pred)` waits for the first matching one
-// not yet taken.
-const recorder = (socket) => {
-  const seen = [];
-  const waiting = [];
-  socket.onAny((ev, ...args) => {
-    seen.push({ ev, args });
-    for (const w of [...waiting]) w();
-  });
-  const next = (ev, pred = () => true) =>
-    new Promise((resolve) => {
-      const check = () => {
-        const i = seen.findIndex((e) => e.ev === ev && !e.taken && pred(...e.args));
-        if (i < 0) return false;
-        seen[i].taken = true;
-        waiting.splice(waiting.indexOf(check), 1);
-        resolve(seen[i].args);
-        return true;
-      };
-      waiting.push(check);
-      check();
-    });
-  return { seen, next };
-};
 // The aggregatedEvents of every server_stats so far, summed by type (the dashboard's charts):
 // waits until `pred(sums)` holds.
 const aggregated = async (rec, pred) => {
