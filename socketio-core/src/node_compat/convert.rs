@@ -128,7 +128,10 @@ pub fn handshake_of(socket: &SocketRef) -> Value {
         (Value::from("query"), Value::Map(query)),
     ];
     if let Some(address) = hs.address {
-        map.push((Value::from("address"), Value::from(address.ip().to_string())));
+        map.push((
+            Value::from("address"),
+            Value::from(address.ip().to_string()),
+        ));
     }
     if let Some(auth) = &hs.auth {
         if let Ok(auth) = serde_json::from_value::<Arg>(auth.clone()) {
