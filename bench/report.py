@@ -127,7 +127,7 @@ def combine(paths):
 def svg_growth(series, xs, title, ylabel, xlabel, path):
     """A small line chart (log x axis) of {name: {x: y}} as SVG, with no extra packages."""
     import math
-    w, h, left, right, top, bottom = 660, 360, 95, 130, 40, 55
+    w, h, left, right, top, bottom = 720, 360, 95, 190, 40, 55
     ys = [y for pts in series.values() for y in pts.values()]
     if not ys or len(xs) < 2:
         return False
@@ -140,7 +140,9 @@ def svg_growth(series, xs, title, ylabel, xlabel, path):
     def py(y):
         return top + (1 - y / ymax) * (h - top - bottom)
 
-    colors = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#7f7f7f', '#ff7f0e', '#8c564b']
+    # One colour per server (the series name's first word), dashed for polling.
+    colors = ['#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#1f77b4', '#8c564b', '#7f7f7f']
+    servers = list(dict.fromkeys(name.split()[0] for name in series))
     e = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
          f'font-family="sans-serif" font-size="12">',
          f'<rect width="{w}" height="{h}" fill="white"/>',
@@ -156,13 +158,17 @@ def svg_growth(series, xs, title, ylabel, xlabel, path):
         y = ymax * i / 4
         e.append(f'<text x="{left - 5}" y="{py(y) + 4:.1f}" text-anchor="end">{fmt(y) if y else 0}</text>')
     for i, (name, pts) in enumerate(series.items()):
-        c = colors[i % len(colors)]
+        c = colors[servers.index(name.split()[0]) % len(colors)]
+        dash = ' stroke-dasharray="6 4"' if 'polling' in name else ''
         coords = ' '.join(f'{px(x):.1f},{py(pts[x]):.1f}' for x in xs if x in pts)
-        e.append(f'<polyline points="{coords}" fill="none" stroke="{c}" stroke-width="2"/>')
+        e.append(f'<polyline points="{coords}" fill="none" stroke="{c}" stroke-width="2"{dash}/>')
         for x in xs:
             if x in pts:
                 e.append(f'<circle cx="{px(x):.1f}" cy="{py(pts[x]):.1f}" r="3" fill="{c}"/>')
-        e.append(f'<text x="{w - right + 10}" y="{top + 15 + 16 * i}" fill="{c}">{name}</text>')
+        ly = top + 15 + 16 * i
+        e.append(f'<line x1="{w - right + 10}" y1="{ly - 4}" x2="{w - right + 34}" y2="{ly - 4}" '
+                 f'stroke="{c}" stroke-width="2"{dash}/>')
+        e.append(f'<text x="{w - right + 40}" y="{ly}" fill="{c}">{name}</text>')
     e.append('</svg>')
     with open(path, 'w') as f:
         f.write('\n'.join(e) + '\n')
