@@ -272,7 +272,7 @@ fn placeholder(num: usize) -> Value {
 /// `Date.prototype.toJSON` of the date `ms` milliseconds after the epoch
 /// (`1970-01-01T00:00:00.000Z`; years beyond 0..=9999 as `+YYYYYY` / `-YYYYYY`); `None` for
 /// an invalid date (beyond ±8.64e15 ms), which JSON writes as `null`.
-fn js_date_json(ms: i64) -> Option<String> {
+pub(crate) fn js_date_json(ms: i64) -> Option<String> {
     if ms.unsigned_abs() > 8_640_000_000_000_000 {
         return None;
     }

@@ -3,13 +3,12 @@
 //! `socket.use`), added by its handlers, run after the namespace-wide ones and dropped with the
 //! socket. A socket that never adds one pays one pointer (an empty `OnceLock`) for them.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use super::handler::EventHandler;
 use super::namespace::PacketMiddleware;
-use super::sockets::OutgoingListener;
+use super::sockets::{call_outgoing, OutgoingListener};
 use super::Socket;
 use crate::args::Args;
 
@@ -43,12 +42,7 @@ impl SocketHooks {
     /// Adds an any-event listener, first or last.
     pub(crate) fn add_any(&self, listener: Arc<dyn EventHandler>, first: bool) -> ListenerId {
         let id = self.id();
-        let mut list = self.any.write().unwrap();
-        if first {
-            list.insert(0, (id, listener));
-        } else {
-            list.push((id, listener));
-        }
+        add(&mut self.any.write().unwrap(), (id, listener), first);
         id
     }
 
@@ -60,12 +54,7 @@ impl SocketHooks {
     /// Adds an outgoing listener, first or last.
     pub(crate) fn add_outgoing(&self, listener: OutgoingListener, first: bool) -> ListenerId {
         let id = self.id();
-        let mut list = self.outgoing.write().unwrap();
-        if first {
-            list.insert(0, (id, listener));
-        } else {
-            list.push((id, listener));
-        }
+        add(&mut self.outgoing.write().unwrap(), (id, listener), first);
         self.has_outgoing.store(true, Ordering::Release);
         id
     }
@@ -102,16 +91,8 @@ impl SocketHooks {
             let list = self.outgoing.read().unwrap();
             list.iter().map(|(_, l)| l.clone()).collect()
         };
-        for listener in listeners {
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| listener(socket, event, args))) {
-                tracing::error!(
-                    ns = socket.ns(),
-                    event,
-                    sid = %socket.id(),
-                    panic = crate::panic::message(&*payload),
-                    "outgoing listener of the socket panicked"
-                );
-            }
+        for listener in &listeners {
+            call_outgoing(listener, socket, event, args, "socket");
         }
     }
 
@@ -121,6 +102,15 @@ impl SocketHooks {
         self.any.write().unwrap().clear();
         self.remove_outgoing(None);
         self.packet_middlewares.write().unwrap().clear();
+    }
+}
+
+/// Adds `entry` to `list`, first or last.
+fn add<T>(list: &mut Vec<T>, entry: T, first: bool) {
+    if first {
+        list.insert(0, entry);
+    } else {
+        list.push(entry);
     }
 }
 

@@ -76,19 +76,30 @@ impl Outgoing {
         let listeners = self.list.read().unwrap().clone();
         for socket in sockets {
             for listener in &listeners {
-                if let Err(payload) =
-                    catch_unwind(AssertUnwindSafe(|| listener(socket, event, args)))
-                {
-                    tracing::error!(
-                        ns = socket.ns(),
-                        event,
-                        sid = %socket.id(),
-                        panic = crate::panic::message(&*payload),
-                        "outgoing listener panicked"
-                    );
-                }
+                call_outgoing(listener, socket, event, args, "namespace");
             }
         }
+    }
+}
+
+/// Calls one outgoing listener (`of`: whose it is, the namespace's or the socket's, for the
+/// log); a panic in it is logged and the packet still goes out.
+pub(crate) fn call_outgoing(
+    listener: &OutgoingListener,
+    socket: &Socket,
+    event: &str,
+    args: &Args,
+    of: &'static str,
+) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| listener(socket, event, args))) {
+        tracing::error!(
+            ns = socket.ns(),
+            event,
+            sid = %socket.id(),
+            listener_of = of,
+            panic = crate::panic::message(&*payload),
+            "outgoing listener panicked"
+        );
     }
 }
 
