@@ -317,20 +317,12 @@ impl Socket {
     /// the room of this socket's id (as socket.io does), so it is kept and carries an offset;
     /// it then fails only when `data` does not serialize.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
-        let frame = self.parser().serialize_event(self.ns.path(), event, data)?;
-        // With a session the adapter delivers it, and tells the listeners then.
-        if !self.has_session() {
-            self.notify_outgoing(event, || Args::from_serialize(data));
-        }
-        self.send_event(frame, true)
+        self.compress(true).emit(event, data)
     }
 
     /// Sends an event with already-built arguments (e.g. ones received, to echo them).
     pub fn emit_args(&self, event: &str, args: Args) -> Result<(), EmitError> {
-        if !self.has_session() {
-            self.notify_outgoing(event, || Ok(args.clone()));
-        }
-        self.send_event(self.parser().event(self.ns.path(), event, args, None), true)
+        self.compress(true).emit_args(event, args)
     }
 
     /// Whether this socket has a private session id: the server has connection state recovery
@@ -444,11 +436,7 @@ impl Socket {
         event: &str,
         data: &D,
     ) -> AckFuture<T> {
-        let timeout = self.ns.config().ack_timeout;
-        let rx = Args::from_serialize(data)
-            .map_err(EmitError::from)
-            .and_then(|args| self.send_with_ack(event, args, true));
-        AckFuture::new(rx, timeout)
+        self.compress(true).emit_with_ack(event, data)
     }
 
     pub(crate) fn send_with_ack(
@@ -737,6 +725,7 @@ impl<'a> Emitter<'a> {
         let frame = socket
             .parser()
             .serialize_event(socket.ns.path(), event, data)?;
+        // With a session the adapter delivers it, and tells the listeners then.
         if !socket.has_session() {
             socket.notify_outgoing(event, || Args::from_serialize(data));
         }
@@ -794,10 +783,12 @@ impl VolatileEmitter<'_> {
     /// socket is gone); an error only when `data` does not serialize.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<bool, EmitError> {
         let socket = self.socket;
-        socket.notify_outgoing(event, || Args::from_serialize(data));
         let frame = socket
             .parser()
             .serialize_event(socket.ns.path(), event, data)?;
+        // Told before the transport decides (socket.io notifies before a volatile drop too),
+        // but only of an event that could be encoded.
+        socket.notify_outgoing(event, || Args::from_serialize(data));
         Ok(socket.send_volatile_frame(frame, self.compress))
     }
 
