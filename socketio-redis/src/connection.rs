@@ -1,4 +1,5 @@
-//! Opening command connections to Redis, for every adapter, emitter and the bus of this crate.
+//! Where the adapters, emitters and the bus of this crate reach Redis ([`RedisClient`]: one
+//! server or a Redis Cluster), and opening command connections to it ([`connect`], [`Commands`]).
 //!
 //! redis-rs gives each command a 500 ms response timeout by default. A `PUBLISH` or `XADD` that
 //! times out has usually reached Redis all the same (the reply was merely slow, e.g. on a loaded
@@ -7,33 +8,358 @@
 //! fails at once (the socket errors), and callers that must not wait forever (requests between
 //! nodes) bound the wait themselves.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
-use redis::AsyncConnectionConfig;
+use redis::aio::{ConnectionLike, MultiplexedConnection};
+use redis::cluster::{ClusterClient, ClusterClientBuilder};
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{
+    MultipleNodeRoutingInfo, ResponsePolicy, Route, RoutingInfo, SingleNodeRoutingInfo, Slot,
+    SlotAddr,
+};
+use redis::{AsyncConnectionConfig, IntoConnectionInfo, PushInfo, RedisFuture, Value};
 
-/// A multiplexed connection to `client`'s server, named `name` with `CLIENT SETNAME` when
-/// given (so `CLIENT LIST` shows which adapter holds it), whose commands wait at most
-/// `response_timeout` for their reply (`None`: no bound).
+/// The Redis deployment an adapter or emitter talks to: one Redis server, or a Redis Cluster.
 ///
-/// Errors: connecting (1 s connection timeout, redis-rs's default) or the `CLIENT SETNAME`.
+/// Node's `@socket.io/redis-adapter`, `@socket.io/redis-streams-adapter` and
+/// `@socket.io/redis-emitter` take either a standalone client or a cluster client (`redis`'s
+/// `createCluster`, ioredis's `Cluster`); so do this crate's adapters, through this type:
+/// `RedisAdapter::factory(redis::Client::open(url)?, ..)` (a [`redis::Client`] converts) or
+/// `RedisAdapter::factory(RedisClient::cluster(["redis://10.0.0.1:7000", ..])?, ..)`.
+///
+/// On a cluster:
+/// - classic pub/sub (`PUBLISH`, `SUBSCRIBE`, `PSUBSCRIBE`) reaches every node of the cluster,
+///   so a subscription on any primary sees every message; `PUBSUB NUMSUB` is summed over the
+///   primaries, as Node's adapter does;
+/// - sharded pub/sub (`SPUBLISH`, `SSUBSCRIBE`) goes to the primary owning the channel's hash
+///   slot, and `PUBSUB SHARDNUMSUB` is summed over the primaries too;
+/// - stream and key commands go to the primary owning the key's slot;
+/// - subscriptions are restored by redis-rs when a node's connection is re-established or the
+///   slots move (RESP3 push messages); messages published while a node's connection is down are
+///   lost, as with any Redis pub/sub (the Streams adapter resumes from its last stream id).
+///
+/// Connections to a cluster are not named with `CLIENT SETNAME` (the standalone ones are).
+#[derive(Clone)]
+pub struct RedisClient(Target);
+
+#[derive(Clone)]
+enum Target {
+    Standalone(redis::Client),
+    Cluster(Vec<redis::ConnectionInfo>),
+}
+
+impl std::fmt::Debug for RedisClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Target::Standalone(client) => f
+                .debug_tuple("RedisClient::Standalone")
+                .field(&client.get_connection_info().addr().to_string())
+                .finish(),
+            Target::Cluster(nodes) => f
+                .debug_tuple("RedisClient::Cluster")
+                .field(
+                    &nodes
+                        .iter()
+                        .map(|n| n.addr().to_string())
+                        .collect::<Vec<_>>(),
+                )
+                .finish(),
+        }
+    }
+}
+
+impl From<redis::Client> for RedisClient {
+    fn from(client: redis::Client) -> Self {
+        RedisClient(Target::Standalone(client))
+    }
+}
+
+impl RedisClient {
+    /// One Redis server at `url` (e.g. `redis://127.0.0.1:6379`, `redis://:password@host/2`).
+    /// Nothing is connected yet.
+    ///
+    /// # Errors
+    /// An invalid URL.
+    pub fn open(url: impl IntoConnectionInfo) -> redis::RedisResult<RedisClient> {
+        Ok(redis::Client::open(url)?.into())
+    }
+
+    /// A Redis Cluster reached through `nodes` (URLs of one or more of its nodes, e.g.
+    /// `["redis://127.0.0.1:7000", "redis://127.0.0.1:7001"]`; the rest of the cluster is found
+    /// with `CLUSTER SLOTS`). Nothing is connected yet. Every node must take the same password.
+    ///
+    /// # Errors
+    /// No node, an invalid URL, or nodes with different credentials.
+    pub fn cluster<T: IntoConnectionInfo>(
+        nodes: impl IntoIterator<Item = T>,
+    ) -> redis::RedisResult<RedisClient> {
+        let nodes = nodes
+            .into_iter()
+            .map(IntoConnectionInfo::into_connection_info)
+            .collect::<redis::RedisResult<Vec<_>>>()?;
+        // Checks the list (non-empty, one set of credentials) now rather than on connecting.
+        ClusterClientBuilder::new(nodes.clone()).build()?;
+        Ok(RedisClient(Target::Cluster(nodes)))
+    }
+
+    /// Whether this is a Redis Cluster ([`RedisClient::cluster`]).
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.0, Target::Cluster(_))
+    }
+
+    /// The standalone client; `None` on a cluster.
+    pub(crate) fn standalone(&self) -> Option<&redis::Client> {
+        match &self.0 {
+            Target::Standalone(client) => Some(client),
+            Target::Cluster(_) => None,
+        }
+    }
+
+    fn cluster_builder(&self) -> Option<ClusterClientBuilder> {
+        match &self.0 {
+            Target::Standalone(_) => None,
+            Target::Cluster(nodes) => Some(ClusterClientBuilder::new(nodes.clone())),
+        }
+    }
+}
+
+/// A command connection to a [`RedisClient`]: a multiplexed connection to one server, or a
+/// cluster connection that routes each command to the node owning its key. Cheap to clone
+/// (clones share the connection).
+#[derive(Clone)]
+pub(crate) enum Commands {
+    Standalone(MultiplexedConnection),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Commands {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Commands::Standalone(conn) => conn.req_packed_command(cmd),
+            Commands::Cluster(conn) => conn.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Commands::Standalone(conn) => conn.req_packed_commands(pipeline, offset, count),
+            Commands::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Commands::Standalone(conn) => conn.get_db(),
+            Commands::Cluster(conn) => conn.get_db(),
+        }
+    }
+}
+
+impl Commands {
+    /// `PUBSUB {sub} {channel}` (`NUMSUB` or `SHARDNUMSUB`): the channel's subscriber count; on
+    /// a cluster, summed over the primaries (as `@socket.io/redis-adapter`'s `PUBSUB` helper
+    /// does with `redis`'s `masters` or ioredis's `nodes()`).
+    pub(crate) async fn pubsub_count(
+        &mut self,
+        sub: &str,
+        channel: &str,
+    ) -> redis::RedisResult<usize> {
+        let mut cmd = redis::cmd("PUBSUB");
+        cmd.arg(sub).arg(channel);
+        let reply = match self {
+            Commands::Standalone(conn) => cmd.query_async::<Value>(conn).await?,
+            Commands::Cluster(conn) => {
+                conn.route_command(
+                    cmd,
+                    RoutingInfo::MultiNode((
+                        MultipleNodeRoutingInfo::AllMasters,
+                        Some(ResponsePolicy::CombineMaps),
+                    )),
+                )
+                .await?
+            }
+        };
+        subscriber_count(reply, channel)
+    }
+
+    /// Sends `command` (`PUBLISH` or `SPUBLISH`) for each `(channel, payload)` of `batch`, in
+    /// order, and waits for Redis to take them all.
+    ///
+    /// One pipeline on a single server. On a cluster, `PUBLISH`es go as one pipeline to one
+    /// fixed primary (the owner of slot 0: classic pub/sub reaches the whole cluster from any
+    /// node, and one node keeps their order); `SPUBLISH`es go as one pipeline per hash slot to
+    /// the slot's primary, all at once (the order within a channel is kept).
+    pub(crate) async fn publish_batch(
+        &mut self,
+        command: &'static str,
+        batch: &[(String, Vec<u8>)],
+    ) -> redis::RedisResult<()> {
+        let pipeline = |items: &mut dyn Iterator<Item = &(String, Vec<u8>)>| {
+            let mut pipe = redis::pipe();
+            for (channel, payload) in items {
+                pipe.cmd(command).arg(channel).arg(payload).ignore();
+            }
+            pipe
+        };
+        match self {
+            Commands::Standalone(conn) => pipeline(&mut batch.iter()).query_async(conn).await,
+            Commands::Cluster(conn) if command == "PUBLISH" => {
+                let pipe = pipeline(&mut batch.iter());
+                conn.route_pipeline(
+                    pipe,
+                    0,
+                    batch.len(),
+                    SingleNodeRoutingInfo::SpecificNode(Route::new(0, SlotAddr::Master)),
+                )
+                .await
+                .map(drop)
+            }
+            Commands::Cluster(conn) => {
+                let mut by_slot: HashMap<Slot, Vec<&(String, Vec<u8>)>> = HashMap::new();
+                for item in batch {
+                    by_slot
+                        .entry(Slot::for_key(&item.0))
+                        .or_default()
+                        .push(item);
+                }
+                let sends = by_slot.into_values().map(|items| {
+                    let mut conn = conn.clone();
+                    let pipe = pipeline(&mut items.into_iter());
+                    async move { pipe.query_async::<()>(&mut conn).await }
+                });
+                futures_util::future::try_join_all(sends).await.map(drop)
+            }
+        }
+    }
+}
+
+impl Commands {
+    /// Runs `cmds` and returns their replies in order: one pipeline on a single server; on a
+    /// cluster each command goes to the node owning its key, all at once (commands on one key
+    /// or channel keep their order: they go to one node, in order).
+    ///
+    /// Errors: the first failed command (an error reply or a lost connection).
+    pub(crate) async fn query_each(
+        &mut self,
+        cmds: &[redis::Cmd],
+    ) -> redis::RedisResult<Vec<Value>> {
+        match self {
+            Commands::Standalone(conn) => {
+                let mut pipe = redis::pipe();
+                for cmd in cmds {
+                    pipe.add_command(cmd.clone());
+                }
+                pipe.query_async(conn).await
+            }
+            Commands::Cluster(conn) => {
+                let sends = cmds.iter().map(|cmd| {
+                    let mut conn = conn.clone();
+                    async move { cmd.query_async::<Value>(&mut conn).await }
+                });
+                futures_util::future::try_join_all(sends).await
+            }
+        }
+    }
+}
+
+/// The count in a `PUBSUB NUMSUB`/`SHARDNUMSUB` reply: `[channel, count]`, or a map of it (a
+/// cluster's combined reply).
+fn subscriber_count(reply: Value, channel: &str) -> redis::RedisResult<usize> {
+    let pairs: Vec<(Value, Value)> = match reply {
+        Value::Array(items) => {
+            let mut items = items.into_iter();
+            let mut pairs = Vec::new();
+            while let (Some(k), Some(v)) = (items.next(), items.next()) {
+                pairs.push((k, v));
+            }
+            pairs
+        }
+        Value::Map(pairs) => pairs,
+        other => {
+            return Err(redis::RedisError::from((
+                redis::ErrorKind::UnexpectedReturnType,
+                "PUBSUB NUMSUB: unexpected reply",
+                format!("{other:?}"),
+            )))
+        }
+    };
+    for (key, count) in pairs {
+        let key: String = redis::from_redis_value(key)?;
+        if key == channel {
+            let count: i64 = redis::from_redis_value(count)?;
+            return Ok(usize::try_from(count).unwrap_or(0));
+        }
+    }
+    Ok(0)
+}
+
+/// A command connection to `client`, named `name` with `CLIENT SETNAME` when given and the
+/// server is standalone (so `CLIENT LIST` shows which adapter holds it), whose commands wait at
+/// most `response_timeout` for their reply (`None`: no bound).
+///
+/// Errors: connecting (1 s connection timeout, redis-rs's default; on a cluster, to none of
+/// its nodes) or the `CLIENT SETNAME`.
 pub(crate) async fn connect(
-    client: &redis::Client,
+    client: &RedisClient,
     name: Option<&str>,
     response_timeout: Option<Duration>,
-) -> redis::RedisResult<MultiplexedConnection> {
-    let config = AsyncConnectionConfig::new().set_response_timeout(response_timeout);
-    let mut conn = client
-        .get_multiplexed_async_connection_with_config(&config)
-        .await?;
-    if let Some(name) = name {
-        redis::cmd("CLIENT")
-            .arg("SETNAME")
-            .arg(name)
-            .query_async::<()>(&mut conn)
-            .await?;
+) -> redis::RedisResult<Commands> {
+    match &client.0 {
+        Target::Standalone(client) => {
+            let config = AsyncConnectionConfig::new().set_response_timeout(response_timeout);
+            let mut conn = client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await?;
+            if let Some(name) = name {
+                redis::cmd("CLIENT")
+                    .arg("SETNAME")
+                    .arg(name)
+                    .query_async::<()>(&mut conn)
+                    .await?;
+            }
+            Ok(Commands::Standalone(conn))
+        }
+        Target::Cluster(_) => {
+            let mut builder = client.cluster_builder().expect("a cluster");
+            if let Some(timeout) = response_timeout {
+                builder = builder.response_timeout(timeout);
+            }
+            Ok(Commands::Cluster(
+                builder.build()?.get_async_connection().await?,
+            ))
+        }
     }
-    Ok(conn)
+}
+
+/// A cluster connection for subscriptions (RESP3), with the receiver of its push messages
+/// (`message`, `pmessage`, `smessage`, and the (un)subscribe confirmations). redis-rs
+/// resubscribes every channel subscribed through it when a node's connection comes back or a
+/// slot moves. `None` for a standalone server.
+///
+/// Errors: connecting to none of the cluster's nodes.
+pub(crate) async fn cluster_subscription(
+    client: &RedisClient,
+) -> redis::RedisResult<
+    Option<(
+        ClusterConnection,
+        tokio::sync::mpsc::UnboundedReceiver<PushInfo>,
+    )>,
+> {
+    let Some(builder) = client.cluster_builder() else {
+        return Ok(None);
+    };
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let cluster: ClusterClient = builder
+        .use_protocol(redis::ProtocolVersion::RESP3)
+        .push_sender(tx)
+        .build()?;
+    Ok(Some((cluster.get_async_connection().await?, rx)))
 }
 
 #[cfg(test)]
@@ -45,7 +371,7 @@ mod tests {
     /// empty key blocks only this connection, for 0.8 s. Needs the local Redis.
     #[tokio::test]
     async fn a_reply_slower_than_500_ms_is_awaited() {
-        let client = redis::Client::open("redis://127.0.0.1:6379").unwrap();
+        let client = RedisClient::open("redis://127.0.0.1:6379").unwrap();
         let mut conn = connect(&client, Some("connection-test"), None)
             .await
             .unwrap();

@@ -19,6 +19,10 @@
 //! adapter factory; [`node::Emitter`] speaks `@socket.io/redis-emitter`'s format to such a
 //! cluster. [`node`]'s module docs describe that wire protocol.
 //!
+//! Those adapters and emitters, and [`streams::RedisStreamsAdapter`], take a [`RedisClient`]: one
+//! Redis server (a [`redis::Client`] converts) or a Redis Cluster
+//! ([`RedisClient::cluster`]), as Node's adapters take a `createClient` or a `createCluster`.
+//!
 //! A subscription that loses its connection reconnects by itself (with a growing delay, logged
 //! with `tracing`); messages published while it was down are lost, as with any Redis pub/sub.
 
@@ -26,6 +30,9 @@ mod acks;
 mod connection;
 pub mod node;
 pub mod streams;
+mod subscription;
+
+pub use connection::RedisClient;
 
 /// Entry points of the fuzz targets (`socketio-core/fuzz/`); not a public API, compiled only
 /// with the `fuzzing` feature.
@@ -37,16 +44,17 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use redis::aio::MultiplexedConnection;
 use socketio_core::cluster::{reconnecting_stream, retry_once, Bus, BusError, BusStream};
 use socketio_core::BoxFuture;
 use tokio::sync::Mutex;
 
-/// Redis pub/sub as a message bus. Cheap to clone; connections are opened lazily.
+/// Redis pub/sub as a message bus, on one Redis server (the Node-compatible adapters of
+/// [`node`] and [`streams`] also take a Redis Cluster, see [`RedisClient`]). Cheap to clone;
+/// connections are opened lazily.
 #[derive(Clone)]
 pub struct RedisBus {
     client: redis::Client,
-    publisher: Arc<Mutex<Option<MultiplexedConnection>>>,
+    publisher: Arc<Mutex<Option<connection::Commands>>>,
 }
 
 impl std::fmt::Debug for RedisBus {
@@ -70,7 +78,7 @@ impl RedisBus {
     async fn publish_once(&self, channel: &str, payload: &[u8]) -> redis::RedisResult<()> {
         let mut guard = self.publisher.lock().await;
         if guard.is_none() {
-            *guard = Some(connection::connect(&self.client, None, None).await?);
+            *guard = Some(connection::connect(&self.client.clone().into(), None, None).await?);
         }
         let conn = guard.as_mut().expect("connected above");
         let result: redis::RedisResult<i64> = redis::cmd("PUBLISH")

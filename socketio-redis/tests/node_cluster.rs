@@ -18,8 +18,8 @@ mod common;
 use common::*;
 
 impl NodeSide {
-    async fn start(key: &str, rust_port: u16) -> NodeSide {
-        Self::start_script("classic", key, rust_port, false).await
+    async fn start(deployment: Deployment, key: &str, rust_port: u16) -> NodeSide {
+        Self::start_script_on(deployment, "classic", key, rust_port, false).await
     }
 
     async fn start_with(key: &str, rust_port: u16, clients_only: bool) -> NodeSide {
@@ -36,7 +36,11 @@ fn unique_key(test: &str) -> String {
 }
 
 async fn rust_side(key: &str) -> RustSide {
-    let client = redis::Client::open(REDIS_URL).unwrap();
+    rust_side_on(Deployment::Standalone, key).await
+}
+
+async fn rust_side_on(deployment: Deployment, key: &str) -> RustSide {
+    let client = deployment.client();
     let config = RedisAdapterConfig {
         key: key.to_owned(),
         request_timeout: REQUEST_TIMEOUT,
@@ -49,9 +53,14 @@ async fn rust_side(key: &str) -> RustSide {
 
 /// Both sides up, each counting two nodes.
 async fn mixed(test: &str) -> (RustSide, NodeSide) {
+    mixed_on(Deployment::Standalone, test).await
+}
+
+/// [`mixed`] on `deployment`.
+async fn mixed_on(deployment: Deployment, test: &str) -> (RustSide, NodeSide) {
     let key = unique_key(test);
-    let rust = rust_side(&key).await;
-    let mut node = NodeSide::start(&key, rust.port).await;
+    let rust = rust_side_on(deployment, &key).await;
+    let mut node = NodeSide::start(deployment, &key, rust.port).await;
     assert_eq!(rust.io.ns("/").server_count().await, 2);
     assert_eq!(node.cmd(json!({"cmd": "count"})).await["count"], json!(2));
     (rust, node)
@@ -62,7 +71,19 @@ async fn mixed(test: &str) -> (RustSide, NodeSide) {
 /// disconnectSockets, each from the Node side to ours and from ours to the Node side.
 #[tokio::test]
 async fn every_operation_crosses_a_mixed_cluster_both_ways() {
-    let (mut rust, mut node) = mixed("ops").await;
+    every_operation_crosses(Deployment::Standalone).await;
+}
+
+/// The same on a Redis Cluster (three primaries): Node's clients are `createCluster` ones,
+/// ours [`socketio_redis::RedisClient::cluster`]; node counts are `PUBSUB NUMSUB` summed over
+/// the primaries on both sides.
+#[tokio::test]
+async fn every_operation_crosses_a_mixed_cluster_on_redis_cluster() {
+    every_operation_crosses(Deployment::Cluster).await;
+}
+
+async fn every_operation_crosses(deployment: Deployment) {
+    let (mut rust, mut node) = mixed_on(deployment, "ops").await;
     let io = rust.io.clone();
 
     // Node -> everyone: to room1 except room2, with binary; n1 and r1 only.
@@ -247,7 +268,7 @@ async fn every_operation_crosses_a_mixed_cluster_both_ways() {
             assert!(got.is_empty(), "{name} got {got:?}");
         }
     }
-    let emitter = Emitter::new(redis::Client::open(REDIS_URL).unwrap(), &rust.key);
+    let emitter = Emitter::new(deployment.client(), &rust.key);
     emitter
         .to("room2")
         .except(node.id("r2"))
@@ -312,7 +333,17 @@ async fn every_operation_crosses_a_mixed_cluster_both_ways() {
 /// 20 000 exactly once, and those of one sender in order.
 #[tokio::test]
 async fn ten_thousand_broadcasts_each_way_lose_and_duplicate_nothing() {
-    let (rust, mut node) = mixed("flood").await;
+    flood(Deployment::Standalone).await;
+}
+
+/// The same on a Redis Cluster.
+#[tokio::test]
+async fn ten_thousand_broadcasts_each_way_on_redis_cluster() {
+    flood(Deployment::Cluster).await;
+}
+
+async fn flood(deployment: Deployment) {
+    let (rust, mut node) = mixed_on(deployment, "flood").await;
     const N: u64 = 10_000;
     node.cmd(json!({"cmd": "flood", "count": N})).await;
     for i in 0..N {

@@ -20,8 +20,8 @@ mod common;
 use common::*;
 
 impl NodeSide {
-    async fn start(key: &str, rust_port: u16) -> NodeSide {
-        Self::start_script("sharded", key, rust_port, false).await
+    async fn start(deployment: Deployment, key: &str, rust_port: u16) -> NodeSide {
+        Self::start_script_on(deployment, "sharded", key, rust_port, false).await
     }
 }
 
@@ -33,8 +33,8 @@ fn unique_key(test: &str) -> String {
     format!("rs-node-sharded-{test}-{}-{nanos}", std::process::id())
 }
 
-async fn rust_side(key: &str) -> RustSide {
-    let client = redis::Client::open(REDIS_URL).unwrap();
+async fn rust_side(deployment: Deployment, key: &str) -> RustSide {
+    let client = deployment.client();
     let config = ShardedRedisAdapterConfig {
         channel_prefix: key.to_owned(),
         subscription_mode: SubscriptionMode::Dynamic,
@@ -46,10 +46,10 @@ async fn rust_side(key: &str) -> RustSide {
 }
 
 /// Both sides up, each counting two nodes.
-async fn mixed(test: &str) -> (RustSide, NodeSide) {
+async fn mixed(deployment: Deployment, test: &str) -> (RustSide, NodeSide) {
     let key = unique_key(test);
-    let rust = rust_side(&key).await;
-    let mut node = NodeSide::start(&key, rust.port).await;
+    let rust = rust_side(deployment, &key).await;
+    let mut node = NodeSide::start(deployment, &key, rust.port).await;
     assert_eq!(rust.io.ns("/").server_count().await, 2);
     assert_eq!(node.cmd(json!({"cmd": "count"})).await["count"], json!(2));
     (rust, node)
@@ -60,7 +60,18 @@ async fn mixed(test: &str) -> (RustSide, NodeSide) {
 /// disconnectSockets, each from the Node side to ours and from ours to the Node side.
 #[tokio::test]
 async fn every_operation_crosses_a_sharded_cluster_both_ways() {
-    let (mut rust, mut node) = mixed("ops").await;
+    every_operation_crosses(Deployment::Standalone).await;
+}
+
+/// The same on a Redis Cluster (three primaries): each channel's `SSUBSCRIBE`/`SPUBLISH` goes
+/// to the primary owning its slot, on both sides; `SHARDNUMSUB` is summed over the primaries.
+#[tokio::test]
+async fn every_operation_crosses_a_sharded_cluster_on_redis_cluster() {
+    every_operation_crosses(Deployment::Cluster).await;
+}
+
+async fn every_operation_crosses(deployment: Deployment) {
+    let (mut rust, mut node) = mixed(deployment, "ops").await;
     let io = rust.io.clone();
 
     // Node -> everyone: to room1 except room2, with binary; n1 and r1 only.

@@ -8,7 +8,6 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use rand::distr::{Alphanumeric, SampleString};
 use rand::RngCore;
-use redis::aio::MultiplexedConnection;
 use socketio_core::adapter::{
     AckAnswers, Adapter, AdapterError, BroadcastOptions as CoreOptions, EncodedPacket,
     LocalAdapter, LocalSockets, RestoredSession, Session, SocketInfo,
@@ -23,6 +22,8 @@ use super::{
     Value, DEFAULT_PREFIX, EVENT,
 };
 use crate::acks::{gather_remote_acks, AckReport};
+use crate::connection::{cluster_subscription, Commands, RedisClient};
+use crate::subscription::{run_cluster_subscriber, SubCommand};
 use socketio_core::node_compat::{
     args_from_node, args_to_node, handshake_of, json_to_node, node_to_json,
 };
@@ -107,12 +108,12 @@ struct Shared {
     config: RedisAdapterConfig,
     /// The connection name prefix (see [`RedisAdapterConfig::connection_name`]).
     name: String,
-    client: redis::Client,
+    client: RedisClient,
     outbox: mpsc::Sender<(String, Vec<u8>)>,
     subs: mpsc::UnboundedSender<Sub>,
     router: Arc<Mutex<Router>>,
     /// For `PUBSUB NUMSUB`; reconnected on the next use after a failure.
-    commands: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+    commands: tokio::sync::Mutex<Option<Commands>>,
 }
 
 impl Shared {
@@ -127,11 +128,12 @@ impl Shared {
     }
 }
 
-/// `PUBSUB {sub} {channel}` (`NUMSUB` or `SHARDNUMSUB`): the channel's subscriber count, on
-/// the connection in `commands` (named `{name}-cmd`; made on first use and after a failure).
+/// `PUBSUB {sub} {channel}` (`NUMSUB` or `SHARDNUMSUB`): the channel's subscriber count (on a
+/// cluster, summed over the primaries), on the connection in `commands` (named `{name}-cmd`;
+/// made on first use and after a failure).
 pub(super) async fn pubsub_count(
-    commands: &tokio::sync::Mutex<Option<MultiplexedConnection>>,
-    client: &redis::Client,
+    commands: &tokio::sync::Mutex<Option<Commands>>,
+    client: &RedisClient,
     name: &str,
     sub: &str,
     channel: &str,
@@ -142,15 +144,11 @@ pub(super) async fn pubsub_count(
     }
     let mut conn = guard.clone().expect("connected above");
     drop(guard);
-    let result: redis::RedisResult<(String, usize)> = redis::cmd("PUBSUB")
-        .arg(sub)
-        .arg(channel)
-        .query_async(&mut conn)
-        .await;
+    let result = conn.pubsub_count(sub, channel).await;
     if result.is_err() {
         *commands.lock().await = None;
     }
-    result.map(|(_, n)| n)
+    result
 }
 
 /// The adapter of one namespace on a Node `@socket.io/redis-adapter` 8.x cluster (classic
@@ -232,10 +230,7 @@ pub(super) fn random_hex() -> String {
 
 /// A multiplexed connection named `name` (`CLIENT SETNAME`), waiting for replies without a
 /// bound (see [`crate::connection`]: a timed-out `PUBLISH` retried would be delivered twice).
-pub(super) async fn connect(
-    client: &redis::Client,
-    name: &str,
-) -> redis::RedisResult<MultiplexedConnection> {
+pub(super) async fn connect(client: &RedisClient, name: &str) -> redis::RedisResult<Commands> {
     crate::connection::connect(client, Some(name), None).await
 }
 
@@ -343,18 +338,21 @@ where
 }
 
 impl RedisAdapter {
-    /// Connects to Redis (one connection to publish and one to subscribe, each named with
-    /// [`RedisAdapterConfig::connection_name`], checked now so a misconfiguration fails here) and returns the factory to give to
+    /// Connects to Redis, a single server or a Redis Cluster ([`RedisClient`]; a
+    /// [`redis::Client`] converts), with one connection to publish and one to subscribe (on a
+    /// single server each named with [`RedisAdapterConfig::connection_name`]), checked now so a
+    /// misconfiguration fails here, and returns the factory to give to
     /// [`socketio_core::SocketIoBuilder::adapter`]. The factory is synchronous: it registers
     /// each new namespace's channels with the subscription task, which subscribes them at once.
     ///
     /// # Errors
     /// When Redis cannot be reached.
     pub async fn factory(
-        client: redis::Client,
+        client: impl Into<RedisClient>,
         config: RedisAdapterConfig,
     ) -> redis::RedisResult<impl Fn(LocalSockets) -> Arc<RedisAdapter> + Send + Sync + 'static>
     {
+        let client = client.into();
         let name = config
             .connection_name
             .clone()
@@ -362,23 +360,46 @@ impl RedisAdapter {
         let pub_name = format!("{name}-pub");
         let sub_name = format!("{name}-sub");
         let publisher = connect(&client, &pub_name).await?;
-        let pubsub = named_pubsub(&client, &sub_name).await?;
         let (outbox, queued) = mpsc::channel(OUTBOX);
         let (subs, sub_rx) = mpsc::unbounded_channel();
         let router = Arc::new(Mutex::new(Router::default()));
+        match (client.standalone(), cluster_subscription(&client).await?) {
+            (Some(standalone), _) => {
+                let pubsub = named_pubsub(standalone, &sub_name).await?;
+                tokio::spawn(run_subscriber(
+                    standalone.clone(),
+                    sub_name,
+                    pubsub,
+                    router.clone(),
+                    sub_rx,
+                ));
+            }
+            (None, Some((conn, pushes))) => {
+                let router = router.clone();
+                tokio::spawn(run_cluster_subscriber(
+                    "redis adapter",
+                    conn,
+                    pushes,
+                    sub_rx,
+                    |sub| {
+                        Some(match sub {
+                            Sub::Subscribe(c) => SubCommand::Subscribe(c),
+                            Sub::PSubscribe(p) => SubCommand::PSubscribe(vec![p]),
+                            Sub::Unsubscribe(c) => SubCommand::Unsubscribe(c),
+                            Sub::PUnsubscribe(p) => SubCommand::PUnsubscribe(vec![p]),
+                        })
+                    },
+                    move |msg| dispatch(&router, msg),
+                ));
+            }
+            (None, None) => unreachable!("a client is standalone or a cluster"),
+        }
         tokio::spawn(run_publisher(
             client.clone(),
             pub_name,
             publisher,
             queued,
             "PUBLISH",
-        ));
-        tokio::spawn(run_subscriber(
-            client.clone(),
-            sub_name,
-            pubsub,
-            router.clone(),
-            sub_rx,
         ));
         let shared = Arc::new(Shared {
             config,
@@ -1060,22 +1081,18 @@ impl Adapter for RedisAdapter {
 }
 
 /// Publishes queued messages in order with `command` (`PUBLISH` or `SPUBLISH`), a pipeline of
-/// whatever is waiting at a time; a failed batch is retried once on a new connection, then
+/// whatever is waiting at a time (on a cluster, see [`Commands::publish_batch`]); a failed batch is retried once on a new connection, then
 /// dropped (logged).
 pub(super) async fn run_publisher(
-    client: redis::Client,
+    client: RedisClient,
     name: String,
-    conn: MultiplexedConnection,
+    conn: Commands,
     mut queued: mpsc::Receiver<(String, Vec<u8>)>,
     command: &'static str,
 ) {
     let mut conn = Some(conn);
     let mut batch = Vec::new();
     while queued.recv_many(&mut batch, 256).await > 0 {
-        let mut pipe = redis::pipe();
-        for (channel, payload) in &batch {
-            pipe.cmd(command).arg(channel).arg(payload).ignore();
-        }
         let mut sent = false;
         for _attempt in 0..2 {
             if conn.is_none() {
@@ -1088,7 +1105,7 @@ pub(super) async fn run_publisher(
                 }
             }
             let c = conn.as_mut().expect("connected above");
-            match pipe.query_async::<()>(c).await {
+            match c.publish_batch(command, &batch).await {
                 Ok(()) => {
                     sent = true;
                     break;

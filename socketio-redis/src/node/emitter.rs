@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use redis::aio::MultiplexedConnection;
 use socketio_core::Args;
 
 use super::{
     BroadcastFlags, BroadcastMessage, BroadcastOptions, ClassicChannels, Packet, Request, Value,
     EMITTER_UID,
 };
+use crate::connection::{Commands, RedisClient};
 use socketio_core::node_compat::args_to_node;
 
 /// Why an [`Emitter`] call failed.
@@ -32,9 +32,9 @@ pub enum EmitterError {
 const RESERVED: [&str; 6] = socketio_core::Namespace::RESERVED_EVENTS;
 
 struct Connection {
-    client: redis::Client,
+    client: RedisClient,
     key: String,
-    conn: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+    conn: tokio::sync::Mutex<Option<Commands>>,
 }
 
 impl Connection {
@@ -105,11 +105,13 @@ impl std::fmt::Debug for Emitter {
 
 impl Emitter {
     /// An emitter for namespace `/` of the cluster whose channels start with `key` (Node's
-    /// default is [`DEFAULT_PREFIX`](super::DEFAULT_PREFIX), `"socket.io"`). Connects on the first publish.
-    pub fn new(client: redis::Client, key: &str) -> Emitter {
+    /// default is [`DEFAULT_PREFIX`](super::DEFAULT_PREFIX), `"socket.io"`), on a single Redis
+    /// server or a Redis Cluster ([`RedisClient`]; a [`redis::Client`] converts). Connects on
+    /// the first publish.
+    pub fn new(client: impl Into<RedisClient>, key: &str) -> Emitter {
         Emitter {
             connection: Arc::new(Connection {
-                client,
+                client: client.into(),
                 key: key.to_owned(),
                 conn: tokio::sync::Mutex::new(None),
             }),

@@ -6,7 +6,6 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
 use socketio_core::adapter::{
     AckAnswers, Adapter, AdapterError, BroadcastOptions as CoreOptions, EncodedPacket,
     LocalAdapter, LocalSockets, RestoredSession, Session, SocketInfo,
@@ -25,6 +24,8 @@ use super::{
     SubscriptionMode, Value, DEFAULT_PREFIX, EVENT,
 };
 use crate::acks::{gather_remote_acks, AckReport};
+use crate::connection::{cluster_subscription, Commands, RedisClient};
+use crate::subscription::{run_cluster_subscriber, SubCommand};
 use socketio_core::node_compat::{
     args_from_node, args_to_node, handshake_of, json_to_node, node_to_json,
 };
@@ -72,12 +73,12 @@ enum Sub {
 struct Shared {
     config: ShardedRedisAdapterConfig,
     name: String,
-    client: redis::Client,
+    client: RedisClient,
     outbox: mpsc::Sender<(String, Vec<u8>)>,
     subs: mpsc::UnboundedSender<Sub>,
     /// Which namespace adapter each subscribed shard channel belongs to.
     router: Arc<Mutex<HashMap<String, Weak<ShardedRedisAdapter>>>>,
-    commands: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+    commands: tokio::sync::Mutex<Option<Commands>>,
 }
 
 impl Shared {
@@ -149,17 +150,21 @@ impl std::fmt::Debug for ShardedRedisAdapter {
 }
 
 impl ShardedRedisAdapter {
-    /// Connects to Redis (publishing and subscription connections, named after
-    /// [`ShardedRedisAdapterConfig::connection_name`]) and returns the factory to give to
-    /// [`socketio_core::SocketIoBuilder::adapter`].
+    /// Connects to Redis, a single Redis 7 server or a Redis Cluster ([`RedisClient`]; a
+    /// [`redis::Client`] converts), with publishing and subscription connections (on a single
+    /// server named after [`ShardedRedisAdapterConfig::connection_name`]), and returns the
+    /// factory to give to [`socketio_core::SocketIoBuilder::adapter`]. On a cluster each
+    /// channel's `SSUBSCRIBE` and `SPUBLISH` go to the primary owning its hash slot.
     ///
     /// # Errors
-    /// When Redis cannot be reached, or its address is neither TCP nor a Unix socket.
+    /// When Redis cannot be reached, or a single server's address is neither TCP nor a Unix
+    /// socket.
     pub async fn factory(
-        client: redis::Client,
+        client: impl Into<RedisClient>,
         config: ShardedRedisAdapterConfig,
     ) -> redis::RedisResult<impl Fn(LocalSockets) -> Arc<ShardedRedisAdapter> + Send + Sync + 'static>
     {
+        let client = client.into();
         let name = config
             .connection_name
             .clone()
@@ -167,25 +172,46 @@ impl ShardedRedisAdapter {
         let pub_name = format!("{name}-pub");
         let sub_name = format!("{name}-sub");
         let publisher = connect(&client, &pub_name).await?;
-        let stream = named_stream(&client, &sub_name)
-            .await?
-            .ok_or_else(unsupported)?;
         let (outbox, queued) = mpsc::channel(OUTBOX);
         let (subs, sub_rx) = mpsc::unbounded_channel();
         let router = Arc::new(Mutex::new(HashMap::new()));
+        match (client.standalone(), cluster_subscription(&client).await?) {
+            (Some(standalone), _) => {
+                let stream = named_stream(standalone, &sub_name)
+                    .await?
+                    .ok_or_else(unsupported)?;
+                tokio::spawn(run_subscriber(
+                    standalone.clone(),
+                    sub_name,
+                    stream,
+                    router.clone(),
+                    sub_rx,
+                ));
+            }
+            (None, Some((conn, pushes))) => {
+                let router = router.clone();
+                tokio::spawn(run_cluster_subscriber(
+                    "sharded redis adapter",
+                    conn,
+                    pushes,
+                    sub_rx,
+                    |sub| {
+                        Some(match sub {
+                            Sub::Subscribe(c) => SubCommand::SSubscribe(c),
+                            Sub::Unsubscribe(c) => SubCommand::SUnsubscribe(c),
+                        })
+                    },
+                    move |msg| route(&router, msg.get_channel_name(), msg.get_payload_bytes()),
+                ));
+            }
+            (None, None) => unreachable!("a client is standalone or a cluster"),
+        }
         tokio::spawn(run_publisher(
             client.clone(),
             pub_name,
             publisher,
             queued,
             "SPUBLISH",
-        ));
-        tokio::spawn(run_subscriber(
-            client.clone(),
-            sub_name,
-            stream,
-            router.clone(),
-            sub_rx,
         ));
         let shared = Arc::new(Shared {
             config,
@@ -1002,6 +1028,15 @@ fn dispatch(router: &Mutex<HashMap<String, Weak<ShardedRedisAdapter>>>, items: &
     let Ok(channel) = std::str::from_utf8(channel) else {
         return;
     };
+    route(router, channel, payload);
+}
+
+/// Hands an `smessage` on `channel` to the namespace adapter subscribed to it.
+fn route(
+    router: &Mutex<HashMap<String, Weak<ShardedRedisAdapter>>>,
+    channel: &str,
+    payload: &[u8],
+) {
     let adapter = router.lock().unwrap().get(channel).and_then(Weak::upgrade);
     if let Some(adapter) = adapter {
         adapter.on_message(payload);

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use rand::RngCore;
-use redis::aio::MultiplexedConnection;
 use redis::streams::{StreamRangeReply, StreamReadReply};
 use socketio_core::adapter::{
     AckAnswers, Adapter, AdapterError, BroadcastOptions as CoreOptions, EncodedPacket,
@@ -21,11 +20,12 @@ use super::{
     goes_to_stream, next_offset, selects,
 };
 use crate::acks::{gather_remote_acks, AckReport};
-use crate::connection::connect;
+use crate::connection::{cluster_subscription, connect, Commands, RedisClient};
 use crate::node::convert::{broadcast_flags, core_options, wire_options};
 use crate::node::{
     BroadcastFlags, ClusterBody, ClusterMessage, Packet, RemoteSocket, Value, DEFAULT_PREFIX, EVENT,
 };
+use crate::subscription::{run_cluster_subscriber, SubCommand};
 use socketio_core::node_compat::{
     args_from_node, args_to_node, handshake_of, json_to_node, node_to_json,
 };
@@ -116,12 +116,12 @@ enum Sub {
 struct Shared {
     config: RedisStreamsConfig,
     name: String,
-    client: redis::Client,
+    client: RedisClient,
     outbox: mpsc::Sender<Out>,
     subs: mpsc::UnboundedSender<Sub>,
     router: Arc<Mutex<Router>>,
     /// For `PUBSUB NUMSUB`, `XRANGE`, `GET`/`DEL`; reconnected on the next use after a failure.
-    commands: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+    commands: tokio::sync::Mutex<Option<Commands>>,
 }
 
 impl Shared {
@@ -134,7 +134,7 @@ impl Shared {
         }
     }
 
-    async fn command(&self) -> redis::RedisResult<MultiplexedConnection> {
+    async fn command(&self) -> redis::RedisResult<Commands> {
         let mut guard = self.commands.lock().await;
         if guard.is_none() {
             *guard = Some(connect(&self.client, Some(&format!("{}-pub", self.name)), None).await?);
@@ -223,10 +223,11 @@ impl RedisStreamsAdapter {
     /// # Errors
     /// When Redis cannot be reached.
     pub async fn factory(
-        client: redis::Client,
+        client: impl Into<RedisClient>,
         config: RedisStreamsConfig,
     ) -> redis::RedisResult<impl Fn(LocalSockets) -> Arc<RedisStreamsAdapter> + Send + Sync + 'static>
     {
+        let client = client.into();
         let name = config
             .connection_name
             .clone()
@@ -244,7 +245,11 @@ impl RedisStreamsAdapter {
             .ids
             .first()
             .map_or_else(|| "0-0".to_owned(), |e| e.id.clone());
-        let pubsub = client.get_async_pubsub().await?;
+        let cluster = cluster_subscription(&client).await?;
+        let pubsub = match client.standalone() {
+            Some(standalone) => Some(standalone.get_async_pubsub().await?),
+            None => None,
+        };
         let (outbox, queued) = mpsc::channel(OUTBOX);
         let (subs, sub_rx) = mpsc::unbounded_channel();
         let router = Arc::new(Mutex::new(Router::default()));
@@ -265,12 +270,34 @@ impl RedisStreamsAdapter {
             format!("{}-pub", shared.name),
             queued,
         ));
-        tokio::spawn(run_subscriber(
-            client.clone(),
-            pubsub,
-            router.clone(),
-            sub_rx,
-        ));
+        match (client.standalone(), pubsub, cluster) {
+            (Some(standalone), Some(pubsub), _) => {
+                tokio::spawn(run_subscriber(
+                    standalone.clone(),
+                    pubsub,
+                    router.clone(),
+                    sub_rx,
+                ));
+            }
+            (_, _, Some((conn, pushes))) => {
+                let (wanted, router) = (router.clone(), router.clone());
+                tokio::spawn(run_cluster_subscriber(
+                    "redis streams adapter",
+                    conn,
+                    pushes,
+                    sub_rx,
+                    move |sub| match sub {
+                        Sub::Subscribe(c) => Some(SubCommand::Subscribe(c)),
+                        Sub::Unsubscribe(c) => {
+                            let gone = still_unwanted(&wanted, c);
+                            (!gone.is_empty()).then_some(SubCommand::Unsubscribe(gone))
+                        }
+                    },
+                    move |msg| on_pubsub(&router, msg),
+                ));
+            }
+            _ => unreachable!("a client is standalone or a cluster"),
+        }
         tokio::spawn(run_reader(Arc::downgrade(&shared), router, last_id));
         Ok(move |sockets: LocalSockets| RedisStreamsAdapter::new(shared.clone(), sockets))
     }
@@ -344,15 +371,11 @@ impl RedisStreamsAdapter {
     async fn count(&self) -> usize {
         let result = async {
             let mut conn = self.shared.command().await?;
-            redis::cmd("PUBSUB")
-                .arg("NUMSUB")
-                .arg(&self.public)
-                .query_async::<(String, usize)>(&mut conn)
-                .await
+            conn.pubsub_count("NUMSUB", &self.public).await
         }
         .await;
         match result {
-            Ok((_, n)) => n,
+            Ok(n) => n,
             Err(err) => {
                 self.shared.forget_command_connection().await;
                 tracing::warn!(%err, nsp = self.nsp, "PUBSUB NUMSUB failed: counting this node alone");
@@ -958,8 +981,8 @@ impl Adapter for RedisStreamsAdapter {
 /// Sends queued writes in order, a pipeline of whatever is waiting at a time; a failed batch
 /// is retried once on a new connection, then dropped (logged).
 async fn run_writer(
-    client: redis::Client,
-    conn: MultiplexedConnection,
+    client: RedisClient,
+    conn: Commands,
     stream: String,
     max_len: usize,
     name: String,
@@ -968,15 +991,15 @@ async fn run_writer(
     let mut conn = Some(conn);
     let mut batch = Vec::new();
     while queued.recv_many(&mut batch, 256).await > 0 {
-        let mut pipe = redis::pipe();
-        // The XADDs whose entry id someone waits for are the pipeline's only answers.
-        let mut waiting: Vec<OnAdded> = Vec::new();
+        let mut cmds = Vec::with_capacity(batch.len());
+        // The XADDs whose entry id someone waits for, with their index in `cmds`.
+        let mut waiting: Vec<(usize, OnAdded)> = Vec::new();
         for out in &mut batch {
+            let mut cmd;
             match out {
                 Out::Xadd(fields, on_added) => {
-                    let cmd = pipe
-                        .cmd("XADD")
-                        .arg(&stream)
+                    cmd = redis::cmd("XADD");
+                    cmd.arg(&stream)
                         .arg("MAXLEN")
                         .arg("~")
                         .arg(max_len)
@@ -984,25 +1007,20 @@ async fn run_writer(
                     for (k, v) in fields.iter() {
                         cmd.arg(*k).arg(v);
                     }
-                    match on_added.take() {
-                        Some(f) => waiting.push(f),
-                        None => {
-                            cmd.ignore();
-                        }
+                    if let Some(f) = on_added.take() {
+                        waiting.push((cmds.len(), f));
                     }
                 }
                 Out::Publish(channel, payload) => {
-                    pipe.cmd("PUBLISH").arg(channel).arg(payload).ignore();
+                    cmd = redis::cmd("PUBLISH");
+                    cmd.arg(channel).arg(payload);
                 }
                 Out::SetPx(key, value, ms) => {
-                    pipe.cmd("SET")
-                        .arg(key)
-                        .arg(value)
-                        .arg("PX")
-                        .arg(*ms)
-                        .ignore();
+                    cmd = redis::cmd("SET");
+                    cmd.arg(key).arg(value).arg("PX").arg(*ms);
                 }
             }
+            cmds.push(cmd);
         }
         let mut sent = false;
         for _attempt in 0..2 {
@@ -1016,11 +1034,10 @@ async fn run_writer(
                 }
             }
             let c = conn.as_mut().expect("connected above");
-            match pipe.query_async::<Vec<String>>(c).await {
-                Ok(ids) => {
-                    let mut ids = ids.into_iter();
-                    for on_added in waiting.drain(..) {
-                        on_added(ids.next());
+            match c.query_each(&cmds).await {
+                Ok(replies) => {
+                    for (i, on_added) in waiting.drain(..) {
+                        on_added(redis::from_redis_value_ref(&replies[i]).ok());
                     }
                     sent = true;
                     break;
@@ -1034,7 +1051,7 @@ async fn run_writer(
         if !sent {
             tracing::warn!(lost = batch.len(), "redis streams adapter: writes dropped");
         }
-        for on_added in waiting {
+        for (_, on_added) in waiting {
             on_added(None);
         }
         batch.clear();
@@ -1175,15 +1192,11 @@ async fn run_subscriber(
                     let result = match sub {
                         Sub::Subscribe(c) => sink.subscribe(c).await,
                         Sub::Unsubscribe(c) => {
-                            // Still wanted by a live adapter (a namespace made again)? Keep it.
-                            let gone: HashSet<String> = {
-                                let r = router.lock().unwrap();
-                                c.into_iter().filter(|ch| !r.channels.contains_key(ch)).collect()
-                            };
+                            let gone = still_unwanted(&router, c);
                             if gone.is_empty() {
                                 Ok(())
                             } else {
-                                sink.unsubscribe(gone.into_iter().collect::<Vec<_>>()).await
+                                sink.unsubscribe(gone).await
                             }
                         }
                     };
@@ -1197,20 +1210,36 @@ async fn run_subscriber(
                         tracing::warn!("redis streams adapter: subscription lost, reconnecting");
                         break;
                     };
-                    let adapter = router
-                        .lock()
-                        .unwrap()
-                        .channels
-                        .get(msg.get_channel_name())
-                        .and_then(Weak::upgrade);
-                    if let Some(adapter) = adapter {
-                        match decode_pubsub(msg.get_payload_bytes()) {
-                            Ok(m) => adapter.on_message(m, None),
-                            Err(err) => tracing::debug!(%err, "undecodable message ignored"),
-                        }
-                    }
+                    on_pubsub(&router, &msg);
                 }
             }
+        }
+    }
+}
+
+/// Of the channels in `channels`, those no live adapter subscribes to any more (a namespace
+/// made again keeps its channels).
+fn still_unwanted(router: &Mutex<Router>, channels: Vec<String>) -> Vec<String> {
+    let r = router.lock().unwrap();
+    let gone: HashSet<String> = channels
+        .into_iter()
+        .filter(|ch| !r.channels.contains_key(ch))
+        .collect();
+    gone.into_iter().collect()
+}
+
+/// Hands a pub/sub message (a request or response) to the adapter of its channel.
+fn on_pubsub(router: &Mutex<Router>, msg: &redis::Msg) {
+    let adapter = router
+        .lock()
+        .unwrap()
+        .channels
+        .get(msg.get_channel_name())
+        .and_then(Weak::upgrade);
+    if let Some(adapter) = adapter {
+        match decode_pubsub(msg.get_payload_bytes()) {
+            Ok(m) => adapter.on_message(m, None),
+            Err(err) => tracing::debug!(%err, "undecodable message ignored"),
         }
     }
 }

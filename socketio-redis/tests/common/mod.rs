@@ -22,6 +22,39 @@ use tokio::sync::mpsc;
 
 pub(crate) const REDIS_URL: &str = "redis://127.0.0.1:6379";
 
+/// The local Redis Cluster `scripts/services.sh` starts: three primaries on 7000-7002, no
+/// replicas.
+pub(crate) const REDIS_CLUSTER: [&str; 3] = [
+    "redis://127.0.0.1:7000",
+    "redis://127.0.0.1:7001",
+    "redis://127.0.0.1:7002",
+];
+
+/// Where a test's servers meet: the single Redis on 6379 or the local Redis Cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Deployment {
+    Standalone,
+    Cluster,
+}
+
+impl Deployment {
+    /// Our client for it.
+    pub(crate) fn client(self) -> socketio_redis::RedisClient {
+        match self {
+            Deployment::Standalone => socketio_redis::RedisClient::open(REDIS_URL).unwrap(),
+            Deployment::Cluster => socketio_redis::RedisClient::cluster(REDIS_CLUSTER).unwrap(),
+        }
+    }
+
+    /// The environment that points a `mixed.mjs` at it (`REDIS_CLUSTER` for the cluster).
+    fn env(self) -> Vec<(&'static str, String)> {
+        match self {
+            Deployment::Standalone => Vec::new(),
+            Deployment::Cluster => vec![("REDIS_CLUSTER", REDIS_CLUSTER.join(","))],
+        }
+    }
+}
+
 pub(crate) fn node_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/node-cluster");
     assert!(
@@ -65,20 +98,36 @@ impl NodeSide {
         rust_port: u16,
         clients_only: bool,
     ) -> NodeSide {
-        Self::spawn(
-            node_dir(),
+        Self::start_script_on(
+            Deployment::Standalone,
             adapter,
-            &[
-                ("ADAPTER", adapter.to_owned()),
-                (
-                    "CLIENTS_ONLY",
-                    if clients_only { "1" } else { "" }.to_owned(),
-                ),
-                ("KEY", key.to_owned()),
-                ("RUST_PORT", rust_port.to_string()),
-            ],
+            key,
+            rust_port,
+            clients_only,
         )
         .await
+    }
+
+    /// [`NodeSide::start_script`] on `deployment` (the Node side's Redis clients are
+    /// `createCluster` ones on the cluster).
+    pub(crate) async fn start_script_on(
+        deployment: Deployment,
+        adapter: &'static str,
+        key: &str,
+        rust_port: u16,
+        clients_only: bool,
+    ) -> NodeSide {
+        let mut env = vec![
+            ("ADAPTER", adapter.to_owned()),
+            (
+                "CLIENTS_ONLY",
+                if clients_only { "1" } else { "" }.to_owned(),
+            ),
+            ("KEY", key.to_owned()),
+            ("RUST_PORT", rust_port.to_string()),
+        ];
+        env.extend(deployment.env());
+        Self::spawn(node_dir(), adapter, &env).await
     }
 
     /// Starts `mixed.mjs` of the npm folder `dir` (any of tests/interop/node-*, which all

@@ -2,16 +2,20 @@
 import { createServer } from "node:http";
 import { Server } from "socket.io";
 import { io as ioc } from "socket.io-client";
-import { createClient } from "redis";
+import { createClient, createCluster } from "redis";
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 
 export const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
+// REDIS_CLUSTER: comma-separated node URLs of a Redis Cluster to use instead of REDIS_URL.
+export const REDIS_CLUSTER = process.env.REDIS_CLUSTER ? process.env.REDIS_CLUSTER.split(",") : null;
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** A fresh connected node-redis v4 client. */
+/** A fresh connected node-redis v4 client (a cluster client with REDIS_CLUSTER). */
 export async function redisClient() {
-  const c = createClient({ url: REDIS_URL });
+  const c = REDIS_CLUSTER
+    ? createCluster({ rootNodes: REDIS_CLUSTER.map((url) => ({ url })) })
+    : createClient({ url: REDIS_URL });
   c.on("error", (e) => console.error("redis error", e.message));
   await c.connect();
   return c;
