@@ -4,10 +4,11 @@
 //! cluster connection carries the subscriptions (RESP3 push messages), sends each to the node
 //! that serves it and restores them when a node's connection comes back or a slot moves.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use redis::cluster_async::ClusterConnection;
-use redis::{Msg, PushInfo};
+use redis::{Msg, PushInfo, PushKind};
 use tokio::sync::mpsc;
 
 /// A change to the subscriptions, as an adapter asks for it.
@@ -32,6 +33,9 @@ pub(crate) enum SubCommand {
 const KEEPALIVE: Duration = Duration::from_secs(2);
 /// The longest wait for a ping's answer.
 const PING_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long after a node's disconnection the sharded channels are subscribed again (several
+/// nodes' disconnections are handled together).
+const RESUBSCRIBE_DELAY: Duration = Duration::from_millis(100);
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
@@ -41,6 +45,11 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// primaries every [`KEEPALIVE`]. A change that fails (a node down) is retried with a growing
 /// delay until it succeeds. `label` names the adapter in logs. Ends when `subs` closes (every
 /// adapter and the factory gone).
+///
+/// After a node's connection drops, redis-rs reconnects it and resubscribes its channels and
+/// patterns, but it sends the node's sharded channels in one `SSUBSCRIBE`, which Redis refuses
+/// (`CROSSSLOT`) when they hash to different slots: so this task subscribes every sharded
+/// channel again itself, one at a time, [`RESUBSCRIBE_DELAY`] after a disconnection.
 pub(crate) async fn run_cluster_subscriber<S>(
     label: &'static str,
     mut conn: ClusterConnection,
@@ -51,11 +60,25 @@ pub(crate) async fn run_cluster_subscriber<S>(
 ) {
     let mut keepalive = tokio::time::interval(KEEPALIVE);
     keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The sharded channels subscribed, to subscribe again after a disconnection.
+    let mut sharded: BTreeSet<String> = BTreeSet::new();
+    let mut resubscribe_at: Option<tokio::time::Instant> = None;
     loop {
+        let resubscribe = async {
+            match resubscribe_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             sub = subs.recv() => {
                 let Some(sub) = sub else { return };
                 if let Some(cmd) = command(sub) {
+                    match &cmd {
+                        SubCommand::SSubscribe(c) => sharded.extend(c.iter().cloned()),
+                        SubCommand::SUnsubscribe(c) => c.iter().for_each(|ch| { sharded.remove(ch); }),
+                        _ => {}
+                    }
                     apply(label, &mut conn, cmd).await;
                 }
             }
@@ -64,8 +87,19 @@ pub(crate) async fn run_cluster_subscriber<S>(
                     tracing::warn!(label, "redis cluster subscription closed");
                     return;
                 };
-                if let Some(msg) = Msg::from_push_info(push) {
+                if push.kind == PushKind::Disconnection {
+                    tracing::info!(label, "a redis cluster node's subscription connection dropped");
+                    resubscribe_at.get_or_insert_with(|| tokio::time::Instant::now() + RESUBSCRIBE_DELAY);
+                } else if let Some(msg) = Msg::from_push_info(push) {
                     on_message(&msg);
+                }
+            }
+            () = resubscribe => {
+                resubscribe_at = None;
+                if !sharded.is_empty() {
+                    let channels = sharded.iter().cloned().collect();
+                    apply(label, &mut conn, SubCommand::SSubscribe(channels)).await;
+                    tracing::info!(label, "sharded subscriptions restored");
                 }
             }
             _ = keepalive.tick() => {
@@ -112,5 +146,135 @@ async fn apply(label: &'static str, conn: &mut ClusterConnection, cmd: SubComman
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::{cluster_subscription, connect, RedisClient};
+
+    const CLUSTER: [&str; 3] = [
+        "redis://127.0.0.1:7000",
+        "redis://127.0.0.1:7001",
+        "redis://127.0.0.1:7002",
+    ];
+
+    /// Publishes `round` on every channel (sharded ones with `SPUBLISH`, the classic one with
+    /// `PUBLISH`) until each has delivered it, within 15 s.
+    async fn every_channel_delivers(
+        commands: &mut crate::connection::Commands,
+        sharded: &[String],
+        classic: &str,
+        got: &mut mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+        round: &str,
+    ) {
+        let want: BTreeSet<String> = sharded
+            .iter()
+            .cloned()
+            .chain([classic.to_owned()])
+            .collect();
+        let mut seen = BTreeSet::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        while seen != want {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{round}: only {seen:?} of {want:?} delivered"
+            );
+            let batch: Vec<(String, Vec<u8>)> = sharded
+                .iter()
+                .filter(|c| !seen.contains(*c))
+                .map(|c| (c.clone(), round.as_bytes().to_vec()))
+                .collect();
+            if !batch.is_empty() {
+                commands.publish_batch("SPUBLISH", &batch).await.unwrap();
+            }
+            if !seen.contains(classic) {
+                let one = [(classic.to_owned(), round.as_bytes().to_vec())];
+                commands.publish_batch("PUBLISH", &one).await.unwrap();
+            }
+            let until = tokio::time::Instant::now() + Duration::from_millis(300);
+            while let Ok(Some((channel, payload))) =
+                tokio::time::timeout_at(until, got.recv()).await
+            {
+                if payload == round.as_bytes() {
+                    seen.insert(channel);
+                }
+            }
+        }
+    }
+
+    /// On the local Redis Cluster (`scripts/services.sh`): sharded channels spread over every
+    /// primary and a classic channel are subscribed, counted (`SHARDNUMSUB`/`NUMSUB` summed
+    /// over the primaries) and delivered (`SPUBLISH` pipelined per slot); then every pub/sub
+    /// connection of the cluster is killed (`CLIENT KILL TYPE pubsub` on each primary), and
+    /// the subscriptions come back by themselves (redis-rs reconnects the node on the next
+    /// ping and resubscribes).
+    #[tokio::test]
+    async fn cluster_subscriptions_deliver_from_every_slot_and_survive_a_killed_connection() {
+        let client = RedisClient::cluster(CLUSTER).unwrap();
+        let (conn, pushes) = cluster_subscription(&client).await.unwrap().unwrap();
+        let (subs, sub_rx) = mpsc::unbounded_channel();
+        let (tx, mut got) = mpsc::unbounded_channel();
+        tokio::spawn(run_cluster_subscriber(
+            "test",
+            conn,
+            pushes,
+            sub_rx,
+            Some,
+            move |msg: &Msg| {
+                let _ = tx.send((
+                    msg.get_channel_name().to_owned(),
+                    msg.get_payload_bytes().to_vec(),
+                ));
+            },
+        ));
+        let tag = format!("subscription-test-{}", std::process::id());
+        let sharded: Vec<String> = (0..12).map(|i| format!("{tag}-s{i}")).collect();
+        let classic = format!("{tag}-c");
+        subs.send(SubCommand::SSubscribe(sharded.clone())).unwrap();
+        subs.send(SubCommand::Subscribe(vec![classic.clone()]))
+            .unwrap();
+
+        let mut commands = connect(&client, None, None).await.unwrap();
+        // The channels' slots cover all three primaries (`redis-cli --cluster create` gives
+        // each a third of the 16 384 slots).
+        let mut slots = BTreeSet::new();
+        for channel in &sharded {
+            let slot: u16 = redis::cmd("CLUSTER")
+                .arg("KEYSLOT")
+                .arg(channel)
+                .query_async(&mut commands)
+                .await
+                .unwrap();
+            slots.insert(slot / 5462);
+        }
+        assert_eq!(slots.len(), 3, "channels on every third of the slots");
+
+        every_channel_delivers(&mut commands, &sharded, &classic, &mut got, "before").await;
+        for channel in &sharded {
+            assert_eq!(
+                commands.pubsub_count("SHARDNUMSUB", channel).await.unwrap(),
+                1
+            );
+        }
+        assert_eq!(commands.pubsub_count("NUMSUB", &classic).await.unwrap(), 1);
+
+        for url in CLUSTER {
+            let mut node = redis::Client::open(url)
+                .unwrap()
+                .get_multiplexed_async_connection()
+                .await
+                .unwrap();
+            let killed: i64 = redis::cmd("CLIENT")
+                .arg("KILL")
+                .arg("TYPE")
+                .arg("pubsub")
+                .query_async(&mut node)
+                .await
+                .unwrap();
+            assert!(killed >= 1, "{url}: no pub/sub connection to kill");
+        }
+        every_channel_delivers(&mut commands, &sharded, &classic, &mut got, "after").await;
     }
 }

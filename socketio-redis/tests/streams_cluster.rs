@@ -20,7 +20,7 @@ use socketio_redis::streams::{RedisStreamsAdapter, RedisStreamsConfig};
 use tokio::sync::mpsc;
 
 mod common;
-use common::{NodeSide, REDIS_URL};
+use common::{Deployment, NodeSide, REDIS_URL};
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -45,29 +45,34 @@ fn unique_stream(test: &str) -> String {
 
 impl NodeSide {
     async fn start(stream: &str, rust_port: u16, clients_only: bool) -> NodeSide {
-        Self::start_with(stream, rust_port, clients_only, 10_000).await
+        Self::start_with(
+            Deployment::Standalone,
+            stream,
+            rust_port,
+            clients_only,
+            10_000,
+        )
+        .await
     }
 
     async fn start_with(
+        deployment: Deployment,
         stream: &str,
         rust_port: u16,
         clients_only: bool,
         max_len: usize,
     ) -> NodeSide {
-        Self::spawn(
-            node_dir(),
-            "streams",
-            &[
-                (
-                    "CLIENTS_ONLY",
-                    if clients_only { "1" } else { "" }.to_owned(),
-                ),
-                ("STREAM", stream.to_owned()),
-                ("MAXLEN", max_len.to_string()),
-                ("RUST_PORT", rust_port.to_string()),
-            ],
-        )
-        .await
+        let mut env = vec![
+            (
+                "CLIENTS_ONLY",
+                if clients_only { "1" } else { "" }.to_owned(),
+            ),
+            ("STREAM", stream.to_owned()),
+            ("MAXLEN", max_len.to_string()),
+            ("RUST_PORT", rust_port.to_string()),
+        ];
+        env.extend(deployment.env());
+        Self::spawn(node_dir(), "streams", &env).await
     }
 
     async fn fetch(&mut self, rooms: &[&str]) -> BTreeSet<String> {
@@ -129,7 +134,7 @@ impl Drop for RustSide {
     }
 }
 
-async fn rust_side(stream: &str, max_len: usize) -> RustSide {
+async fn rust_side(deployment: Deployment, stream: &str, max_len: usize) -> RustSide {
     let name = format!("socketio-streams-{stream}");
     let config = RedisStreamsConfig {
         stream_name: stream.to_owned(),
@@ -140,7 +145,7 @@ async fn rust_side(stream: &str, max_len: usize) -> RustSide {
         max_len,
         ..RedisStreamsConfig::default()
     };
-    let factory = RedisStreamsAdapter::factory(redis::Client::open(REDIS_URL).unwrap(), config)
+    let factory = RedisStreamsAdapter::factory(deployment.client(), config)
         .await
         .unwrap();
     let slot: Arc<Mutex<Option<Arc<RedisStreamsAdapter>>>> = Arc::default();
@@ -195,14 +200,18 @@ async fn rust_side(stream: &str, max_len: usize) -> RustSide {
 
 /// Both sides up, each counting two nodes.
 async fn mixed(test: &str) -> (RustSide, NodeSide, String) {
-    mixed_with(test, 10_000).await
+    mixed_with(Deployment::Standalone, test, 10_000).await
 }
 
-/// The same with the stream trimmed to about `max_len` entries on both sides.
-async fn mixed_with(test: &str, max_len: usize) -> (RustSide, NodeSide, String) {
+/// The same on `deployment`, with the stream trimmed to about `max_len` entries on both sides.
+async fn mixed_with(
+    deployment: Deployment,
+    test: &str,
+    max_len: usize,
+) -> (RustSide, NodeSide, String) {
     let stream = unique_stream(test);
-    let rust = rust_side(&stream, max_len).await;
-    let mut node = NodeSide::start_with(&stream, rust.port, false, max_len).await;
+    let rust = rust_side(deployment, &stream, max_len).await;
+    let mut node = NodeSide::start_with(deployment, &stream, rust.port, false, max_len).await;
     assert_eq!(rust.io.ns("/").server_count().await, 2);
     assert_eq!(node.cmd(json!({"cmd": "count"})).await["count"], json!(2));
     (rust, node, stream)
@@ -235,7 +244,18 @@ const ALL: [&str; 4] = ["n1", "n2", "r1", "r2"];
 /// persisted by one side and restored by the other, each from the Node side to ours and back.
 #[tokio::test]
 async fn every_operation_crosses_a_mixed_streams_cluster_both_ways() {
-    let (mut rust, mut node, _stream) = mixed("ops").await;
+    every_operation_crosses(Deployment::Standalone).await;
+}
+
+/// The same on a Redis Cluster (three primaries): the stream and each session key live on the
+/// primary owning their slot; Node's client is a `createCluster` one.
+#[tokio::test]
+async fn every_operation_crosses_a_mixed_streams_cluster_on_redis_cluster() {
+    every_operation_crosses(Deployment::Cluster).await;
+}
+
+async fn every_operation_crosses(deployment: Deployment) {
+    let (mut rust, mut node, _stream) = mixed_with(deployment, "ops", 10_000).await;
     let io = rust.io.clone();
 
     // Node -> everyone: to room1 except room2, with binary; n1 and r1 only.
@@ -454,7 +474,17 @@ async fn every_operation_crosses_a_mixed_streams_cluster_both_ways() {
 /// either side; that is the protocol, not a fault of the reader.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_broadcasts_each_way_lose_and_duplicate_nothing() {
-    let (rust, mut node, _stream) = mixed_with("flood", 100_000).await;
+    flood(Deployment::Standalone).await;
+}
+
+/// The same on a Redis Cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_broadcasts_each_way_on_redis_cluster() {
+    flood(Deployment::Cluster).await;
+}
+
+async fn flood(deployment: Deployment) {
+    let (rust, mut node, _stream) = mixed_with(deployment, "flood", 100_000).await;
     const N: u64 = 10_000;
     node.cmd(json!({"cmd": "flood", "count": N})).await;
     for i in 0..N {
@@ -545,7 +575,7 @@ async fn connections_named(name: &str) -> Vec<String> {
 /// cut can lose anything; see the flood test.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reader_resumes_after_its_connection_is_killed_and_loses_nothing() {
-    let (rust, mut node, _stream) = mixed_with("cut", 100_000).await;
+    let (rust, mut node, _stream) = mixed_with(Deployment::Standalone, "cut", 100_000).await;
     let reader = format!("{}-reader", rust.name);
     let before = connections_named(&reader).await;
     assert_eq!(before.len(), 1, "{before:?}");

@@ -47,7 +47,7 @@ impl Deployment {
     }
 
     /// The environment that points a `mixed.mjs` at it (`REDIS_CLUSTER` for the cluster).
-    fn env(self) -> Vec<(&'static str, String)> {
+    pub(crate) fn env(self) -> Vec<(&'static str, String)> {
         match self {
             Deployment::Standalone => Vec::new(),
             Deployment::Cluster => vec![("REDIS_CLUSTER", REDIS_CLUSTER.join(","))],

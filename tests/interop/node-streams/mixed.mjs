@@ -19,7 +19,7 @@ import { createServer } from "node:http";
 import { createInterface } from "node:readline";
 import { Server } from "socket.io";
 import { io as ioc } from "socket.io-client";
-import { createClient } from "redis";
+import { createClient, createCluster } from "redis";
 import { createAdapter } from "@socket.io/redis-streams-adapter";
 
 const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
@@ -46,7 +46,10 @@ function tagged(value) {
   return value;
 }
 
-const redis = createClient({ url: REDIS_URL });
+// REDIS_CLUSTER: comma-separated node URLs of a Redis Cluster to use instead of REDIS_URL.
+const redis = process.env.REDIS_CLUSTER
+  ? createCluster({ rootNodes: process.env.REDIS_CLUSTER.split(",").map((url) => ({ url })) })
+  : createClient({ url: REDIS_URL });
 redis.on("error", (e) => console.error("redis error", e.message));
 await redis.connect();
 
