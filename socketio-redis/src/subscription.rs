@@ -1,15 +1,20 @@
-//! The subscription task of every adapter of this crate on a Redis Cluster
-//! ([`run_cluster_subscriber`]). On a single server each adapter keeps its own subscription
-//! loop (a RESP2 connection it reconnects and resubscribes itself); on a cluster, redis-rs's
-//! cluster connection carries the subscriptions (RESP3 push messages), sends each to the node
-//! that serves it and restores them when a node's connection comes back or a slot moves.
+//! Subscription tasks shared by the adapters of this crate: every adapter on a Redis Cluster
+//! ([`run_cluster_subscriber`]: redis-rs's cluster connection carries the subscriptions as
+//! RESP3 push messages, sends each to the node that serves it and restores them when a node's
+//! connection comes back or a slot moves), and sharded pub/sub on a single Redis 7 server
+//! ([`run_sharded_subscriber`]: redis-rs's `PubSub` has no `SSUBSCRIBE`, so this reads the
+//! RESP2 replies itself). Classic pub/sub on a single server is each adapter's own loop on
+//! redis-rs's `PubSub`.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use redis::cluster_async::ClusterConnection;
 use redis::{Msg, PushInfo, PushKind};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
+
+use crate::connection::{named_stream, RedisStream};
 
 /// A change to the subscriptions, as an adapter asks for it.
 pub(crate) enum SubCommand {
@@ -147,6 +152,191 @@ async fn apply(label: &'static str, conn: &mut ClusterConnection, cmd: SubComman
             }
         }
     }
+}
+
+/// Largest bulk string read from a sharded subscription (Redis's own `proto-max-bulk-len`
+/// default).
+const MAX_BULK: usize = 512 * 1024 * 1024;
+/// How long a sharded subscription must have been up for its loss to be followed by an
+/// immediate reconnect (else the next attempt waits its backoff).
+const STABLE: Duration = Duration::from_secs(1);
+
+/// Owns a sharded pub/sub connection to one Redis 7 server (`first`, opened with
+/// [`named_stream`]): sends the `SSUBSCRIBE`/`SUNSUBSCRIBE` of the changes received on `subs`
+/// (turned into [`SubCommand::SSubscribe`]/[`SubCommand::SUnsubscribe`] by `command`; other
+/// kinds are ignored), hands every `smessage` to `on_message(channel, payload)`, and when
+/// Redis drops the connection reconnects (named `name`) and subscribes `channels()` again.
+/// `label` names the adapter in logs. Ends when `subs` closes.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn run_sharded_subscriber<S>(
+    label: &'static str,
+    client: redis::Client,
+    name: String,
+    first: Box<dyn RedisStream>,
+    mut subs: mpsc::UnboundedReceiver<S>,
+    mut command: impl FnMut(S) -> Option<SubCommand> + Send,
+    channels: impl Fn() -> Vec<String> + Send,
+    mut on_message: impl FnMut(&str, &[u8]) + Send,
+) {
+    let mut next = Some(first);
+    let mut backoff = MIN_BACKOFF;
+    let mut wait = false;
+    loop {
+        let stream = match next.take() {
+            Some(s) => s,
+            None => {
+                if subs.is_closed() {
+                    return;
+                }
+                if wait {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+                wait = true;
+                match named_stream(&client, &name).await {
+                    Ok(Some(s)) => s,
+                    Ok(None) => return,
+                    Err(err) => {
+                        tracing::warn!(label, %err, "reconnecting the sharded subscription failed");
+                        continue;
+                    }
+                }
+            }
+        };
+        let (read, mut write) = tokio::io::split(stream);
+        let mut read = BufReader::new(read);
+        let wanted = channels();
+        if !wanted.is_empty() {
+            if let Err(err) = write.write_all(&packed("SSUBSCRIBE", &wanted)).await {
+                tracing::warn!(label, %err, "resubscribing the sharded channels failed");
+                continue;
+            }
+            tracing::info!(label, "sharded subscription restored");
+        }
+        let up = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                sub = subs.recv() => {
+                    let Some(sub) = sub else { return };
+                    let bytes = match command(sub) {
+                        Some(SubCommand::SSubscribe(c)) => packed("SSUBSCRIBE", &c),
+                        Some(SubCommand::SUnsubscribe(c)) => packed("SUNSUBSCRIBE", &c),
+                        _ => continue,
+                    };
+                    if let Err(err) = write.write_all(&bytes).await {
+                        tracing::warn!(label, %err, "sharded subscription lost, reconnecting");
+                        break;
+                    }
+                }
+                frame = read_frame(&mut read) => match frame {
+                    Ok(Frame::Array(items)) => {
+                        if let [Some(kind), Some(channel), Some(payload)] = &items[..] {
+                            if kind == b"smessage" {
+                                if let Ok(channel) = std::str::from_utf8(channel) {
+                                    on_message(channel, payload);
+                                }
+                            }
+                        }
+                    }
+                    Ok(Frame::Error(err)) => tracing::warn!(label, err, "redis refused a sharded subscription command"),
+                    Ok(Frame::Other) => {}
+                    Err(err) => {
+                        tracing::warn!(label, %err, "sharded subscription lost, reconnecting");
+                        break;
+                    }
+                }
+            }
+        }
+        if up.elapsed() >= STABLE {
+            wait = false;
+            backoff = MIN_BACKOFF;
+        }
+    }
+}
+
+/// One RESP2 reply on the subscription: an array of bulk strings / integers (a pub/sub
+/// message or confirmation), or anything else (ignored).
+enum Frame {
+    Array(Vec<Option<Vec<u8>>>),
+    Error(String),
+    Other,
+}
+
+async fn read_line<R: AsyncBufReadExt + Unpin>(r: &mut R) -> std::io::Result<Vec<u8>> {
+    let mut line = Vec::new();
+    // A line is a type byte and a number or short text: refuse runaway ones.
+    let n = (&mut *r)
+        .take(64 * 1024)
+        .read_until(b'\n', &mut line)
+        .await?;
+    if n == 0 || !line.ends_with(b"\r\n") {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "redis closed the subscription (or sent a malformed line)",
+        ));
+    }
+    line.truncate(line.len() - 2);
+    Ok(line)
+}
+
+fn bad(what: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned())
+}
+
+fn number(bytes: &[u8]) -> std::io::Result<i64> {
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad("malformed RESP length"))
+}
+
+/// Reads one element of an array: a bulk string (`None` when nil), or an integer / simple
+/// string as its text.
+async fn read_element<R: AsyncBufReadExt + Unpin>(r: &mut R) -> std::io::Result<Option<Vec<u8>>> {
+    let line = read_line(r).await?;
+    match line.first() {
+        Some(b'$') => {
+            let len = number(&line[1..])?;
+            if len < 0 {
+                return Ok(None);
+            }
+            let len = usize::try_from(len).map_err(|_| bad("bad bulk length"))?;
+            if len > MAX_BULK {
+                return Err(bad("bulk string too long"));
+            }
+            let mut buf = vec![0; len + 2];
+            r.read_exact(&mut buf).await?;
+            buf.truncate(len);
+            Ok(Some(buf))
+        }
+        Some(b':' | b'+') => Ok(Some(line[1..].to_vec())),
+        _ => Err(bad("unexpected RESP element on the subscription")),
+    }
+}
+
+async fn read_frame<R: AsyncBufReadExt + Unpin>(r: &mut R) -> std::io::Result<Frame> {
+    let line = read_line(r).await?;
+    match line.first() {
+        Some(b'*') => {
+            let n = number(&line[1..])?;
+            if !(0..=16).contains(&n) {
+                return Err(bad("unexpected array length on the subscription"));
+            }
+            let mut items = Vec::with_capacity(n as usize);
+            for _ in 0..n {
+                items.push(read_element(r).await?);
+            }
+            Ok(Frame::Array(items))
+        }
+        Some(b'-') => Ok(Frame::Error(
+            String::from_utf8_lossy(&line[1..]).into_owned(),
+        )),
+        _ => Ok(Frame::Other),
+    }
+}
+
+fn packed(command: &str, channels: &[String]) -> Vec<u8> {
+    redis::cmd(command).arg(channels).get_packed_command()
 }
 
 #[cfg(test)]

@@ -76,10 +76,6 @@ pub(super) const MIN_BACKOFF: Duration = Duration::from_millis(100);
 /// reconnect (else the next attempt waits its backoff).
 pub(super) const STABLE: Duration = Duration::from_secs(1);
 
-/// Longest wait for Redis to accept a new subscription connection and answer its `AUTH` and
-/// `CLIENT SETNAME`.
-const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// What a subscribed channel carries for its namespace.
 #[derive(Clone, Copy)]
 enum Route {
@@ -234,64 +230,6 @@ pub(super) async fn connect(client: &RedisClient, name: &str) -> redis::RedisRes
     crate::connection::connect(client, Some(name), None).await
 }
 
-/// A byte stream to Redis (TCP or Unix socket).
-pub(super) trait RedisStream:
-    tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send
-{
-}
-impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> RedisStream for T {}
-
-/// A raw connection to Redis named `name`, for a subscription: `AUTH` (when the client has a
-/// password) and `CLIENT SETNAME` sent and their replies read, within [`SETUP_TIMEOUT`].
-/// `Ok(None)` for addresses other than TCP and Unix sockets (TLS).
-pub(super) async fn named_stream(
-    client: &redis::Client,
-    name: &str,
-) -> redis::RedisResult<Option<Box<dyn RedisStream>>> {
-    let info = client.get_connection_info();
-    let settings = info.redis_settings();
-    let mut prelude = Vec::new();
-    let mut replies = 1;
-    if let Some(password) = settings.password() {
-        let mut auth = redis::cmd("AUTH");
-        if let Some(user) = settings.username() {
-            auth.arg(user);
-        }
-        prelude.extend(auth.arg(password).get_packed_command());
-        replies += 1;
-    }
-    prelude.extend(
-        redis::cmd("CLIENT")
-            .arg("SETNAME")
-            .arg(name)
-            .get_packed_command(),
-    );
-    let setup = async {
-        let mut stream: Box<dyn RedisStream> = match info.addr() {
-            redis::ConnectionAddr::Tcp(host, port) => {
-                let stream = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
-                stream.set_nodelay(true)?;
-                Box::new(stream)
-            }
-            #[cfg(unix)]
-            redis::ConnectionAddr::Unix(path) => {
-                Box::new(tokio::net::UnixStream::connect(path).await?)
-            }
-            _ => return Ok(None),
-        };
-        exchange(&mut stream, &prelude, replies).await?;
-        Ok::<_, redis::RedisError>(Some(stream))
-    };
-    tokio::time::timeout(SETUP_TIMEOUT, setup)
-        .await
-        .map_err(|_| {
-            redis::RedisError::from(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "redis did not answer the subscription's setup in time",
-            ))
-        })?
-}
-
 /// A RESP2 pub/sub connection named `name`. redis-rs's [`redis::aio::PubSub`] sends no other
 /// command than (un)subscribe and ping, so the name is set on the socket first
 /// ([`named_stream`]), then the socket goes to [`redis::aio::PubSub::new`] (which
@@ -301,7 +239,7 @@ async fn named_pubsub(
     client: &redis::Client,
     name: &str,
 ) -> redis::RedisResult<redis::aio::PubSub> {
-    match named_stream(client, name).await? {
+    match crate::connection::named_stream(client, name).await? {
         Some(stream) => {
             redis::aio::PubSub::new(client.get_connection_info().redis_settings(), stream).await
         }
@@ -310,31 +248,6 @@ async fn named_pubsub(
             client.get_async_pubsub().await
         }
     }
-}
-
-/// Writes `prelude` and reads `replies` one-line replies (`+OK` or an error, returned).
-async fn exchange<S>(stream: &mut S, prelude: &[u8], replies: usize) -> redis::RedisResult<()>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    stream.write_all(prelude).await?;
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 512];
-    while buf.windows(2).filter(|w| w == b"\r\n").count() < replies {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 || buf.len() > 64 * 1024 {
-            return Err(redis::RedisError::from(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "redis closed the subscription connection during its setup",
-            )));
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    for line in buf.split_inclusive(|b| *b == b'\n') {
-        redis::parse_redis_value(line)?.extract_error()?;
-    }
-    Ok(())
 }
 
 impl RedisAdapter {

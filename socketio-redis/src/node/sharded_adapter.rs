@@ -11,21 +11,17 @@ use socketio_core::adapter::{
     LocalAdapter, LocalSockets, RestoredSession, Session, SocketInfo,
 };
 use socketio_core::{Args, BoxFuture, Sid};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
-use super::adapter::{
-    connect, named_stream, pubsub_count, random_hex, run_publisher, MAX_BACKOFF, MIN_BACKOFF,
-    OUTBOX, STABLE,
-};
+use super::adapter::{connect, pubsub_count, random_hex, run_publisher, OUTBOX};
 use super::convert::{broadcast_flags, core_options, wire_options};
 use super::{
     BroadcastFlags, ClusterBody, ClusterMessage, Packet, RemoteSocket, ShardedChannels,
     SubscriptionMode, Value, DEFAULT_PREFIX, EVENT,
 };
 use crate::acks::{gather_remote_acks, AckReport};
-use crate::connection::{cluster_subscription, Commands, RedisClient};
-use crate::subscription::{run_cluster_subscriber, SubCommand};
+use crate::connection::{cluster_subscription, named_stream, Commands, RedisClient};
+use crate::subscription::{run_cluster_subscriber, run_sharded_subscriber, SubCommand};
 use socketio_core::node_compat::{
     args_from_node, args_to_node, handshake_of, json_to_node, node_to_json,
 };
@@ -61,12 +57,18 @@ impl Default for ShardedRedisAdapterConfig {
     }
 }
 
-/// Largest bulk string read from the subscription (Redis's own `proto-max-bulk-len` default).
-const MAX_BULK: usize = 512 * 1024 * 1024;
-
 enum Sub {
     Subscribe(Vec<String>),
     Unsubscribe(Vec<String>),
+}
+
+impl Sub {
+    fn into_command(self) -> Option<SubCommand> {
+        Some(match self {
+            Sub::Subscribe(c) => SubCommand::SSubscribe(c),
+            Sub::Unsubscribe(c) => SubCommand::SUnsubscribe(c),
+        })
+    }
 }
 
 /// The connections shared by the adapters of every namespace of one server.
@@ -180,12 +182,16 @@ impl ShardedRedisAdapter {
                 let stream = named_stream(standalone, &sub_name)
                     .await?
                     .ok_or_else(unsupported)?;
-                tokio::spawn(run_subscriber(
+                let (wanted, router) = (router.clone(), router.clone());
+                tokio::spawn(run_sharded_subscriber(
+                    "sharded redis adapter",
                     standalone.clone(),
                     sub_name,
                     stream,
-                    router.clone(),
                     sub_rx,
+                    Sub::into_command,
+                    move || wanted.lock().unwrap().keys().cloned().collect(),
+                    move |channel, payload| route(&router, channel, payload),
                 ));
             }
             (None, Some((conn, pushes))) => {
@@ -195,12 +201,7 @@ impl ShardedRedisAdapter {
                     conn,
                     pushes,
                     sub_rx,
-                    |sub| {
-                        Some(match sub {
-                            Sub::Subscribe(c) => SubCommand::SSubscribe(c),
-                            Sub::Unsubscribe(c) => SubCommand::SUnsubscribe(c),
-                        })
-                    },
+                    Sub::into_command,
                     move |msg| route(&router, msg.get_channel_name(), msg.get_payload_bytes()),
                 ));
             }
@@ -852,183 +853,6 @@ impl Adapter for ShardedRedisAdapter {
     fn restore_session(&self, pid: &str, offset: &str) -> BoxFuture<Option<RestoredSession>> {
         self.local.restore_session(pid, offset)
     }
-}
-
-// ---------------------------------------------------------------- subscription
-
-/// One RESP2 reply on the subscription: an array of bulk strings / integers (a pub/sub
-/// message or confirmation), or anything else (ignored).
-enum Frame {
-    Array(Vec<Option<Vec<u8>>>),
-    Error(String),
-    Other,
-}
-
-async fn read_line<R: AsyncBufReadExt + Unpin>(r: &mut R) -> std::io::Result<Vec<u8>> {
-    let mut line = Vec::new();
-    // A line is a type byte and a number or short text: refuse runaway ones.
-    let n = (&mut *r)
-        .take(64 * 1024)
-        .read_until(b'\n', &mut line)
-        .await?;
-    if n == 0 || !line.ends_with(b"\r\n") {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            "redis closed the subscription (or sent a malformed line)",
-        ));
-    }
-    line.truncate(line.len() - 2);
-    Ok(line)
-}
-
-fn bad(what: &str) -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned())
-}
-
-fn number(bytes: &[u8]) -> std::io::Result<i64> {
-    std::str::from_utf8(bytes)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad("malformed RESP length"))
-}
-
-/// Reads one element of an array: a bulk string (`None` when nil), or an integer / simple
-/// string as its text.
-async fn read_element<R: AsyncBufReadExt + Unpin>(r: &mut R) -> std::io::Result<Option<Vec<u8>>> {
-    let line = read_line(r).await?;
-    match line.first() {
-        Some(b'$') => {
-            let len = number(&line[1..])?;
-            if len < 0 {
-                return Ok(None);
-            }
-            let len = usize::try_from(len).map_err(|_| bad("bad bulk length"))?;
-            if len > MAX_BULK {
-                return Err(bad("bulk string too long"));
-            }
-            let mut buf = vec![0; len + 2];
-            r.read_exact(&mut buf).await?;
-            buf.truncate(len);
-            Ok(Some(buf))
-        }
-        Some(b':' | b'+') => Ok(Some(line[1..].to_vec())),
-        _ => Err(bad("unexpected RESP element on the subscription")),
-    }
-}
-
-async fn read_frame<R: AsyncBufReadExt + Unpin>(r: &mut R) -> std::io::Result<Frame> {
-    let line = read_line(r).await?;
-    match line.first() {
-        Some(b'*') => {
-            let n = number(&line[1..])?;
-            if !(0..=16).contains(&n) {
-                return Err(bad("unexpected array length on the subscription"));
-            }
-            let mut items = Vec::with_capacity(n as usize);
-            for _ in 0..n {
-                items.push(read_element(r).await?);
-            }
-            Ok(Frame::Array(items))
-        }
-        Some(b'-') => Ok(Frame::Error(
-            String::from_utf8_lossy(&line[1..]).into_owned(),
-        )),
-        _ => Ok(Frame::Other),
-    }
-}
-
-fn packed(command: &str, channels: &[String]) -> Vec<u8> {
-    redis::cmd(command).arg(channels).get_packed_command()
-}
-
-/// Owns the subscription connection: sends `SSUBSCRIBE`/`SUNSUBSCRIBE`, routes `smessage`s to
-/// the namespace adapters, reconnects (resubscribing every routed channel) when Redis drops
-/// it. Ends when every adapter and the factory are gone.
-async fn run_subscriber(
-    client: redis::Client,
-    name: String,
-    first: Box<dyn super::adapter::RedisStream>,
-    router: Arc<Mutex<HashMap<String, Weak<ShardedRedisAdapter>>>>,
-    mut subs: mpsc::UnboundedReceiver<Sub>,
-) {
-    let mut next = Some(first);
-    let mut backoff = MIN_BACKOFF;
-    let mut wait = false;
-    loop {
-        let stream = match next.take() {
-            Some(s) => s,
-            None => {
-                if subs.is_closed() {
-                    return;
-                }
-                if wait {
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                }
-                wait = true;
-                match named_stream(&client, &name).await {
-                    Ok(Some(s)) => s,
-                    Ok(None) => return,
-                    Err(err) => {
-                        tracing::warn!(%err, "sharded redis adapter: reconnecting the subscription failed");
-                        continue;
-                    }
-                }
-            }
-        };
-        let (read, mut write) = tokio::io::split(stream);
-        let mut read = BufReader::new(read);
-        let channels: Vec<String> = router.lock().unwrap().keys().cloned().collect();
-        if !channels.is_empty() {
-            if let Err(err) = write.write_all(&packed("SSUBSCRIBE", &channels)).await {
-                tracing::warn!(%err, "sharded redis adapter: resubscribing failed");
-                continue;
-            }
-            tracing::info!("sharded redis adapter: subscription restored");
-        }
-        let up = tokio::time::Instant::now();
-        loop {
-            tokio::select! {
-                sub = subs.recv() => {
-                    let Some(sub) = sub else { return };
-                    let bytes = match sub {
-                        Sub::Subscribe(c) => packed("SSUBSCRIBE", &c),
-                        Sub::Unsubscribe(c) => packed("SUNSUBSCRIBE", &c),
-                    };
-                    if let Err(err) = write.write_all(&bytes).await {
-                        tracing::warn!(%err, "sharded redis adapter: subscription lost, reconnecting");
-                        break;
-                    }
-                }
-                frame = read_frame(&mut read) => match frame {
-                    Ok(Frame::Array(items)) => dispatch(&router, &items),
-                    Ok(Frame::Error(err)) => tracing::warn!(err, "sharded redis adapter: redis refused a subscription command"),
-                    Ok(Frame::Other) => {}
-                    Err(err) => {
-                        tracing::warn!(%err, "sharded redis adapter: subscription lost, reconnecting");
-                        break;
-                    }
-                }
-            }
-        }
-        if up.elapsed() >= STABLE {
-            wait = false;
-            backoff = MIN_BACKOFF;
-        }
-    }
-}
-
-fn dispatch(router: &Mutex<HashMap<String, Weak<ShardedRedisAdapter>>>, items: &[Option<Vec<u8>>]) {
-    let [Some(kind), Some(channel), Some(payload)] = items else {
-        return;
-    };
-    if kind != b"smessage" {
-        return;
-    }
-    let Ok(channel) = std::str::from_utf8(channel) else {
-        return;
-    };
-    route(router, channel, payload);
 }
 
 /// Hands an `smessage` on `channel` to the namespace adapter subscribed to it.
