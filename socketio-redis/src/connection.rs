@@ -39,7 +39,11 @@ use redis::{AsyncConnectionConfig, IntoConnectionInfo, PushInfo, RedisFuture, Va
 ///   slots move (RESP3 push messages); messages published while a node's connection is down are
 ///   lost, as with any Redis pub/sub (the Streams adapter resumes from its last stream id).
 ///
-/// Connections to a cluster are not named with `CLIENT SETNAME` (the standalone ones are).
+/// Redis orders the messages of one channel, not those of two channels on two primaries: on a
+/// cluster, sharded broadcasts to different rooms (each room its channel, in the sharded
+/// adapter's `dynamic` mode) may reach a client in another order than they were emitted, as
+/// with Node's sharded adapter. Connections to a cluster are not named with `CLIENT SETNAME`
+/// (the standalone ones are).
 #[derive(Clone)]
 pub struct RedisClient(Target);
 
@@ -447,6 +451,15 @@ where
         redis::parse_redis_value(line)?.extract_error()?;
     }
     Ok(())
+}
+
+/// The error of a sharded subscription on a single server reached neither over TCP nor a Unix
+/// socket (TLS: [`named_stream`] gives `None`).
+pub(crate) fn sharded_unsupported() -> redis::RedisError {
+    redis::RedisError::from(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "sharded pub/sub on a single Redis server is reached over TCP or a Unix socket only",
+    ))
 }
 
 #[cfg(test)]

@@ -43,10 +43,36 @@ fn unique_stream(test: &str) -> String {
     format!("rs-streams-{test}-{}-{nanos}", std::process::id())
 }
 
+/// The adapter options a test sets on both sides (Node's `streamCount`, `useShardedPubSub`,
+/// `onlyPlaintext`).
+#[derive(Clone, Copy, Debug, Default)]
+struct Options {
+    stream_count: usize,
+    sharded: bool,
+    only_plaintext: bool,
+}
+
+impl Options {
+    fn env(self) -> Vec<(&'static str, String)> {
+        vec![
+            ("STREAM_COUNT", self.stream_count.max(1).to_string()),
+            (
+                "SHARDED_PUBSUB",
+                if self.sharded { "1" } else { "" }.to_owned(),
+            ),
+            (
+                "ONLY_PLAINTEXT",
+                if self.only_plaintext { "1" } else { "" }.to_owned(),
+            ),
+        ]
+    }
+}
+
 impl NodeSide {
     async fn start(stream: &str, rust_port: u16, clients_only: bool) -> NodeSide {
         Self::start_with(
             Deployment::Standalone,
+            Options::default(),
             stream,
             rust_port,
             clients_only,
@@ -57,6 +83,7 @@ impl NodeSide {
 
     async fn start_with(
         deployment: Deployment,
+        options: Options,
         stream: &str,
         rust_port: u16,
         clients_only: bool,
@@ -72,6 +99,7 @@ impl NodeSide {
             ("RUST_PORT", rust_port.to_string()),
         ];
         env.extend(deployment.env());
+        env.extend(options.env());
         Self::spawn(node_dir(), "streams", &env).await
     }
 
@@ -134,7 +162,12 @@ impl Drop for RustSide {
     }
 }
 
-async fn rust_side(deployment: Deployment, stream: &str, max_len: usize) -> RustSide {
+async fn rust_side(
+    deployment: Deployment,
+    options: Options,
+    stream: &str,
+    max_len: usize,
+) -> RustSide {
     let name = format!("socketio-streams-{stream}");
     let config = RedisStreamsConfig {
         stream_name: stream.to_owned(),
@@ -143,6 +176,9 @@ async fn rust_side(deployment: Deployment, stream: &str, max_len: usize) -> Rust
         request_timeout: REQUEST_TIMEOUT,
         connection_name: Some(name.clone()),
         max_len,
+        stream_count: options.stream_count.max(1),
+        use_sharded_pub_sub: options.sharded,
+        only_plaintext: options.only_plaintext,
         ..RedisStreamsConfig::default()
     };
     let factory = RedisStreamsAdapter::factory(deployment.client(), config)
@@ -200,18 +236,20 @@ async fn rust_side(deployment: Deployment, stream: &str, max_len: usize) -> Rust
 
 /// Both sides up, each counting two nodes.
 async fn mixed(test: &str) -> (RustSide, NodeSide, String) {
-    mixed_with(Deployment::Standalone, test, 10_000).await
+    mixed_with(Deployment::Standalone, Options::default(), test, 10_000).await
 }
 
 /// The same on `deployment`, with the stream trimmed to about `max_len` entries on both sides.
 async fn mixed_with(
     deployment: Deployment,
+    options: Options,
     test: &str,
     max_len: usize,
 ) -> (RustSide, NodeSide, String) {
     let stream = unique_stream(test);
-    let rust = rust_side(deployment, &stream, max_len).await;
-    let mut node = NodeSide::start_with(deployment, &stream, rust.port, false, max_len).await;
+    let rust = rust_side(deployment, options, &stream, max_len).await;
+    let mut node =
+        NodeSide::start_with(deployment, options, &stream, rust.port, false, max_len).await;
     assert_eq!(rust.io.ns("/").server_count().await, 2);
     assert_eq!(node.cmd(json!({"cmd": "count"})).await["count"], json!(2));
     (rust, node, stream)
@@ -244,18 +282,42 @@ const ALL: [&str; 4] = ["n1", "n2", "r1", "r2"];
 /// persisted by one side and restored by the other, each from the Node side to ours and back.
 #[tokio::test]
 async fn every_operation_crosses_a_mixed_streams_cluster_both_ways() {
-    every_operation_crosses(Deployment::Standalone).await;
+    every_operation_crosses(Deployment::Standalone, Options::default()).await;
+}
+
+/// The same with `streamCount: 3` (namespace `/` on stream `-2`, every node reading three
+/// streams) and `useShardedPubSub`, on one Redis.
+#[tokio::test]
+async fn every_operation_crosses_with_three_streams_and_sharded_pub_sub() {
+    let options = Options {
+        stream_count: 3,
+        sharded: true,
+        only_plaintext: false,
+    };
+    every_operation_crosses(Deployment::Standalone, options).await;
+}
+
+/// The same on a Redis Cluster, where the three streams and the sharded channels spread over
+/// the primaries.
+#[tokio::test]
+async fn every_operation_crosses_with_three_streams_and_sharded_pub_sub_on_redis_cluster() {
+    let options = Options {
+        stream_count: 3,
+        sharded: true,
+        only_plaintext: false,
+    };
+    every_operation_crosses(Deployment::Cluster, options).await;
 }
 
 /// The same on a Redis Cluster (three primaries): the stream and each session key live on the
 /// primary owning their slot; Node's client is a `createCluster` one.
 #[tokio::test]
 async fn every_operation_crosses_a_mixed_streams_cluster_on_redis_cluster() {
-    every_operation_crosses(Deployment::Cluster).await;
+    every_operation_crosses(Deployment::Cluster, Options::default()).await;
 }
 
-async fn every_operation_crosses(deployment: Deployment) {
-    let (mut rust, mut node, _stream) = mixed_with(deployment, "ops", 10_000).await;
+async fn every_operation_crosses(deployment: Deployment, options: Options) {
+    let (mut rust, mut node, _stream) = mixed_with(deployment, options, "ops", 10_000).await;
     let io = rust.io.clone();
 
     // Node -> everyone: to room1 except room2, with binary; n1 and r1 only.
@@ -468,6 +530,80 @@ async fn every_operation_crosses(deployment: Deployment) {
     .await;
 }
 
+/// `onlyPlaintext` on both sides: a broadcast's binary crosses the stream as JSON, so the other
+/// node's clients get `{"type": "Buffer", "data": [..]}` (what `JSON.stringify` makes of a
+/// Node `Buffer`) while the sender's own clients get the binary; our entries' `data` is JSON
+/// text, not base64 msgpack.
+#[tokio::test]
+async fn only_plaintext_sends_binary_as_json_both_ways() {
+    let options = Options {
+        stream_count: 1,
+        sharded: false,
+        only_plaintext: true,
+    };
+    let (rust, mut node, stream) =
+        mixed_with(Deployment::Standalone, options, "plain", 10_000).await;
+
+    node.cmd(json!({"cmd": "emit", "rooms": ["room2"], "event": "from-node", "args": [{"$bin": "0102"}]}))
+        .await;
+    node.cmd(json!({"cmd": "emit", "event": "mark1"})).await;
+    let from_node = |name: &str| {
+        if name.starts_with('n') {
+            json!({"$bin": "0102"})
+        } else {
+            json!({"type": "Buffer", "data": [1, 2]})
+        }
+    };
+    for name in ["n2", "r2"] {
+        let got = node.events_until(name, "mark1").await;
+        assert_eq!(got.len(), 1, "{name} got {got:?}");
+        assert_eq!(got[0].1[0], from_node(name), "{name}");
+    }
+
+    rust.io
+        .to("room2")
+        .emit("from-rust", &(bytes::Bytes::from_static(&[3, 4]),))
+        .unwrap();
+    let mut conn = redis::Client::open(REDIS_URL)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    // Our entry: the last one with our uid (within 5 s).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let data: String = loop {
+        let last: redis::streams::StreamRangeReply = redis::cmd("XREVRANGE")
+            .arg(&stream)
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        if let Some(entry) = last.ids.first() {
+            if entry.get::<String>("uid").as_deref() == Some(rust.adapter.uid()) {
+                break entry.get("data").unwrap_or_default();
+            }
+        }
+        assert!(Instant::now() < deadline, "our entry is not in the stream");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(data.starts_with('{'), "our entry's data is JSON: {data}");
+    assert!(data.contains(r#"{"type":"Buffer","data":[3,4]}"#), "{data}");
+    rust.io.emit("mark2", &()).unwrap();
+    for name in ["n2", "r2"] {
+        let got = node.events_until(name, "mark2").await;
+        assert_eq!(got.len(), 1, "{name} got {got:?}");
+        let want = if name.starts_with('r') {
+            json!({"$bin": "0304"})
+        } else {
+            json!({"type": "Buffer", "data": [3, 4]})
+        };
+        assert_eq!(got[0].1[0], want, "{name}");
+    }
+}
+
 /// 10 000 room broadcasts from each side: every client (two per node) gets each of the
 /// 20 000 exactly once. (The stream is kept to ~100 000 entries here: with the default
 /// `maxLen` of 10 000, a reader more than 10 000 entries behind loses the trimmed ones, on
@@ -484,7 +620,8 @@ async fn ten_thousand_broadcasts_each_way_on_redis_cluster() {
 }
 
 async fn flood(deployment: Deployment) {
-    let (rust, mut node, _stream) = mixed_with(deployment, "flood", 100_000).await;
+    let (rust, mut node, _stream) =
+        mixed_with(deployment, Options::default(), "flood", 100_000).await;
     const N: u64 = 10_000;
     node.cmd(json!({"cmd": "flood", "count": N})).await;
     for i in 0..N {
@@ -575,7 +712,8 @@ async fn connections_named(name: &str) -> Vec<String> {
 /// cut can lose anything; see the flood test.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reader_resumes_after_its_connection_is_killed_and_loses_nothing() {
-    let (rust, mut node, _stream) = mixed_with(Deployment::Standalone, "cut", 100_000).await;
+    let (rust, mut node, _stream) =
+        mixed_with(Deployment::Standalone, Options::default(), "cut", 100_000).await;
     let reader = format!("{}-reader", rust.name);
     let before = connections_named(&reader).await;
     assert_eq!(before.len(), 1, "{before:?}");

@@ -181,7 +181,7 @@ impl ShardedRedisAdapter {
             (Some(standalone), _) => {
                 let stream = named_stream(standalone, &sub_name)
                     .await?
-                    .ok_or_else(unsupported)?;
+                    .ok_or_else(crate::connection::sharded_unsupported)?;
                 let (wanted, router) = (router.clone(), router.clone());
                 tokio::spawn(run_sharded_subscriber(
                     "sharded redis adapter",
@@ -572,13 +572,6 @@ impl ShardedRedisAdapter {
             }
         }
     }
-}
-
-fn unsupported() -> redis::RedisError {
-    redis::RedisError::from(std::io::Error::new(
-        std::io::ErrorKind::Unsupported,
-        "the sharded adapter reaches Redis over TCP or a Unix socket only",
-    ))
 }
 
 impl Drop for ShardedRedisAdapter {

@@ -16,16 +16,16 @@ use socketio_core::{Args, BoxFuture, Sid};
 use tokio::sync::mpsc;
 
 use super::{
-    decode_entry, decode_pubsub, decode_session, encode_entry, encode_pubsub, encode_session,
+    decode_entry, decode_pubsub, decode_session, encode_entry_as, encode_pubsub, encode_session,
     goes_to_stream, next_offset, selects,
 };
 use crate::acks::{gather_remote_acks, AckReport};
-use crate::connection::{cluster_subscription, connect, Commands, RedisClient};
+use crate::connection::{cluster_subscription, connect, named_stream, Commands, RedisClient};
 use crate::node::convert::{broadcast_flags, core_options, wire_options};
 use crate::node::{
     BroadcastFlags, ClusterBody, ClusterMessage, Packet, RemoteSocket, Value, DEFAULT_PREFIX, EVENT,
 };
-use crate::subscription::{run_cluster_subscriber, SubCommand};
+use crate::subscription::{run_cluster_subscriber, run_sharded_subscriber, SubCommand};
 use socketio_core::node_compat::{
     args_from_node, args_to_node, handshake_of, json_to_node, node_to_json,
 };
@@ -35,8 +35,24 @@ use socketio_core::node_compat::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedisStreamsConfig {
     /// The stream every node of the cluster writes and reads (`streamName`; default
-    /// `"socket.io"`).
+    /// `"socket.io"`), or the streams' common prefix with [`RedisStreamsConfig::stream_count`].
     pub stream_name: String,
+    /// How many streams the namespaces are spread over (`streamCount`; default 1). With more
+    /// than one, namespace `nsp` writes to `{stream_name}-{i}`, where `i` is JavaScript's
+    /// `hashCode(nsp) % stream_count` (the 32-bit `hash * 31 + UTF-16 unit` of Node's
+    /// `util.js`), and every node reads each of `{stream_name}-0` to `-{stream_count - 1}` on a
+    /// connection of its own (on a Redis Cluster, the streams spread over the primaries). As in
+    /// Node 0.3.1, `%` keeps the hash's sign: a namespace whose hash is negative writes to
+    /// `{stream_name}--{i}`, which no node reads. 0 counts as 1.
+    pub stream_count: usize,
+    /// Requests and answers over sharded pub/sub (`SSUBSCRIBE`/`SPUBLISH`, Redis 7) instead of
+    /// classic pub/sub, and nodes counted with `PUBSUB SHARDNUMSUB` (`useShardedPubSub`;
+    /// default `false`).
+    pub use_sharded_pub_sub: bool,
+    /// Writes stream entries' `data` as JSON even when it holds binary (`onlyPlaintext`;
+    /// default `false`): binary then arrives as `{"type":"Buffer","data":[..]}` objects, as
+    /// from Node with this option. Entries of either form are read.
+    pub only_plaintext: bool,
     /// The prefix of the pub/sub channels (`channelPrefix`; default `"socket.io"`).
     pub channel_prefix: String,
     /// The approximate length the stream is trimmed to on each write (`maxLen`; default 10 000
@@ -61,10 +77,48 @@ pub struct RedisStreamsConfig {
     pub connection_name: Option<String>,
 }
 
+impl RedisStreamsConfig {
+    /// The stream namespace `nsp` writes to (see [`RedisStreamsConfig::stream_count`]).
+    pub fn stream_for(&self, nsp: &str) -> String {
+        if self.stream_count <= 1 {
+            return self.stream_name.clone();
+        }
+        let hash = nsp.encode_utf16().fold(0i32, |h, unit| {
+            h.wrapping_mul(31).wrapping_add(i32::from(unit))
+        });
+        // JavaScript's `%` takes the dividend's sign, as Rust's `%` on `i32` does.
+        let count = i32::try_from(self.stream_count).unwrap_or(i32::MAX);
+        format!("{}-{}", self.stream_name, hash % count)
+    }
+
+    /// Every stream a node reads: `[stream_name]`, or `{stream_name}-0` to
+    /// `-{stream_count - 1}`.
+    pub fn streams(&self) -> Vec<String> {
+        if self.stream_count <= 1 {
+            vec![self.stream_name.clone()]
+        } else {
+            (0..self.stream_count)
+                .map(|i| format!("{}-{i}", self.stream_name))
+                .collect()
+        }
+    }
+
+    fn publish_command(&self) -> &'static str {
+        if self.use_sharded_pub_sub {
+            "SPUBLISH"
+        } else {
+            "PUBLISH"
+        }
+    }
+}
+
 impl Default for RedisStreamsConfig {
     fn default() -> Self {
         RedisStreamsConfig {
             stream_name: DEFAULT_PREFIX.to_owned(),
+            stream_count: 1,
+            use_sharded_pub_sub: false,
+            only_plaintext: false,
             channel_prefix: DEFAULT_PREFIX.to_owned(),
             max_len: 10_000,
             read_count: 100,
@@ -95,7 +149,8 @@ type OnAdded = Box<dyn FnOnce(Option<String>) + Send>;
 
 /// A write, in the order the adapters asked for it.
 enum Out {
-    Xadd(Vec<(&'static str, String)>, Option<OnAdded>),
+    /// `XADD` to the stream named first.
+    Xadd(String, Vec<(&'static str, String)>, Option<OnAdded>),
     Publish(String, Vec<u8>),
     SetPx(String, String, u64),
 }
@@ -128,7 +183,7 @@ impl Shared {
     fn send(&self, out: Out) {
         if let Err(err) = self.outbox.try_send(out) {
             tracing::warn!("redis streams adapter: outbox full or closed, message dropped");
-            if let Out::Xadd(_, Some(on_added)) = err.into_inner() {
+            if let Out::Xadd(_, _, Some(on_added)) = err.into_inner() {
                 on_added(None);
             }
         }
@@ -197,6 +252,8 @@ pub struct RedisStreamsAdapter {
     shared: Arc<Shared>,
     uid: String,
     nsp: String,
+    /// The stream this namespace writes to ([`RedisStreamsConfig::stream_for`]).
+    stream: String,
     public: String,
     private: String,
     local: LocalAdapter,
@@ -233,22 +290,38 @@ impl RedisStreamsAdapter {
             .clone()
             .unwrap_or_else(|| format!("socketio-streams-{}", random_hex()));
         let mut writer = connect(&client, Some(&format!("{name}-pub")), None).await?;
-        let last: StreamRangeReply = redis::cmd("XREVRANGE")
-            .arg(&config.stream_name)
-            .arg("+")
-            .arg("-")
-            .arg("COUNT")
-            .arg(1)
-            .query_async(&mut writer)
-            .await?;
-        let last_id = last
-            .ids
-            .first()
-            .map_or_else(|| "0-0".to_owned(), |e| e.id.clone());
+        // Each stream is read from its last entry on.
+        let mut readers = Vec::new();
+        for stream in config.streams() {
+            let last: StreamRangeReply = redis::cmd("XREVRANGE")
+                .arg(&stream)
+                .arg("+")
+                .arg("-")
+                .arg("COUNT")
+                .arg(1)
+                .query_async(&mut writer)
+                .await?;
+            let last_id = last
+                .ids
+                .first()
+                .map_or_else(|| "0-0".to_owned(), |e| e.id.clone());
+            readers.push((stream, last_id));
+        }
         let cluster = cluster_subscription(&client).await?;
+        let sub_name = format!("{name}-sub");
+        let sharded_stream = match client.standalone() {
+            Some(standalone) if config.use_sharded_pub_sub => Some(
+                named_stream(standalone, &sub_name)
+                    .await?
+                    .ok_or_else(crate::connection::sharded_unsupported)?,
+            ),
+            _ => None,
+        };
         let pubsub = match client.standalone() {
-            Some(standalone) => Some(standalone.get_async_pubsub().await?),
-            None => None,
+            Some(standalone) if !config.use_sharded_pub_sub => {
+                Some(standalone.get_async_pubsub().await?)
+            }
+            _ => None,
         };
         let (outbox, queued) = mpsc::channel(OUTBOX);
         let (subs, sub_rx) = mpsc::unbounded_channel();
@@ -265,13 +338,28 @@ impl RedisStreamsAdapter {
         tokio::spawn(run_writer(
             client.clone(),
             writer,
-            shared.config.stream_name.clone(),
             shared.config.max_len,
+            shared.config.publish_command(),
             format!("{}-pub", shared.name),
             queued,
         ));
-        match (client.standalone(), pubsub, cluster) {
-            (Some(standalone), Some(pubsub), _) => {
+        let sharded = shared.config.use_sharded_pub_sub;
+        // Turns an adapter's change into the subscription command, at the time it is applied.
+        let wanted = router.clone();
+        let command = move |sub: Sub| match sub {
+            Sub::Subscribe(c) if sharded => Some(SubCommand::SSubscribe(c)),
+            Sub::Subscribe(c) => Some(SubCommand::Subscribe(c)),
+            Sub::Unsubscribe(c) => {
+                let gone = still_unwanted(&wanted, c);
+                (!gone.is_empty()).then_some(if sharded {
+                    SubCommand::SUnsubscribe(gone)
+                } else {
+                    SubCommand::Unsubscribe(gone)
+                })
+            }
+        };
+        match (client.standalone(), pubsub, sharded_stream, cluster) {
+            (Some(standalone), Some(pubsub), _, _) => {
                 tokio::spawn(run_subscriber(
                     standalone.clone(),
                     pubsub,
@@ -279,26 +367,40 @@ impl RedisStreamsAdapter {
                     sub_rx,
                 ));
             }
-            (_, _, Some((conn, pushes))) => {
-                let (wanted, router) = (router.clone(), router.clone());
+            (Some(standalone), None, Some(stream), _) => {
+                let (channels, router) = (router.clone(), router.clone());
+                tokio::spawn(run_sharded_subscriber(
+                    "redis streams adapter",
+                    standalone.clone(),
+                    sub_name,
+                    stream,
+                    sub_rx,
+                    command,
+                    move || channels.lock().unwrap().channels.keys().cloned().collect(),
+                    move |channel, payload| on_payload(&router, channel, payload),
+                ));
+            }
+            (None, _, _, Some((conn, pushes))) => {
+                let router = router.clone();
                 tokio::spawn(run_cluster_subscriber(
                     "redis streams adapter",
                     conn,
                     pushes,
                     sub_rx,
-                    move |sub| match sub {
-                        Sub::Subscribe(c) => Some(SubCommand::Subscribe(c)),
-                        Sub::Unsubscribe(c) => {
-                            let gone = still_unwanted(&wanted, c);
-                            (!gone.is_empty()).then_some(SubCommand::Unsubscribe(gone))
-                        }
-                    },
-                    move |msg| on_pubsub(&router, msg),
+                    command,
+                    move |msg| on_payload(&router, msg.get_channel_name(), msg.get_payload_bytes()),
                 ));
             }
             _ => unreachable!("a client is standalone or a cluster"),
         }
-        tokio::spawn(run_reader(Arc::downgrade(&shared), router, last_id));
+        for (stream, last_id) in readers {
+            tokio::spawn(run_reader(
+                Arc::downgrade(&shared),
+                router.clone(),
+                stream,
+                last_id,
+            ));
+        }
         Ok(move |sockets: LocalSockets| RedisStreamsAdapter::new(shared.clone(), sockets))
     }
 
@@ -313,6 +415,7 @@ impl RedisStreamsAdapter {
             closed: std::sync::atomic::AtomicBool::new(false),
             shared: shared.clone(),
             uid,
+            stream: shared.config.stream_for(&nsp),
             nsp: nsp.clone(),
             public: public.clone(),
             private: private.clone(),
@@ -342,6 +445,10 @@ impl RedisStreamsAdapter {
         self.me.upgrade().expect("called through an Arc")
     }
 
+    fn entry(&self, msg: &ClusterMessage) -> Vec<(&'static str, String)> {
+        encode_entry_as(msg, self.shared.config.only_plaintext)
+    }
+
     fn message(&self, body: ClusterBody) -> ClusterMessage {
         ClusterMessage {
             uid: self.uid.clone(),
@@ -354,7 +461,8 @@ impl RedisStreamsAdapter {
     fn publish(&self, body: ClusterBody) {
         let msg = self.message(body);
         if goes_to_stream(&msg) {
-            self.shared.send(Out::Xadd(encode_entry(&msg), None));
+            self.shared
+                .send(Out::Xadd(self.stream.clone(), self.entry(&msg), None));
         } else {
             self.shared
                 .send(Out::Publish(self.public.clone(), encode_pubsub(&msg)));
@@ -371,7 +479,12 @@ impl RedisStreamsAdapter {
     async fn count(&self) -> usize {
         let result = async {
             let mut conn = self.shared.command().await?;
-            conn.pubsub_count("NUMSUB", &self.public).await
+            let sub = if self.shared.config.use_sharded_pub_sub {
+                "SHARDNUMSUB"
+            } else {
+                "NUMSUB"
+            };
+            conn.pubsub_count(sub, &self.public).await
         }
         .await;
         match result {
@@ -593,7 +706,7 @@ impl RedisStreamsAdapter {
         let Some(mut start) = next_offset(offset) else {
             return Ok(None);
         };
-        let stream = &self.shared.config.stream_name;
+        let stream = &self.stream;
         let key = format!("{}{pid}", self.shared.config.session_key_prefix);
         let mut conn = self.shared.command().await?;
         let (raw,): (Option<Vec<u8>>,) = redis::pipe()
@@ -763,8 +876,11 @@ impl Adapter for RedisStreamsAdapter {
                             None => this.local.broadcast(&packet, &opts),
                         });
                         let msg = self.message(body);
-                        self.shared
-                            .send(Out::Xadd(encode_entry(&msg), Some(on_added)));
+                        self.shared.send(Out::Xadd(
+                            self.stream.clone(),
+                            self.entry(&msg),
+                            Some(on_added),
+                        ));
                         return;
                     }
                     self.publish(body);
@@ -983,8 +1099,8 @@ impl Adapter for RedisStreamsAdapter {
 async fn run_writer(
     client: RedisClient,
     conn: Commands,
-    stream: String,
     max_len: usize,
+    publish: &'static str,
     name: String,
     mut queued: mpsc::Receiver<Out>,
 ) {
@@ -997,9 +1113,9 @@ async fn run_writer(
         for out in &mut batch {
             let mut cmd;
             match out {
-                Out::Xadd(fields, on_added) => {
+                Out::Xadd(stream, fields, on_added) => {
                     cmd = redis::cmd("XADD");
-                    cmd.arg(&stream)
+                    cmd.arg(&*stream)
                         .arg("MAXLEN")
                         .arg("~")
                         .arg(max_len)
@@ -1012,7 +1128,7 @@ async fn run_writer(
                     }
                 }
                 Out::Publish(channel, payload) => {
-                    cmd = redis::cmd("PUBLISH");
+                    cmd = redis::cmd(publish);
                     cmd.arg(channel).arg(payload);
                 }
                 Out::SetPx(key, value, ms) => {
@@ -1061,12 +1177,16 @@ async fn run_writer(
 /// Reads the stream from `last_id` on, forever: routes each entry to its namespace's adapter,
 /// and after a failure (Redis dropped the connection) reconnects and resumes after the last
 /// entry it read. Ends when every adapter and the factory are gone.
-async fn run_reader(shared: Weak<Shared>, router: Arc<Mutex<Router>>, mut last_id: String) {
-    let Some((client, name, stream, count, block)) = shared.upgrade().map(|s| {
+async fn run_reader(
+    shared: Weak<Shared>,
+    router: Arc<Mutex<Router>>,
+    stream: String,
+    mut last_id: String,
+) {
+    let Some((client, name, count, block)) = shared.upgrade().map(|s| {
         (
             s.client.clone(),
             format!("{}-reader", s.name),
-            s.config.stream_name.clone(),
             s.config.read_count.max(1),
             s.config.block_time,
         )
@@ -1230,14 +1350,19 @@ fn still_unwanted(router: &Mutex<Router>, channels: Vec<String>) -> Vec<String> 
 
 /// Hands a pub/sub message (a request or response) to the adapter of its channel.
 fn on_pubsub(router: &Mutex<Router>, msg: &redis::Msg) {
+    on_payload(router, msg.get_channel_name(), msg.get_payload_bytes());
+}
+
+/// Hands the payload of a pub/sub message on `channel` to the adapter of the channel.
+fn on_payload(router: &Mutex<Router>, channel: &str, payload: &[u8]) {
     let adapter = router
         .lock()
         .unwrap()
         .channels
-        .get(msg.get_channel_name())
+        .get(channel)
         .and_then(Weak::upgrade);
     if let Some(adapter) = adapter {
-        match decode_pubsub(msg.get_payload_bytes()) {
+        match decode_pubsub(payload) {
             Ok(m) => adapter.on_message(m, None),
             Err(err) => tracing::debug!(%err, "undecodable message ignored"),
         }

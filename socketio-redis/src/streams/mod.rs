@@ -12,14 +12,14 @@
 //! | Node option | [`RedisStreamsConfig`] | default |
 //! |---|---|---|
 //! | `streamName` | `stream_name` | `"socket.io"` |
-//! | `streamCount` | (only 1) | `1` |
+//! | `streamCount` | `stream_count` | `1` |
 //! | `channelPrefix` | `channel_prefix` | `"socket.io"` |
 //! | `maxLen` | `max_len` | `10000` (`XADD ... MAXLEN ~ 10000`) |
 //! | `readCount` | `read_count` | `100` (`XREAD COUNT`) |
 //! | `blockTimeInMs` | `block_time` | `5000` (`XREAD BLOCK`) |
 //! | `sessionKeyPrefix` | `session_key_prefix` | `"sio:session:"` |
-//! | `useShardedPubSub` | (not supported) | `false` |
-//! | `onlyPlaintext` | (ours never needs it to read; we write binary as Node does by default) | `false` |
+//! | `useShardedPubSub` | `use_sharded_pub_sub` | `false` |
+//! | `onlyPlaintext` | `only_plaintext` | `false` |
 //! | socket.io `connectionStateRecovery.maxDisconnectionDuration` | `max_disconnection_duration` | 2 min |
 //!
 //! # Messages
@@ -29,11 +29,15 @@
 //! [`MessageType`] 3-12, request ids 16 hex digits; their `data` is described in
 //! [`crate::node`]'s module docs, sharded adapter section). Two carriers:
 //!
-//! **The stream** `{streamName}` (one per cluster, all namespaces): `XADD {streamName} MAXLEN ~
+//! **The stream** `{streamName}` (one per cluster, all namespaces; with `streamCount` n > 1,
+//! namespace `nsp` uses `{streamName}-{hashCode(nsp) % n}`, JavaScript's 32-bit string hash
+//! and sign-keeping `%`, and every node reads `{streamName}-0` to `-{n-1}`, one connection
+//! each): `XADD {streamName} MAXLEN ~
 //! {maxLen} * uid <uid> nsp <nsp> type <type as decimal text> [data <data>]` for
 //! `BROADCAST` *without* acks (3), `SOCKETS_JOIN` (4), `SOCKETS_LEAVE` (5) and
 //! `DISCONNECT_SOCKETS` (6). `data` is `JSON.stringify(data)`, or, when the type may carry
-//! binary (3, 8, 9, 10, 12) and the data holds some, the **base64** of the msgpack of `data`.
+//! binary (3, 8, 9, 10, 12) and the data holds some (and `onlyPlaintext` is off), the
+//! **base64** of the msgpack of `data`.
 //! A reader tells them apart by the first character: `{` is JSON. Every node reads the stream
 //! with `XREAD COUNT {readCount} BLOCK {blockTimeInMs} STREAMS {streamName} <last id>` on its
 //! own connection, starting at `$` (Node) and then from the id of the last entry it read;
@@ -49,7 +53,8 @@
 //! `{channelPrefix}#{nsp}#`; the answers (`FETCH_SOCKETS_RESPONSE` 8,
 //! `SERVER_SIDE_EMIT_RESPONSE` 10, `BROADCAST_CLIENT_COUNT` 11, `BROADCAST_ACK` 12) on the
 //! requester's `{channelPrefix}#{nsp}#{requester uid}#`. Every namespace adapter `SUBSCRIBE`s
-//! both of its channels. `@msgpack/msgpack` writes an `undefined` property as nil (e.g. an ack
+//! both of its channels (`SPUBLISH`/`SSUBSCRIBE` with `useShardedPubSub`, and the node count
+//! below with `SHARDNUMSUB`). `@msgpack/msgpack` writes an `undefined` property as nil (e.g. an ack
 //! without argument, `socket.data` unset) and binary as bin.
 //!
 //! **Node count**: `PUBSUB NUMSUB {channelPrefix}#{nsp}#` (this node included), so a node
@@ -84,9 +89,12 @@
 //! node can restore from. The key's `PX` is the server's `max_disconnection_duration` (the
 //! config's [`RedisStreamsConfig::max_disconnection_duration`] without the option).
 //!
-//! # What ours does not do
+//! # Redis Cluster
 //!
-//! `streamCount` > 1 and sharded pub/sub are not supported.
+//! With a [`crate::RedisClient::cluster`], each stream, session key and sharded channel lives on
+//! the primary that owns its slot; `streamCount` spreads the namespaces' streams (Node's
+//! advice for clusters). Node counts are summed over the primaries (see
+//! [`crate::RedisClient`]).
 //!
 //! [`Adapter`]: socketio_core::adapter::Adapter
 
@@ -121,13 +129,22 @@ pub fn goes_to_stream(message: &ClusterMessage) -> bool {
 /// text), `data` (absent for types without data): JSON text, or base64 of msgpack when the
 /// type may carry binary and the data holds some.
 pub fn encode_entry(message: &ClusterMessage) -> Vec<(&'static str, String)> {
+    encode_entry_as(message, false)
+}
+
+/// [`encode_entry`], or with `only_plaintext` (Node's `onlyPlaintext` option) `data` always
+/// as JSON, binary included (a `Buffer` becomes `{"type":"Buffer","data":[..]}`).
+pub fn encode_entry_as(
+    message: &ClusterMessage,
+    only_plaintext: bool,
+) -> Vec<(&'static str, String)> {
     let mut fields = vec![
         ("uid", message.uid.clone()),
         ("nsp", message.nsp.clone()),
         ("type", (message.message_type() as u8).to_string()),
     ];
     if let Some(data) = message.data() {
-        let text = if message.may_contain_binary() && has_binary(&data) {
+        let text = if !only_plaintext && message.may_contain_binary() && has_binary(&data) {
             base64::engine::general_purpose::STANDARD.encode(encode_msgpack(&data))
         } else {
             String::from_utf8(encode_json(&data)).unwrap_or_default()
@@ -244,6 +261,32 @@ pub(crate) fn next_offset(offset: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+
+    /// The stream of a namespace with `streamCount` 3 and 7, against Node 0.3.1's
+    /// `computeStreamName` (values printed by node from its `hashCode`): the hash is 32-bit
+    /// and `%` keeps its sign.
+    #[test]
+    fn stream_for_follows_javascript_hash_code() {
+        let config = |n| RedisStreamsConfig {
+            stream_name: "s".to_owned(),
+            stream_count: n,
+            ..RedisStreamsConfig::default()
+        };
+        for (nsp, by3, by7) in [
+            ("/", "s-2", "s-5"),
+            ("/chat", "s-1", "s-4"),
+            ("/admin", "s-1", "s-4"),
+            ("/namespace-with-a-long-name", "s--2", "s--6"),
+            ("/\u{e9}\u{2713}", "s-2", "s-2"),
+        ] {
+            assert_eq!(config(3).stream_for(nsp), by3, "{nsp}");
+            assert_eq!(config(7).stream_for(nsp), by7, "{nsp}");
+        }
+        assert_eq!(config(1).stream_for("/chat"), "s");
+        assert_eq!(config(0).streams(), ["s"]);
+        assert_eq!(config(3).streams(), ["s-0", "s-1", "s-2"]);
+    }
+
     use super::*;
     use crate::node::{BroadcastOptions, Packet, Value};
 

@@ -59,7 +59,17 @@ let port = 0;
 if (!clientsOnly) {
   const http = createServer();
   io = new Server(http, {
-    adapter: createAdapter(redis, { streamName: stream, channelPrefix: stream, sessionKeyPrefix: `${stream}:session:`, maxLen: Number(process.env.MAXLEN || 10000) }),
+    adapter: createAdapter(redis, {
+      streamName: stream,
+      channelPrefix: stream,
+      sessionKeyPrefix: `${stream}:session:`,
+      maxLen: Number(process.env.MAXLEN || 10000),
+      // STREAM_COUNT, SHARDED_PUBSUB=1, ONLY_PLAINTEXT=1: the adapter's streamCount,
+      // useShardedPubSub and onlyPlaintext options.
+      streamCount: Number(process.env.STREAM_COUNT || 1),
+      useShardedPubSub: !!process.env.SHARDED_PUBSUB,
+      onlyPlaintext: !!process.env.ONLY_PLAINTEXT,
+    }),
     connectionStateRecovery: { maxDisconnectionDuration: 60000 },
   });
   io.on("connection", (socket) => socket.join(socket.handshake.auth.rooms || []));
@@ -175,7 +185,10 @@ for await (const line of createInterface({ input: process.stdin })) {
         break;
       }
       case "offset": {
-        const last = await redis.xRevRange(stream, "+", "-", { COUNT: 1 });
+        // The stream of namespace "/" (47 is hashCode("/"); see the adapter's computeStreamName).
+        const count = Number(process.env.STREAM_COUNT || 1);
+        const nspStream = count === 1 ? stream : `${stream}-${47 % count}`;
+        const last = await redis.xRevRange(nspStream, "+", "-", { COUNT: 1 });
         reply({ offset: last.length ? last[0].id : null });
         break;
       }
