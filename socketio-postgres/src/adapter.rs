@@ -18,8 +18,8 @@ use tokio::time::Instant;
 use tokio_postgres::{AsyncMessage, Client, NoTls, Notification as PgNotification};
 
 use crate::message::{
-    AttachmentHeader, BroadcastFlags, BroadcastOptions, ClusterBody, ClusterMessage, Notification,
-    Packet, RemoteSocket, EVENT,
+    needs_attachment, AttachmentHeader, BroadcastFlags, BroadcastOptions, ClusterBody,
+    ClusterMessage, Notification, Packet, RemoteSocket, EVENT,
 };
 use crate::{Value, EMITTER_UID};
 use socketio_core::node_compat::{
@@ -131,7 +131,7 @@ pub(crate) enum Outgoing {
 impl Outgoing {
     /// How `@socket.io/postgres-adapter` sends `msg` on `channel`.
     pub(crate) fn of(channel: &str, msg: &ClusterMessage, threshold: usize) -> Outgoing {
-        if !msg.needs_attachment() {
+        if !needs_attachment(msg) {
             let payload = msg.to_json();
             if payload.len() <= threshold {
                 return Outgoing::Notify {

@@ -130,8 +130,8 @@ pub mod __fuzz;
 pub use adapter::{create_attachment_table, PostgresAdapter, PostgresAdapterConfig};
 pub use emitter::{Emitter, EmitterError};
 pub use message::{
-    AttachmentHeader, BroadcastFlags, BroadcastOptions, ClusterBody, ClusterMessage, MessageType,
-    Notification, Packet, RemoteSocket, EVENT,
+    needs_attachment, AttachmentHeader, BroadcastFlags, BroadcastOptions, ClusterBody,
+    ClusterMessage, MessageType, Notification, Packet, RemoteSocket, EVENT,
 };
 pub use socketio_core::node_compat::Value;
 

@@ -15,6 +15,8 @@ use socketio_redis::node::{Emitter, RedisAdapter, RedisAdapterConfig};
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
 mod common;
+#[path = "common/redis.rs"]
+mod redis_side;
 use common::*;
 
 impl NodeSide {
@@ -40,7 +42,7 @@ async fn rust_side(key: &str) -> RustSide {
 }
 
 async fn rust_side_on(deployment: Deployment, key: &str) -> RustSide {
-    let client = deployment.client();
+    let client = redis_side::client(deployment);
     let config = RedisAdapterConfig {
         key: key.to_owned(),
         request_timeout: REQUEST_TIMEOUT,
@@ -268,7 +270,7 @@ async fn every_operation_crosses(deployment: Deployment) {
             assert!(got.is_empty(), "{name} got {got:?}");
         }
     }
-    let emitter = Emitter::new(deployment.client(), &rust.key);
+    let emitter = Emitter::new(redis_side::client(deployment), &rust.key);
     emitter
         .to("room2")
         .except(node.id("r2"))

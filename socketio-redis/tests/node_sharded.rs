@@ -17,6 +17,8 @@ use socketio_redis::node::{ShardedRedisAdapter, ShardedRedisAdapterConfig, Subsc
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
 mod common;
+#[path = "common/redis.rs"]
+mod redis_side;
 use common::*;
 
 impl NodeSide {
@@ -34,7 +36,7 @@ fn unique_key(test: &str) -> String {
 }
 
 async fn rust_side(deployment: Deployment, key: &str) -> RustSide {
-    let client = deployment.client();
+    let client = redis_side::client(deployment);
     let config = ShardedRedisAdapterConfig {
         channel_prefix: key.to_owned(),
         subscription_mode: SubscriptionMode::Dynamic,

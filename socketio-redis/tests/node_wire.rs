@@ -522,7 +522,7 @@ fn fixtures_decode_to_the_expected_messages() {
     let cmsg = |body| {
         Decoded::Cluster(ClusterMessage {
             uid: uid("c"),
-            nsp: "/".into(),
+            nsp: Some("/".into()),
             body,
         })
     };
@@ -603,7 +603,7 @@ fn fixtures_decode_to_the_expected_messages() {
     let dmsg = |body| {
         Decoded::Cluster(ClusterMessage {
             uid: uid("d"),
-            nsp: "/".into(),
+            nsp: Some("/".into()),
             body,
         })
     };
@@ -799,7 +799,7 @@ async fn rust_built_messages_read_in_node_as_meant() {
     };
     let sharded_json = ClusterMessage {
         uid: "u".into(),
-        nsp: "/".into(),
+        nsp: Some("/".into()),
         body: ClusterBody::ServerSideEmit {
             request_id: None,
             packet: vec![s("ev"), Value::from(1)],
@@ -807,7 +807,7 @@ async fn rust_built_messages_read_in_node_as_meant() {
     };
     let sharded_bin = ClusterMessage {
         uid: "u".into(),
-        nsp: "/".into(),
+        nsp: Some("/".into()),
         body: ClusterBody::Broadcast {
             packet,
             request_id: Some("r3".into()),

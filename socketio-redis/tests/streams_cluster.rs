@@ -20,6 +20,8 @@ use socketio_redis::streams::{RedisStreamsAdapter, RedisStreamsConfig};
 use tokio::sync::mpsc;
 
 mod common;
+#[path = "common/redis.rs"]
+mod redis_side;
 use common::{Deployment, NodeSide, REDIS_URL};
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
@@ -181,7 +183,7 @@ async fn rust_side(
         only_plaintext: options.only_plaintext,
         ..RedisStreamsConfig::default()
     };
-    let factory = RedisStreamsAdapter::factory(deployment.client(), config)
+    let factory = RedisStreamsAdapter::factory(redis_side::client(deployment), config)
         .await
         .unwrap();
     let slot: Arc<Mutex<Option<Arc<RedisStreamsAdapter>>>> = Arc::default();

@@ -20,6 +20,7 @@
 //! assert_eq!(args_from_node(&values).attachments().len(), 1);
 //! ```
 
+pub mod cluster;
 mod convert;
 mod value;
 

@@ -336,7 +336,7 @@ impl ShardedRedisAdapter {
     fn publish(&self, body: ClusterBody) {
         let msg = ClusterMessage {
             uid: self.uid.clone(),
-            nsp: self.nsp.clone(),
+            nsp: Some(self.nsp.clone()),
             body,
         };
         let channel = self
@@ -348,7 +348,7 @@ impl ShardedRedisAdapter {
     fn reply(&self, to: &str, body: ClusterBody) {
         let msg = ClusterMessage {
             uid: self.uid.clone(),
-            nsp: self.nsp.clone(),
+            nsp: Some(self.nsp.clone()),
             body,
         };
         self.shared
@@ -417,7 +417,7 @@ impl ShardedRedisAdapter {
             Ok(msg) => msg,
             Err(err) => return tracing::debug!(%err, "undecodable sharded message ignored"),
         };
-        if msg.uid == self.uid || msg.nsp != self.nsp {
+        if msg.uid == self.uid || msg.nsp.as_deref() != Some(self.nsp.as_str()) {
             return;
         }
         let from = msg.uid;

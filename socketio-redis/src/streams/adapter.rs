@@ -452,7 +452,7 @@ impl RedisStreamsAdapter {
     fn message(&self, body: ClusterBody) -> ClusterMessage {
         ClusterMessage {
             uid: self.uid.clone(),
-            nsp: self.nsp.clone(),
+            nsp: Some(self.nsp.clone()),
             body,
         }
     }
@@ -538,7 +538,7 @@ impl RedisStreamsAdapter {
 
     /// A message from another node; `offset` is the id of its stream entry (none for pub/sub).
     fn on_message(&self, msg: ClusterMessage, offset: Option<&str>) {
-        if msg.uid == self.uid || msg.nsp != self.nsp {
+        if msg.uid == self.uid || msg.nsp.as_deref() != Some(self.nsp.as_str()) {
             return;
         }
         let from = msg.uid;
@@ -752,7 +752,7 @@ impl RedisStreamsAdapter {
                 let Ok(Some(msg)) = decode_entry(&entry_fields(&entry.map)) else {
                     continue;
                 };
-                if msg.nsp != self.nsp {
+                if msg.nsp.as_deref() != Some(self.nsp.as_str()) {
                     continue;
                 }
                 if let ClusterBody::Broadcast {
@@ -1249,7 +1249,7 @@ async fn run_reader(
                                 .lock()
                                 .unwrap()
                                 .namespaces
-                                .get(&msg.nsp)
+                                .get(msg.nsp.as_deref().unwrap_or_default())
                                 .and_then(Weak::upgrade);
                             if let Some(adapter) = adapter {
                                 adapter.on_message(msg, Some(&entry.id));

@@ -140,7 +140,7 @@ pub fn encode_entry_as(
 ) -> Vec<(&'static str, String)> {
     let mut fields = vec![
         ("uid", message.uid.clone()),
-        ("nsp", message.nsp.clone()),
+        ("nsp", message.nsp.clone().unwrap_or_default()),
         ("type", (message.message_type() as u8).to_string()),
     ];
     if let Some(data) = message.data() {
@@ -332,7 +332,7 @@ mod tests {
     fn binary_data_is_base64_msgpack_and_survives() {
         let msg = ClusterMessage {
             uid: "u".into(),
-            nsp: "/chat".into(),
+            nsp: Some("/chat".into()),
             body: ClusterBody::Broadcast {
                 packet: Packet::event("/chat", "bin", [Value::Binary(vec![1, 2, 255])]),
                 request_id: None,

@@ -30,7 +30,9 @@ pub(crate) const REDIS_CLUSTER: [&str; 3] = [
     "redis://127.0.0.1:7002",
 ];
 
-/// Where a test's servers meet: the single Redis on 6379 or the local Redis Cluster.
+/// Where a test's servers meet: the single Redis on 6379 or the local Redis Cluster (our
+/// client for it: `common/redis.rs`, kept apart because socketio-postgres's tests include
+/// this file and have no socketio-redis).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Deployment {
     Standalone,
@@ -38,14 +40,6 @@ pub(crate) enum Deployment {
 }
 
 impl Deployment {
-    /// Our client for it.
-    pub(crate) fn client(self) -> socketio_redis::RedisClient {
-        match self {
-            Deployment::Standalone => socketio_redis::RedisClient::open(REDIS_URL).unwrap(),
-            Deployment::Cluster => socketio_redis::RedisClient::cluster(REDIS_CLUSTER).unwrap(),
-        }
-    }
-
     /// The environment that points a `mixed.mjs` at it (`REDIS_CLUSTER` for the cluster).
     pub(crate) fn env(self) -> Vec<(&'static str, String)> {
         match self {
