@@ -9,6 +9,8 @@
 
 use rmpv::Value;
 
+use crate::adapter::BroadcastOptions as CoreOptions;
+
 use super::{
     decode_any, encode_json, encode_msgpack, has_binary, strings, MapBuilder, Obj, WireError,
 };
@@ -656,5 +658,42 @@ impl ClusterMessage {
     /// msgpack of the message (notepack.io's encoding).
     pub fn to_msgpack(&self) -> Vec<u8> {
         encode_msgpack(&self.to_value())
+    }
+}
+
+impl BroadcastFlags {
+    /// The flags object of a broadcast of ours: `{}`, or `{volatile: true}`.
+    pub fn of(opts: &CoreOptions) -> BroadcastFlags {
+        let mut flags = BroadcastFlags::default();
+        if opts.flags.volatile {
+            flags.set("volatile", true);
+        }
+        flags
+    }
+}
+
+impl BroadcastOptions {
+    /// Our options on the wire, with `flags` (Node sends a flags object with broadcasts and
+    /// the ClusterAdapter's other operations, none with the classic Redis adapter's requests).
+    pub fn from_core(opts: &CoreOptions, flags: Option<BroadcastFlags>) -> BroadcastOptions {
+        BroadcastOptions {
+            rooms: opts.rooms.clone(),
+            except: opts.except.clone(),
+            flags,
+        }
+    }
+
+    /// Node's options as ours: `volatile` kept, `local` dropped (an operation received from
+    /// another node is never forwarded).
+    pub fn into_core(self) -> CoreOptions {
+        let volatile = self.flags.as_ref().is_some_and(BroadcastFlags::volatile);
+        CoreOptions {
+            rooms: self.rooms,
+            except: self.except,
+            flags: crate::adapter::BroadcastFlags {
+                local: false,
+                volatile,
+            },
+        }
     }
 }

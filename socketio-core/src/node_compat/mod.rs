@@ -21,6 +21,7 @@
 //! ```
 
 pub mod cluster;
+pub mod cluster_adapter;
 mod convert;
 mod value;
 

@@ -6,11 +6,10 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use rand::RngCore;
 use redis::streams::{StreamRangeReply, StreamReadReply};
 use socketio_core::adapter::{
     AckAnswers, Adapter, AdapterError, BroadcastOptions as CoreOptions, EncodedPacket,
-    LocalAdapter, LocalSockets, RestoredSession, Session, SocketInfo,
+    LocalSockets, RestoredSession, Session, SocketInfo,
 };
 use socketio_core::{Args, BoxFuture, Sid};
 use tokio::sync::mpsc;
@@ -19,16 +18,10 @@ use super::{
     decode_entry, decode_pubsub, decode_session, encode_entry_as, encode_pubsub, encode_session,
     goes_to_stream, next_offset, selects,
 };
-use crate::acks::{gather_remote_acks, AckReport};
 use crate::connection::{cluster_subscription, connect, named_stream, Commands, RedisClient};
-use crate::node::convert::{broadcast_flags, core_options, wire_options};
-use crate::node::{
-    BroadcastFlags, ClusterBody, ClusterMessage, Packet, RemoteSocket, Value, DEFAULT_PREFIX, EVENT,
-};
+use crate::node::{BroadcastFlags, ClusterBody, ClusterMessage, DEFAULT_PREFIX};
 use crate::subscription::{run_cluster_subscriber, run_sharded_subscriber, SubCommand};
-use socketio_core::node_compat::{
-    args_from_node, args_to_node, handshake_of, json_to_node, node_to_json,
-};
+use socketio_core::node_compat::cluster_adapter::{self, ClusterAdapterCore, ClusterTransport};
 
 /// Settings of a [`RedisStreamsAdapter`], as `createAdapter(redisClient, opts)`'s options (see
 /// the [module docs](super) for the table).
@@ -202,12 +195,6 @@ impl Shared {
     }
 }
 
-fn random_hex() -> String {
-    let mut bytes = [0u8; 8];
-    rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The adapter of one namespace on a Node `@socket.io/redis-streams-adapter` 0.3 cluster: Node
 /// servers and ours share rooms, broadcasts, requests and sessions on one Redis stream (see
 /// the [module docs](super) for the protocol).
@@ -250,23 +237,19 @@ pub struct RedisStreamsAdapter {
     /// Set by `close` (or the drop): the namespace left the cluster.
     closed: std::sync::atomic::AtomicBool,
     shared: Arc<Shared>,
-    uid: String,
-    nsp: String,
+    /// The protocol state: uid, namespace, sockets, requests waiting for answers.
+    core: ClusterAdapterCore,
     /// The stream this namespace writes to ([`RedisStreamsConfig::stream_for`]).
     stream: String,
     public: String,
     private: String,
-    local: LocalAdapter,
-    sockets: LocalSockets,
-    /// Our requests waiting for answers, by request id.
-    pending: Mutex<HashMap<String, mpsc::UnboundedSender<ClusterBody>>>,
 }
 
 impl std::fmt::Debug for RedisStreamsAdapter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisStreamsAdapter")
-            .field("uid", &self.uid)
-            .field("nsp", &self.nsp)
+            .field("uid", &self.core.uid())
+            .field("nsp", &self.core.nsp())
             .field("stream", &self.shared.config.stream_name)
             .finish()
     }
@@ -288,7 +271,7 @@ impl RedisStreamsAdapter {
         let name = config
             .connection_name
             .clone()
-            .unwrap_or_else(|| format!("socketio-streams-{}", random_hex()));
+            .unwrap_or_else(|| format!("socketio-streams-{}", cluster_adapter::random_id()));
         let mut writer = connect(&client, Some(&format!("{name}-pub")), None).await?;
         // Each stream is read from its last entry on.
         let mut readers = Vec::new();
@@ -406,7 +389,8 @@ impl RedisStreamsAdapter {
 
     fn new(shared: Arc<Shared>, sockets: LocalSockets) -> Arc<RedisStreamsAdapter> {
         let nsp = sockets.nsp().to_owned();
-        let uid = random_hex();
+        let core = ClusterAdapterCore::new(sockets, shared.config.request_timeout);
+        let uid = core.uid().to_owned();
         let prefix = &shared.config.channel_prefix;
         let public = format!("{prefix}#{nsp}#");
         let private = format!("{prefix}#{nsp}#{uid}#");
@@ -414,14 +398,10 @@ impl RedisStreamsAdapter {
             me: me.clone(),
             closed: std::sync::atomic::AtomicBool::new(false),
             shared: shared.clone(),
-            uid,
+            core,
             stream: shared.config.stream_for(&nsp),
-            nsp: nsp.clone(),
             public: public.clone(),
             private: private.clone(),
-            local: LocalAdapter::new(sockets.clone()),
-            sockets,
-            pending: Mutex::default(),
         });
         {
             let mut router = shared.router.lock().unwrap();
@@ -438,7 +418,7 @@ impl RedisStreamsAdapter {
 
     /// This namespace adapter's uid (16 hex digits), as other nodes see it in our messages.
     pub fn uid(&self) -> &str {
-        &self.uid
+        self.core.uid()
     }
 
     fn this(&self) -> Arc<RedisStreamsAdapter> {
@@ -449,17 +429,8 @@ impl RedisStreamsAdapter {
         encode_entry_as(msg, self.shared.config.only_plaintext)
     }
 
-    fn message(&self, body: ClusterBody) -> ClusterMessage {
-        ClusterMessage {
-            uid: self.uid.clone(),
-            nsp: Some(self.nsp.clone()),
-            body,
-        }
-    }
-
     /// Sends a message to the other nodes: on the stream or on the public channel.
-    fn publish(&self, body: ClusterBody) {
-        let msg = self.message(body);
+    fn send_to_all(&self, msg: ClusterMessage) {
         if goes_to_stream(&msg) {
             self.shared
                 .send(Out::Xadd(self.stream.clone(), self.entry(&msg), None));
@@ -470,10 +441,14 @@ impl RedisStreamsAdapter {
     }
 
     /// Answers node `to` on its own channel.
-    fn reply(&self, to: &str, body: ClusterBody) {
-        let channel = format!("{}#{}#{}#", self.shared.config.channel_prefix, self.nsp, to);
-        self.shared
-            .send(Out::Publish(channel, encode_pubsub(&self.message(body))));
+    fn send_to(&self, to: &str, msg: ClusterMessage) {
+        let channel = format!(
+            "{}#{}#{}#",
+            self.shared.config.channel_prefix,
+            self.core.nsp(),
+            to
+        );
+        self.shared.send(Out::Publish(channel, encode_pubsub(&msg)));
     }
 
     async fn count(&self) -> usize {
@@ -491,38 +466,8 @@ impl RedisStreamsAdapter {
             Ok(n) => n,
             Err(err) => {
                 self.shared.forget_command_connection().await;
-                tracing::warn!(%err, nsp = self.nsp, "PUBSUB NUMSUB failed: counting this node alone");
+                tracing::warn!(%err, nsp = self.core.nsp(), "PUBSUB NUMSUB failed: counting this node alone");
                 1
-            }
-        }
-    }
-
-    /// Registers a request; answers arrive on the receiver until the guard is dropped.
-    fn request(&self) -> (String, mpsc::UnboundedReceiver<ClusterBody>, PendingGuard) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let mut pending = self.pending.lock().unwrap();
-        let mut id = random_hex();
-        while pending.contains_key(&id) {
-            id = random_hex();
-        }
-        pending.insert(id.clone(), tx);
-        let guard = PendingGuard {
-            adapter: self.this(),
-            id: id.clone(),
-        };
-        (id, rx, guard)
-    }
-
-    fn event_packet(&self, packet: &Packet) -> Option<EncodedPacket> {
-        match (packet.packet_type, packet.event_name()) {
-            (EVENT, Some(event)) => Some(EncodedPacket::event(
-                &self.nsp,
-                event,
-                args_from_node(packet.args()),
-            )),
-            _ => {
-                tracing::debug!(?packet, "a broadcast that is not an event ignored");
-                None
             }
         }
     }
@@ -531,170 +476,15 @@ impl RedisStreamsAdapter {
     /// and the packet may not be lost (socket.io-adapter's `addOffsetIfNecessary`; acked
     /// broadcasts never reach the stream).
     fn keeps(&self, volatile: bool) -> bool {
-        self.sockets.recovery().is_some() && !volatile
+        self.core.sockets().recovery().is_some() && !volatile
     }
 
     // ------------------------------------------------------------ incoming
 
     /// A message from another node; `offset` is the id of its stream entry (none for pub/sub).
     fn on_message(&self, msg: ClusterMessage, offset: Option<&str>) {
-        if msg.uid == self.uid || msg.nsp.as_deref() != Some(self.nsp.as_str()) {
-            return;
-        }
-        let from = msg.uid;
-        match msg.body {
-            ClusterBody::Broadcast {
-                packet,
-                request_id: None,
-                opts,
-            } => {
-                let volatile = opts.flags.as_ref().is_some_and(BroadcastFlags::volatile);
-                if let Some(mut packet) = self.event_packet(&packet) {
-                    if let Some(offset) = offset.filter(|_| self.keeps(volatile)) {
-                        packet = packet.with_offset(offset);
-                    }
-                    self.local.broadcast(&packet, &core_options(opts));
-                }
-            }
-            ClusterBody::Broadcast {
-                packet,
-                request_id: Some(request_id),
-                opts,
-            } => self.on_broadcast_with_ack(&from, request_id, &packet, opts),
-            ClusterBody::SocketsJoin { opts, rooms } => {
-                self.local.add_sockets(&core_options(opts), &rooms);
-            }
-            ClusterBody::SocketsLeave { opts, rooms } => {
-                self.local.del_sockets(&core_options(opts), &rooms);
-            }
-            ClusterBody::DisconnectSockets { opts, close } => {
-                self.local.disconnect_sockets(&core_options(opts), close);
-            }
-            ClusterBody::FetchSockets { opts, request_id } => {
-                let selected = self.sockets.among(self.local.sockets(&core_options(opts)));
-                let sockets = selected
-                    .iter()
-                    .map(|s| RemoteSocket {
-                        id: s.id().to_string(),
-                        handshake: handshake_of(s),
-                        rooms: self.local.socket_rooms(s.id()),
-                        data: Some(json_to_node(&s.data_value())),
-                    })
-                    .collect();
-                self.reply(
-                    &from,
-                    ClusterBody::FetchSocketsResponse {
-                        request_id,
-                        sockets,
-                    },
-                );
-            }
-            ClusterBody::ServerSideEmit { request_id, packet } => {
-                let Some(event) = packet.first().and_then(Value::as_str) else {
-                    return tracing::debug!("server-side emit without an event name ignored");
-                };
-                let Some(answer) = self
-                    .sockets
-                    .server_event(event, args_from_node(&packet[1..]))
-                else {
-                    return;
-                };
-                let this = self.this();
-                tokio::spawn(async move {
-                    let ack = answer.await;
-                    if let Some(request_id) = request_id {
-                        let packet = args_to_node(&ack).into_iter().next();
-                        this.reply(
-                            &from,
-                            ClusterBody::ServerSideEmitResponse { request_id, packet },
-                        );
-                    }
-                });
-            }
-            response @ (ClusterBody::FetchSocketsResponse { .. }
-            | ClusterBody::ServerSideEmitResponse { .. }
-            | ClusterBody::BroadcastClientCount { .. }
-            | ClusterBody::BroadcastAck { .. }) => {
-                let id = match &response {
-                    ClusterBody::FetchSocketsResponse { request_id, .. }
-                    | ClusterBody::ServerSideEmitResponse { request_id, .. }
-                    | ClusterBody::BroadcastClientCount { request_id, .. }
-                    | ClusterBody::BroadcastAck { request_id, .. } => request_id.clone(),
-                    _ => return,
-                };
-                if let Some(tx) = self.pending.lock().unwrap().get(&id) {
-                    let _ = tx.send(response);
-                }
-            }
-            ClusterBody::InitialHeartbeat | ClusterBody::Heartbeat | ClusterBody::AdapterClose => {}
-        }
-    }
-
-    fn on_broadcast_with_ack(
-        &self,
-        from: &str,
-        request_id: String,
-        packet: &Packet,
-        opts: crate::node::BroadcastOptions,
-    ) {
-        let timeout = opts
-            .flags
-            .as_ref()
-            .and_then(BroadcastFlags::timeout_ms)
-            .map_or(self.shared.config.request_timeout, Duration::from_millis);
-        let Some(encoded) = self.event_packet(packet) else {
-            return;
-        };
-        let selected = self.sockets.among(self.local.sockets(&core_options(opts)));
-        self.reply(
-            from,
-            ClusterBody::BroadcastClientCount {
-                request_id: request_id.clone(),
-                client_count: selected.len() as u64,
-            },
-        );
-        for socket in &selected {
-            let answer = self.sockets.request_ack(socket, &encoded, timeout);
-            let (this, from, request_id) = (self.this(), from.to_owned(), request_id.clone());
-            tokio::spawn(async move {
-                if let Ok(args) = answer.await {
-                    let packet = args_to_node(&args).into_iter().next();
-                    this.reply(&from, ClusterBody::BroadcastAck { request_id, packet });
-                }
-            });
-        }
-    }
-
-    /// Publishes a request and gathers answers from `expected` nodes: `on` takes each answer
-    /// and says whether it was one (a node's last).
-    async fn gather(
-        &self,
-        request: impl FnOnce(String) -> ClusterBody,
-        expected: usize,
-        timeout: Duration,
-        mut on: impl FnMut(ClusterBody) -> bool,
-    ) {
-        let (id, mut answers, _guard) = self.request();
-        self.publish(request(id));
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut done = 0;
-        while done < expected {
-            match tokio::time::timeout_at(deadline, answers.recv()).await {
-                Ok(Some(answer)) => {
-                    if on(answer) {
-                        done += 1;
-                    }
-                }
-                Ok(None) | Err(_) => {
-                    tracing::debug!(
-                        nsp = self.nsp,
-                        answered = done,
-                        expected,
-                        "request timed out: silent nodes left out"
-                    );
-                    break;
-                }
-            }
+        if msg.nsp.as_deref() == Some(self.core.nsp()) {
+            cluster_adapter::receive(&self.this(), msg, offset);
         }
     }
 
@@ -752,7 +542,7 @@ impl RedisStreamsAdapter {
                 let Ok(Some(msg)) = decode_entry(&entry_fields(&entry.map)) else {
                     continue;
                 };
-                if msg.nsp.as_deref() != Some(self.nsp.as_str()) {
+                if msg.nsp.as_deref() != Some(self.core.nsp()) {
                     continue;
                 }
                 if let ClusterBody::Broadcast {
@@ -763,7 +553,7 @@ impl RedisStreamsAdapter {
                 {
                     let volatile = opts.flags.as_ref().is_some_and(BroadcastFlags::volatile);
                     if !volatile && selects(&session.rooms, &opts.rooms, &opts.except) {
-                        if let Some(p) = self.event_packet(&packet) {
+                        if let Some(p) = self.core.event_packet(&packet) {
                             missed.push((entry.id.clone(), p.with_offset(&entry.id)));
                         }
                     }
@@ -799,25 +589,32 @@ impl RedisStreamsAdapter {
             }
             if router
                 .namespaces
-                .get(&self.nsp)
+                .get(self.core.nsp())
                 .is_some_and(|w| w.strong_count() == 0)
             {
-                router.namespaces.remove(&self.nsp);
+                router.namespaces.remove(self.core.nsp());
             }
         }
         let _ = self.shared.subs.send(Sub::Unsubscribe(channels));
     }
 }
 
-/// Removes a request from the pending table when its gathering ends.
-struct PendingGuard {
-    adapter: Arc<RedisStreamsAdapter>,
-    id: String,
-}
+impl ClusterTransport for RedisStreamsAdapter {
+    fn core(&self) -> &ClusterAdapterCore {
+        &self.core
+    }
 
-impl Drop for PendingGuard {
-    fn drop(&mut self) {
-        self.adapter.pending.lock().unwrap().remove(&self.id);
+    fn publish(&self, msg: ClusterMessage) {
+        self.send_to_all(msg);
+    }
+
+    fn reply(&self, to: &str, msg: ClusterMessage) {
+        self.send_to(to, msg);
+    }
+
+    fn node_count(&self) -> BoxFuture<usize> {
+        let this = self.this();
+        Box::pin(async move { this.count().await })
     }
 }
 
@@ -830,52 +627,46 @@ impl Adapter for RedisStreamsAdapter {
     }
 
     fn add_all(&self, sid: Sid, rooms: &[&str]) {
-        self.local.add_all(sid, rooms);
+        self.core.local().add_all(sid, rooms);
     }
 
     fn del(&self, sid: Sid, room: &str) {
-        self.local.del(sid, room);
+        self.core.local().del(sid, room);
     }
 
     fn del_all(&self, sid: Sid) {
-        self.local.del_all(sid);
+        self.core.local().del_all(sid);
     }
 
     fn socket_rooms(&self, sid: Sid) -> Vec<String> {
-        self.local.socket_rooms(sid)
+        self.core.local().socket_rooms(sid)
     }
 
     fn sockets(&self, opts: &CoreOptions) -> Vec<Sid> {
-        self.local.sockets(opts)
+        self.core.local().sockets(opts)
     }
 
     fn rooms(&self) -> Vec<String> {
-        self.local.rooms()
+        self.core.local().rooms()
     }
 
     fn broadcast(&self, packet: &EncodedPacket, opts: &CoreOptions) {
         if !opts.flags.local {
-            match packet.parts() {
-                Ok(parts) => {
-                    let body = ClusterBody::Broadcast {
-                        packet: Packet::event(
-                            self.nsp.as_str(),
-                            &parts.event,
-                            args_to_node(&parts.args),
-                        ),
-                        request_id: None,
-                        opts: wire_options(opts, Some(broadcast_flags(opts))),
-                    };
+            match self.core.broadcast_body(packet, opts) {
+                Ok(body) => {
+                    let msg = self.core.message(body);
                     if self.keeps(opts.flags.volatile) {
                         // As socket.io-adapter's ClusterAdapter: this node's sockets get the
                         // packet once its entry is written, with the entry id as its offset
                         // (without one when the write failed).
                         let (this, packet, opts) = (self.this(), packet.clone(), opts.clone());
-                        let on_added: OnAdded = Box::new(move |id| match id {
-                            Some(id) => this.local.broadcast(&packet.with_offset(&id), &opts),
-                            None => this.local.broadcast(&packet, &opts),
+                        let on_added: OnAdded = Box::new(move |id| {
+                            let local = this.core.local();
+                            match id {
+                                Some(id) => local.broadcast(&packet.with_offset(&id), &opts),
+                                None => local.broadcast(&packet, &opts),
+                            }
                         });
-                        let msg = self.message(body);
                         self.shared.send(Out::Xadd(
                             self.stream.clone(),
                             self.entry(&msg),
@@ -883,12 +674,12 @@ impl Adapter for RedisStreamsAdapter {
                         ));
                         return;
                     }
-                    self.publish(body);
+                    self.send_to_all(msg);
                 }
                 Err(err) => tracing::error!(%err, "broadcast not published to the cluster"),
             }
         }
-        self.local.broadcast(packet, opts);
+        self.core.local().broadcast(packet, opts);
     }
 
     fn broadcast_with_ack(
@@ -897,123 +688,27 @@ impl Adapter for RedisStreamsAdapter {
         opts: &CoreOptions,
         timeout: Duration,
     ) -> BoxFuture<AckAnswers> {
-        let local = self.local.broadcast_with_ack(packet, opts, timeout);
-        if opts.flags.local {
-            return local;
-        }
-        let parts = match packet.parts() {
-            Ok(parts) => parts,
-            Err(err) => {
-                tracing::error!(%err, "broadcast with acks not published to the cluster");
-                return local;
-            }
-        };
-        let mut flags = broadcast_flags(opts);
-        flags.set("timeout", timeout.as_millis() as u64);
-        let wire_opts = wire_options(opts, Some(flags));
-        let node_packet = Packet::event(self.nsp.as_str(), &parts.event, args_to_node(&parts.args));
-        let this = self.this();
-        Box::pin(async move {
-            let remote = async {
-                let nodes = this.count().await.saturating_sub(1);
-                if nodes == 0 {
-                    return AckAnswers::new();
-                }
-                let (id, mut rx, _guard) = this.request();
-                this.publish(ClusterBody::Broadcast {
-                    packet: node_packet,
-                    request_id: Some(id),
-                    opts: wire_opts,
-                });
-                gather_remote_acks(nodes, timeout, &mut rx, |msg| match msg {
-                    ClusterBody::BroadcastClientCount { client_count, .. } => {
-                        AckReport::ClientCount(client_count)
-                    }
-                    ClusterBody::BroadcastAck { packet, .. } => AckReport::Ack(match packet {
-                        None | Some(Value::Nil) => Args::from_values([]),
-                        Some(v) => args_from_node(std::slice::from_ref(&v)),
-                    }),
-                    _ => AckReport::Other,
-                })
-                .await
-            };
-            let (mut answers, remote) = tokio::join!(local, remote);
-            answers.extend(remote);
-            answers
-        })
+        cluster_adapter::broadcast_with_ack(&self.this(), packet, opts, timeout)
     }
 
     fn add_sockets(&self, opts: &CoreOptions, rooms: &[String]) {
-        if !opts.flags.local {
-            self.publish(ClusterBody::SocketsJoin {
-                opts: wire_options(opts, Some(BroadcastFlags::default())),
-                rooms: rooms.to_vec(),
-            });
-        }
-        self.local.add_sockets(opts, rooms);
+        cluster_adapter::add_sockets(self, opts, rooms);
     }
 
     fn del_sockets(&self, opts: &CoreOptions, rooms: &[String]) {
-        if !opts.flags.local {
-            self.publish(ClusterBody::SocketsLeave {
-                opts: wire_options(opts, Some(BroadcastFlags::default())),
-                rooms: rooms.to_vec(),
-            });
-        }
-        self.local.del_sockets(opts, rooms);
+        cluster_adapter::del_sockets(self, opts, rooms);
     }
 
     fn disconnect_sockets(&self, opts: &CoreOptions, close: bool) {
-        if !opts.flags.local {
-            self.publish(ClusterBody::DisconnectSockets {
-                opts: wire_options(opts, Some(BroadcastFlags::default())),
-                close,
-            });
-        }
-        self.local.disconnect_sockets(opts, close);
+        cluster_adapter::disconnect_sockets(self, opts, close);
     }
 
     fn fetch_sockets(&self, opts: &CoreOptions) -> BoxFuture<Vec<SocketInfo>> {
-        let local = self.local.fetch_sockets(opts);
-        if opts.flags.local {
-            return local;
-        }
-        let this = self.this();
-        let wire_opts = wire_options(opts, Some(BroadcastFlags::default()));
-        Box::pin(async move {
-            let mut all = local.await;
-            let nodes = this.count().await.saturating_sub(1);
-            if nodes == 0 {
-                return all;
-            }
-            let nsp = this.nsp.clone();
-            this.gather(
-                |request_id| ClusterBody::FetchSockets {
-                    opts: wire_opts,
-                    request_id,
-                },
-                nodes,
-                this.shared.config.request_timeout,
-                |answer| match answer {
-                    ClusterBody::FetchSocketsResponse { sockets, .. } => {
-                        all.extend(sockets.into_iter().map(|s| SocketInfo {
-                            id: s.id,
-                            nsp: nsp.clone(),
-                            rooms: s.rooms,
-                            data: s.data.as_ref().map(node_to_json).unwrap_or_default(),
-                        }));
-                        true
-                    }
-                    _ => false,
-                },
-            )
-            .await;
-            all
-        })
+        cluster_adapter::fetch_sockets(&self.this(), opts)
     }
 
     fn all_rooms(&self) -> BoxFuture<Vec<String>> {
-        Box::pin(std::future::ready(self.local.rooms()))
+        Box::pin(std::future::ready(self.core.local().rooms()))
     }
 
     fn server_side_emit(
@@ -1022,43 +717,7 @@ impl Adapter for RedisStreamsAdapter {
         args: Args,
         timeout: Option<Duration>,
     ) -> BoxFuture<Result<Vec<Args>, AdapterError>> {
-        let mut packet = vec![Value::from(event)];
-        packet.extend(args_to_node(&args));
-        let this = self.this();
-        let Some(timeout) = timeout else {
-            this.publish(ClusterBody::ServerSideEmit {
-                request_id: None,
-                packet,
-            });
-            return Box::pin(std::future::ready(Ok(Vec::new())));
-        };
-        Box::pin(async move {
-            let nodes = this.count().await.saturating_sub(1);
-            let mut acks = Vec::new();
-            if nodes == 0 {
-                return Ok(acks);
-            }
-            this.gather(
-                |request_id| ClusterBody::ServerSideEmit {
-                    request_id: Some(request_id),
-                    packet,
-                },
-                nodes,
-                timeout,
-                |answer| match answer {
-                    ClusterBody::ServerSideEmitResponse { packet, .. } => {
-                        acks.push(match packet {
-                            None | Some(Value::Nil) => Args::from_values([]),
-                            Some(v) => args_from_node(std::slice::from_ref(&v)),
-                        });
-                        true
-                    }
-                    _ => false,
-                },
-            )
-            .await;
-            Ok(acks)
-        })
+        cluster_adapter::server_side_emit(&self.this(), event, args, timeout)
     }
 
     fn server_count(&self) -> BoxFuture<usize> {
@@ -1069,7 +728,8 @@ impl Adapter for RedisStreamsAdapter {
     fn persist_session(&self, session: Session) {
         let key = format!("{}{}", self.shared.config.session_key_prefix, session.pid);
         let keep = self
-            .sockets
+            .core
+            .sockets()
             .recovery()
             .map_or(self.shared.config.max_disconnection_duration, |r| {
                 r.max_disconnection_duration
