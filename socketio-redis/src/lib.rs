@@ -26,7 +26,6 @@
 //! A subscription that loses its connection reconnects by itself (with a growing delay, logged
 //! with `tracing`); messages published while it was down are lost, as with any Redis pub/sub.
 
-mod acks;
 mod connection;
 pub mod node;
 pub mod streams;

@@ -429,12 +429,10 @@ pub fn broadcast_with_ack<T: ClusterTransport>(
     })
 }
 
-/// An ack's value as arguments: none for `undefined`/`null`, else the one value.
+/// An ack's value (`packet`) as arguments: none when absent (an `undefined` left out of
+/// JSON), else the one value, `null` included (Node's callback gets `null` too).
 fn ack_args(packet: Option<Value>) -> Args {
-    match packet {
-        None | Some(Value::Nil) => Args::from_values([]),
-        Some(v) => args_from_node(std::slice::from_ref(&v)),
-    }
+    args_from_node(packet.as_slice())
 }
 
 /// `addSockets`: the selected sockets of every node join `rooms` (published unless local,
@@ -443,7 +441,7 @@ pub fn add_sockets<T: ClusterTransport>(transport: &T, opts: &CoreOptions, rooms
     let core = transport.core();
     if !opts.flags.local {
         transport.publish(core.message(ClusterBody::SocketsJoin {
-            opts: BroadcastOptions::from_core(opts, Some(BroadcastFlags::default())),
+            opts: BroadcastOptions::from_core(opts, Some(BroadcastFlags::of(opts))),
             rooms: rooms.to_vec(),
         }));
     }
@@ -455,7 +453,7 @@ pub fn del_sockets<T: ClusterTransport>(transport: &T, opts: &CoreOptions, rooms
     let core = transport.core();
     if !opts.flags.local {
         transport.publish(core.message(ClusterBody::SocketsLeave {
-            opts: BroadcastOptions::from_core(opts, Some(BroadcastFlags::default())),
+            opts: BroadcastOptions::from_core(opts, Some(BroadcastFlags::of(opts))),
             rooms: rooms.to_vec(),
         }));
     }
@@ -468,7 +466,7 @@ pub fn disconnect_sockets<T: ClusterTransport>(transport: &T, opts: &CoreOptions
     let core = transport.core();
     if !opts.flags.local {
         transport.publish(core.message(ClusterBody::DisconnectSockets {
-            opts: BroadcastOptions::from_core(opts, Some(BroadcastFlags::default())),
+            opts: BroadcastOptions::from_core(opts, Some(BroadcastFlags::of(opts))),
             close,
         }));
     }
@@ -487,7 +485,7 @@ pub fn fetch_sockets<T: ClusterTransport>(
         return local;
     }
     let transport = transport.clone();
-    let wire_opts = BroadcastOptions::from_core(opts, Some(BroadcastFlags::default()));
+    let wire_opts = BroadcastOptions::from_core(opts, Some(BroadcastFlags::of(opts)));
     Box::pin(async move {
         let mut all = local.await;
         let nodes = transport.node_count().await.saturating_sub(1);

@@ -16,14 +16,13 @@ use socketio_core::protocol::msgpack::write_event_data;
 use socketio_core::{Args, BoxFuture, Sid, SocketRef};
 use tokio::sync::mpsc;
 
-use super::convert::{broadcast_flags, core_options, wire_options};
 use super::{
-    BroadcastFlags, BroadcastMessage, ClassicChannels, Packet, RemoteSocket, Request, Response,
-    Value, DEFAULT_PREFIX, EVENT,
+    BroadcastFlags, BroadcastMessage, BroadcastOptions, ClassicChannels, Packet, RemoteSocket,
+    Request, Response, Value, DEFAULT_PREFIX, EVENT,
 };
-use crate::acks::{gather_remote_acks, AckReport};
 use crate::connection::{cluster_subscription, Commands, RedisClient};
 use crate::subscription::{run_cluster_subscriber, SubCommand};
+use socketio_core::node_compat::cluster_adapter::{gather_remote_acks, AckReport};
 use socketio_core::node_compat::{
     args_from_node, args_to_node, handshake_of, json_to_node, node_to_json,
 };
@@ -439,7 +438,7 @@ impl RedisAdapter {
                 return;
             }
             let packet = EncodedPacket::event(&self.nsp, &msg.event, msg.args);
-            return self.local.broadcast(&packet, &core_options(msg.opts));
+            return self.local.broadcast(&packet, &msg.opts.into_core());
         }
         let msg = match BroadcastMessage::decode(payload) {
             Ok(msg) => msg,
@@ -451,7 +450,7 @@ impl RedisAdapter {
         let Some(packet) = self.event_packet(&msg.packet) else {
             return;
         };
-        self.local.broadcast(&packet, &core_options(msg.opts));
+        self.local.broadcast(&packet, &msg.opts.into_core());
     }
 
     fn event_packet(&self, packet: &Packet) -> Option<EncodedPacket> {
@@ -515,17 +514,17 @@ impl RedisAdapter {
             }
             Request::SocketsJoin { uid, opts, rooms } => {
                 if uid.as_deref() != Some(&self.uid) {
-                    self.local.add_sockets(&core_options(opts), &rooms);
+                    self.local.add_sockets(&opts.into_core(), &rooms);
                 }
             }
             Request::SocketsLeave { uid, opts, rooms } => {
                 if uid.as_deref() != Some(&self.uid) {
-                    self.local.del_sockets(&core_options(opts), &rooms);
+                    self.local.del_sockets(&opts.into_core(), &rooms);
                 }
             }
             Request::DisconnectSockets { uid, opts, close } => {
                 if uid.as_deref() != Some(&self.uid) {
-                    self.local.disconnect_sockets(&core_options(opts), close);
+                    self.local.disconnect_sockets(&opts.into_core(), close);
                 }
             }
             Request::RemoteJoin {
@@ -567,7 +566,7 @@ impl RedisAdapter {
                 opts,
             } => {
                 if !self.is_pending(&request_id) {
-                    let selected = self.sockets.among(self.local.sockets(&core_options(opts)));
+                    let selected = self.sockets.among(self.local.sockets(&opts.into_core()));
                     let sockets = selected
                         .iter()
                         .map(|s| RemoteSocket {
@@ -631,7 +630,7 @@ impl RedisAdapter {
                 let Some(encoded) = self.event_packet(&packet) else {
                     return;
                 };
-                let selected = self.sockets.among(self.local.sockets(&core_options(opts)));
+                let selected = self.sockets.among(self.local.sockets(&opts.into_core()));
                 self.reply(
                     &uid,
                     Response::BroadcastClientCount {
@@ -770,7 +769,7 @@ impl Adapter for RedisAdapter {
                         &self.uid,
                         &self.nsp,
                         &data,
-                        &wire_options(opts, Some(broadcast_flags(opts))),
+                        &BroadcastOptions::from_core(opts, Some(BroadcastFlags::of(opts))),
                     );
                     self.shared
                         .publish(self.channels.broadcast_for(&opts.rooms), payload);
@@ -798,9 +797,9 @@ impl Adapter for RedisAdapter {
                 return local;
             }
         };
-        let mut flags = broadcast_flags(opts);
+        let mut flags = BroadcastFlags::of(opts);
         flags.set("timeout", timeout.as_millis() as u64);
-        let wire_opts = wire_options(opts, Some(flags));
+        let wire_opts = BroadcastOptions::from_core(opts, Some(flags));
         let node_packet = Packet::event(self.nsp.as_str(), &parts.event, args_to_node(&parts.args));
         let this = self.this();
         Box::pin(async move {
@@ -839,7 +838,7 @@ impl Adapter for RedisAdapter {
         if !opts.flags.local {
             self.publish_request(&Request::SocketsJoin {
                 uid: Some(self.uid.clone()),
-                opts: wire_options(opts, None),
+                opts: BroadcastOptions::from_core(opts, None),
                 rooms: rooms.to_vec(),
             });
         }
@@ -850,7 +849,7 @@ impl Adapter for RedisAdapter {
         if !opts.flags.local {
             self.publish_request(&Request::SocketsLeave {
                 uid: Some(self.uid.clone()),
-                opts: wire_options(opts, None),
+                opts: BroadcastOptions::from_core(opts, None),
                 rooms: rooms.to_vec(),
             });
         }
@@ -861,7 +860,7 @@ impl Adapter for RedisAdapter {
         if !opts.flags.local {
             self.publish_request(&Request::DisconnectSockets {
                 uid: Some(self.uid.clone()),
-                opts: wire_options(opts, None),
+                opts: BroadcastOptions::from_core(opts, None),
                 close,
             });
         }
@@ -874,7 +873,7 @@ impl Adapter for RedisAdapter {
             return local;
         }
         let this = self.this();
-        let wire_opts = wire_options(opts, None);
+        let wire_opts = BroadcastOptions::from_core(opts, None);
         Box::pin(async move {
             let mut all = local.await;
             let nodes = this.count().await.saturating_sub(1);

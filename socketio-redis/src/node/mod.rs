@@ -145,7 +145,6 @@
 
 mod adapter;
 mod channels;
-pub(crate) mod convert;
 mod emitter;
 mod sharded;
 mod sharded_adapter;

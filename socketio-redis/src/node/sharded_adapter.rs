@@ -8,23 +8,16 @@ use std::time::Duration;
 
 use socketio_core::adapter::{
     AckAnswers, Adapter, AdapterError, BroadcastOptions as CoreOptions, EncodedPacket,
-    LocalAdapter, LocalSockets, RestoredSession, Session, SocketInfo,
+    LocalSockets, RestoredSession, Session, SocketInfo,
 };
 use socketio_core::{Args, BoxFuture, Sid};
 use tokio::sync::mpsc;
 
 use super::adapter::{connect, pubsub_count, random_hex, run_publisher, OUTBOX};
-use super::convert::{broadcast_flags, core_options, wire_options};
-use super::{
-    BroadcastFlags, ClusterBody, ClusterMessage, Packet, RemoteSocket, ShardedChannels,
-    SubscriptionMode, Value, DEFAULT_PREFIX, EVENT,
-};
-use crate::acks::{gather_remote_acks, AckReport};
+use super::{ClusterBody, ClusterMessage, ShardedChannels, SubscriptionMode, DEFAULT_PREFIX};
 use crate::connection::{cluster_subscription, named_stream, Commands, RedisClient};
 use crate::subscription::{run_cluster_subscriber, run_sharded_subscriber, SubCommand};
-use socketio_core::node_compat::{
-    args_from_node, args_to_node, handshake_of, json_to_node, node_to_json,
-};
+use socketio_core::node_compat::cluster_adapter::{self, ClusterAdapterCore, ClusterTransport};
 
 /// Settings of a [`ShardedRedisAdapter`] cluster, as `createShardedAdapter(pub, sub, opts)`'s
 /// options.
@@ -131,12 +124,9 @@ pub struct ShardedRedisAdapter {
     /// Set by `close` (or the drop): the namespace left the cluster.
     closed: std::sync::atomic::AtomicBool,
     shared: Arc<Shared>,
-    uid: String,
-    nsp: String,
+    /// The protocol state: uid, namespace, sockets, requests waiting for answers.
+    core: ClusterAdapterCore,
     channels: ShardedChannels,
-    local: LocalAdapter,
-    sockets: LocalSockets,
-    pending: Mutex<HashMap<String, mpsc::UnboundedSender<ClusterBody>>>,
     /// Rooms whose own channel is subscribed (dynamic modes).
     room_channels: Mutex<HashSet<String>>,
 }
@@ -144,8 +134,8 @@ pub struct ShardedRedisAdapter {
 impl std::fmt::Debug for ShardedRedisAdapter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ShardedRedisAdapter")
-            .field("uid", &self.uid)
-            .field("nsp", &self.nsp)
+            .field("uid", &self.core.uid())
+            .field("nsp", &self.core.nsp())
             .field("prefix", &self.shared.config.channel_prefix)
             .finish()
     }
@@ -233,24 +223,20 @@ impl ShardedRedisAdapter {
             me: me.clone(),
             closed: std::sync::atomic::AtomicBool::new(false),
             shared: shared.clone(),
-            uid: random_hex(),
-            nsp,
-            local: LocalAdapter::new(sockets.clone()),
-            sockets,
+            core: ClusterAdapterCore::new(sockets, shared.config.request_timeout),
             channels,
-            pending: Mutex::default(),
             room_channels: Mutex::default(),
         });
         adapter.subscribe(vec![
             adapter.channels.main().to_owned(),
-            adapter.channels.response(&adapter.uid),
+            adapter.channels.response(adapter.core.uid()),
         ]);
         adapter
     }
 
     /// This namespace adapter's uid (16 hex digits), as Node nodes see it in our messages.
     pub fn uid(&self) -> &str {
-        &self.uid
+        self.core.uid()
     }
 
     fn this(&self) -> Arc<ShardedRedisAdapter> {
@@ -279,7 +265,7 @@ impl ShardedRedisAdapter {
     fn is_local_socket_id(&self, room: &str) -> bool {
         room.parse::<Sid>()
             .ok()
-            .and_then(|sid| self.sockets.get(sid))
+            .and_then(|sid| self.core.sockets().get(sid))
             .is_some()
     }
 
@@ -325,7 +311,8 @@ impl ShardedRedisAdapter {
 
     fn room_has_sockets(&self, room: &str) -> bool {
         !self
-            .local
+            .core
+            .local()
             .sockets(&CoreOptions {
                 rooms: vec![room.to_owned()],
                 ..Default::default()
@@ -333,26 +320,13 @@ impl ShardedRedisAdapter {
             .is_empty()
     }
 
-    fn publish(&self, body: ClusterBody) {
-        let msg = ClusterMessage {
-            uid: self.uid.clone(),
-            nsp: Some(self.nsp.clone()),
-            body,
-        };
-        let channel = self
-            .channels
-            .channel_for(&msg, self.shared.config.subscription_mode);
-        self.shared.publish(channel, msg.encode());
-    }
-
-    fn reply(&self, to: &str, body: ClusterBody) {
-        let msg = ClusterMessage {
-            uid: self.uid.clone(),
-            nsp: Some(self.nsp.clone()),
-            body,
-        };
-        self.shared
-            .publish(self.channels.response(to), msg.encode());
+    /// The bytes of `msg` as Node's sharded adapter writes them: a broadcast's packet without
+    /// `nsp` (the envelope has it).
+    fn encode(mut msg: ClusterMessage) -> Vec<u8> {
+        if let ClusterBody::Broadcast { packet, .. } = &mut msg.body {
+            packet.nsp = None;
+        }
+        msg.encode()
     }
 
     async fn count(&self) -> usize {
@@ -368,46 +342,10 @@ impl ShardedRedisAdapter {
         {
             Ok(n) => n,
             Err(err) => {
-                tracing::warn!(%err, nsp = self.nsp, "PUBSUB SHARDNUMSUB failed: counting this node alone");
+                tracing::warn!(%err, nsp = self.core.nsp(), "PUBSUB SHARDNUMSUB failed: counting this node alone");
                 1
             }
         }
-    }
-
-    fn request(&self) -> (String, mpsc::UnboundedReceiver<ClusterBody>, PendingGuard) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let mut pending = self.pending.lock().unwrap();
-        let mut id = random_hex();
-        while pending.contains_key(&id) {
-            id = random_hex();
-        }
-        pending.insert(id.clone(), tx);
-        let guard = PendingGuard {
-            adapter: self.this(),
-            id: id.clone(),
-        };
-        (id, rx, guard)
-    }
-
-    fn event_packet(&self, packet: &Packet) -> Option<EncodedPacket> {
-        match (packet.packet_type, packet.event_name()) {
-            (EVENT, Some(event)) => Some(EncodedPacket::event(
-                &self.nsp,
-                event,
-                args_from_node(packet.args()),
-            )),
-            _ => {
-                tracing::debug!(?packet, "a broadcast that is not an event ignored");
-                None
-            }
-        }
-    }
-
-    fn node_packet(&self, packet: &EncodedPacket) -> Result<Packet, AdapterError> {
-        let parts = packet.parts()?;
-        let mut p = Packet::event(self.nsp.as_str(), &parts.event, args_to_node(&parts.args));
-        p.nsp = None;
-        Ok(p)
     }
 
     // ------------------------------------------------------------ incoming
@@ -417,159 +355,20 @@ impl ShardedRedisAdapter {
             Ok(msg) => msg,
             Err(err) => return tracing::debug!(%err, "undecodable sharded message ignored"),
         };
-        if msg.uid == self.uid || msg.nsp.as_deref() != Some(self.nsp.as_str()) {
+        if msg.nsp.as_deref() != Some(self.core.nsp()) {
             return;
         }
-        let from = msg.uid;
-        use ClusterBody as B;
-        match msg.body {
-            B::Broadcast {
-                packet,
-                request_id: None,
-                opts,
-            } => {
-                if let Some(packet) = self.event_packet(&packet) {
-                    self.local.broadcast(&packet, &core_options(opts));
-                }
-            }
-            B::Broadcast {
-                packet,
-                request_id: Some(request_id),
-                opts,
-            } => self.on_broadcast_with_ack(&from, request_id, &packet, opts),
-            B::SocketsJoin { opts, rooms } => {
-                self.local.add_sockets(&core_options(opts), &rooms);
-                self.rooms_maybe_created(rooms.iter().map(String::as_str));
-            }
-            B::SocketsLeave { opts, rooms } => {
-                self.local.del_sockets(&core_options(opts), &rooms);
-                self.rooms_maybe_deleted(rooms.iter().map(String::as_str));
-            }
-            B::DisconnectSockets { opts, close } => {
-                self.local.disconnect_sockets(&core_options(opts), close);
-            }
-            B::FetchSockets { opts, request_id } => {
-                let selected = self.sockets.among(self.local.sockets(&core_options(opts)));
-                let sockets = selected
-                    .iter()
-                    .map(|s| RemoteSocket {
-                        id: s.id().to_string(),
-                        handshake: handshake_of(s),
-                        rooms: self.local.socket_rooms(s.id()),
-                        data: Some(json_to_node(&s.data_value())),
-                    })
-                    .collect();
-                self.reply(
-                    &from,
-                    B::FetchSocketsResponse {
-                        request_id,
-                        sockets,
-                    },
-                );
-            }
-            B::ServerSideEmit { request_id, packet } => {
-                let Some(event) = packet.first().and_then(Value::as_str) else {
-                    return tracing::debug!("server-side emit without an event name ignored");
-                };
-                let Some(answer) = self
-                    .sockets
-                    .server_event(event, args_from_node(&packet[1..]))
-                else {
-                    return;
-                };
-                let this = self.this();
-                tokio::spawn(async move {
-                    let ack = answer.await;
-                    if let Some(request_id) = request_id {
-                        let packet = args_to_node(&ack).into_iter().next();
-                        this.reply(&from, B::ServerSideEmitResponse { request_id, packet });
-                    }
-                });
-            }
-            body @ (B::FetchSocketsResponse { .. }
-            | B::ServerSideEmitResponse { .. }
-            | B::BroadcastClientCount { .. }
-            | B::BroadcastAck { .. }) => {
-                let id = match &body {
-                    B::FetchSocketsResponse { request_id, .. }
-                    | B::ServerSideEmitResponse { request_id, .. }
-                    | B::BroadcastClientCount { request_id, .. }
-                    | B::BroadcastAck { request_id, .. } => request_id.clone(),
-                    _ => return,
-                };
-                if let Some(tx) = self.pending.lock().unwrap().get(&id) {
-                    let _ = tx.send(body);
-                }
-            }
-            B::InitialHeartbeat | B::Heartbeat | B::AdapterClose => {}
-        }
-    }
-
-    fn on_broadcast_with_ack(
-        &self,
-        from: &str,
-        request_id: String,
-        packet: &Packet,
-        opts: super::BroadcastOptions,
-    ) {
-        let timeout = opts
-            .flags
-            .as_ref()
-            .and_then(BroadcastFlags::timeout_ms)
-            .map_or(self.shared.config.request_timeout, Duration::from_millis);
-        let Some(encoded) = self.event_packet(packet) else {
-            return;
+        // Joins and leaves change which room channels this node listens to.
+        let changed = match &msg.body {
+            ClusterBody::SocketsJoin { rooms, .. } => Some((true, rooms.clone())),
+            ClusterBody::SocketsLeave { rooms, .. } => Some((false, rooms.clone())),
+            _ => None,
         };
-        let selected = self.sockets.among(self.local.sockets(&core_options(opts)));
-        self.reply(
-            from,
-            ClusterBody::BroadcastClientCount {
-                request_id: request_id.clone(),
-                client_count: selected.len() as u64,
-            },
-        );
-        for socket in &selected {
-            let answer = self.sockets.request_ack(socket, &encoded, timeout);
-            let (this, from, request_id) = (self.this(), from.to_owned(), request_id.clone());
-            tokio::spawn(async move {
-                if let Ok(args) = answer.await {
-                    let packet = args_to_node(&args).into_iter().next();
-                    this.reply(&from, ClusterBody::BroadcastAck { request_id, packet });
-                }
-            });
-        }
-    }
-
-    /// Publishes a request and gathers answers from `expected` nodes: `on` takes each answer
-    /// and says whether it was one (a node's last).
-    async fn gather(
-        &self,
-        request: impl FnOnce(String) -> ClusterBody,
-        expected: usize,
-        timeout: Duration,
-        mut on: impl FnMut(ClusterBody) -> bool,
-    ) {
-        let (id, mut answers, _guard) = self.request();
-        self.publish(request(id));
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut done = 0;
-        while done < expected {
-            match tokio::time::timeout_at(deadline, answers.recv()).await {
-                Ok(Some(answer)) => {
-                    if on(answer) {
-                        done += 1;
-                    }
-                }
-                Ok(None) | Err(_) => {
-                    tracing::debug!(
-                        nsp = self.nsp,
-                        answered = done,
-                        expected,
-                        "request timed out: silent nodes left out"
-                    );
-                    break;
-                }
-            }
+        cluster_adapter::receive(&self.this(), msg, None);
+        match changed {
+            Some((true, rooms)) => self.rooms_maybe_created(rooms.iter().map(String::as_str)),
+            Some((false, rooms)) => self.rooms_maybe_deleted(rooms.iter().map(String::as_str)),
+            None => {}
         }
     }
 }
@@ -588,7 +387,7 @@ impl ShardedRedisAdapter {
         }
         let mut channels = vec![
             self.channels.main().to_owned(),
-            self.channels.response(&self.uid),
+            self.channels.response(self.core.uid()),
         ];
         if let Ok(rooms) = self.room_channels.lock() {
             channels.extend(rooms.iter().map(|r| self.channels.room(r)));
@@ -602,15 +401,26 @@ impl ShardedRedisAdapter {
     }
 }
 
-/// Removes a request from the pending table when its gathering ends.
-struct PendingGuard {
-    adapter: Arc<ShardedRedisAdapter>,
-    id: String,
-}
+impl ClusterTransport for ShardedRedisAdapter {
+    fn core(&self) -> &ClusterAdapterCore {
+        &self.core
+    }
 
-impl Drop for PendingGuard {
-    fn drop(&mut self) {
-        self.adapter.pending.lock().unwrap().remove(&self.id);
+    fn publish(&self, msg: ClusterMessage) {
+        let channel = self
+            .channels
+            .channel_for(&msg, self.shared.config.subscription_mode);
+        self.shared.publish(channel, Self::encode(msg));
+    }
+
+    fn reply(&self, to: &str, msg: ClusterMessage) {
+        self.shared
+            .publish(self.channels.response(to), Self::encode(msg));
+    }
+
+    fn node_count(&self) -> BoxFuture<usize> {
+        let this = self.this();
+        Box::pin(async move { this.count().await })
     }
 }
 
@@ -623,45 +433,41 @@ impl Adapter for ShardedRedisAdapter {
     }
 
     fn add_all(&self, sid: Sid, rooms: &[&str]) {
-        self.local.add_all(sid, rooms);
+        self.core.local().add_all(sid, rooms);
         self.rooms_maybe_created(rooms.iter().copied());
     }
 
     fn del(&self, sid: Sid, room: &str) {
-        self.local.del(sid, room);
+        self.core.local().del(sid, room);
         self.rooms_maybe_deleted([room]);
     }
 
     fn del_all(&self, sid: Sid) {
-        let rooms = self.local.socket_rooms(sid);
-        self.local.del_all(sid);
+        let rooms = self.core.local().socket_rooms(sid);
+        self.core.local().del_all(sid);
         self.rooms_maybe_deleted(rooms.iter().map(String::as_str));
     }
 
     fn socket_rooms(&self, sid: Sid) -> Vec<String> {
-        self.local.socket_rooms(sid)
+        self.core.local().socket_rooms(sid)
     }
 
     fn sockets(&self, opts: &CoreOptions) -> Vec<Sid> {
-        self.local.sockets(opts)
+        self.core.local().sockets(opts)
     }
 
     fn rooms(&self) -> Vec<String> {
-        self.local.rooms()
+        self.core.local().rooms()
     }
 
     fn broadcast(&self, packet: &EncodedPacket, opts: &CoreOptions) {
         if !opts.flags.local {
-            match self.node_packet(packet) {
-                Ok(node_packet) => self.publish(ClusterBody::Broadcast {
-                    packet: node_packet,
-                    request_id: None,
-                    opts: wire_options(opts, Some(broadcast_flags(opts))),
-                }),
+            match self.core.broadcast_body(packet, opts) {
+                Ok(body) => self.publish(self.core.message(body)),
                 Err(err) => tracing::error!(%err, "broadcast not published to the cluster"),
             }
         }
-        self.local.broadcast(packet, opts);
+        self.core.local().broadcast(packet, opts);
     }
 
     fn broadcast_with_ack(
@@ -670,125 +476,30 @@ impl Adapter for ShardedRedisAdapter {
         opts: &CoreOptions,
         timeout: Duration,
     ) -> BoxFuture<AckAnswers> {
-        let local = self.local.broadcast_with_ack(packet, opts, timeout);
-        if opts.flags.local {
-            return local;
-        }
-        let node_packet = match self.node_packet(packet) {
-            Ok(p) => p,
-            Err(err) => {
-                tracing::error!(%err, "broadcast with acks not published to the cluster");
-                return local;
-            }
-        };
-        let mut flags = broadcast_flags(opts);
-        flags.set("timeout", timeout.as_millis() as u64);
-        let wire_opts = wire_options(opts, Some(flags));
-        let this = self.this();
-        Box::pin(async move {
-            let remote = async {
-                let nodes = this.count().await.saturating_sub(1);
-                if nodes == 0 {
-                    return AckAnswers::new();
-                }
-                let (id, mut rx, _guard) = this.request();
-                this.publish(ClusterBody::Broadcast {
-                    packet: node_packet,
-                    request_id: Some(id),
-                    opts: wire_opts,
-                });
-                gather_remote_acks(nodes, timeout, &mut rx, |msg| match msg {
-                    ClusterBody::BroadcastClientCount { client_count, .. } => {
-                        AckReport::ClientCount(client_count)
-                    }
-                    ClusterBody::BroadcastAck { packet, .. } => AckReport::Ack(packet.map_or_else(
-                        || Args::from_values([]),
-                        |v| args_from_node(std::slice::from_ref(&v)),
-                    )),
-                    _ => AckReport::Other,
-                })
-                .await
-            };
-            let (mut answers, remote) = tokio::join!(local, remote);
-            answers.extend(remote);
-            answers
-        })
+        cluster_adapter::broadcast_with_ack(&self.this(), packet, opts, timeout)
     }
 
     fn add_sockets(&self, opts: &CoreOptions, rooms: &[String]) {
-        if !opts.flags.local {
-            self.publish(ClusterBody::SocketsJoin {
-                opts: wire_options(opts, Some(broadcast_flags(opts))),
-                rooms: rooms.to_vec(),
-            });
-        }
-        self.local.add_sockets(opts, rooms);
+        cluster_adapter::add_sockets(self, opts, rooms);
         self.rooms_maybe_created(rooms.iter().map(String::as_str));
     }
 
     fn del_sockets(&self, opts: &CoreOptions, rooms: &[String]) {
-        if !opts.flags.local {
-            self.publish(ClusterBody::SocketsLeave {
-                opts: wire_options(opts, Some(broadcast_flags(opts))),
-                rooms: rooms.to_vec(),
-            });
-        }
-        self.local.del_sockets(opts, rooms);
+        cluster_adapter::del_sockets(self, opts, rooms);
         self.rooms_maybe_deleted(rooms.iter().map(String::as_str));
     }
 
     fn disconnect_sockets(&self, opts: &CoreOptions, close: bool) {
-        if !opts.flags.local {
-            self.publish(ClusterBody::DisconnectSockets {
-                opts: wire_options(opts, Some(broadcast_flags(opts))),
-                close,
-            });
-        }
-        self.local.disconnect_sockets(opts, close);
+        cluster_adapter::disconnect_sockets(self, opts, close);
     }
 
     fn fetch_sockets(&self, opts: &CoreOptions) -> BoxFuture<Vec<SocketInfo>> {
-        let local = self.local.fetch_sockets(opts);
-        if opts.flags.local {
-            return local;
-        }
-        let this = self.this();
-        let wire_opts = wire_options(opts, Some(broadcast_flags(opts)));
-        Box::pin(async move {
-            let mut all = local.await;
-            let nodes = this.count().await.saturating_sub(1);
-            if nodes == 0 {
-                return all;
-            }
-            let nsp = this.nsp.clone();
-            this.gather(
-                |request_id| ClusterBody::FetchSockets {
-                    opts: wire_opts,
-                    request_id,
-                },
-                nodes,
-                this.shared.config.request_timeout,
-                |answer| match answer {
-                    ClusterBody::FetchSocketsResponse { sockets, .. } => {
-                        all.extend(sockets.into_iter().map(|s| SocketInfo {
-                            id: s.id,
-                            nsp: nsp.clone(),
-                            rooms: s.rooms,
-                            data: s.data.as_ref().map(node_to_json).unwrap_or_default(),
-                        }));
-                        true
-                    }
-                    _ => false,
-                },
-            )
-            .await;
-            all
-        })
+        cluster_adapter::fetch_sockets(&self.this(), opts)
     }
 
     fn all_rooms(&self) -> BoxFuture<Vec<String>> {
         // The ClusterAdapter protocol has no request for the rooms of other nodes.
-        let rooms: BTreeSet<String> = self.local.rooms().into_iter().collect();
+        let rooms: BTreeSet<String> = self.core.local().rooms().into_iter().collect();
         Box::pin(std::future::ready(rooms.into_iter().collect()))
     }
 
@@ -798,40 +509,7 @@ impl Adapter for ShardedRedisAdapter {
         args: Args,
         timeout: Option<Duration>,
     ) -> BoxFuture<Result<Vec<Args>, AdapterError>> {
-        let mut packet = vec![Value::from(event)];
-        packet.extend(args_to_node(&args));
-        let this = self.this();
-        let Some(timeout) = timeout else {
-            this.publish(ClusterBody::ServerSideEmit {
-                request_id: None,
-                packet,
-            });
-            return Box::pin(std::future::ready(Ok(Vec::new())));
-        };
-        Box::pin(async move {
-            let nodes = this.count().await.saturating_sub(1);
-            let mut acks = Vec::new();
-            if nodes == 0 {
-                return Ok(acks);
-            }
-            this.gather(
-                |request_id| ClusterBody::ServerSideEmit {
-                    request_id: Some(request_id),
-                    packet,
-                },
-                nodes,
-                timeout,
-                |answer| match answer {
-                    ClusterBody::ServerSideEmitResponse { packet, .. } => {
-                        acks.push(args_from_node(packet.as_slice()));
-                        true
-                    }
-                    _ => false,
-                },
-            )
-            .await;
-            Ok(acks)
-        })
+        cluster_adapter::server_side_emit(&self.this(), event, args, timeout)
     }
 
     fn server_count(&self) -> BoxFuture<usize> {
@@ -840,11 +518,11 @@ impl Adapter for ShardedRedisAdapter {
     }
 
     fn persist_session(&self, session: Session) {
-        self.local.persist_session(session);
+        self.core.local().persist_session(session);
     }
 
     fn restore_session(&self, pid: &str, offset: &str) -> BoxFuture<Option<RestoredSession>> {
-        self.local.restore_session(pid, offset)
+        self.core.local().restore_session(pid, offset)
     }
 }
 
