@@ -7,24 +7,20 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use rand::RngCore;
 use socketio_core::adapter::{
     AckAnswers, Adapter, AdapterError, BroadcastOptions as CoreOptions, EncodedPacket,
-    LocalAdapter, LocalSockets, RestoredSession, Session, SocketInfo,
+    LocalSockets, RestoredSession, Session, SocketInfo,
 };
-use socketio_core::{AckError, Args, BoxFuture, Sid};
+use socketio_core::{Args, BoxFuture, Sid};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_postgres::{AsyncMessage, Client, NoTls, Notification as PgNotification};
 
 use crate::message::{
-    needs_attachment, AttachmentHeader, BroadcastFlags, BroadcastOptions, ClusterBody,
-    ClusterMessage, Notification, Packet, RemoteSocket, EVENT,
+    needs_attachment, AttachmentHeader, BroadcastFlags, ClusterBody, ClusterMessage, Notification,
 };
-use crate::{Value, EMITTER_UID};
-use socketio_core::node_compat::{
-    args_from_node, args_to_node, handshake_of, json_to_node, node_to_json,
-};
+use crate::EMITTER_UID;
+use socketio_core::node_compat::cluster_adapter::{self, ClusterAdapterCore, ClusterTransport};
 
 /// Settings of a [`PostgresAdapter`] cluster, as `createAdapter(pool, opts)`'s options. Every
 /// node of a cluster must use the same `channel_prefix` and `table_name`.
@@ -102,9 +98,6 @@ const OUTBOX: usize = 64 * 1024;
 
 /// Longest wait between two attempts to reconnect.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
-
-/// How often a gathering checks whether the nodes it waits for are still alive.
-const LIVENESS_TICK: Duration = Duration::from_millis(250);
 
 /// Called by the publisher with the id of the attachment row it inserted (`None` when it could
 /// not publish), in publishing order.
@@ -260,15 +253,11 @@ pub struct PostgresAdapter {
     /// Set by `close` (or the drop): the namespace left the cluster.
     closed: std::sync::atomic::AtomicBool,
     shared: Arc<Shared>,
-    uid: String,
-    nsp: String,
+    /// The protocol state: uid, namespace, sockets, requests waiting for answers.
+    core: ClusterAdapterCore,
     channel: String,
-    local: LocalAdapter,
-    sockets: LocalSockets,
     /// Other nodes by uid, with when they were last heard from.
     nodes: Mutex<HashMap<String, Instant>>,
-    /// Our requests waiting for answers, by request id.
-    pending: Mutex<HashMap<String, mpsc::UnboundedSender<ClusterMessage>>>,
     /// When this node last published (a heartbeat is due `heartbeat_interval` later).
     last_publish: Mutex<Instant>,
 }
@@ -276,18 +265,11 @@ pub struct PostgresAdapter {
 impl std::fmt::Debug for PostgresAdapter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostgresAdapter")
-            .field("uid", &self.uid)
-            .field("nsp", &self.nsp)
+            .field("uid", &self.core.uid())
+            .field("nsp", &self.core.nsp())
             .field("channel", &self.channel)
             .finish()
     }
-}
-
-/// 16 hex digits, as Node's `randomBytes(8).toString("hex")`.
-pub(crate) fn random_id() -> String {
-    let mut bytes = [0u8; 8];
-    rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `"name"`, with `"` doubled, for LISTEN/UNLISTEN.
@@ -371,13 +353,9 @@ impl PostgresAdapter {
             me: me.clone(),
             closed: std::sync::atomic::AtomicBool::new(false),
             shared: shared.clone(),
-            uid: random_id(),
-            nsp,
+            core: ClusterAdapterCore::new(sockets, shared.config.request_timeout),
             channel: channel.clone(),
-            local: LocalAdapter::new(sockets.clone()),
-            sockets,
             nodes: Mutex::default(),
-            pending: Mutex::default(),
             last_publish: Mutex::new(Instant::now()),
         });
         shared
@@ -395,7 +373,7 @@ impl PostgresAdapter {
 
     /// This namespace adapter's uid (16 hex digits), as other nodes see it in our messages.
     pub fn uid(&self) -> &str {
-        &self.uid
+        self.core.uid()
     }
 
     /// The channel this namespace's messages go on (`{channel_prefix}#{nsp}`).
@@ -407,12 +385,8 @@ impl PostgresAdapter {
         self.me.upgrade().expect("called through an Arc")
     }
 
-    fn publish(&self, body: ClusterBody) {
-        let msg = ClusterMessage {
-            uid: self.uid.clone(),
-            nsp: Some(self.nsp.clone()),
-            body,
-        };
+    /// Sends `msg` on the namespace's channel: in a NOTIFY, or through the attachment table.
+    fn send(&self, msg: ClusterMessage) {
         *self.last_publish.lock().unwrap() = Instant::now();
         let out = Outgoing::of(&self.channel, &msg, self.shared.config.payload_threshold);
         self.shared.send(out);
@@ -426,49 +400,17 @@ impl PostgresAdapter {
         nodes.retain(|uid, seen| {
             let alive = seen.elapsed() <= timeout;
             if !alive {
-                tracing::debug!(uid, nsp = self.nsp, "node seems down");
+                tracing::debug!(uid, nsp = self.core.nsp(), "node seems down");
             }
             alive
         });
         nodes.keys().cloned().collect()
     }
 
-    /// Registers a request; answers arrive on the receiver until the guard is dropped.
-    fn request(
-        &self,
-    ) -> (
-        String,
-        mpsc::UnboundedReceiver<ClusterMessage>,
-        PendingGuard,
-    ) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let id = random_id();
-        self.pending.lock().unwrap().insert(id.clone(), tx);
-        let guard = PendingGuard {
-            adapter: self.this(),
-            id: id.clone(),
-        };
-        (id, rx, guard)
-    }
-
-    fn event_packet(&self, packet: &Packet) -> Option<EncodedPacket> {
-        match (packet.packet_type, packet.event_name()) {
-            (EVENT, Some(event)) => Some(EncodedPacket::event(
-                &self.nsp,
-                event,
-                args_from_node(packet.args()),
-            )),
-            _ => {
-                tracing::debug!(?packet, "a broadcast that is not an event ignored");
-                None
-            }
-        }
-    }
-
     /// Whether a broadcast is kept for connection state recovery: the server has it on and
     /// the packet may not be lost (socket.io-adapter's `addOffsetIfNecessary`).
     fn keeps(&self, volatile: bool) -> bool {
-        self.sockets.recovery().is_some() && !volatile
+        self.core.sockets().recovery().is_some() && !volatile
     }
 
     /// Takes session `pid` back if it has not expired and the packet at `offset` is still in
@@ -519,7 +461,8 @@ impl PostgresAdapter {
             data,
         };
         let limit = self
-            .sockets
+            .core
+            .sockets()
             .recovery()
             .map_or(10_000, |r| r.max_packets.max(1)) as i64;
         let rows = client
@@ -537,7 +480,7 @@ impl PostgresAdapter {
             let Ok(msg) = ClusterMessage::decode(&payload) else {
                 continue;
             };
-            if msg.nsp.as_deref().is_some_and(|nsp| nsp != self.nsp) {
+            if msg.nsp.as_deref().is_some_and(|nsp| nsp != self.core.nsp()) {
                 continue;
             }
             if let ClusterBody::Broadcast {
@@ -551,7 +494,7 @@ impl PostgresAdapter {
                     || session.rooms.iter().any(|r| opts.rooms.contains(r)))
                     && session.rooms.iter().all(|r| !opts.except.contains(r));
                 if !volatile && selected {
-                    if let Some(p) = self.event_packet(&packet) {
+                    if let Some(p) = self.core.event_packet(&packet) {
                         let offset = id.to_string();
                         missed.push((offset.clone(), p.with_offset(&offset)));
                     }
@@ -566,16 +509,18 @@ impl PostgresAdapter {
     /// The LISTEN on our channel is in place (first time, or after a reconnection): announce
     /// this node, so the others answer with heartbeats.
     fn on_listening(&self) {
-        self.publish(ClusterBody::InitialHeartbeat);
+        self.send(self.core.message(ClusterBody::InitialHeartbeat));
     }
 
     /// A message from another node; `offset` is its attachment row id when it came through the
-    /// table (every broadcast ours keep for recovery does).
+    /// table (every broadcast ours keep for recovery does). Every message but the emitter's
+    /// keeps its sender alive; heartbeats are this adapter's (socket.io-adapter's
+    /// `ClusterAdapterWithHeartbeat`), the rest the shared protocol's.
     fn on_message(&self, msg: ClusterMessage, offset: Option<i64>) {
-        if msg.uid == self.uid {
+        if msg.uid == self.core.uid() {
             return;
         }
-        if msg.nsp.as_deref().is_some_and(|nsp| nsp != self.nsp) {
+        if msg.nsp.as_deref().is_some_and(|nsp| nsp != self.core.nsp()) {
             return;
         }
         if msg.uid != EMITTER_UID {
@@ -584,156 +529,18 @@ impl PostgresAdapter {
                 .unwrap()
                 .insert(msg.uid.clone(), Instant::now());
         }
-        let from = msg.uid.clone();
-        match msg.body {
-            ClusterBody::InitialHeartbeat => self.publish(ClusterBody::Heartbeat),
-            ClusterBody::Heartbeat => {}
-            ClusterBody::AdapterClose => {
-                self.nodes.lock().unwrap().remove(&from);
-            }
-            ClusterBody::Broadcast {
-                packet,
-                request_id: None,
-                opts,
-            } => {
-                let volatile = opts.flags.as_ref().is_some_and(BroadcastFlags::volatile);
-                if let Some(mut packet) = self.event_packet(&packet) {
-                    if let Some(offset) = offset.filter(|_| self.keeps(volatile)) {
-                        packet = packet.with_offset(&offset.to_string());
-                    }
-                    self.local.broadcast(&packet, &core_options(opts));
-                }
-            }
-            ClusterBody::Broadcast {
-                packet,
-                request_id: Some(request_id),
-                opts,
-            } => self.on_broadcast_with_ack(&packet, request_id, opts),
-            ClusterBody::SocketsJoin { opts, rooms } => {
-                self.local.add_sockets(&core_options(opts), &rooms);
-            }
-            ClusterBody::SocketsLeave { opts, rooms } => {
-                self.local.del_sockets(&core_options(opts), &rooms);
-            }
-            ClusterBody::DisconnectSockets { opts, close } => {
-                self.local.disconnect_sockets(&core_options(opts), close);
-            }
-            ClusterBody::FetchSockets { opts, request_id } => {
-                let selected = self.sockets.among(self.local.sockets(&core_options(opts)));
-                let sockets = selected
-                    .iter()
-                    .map(|s| RemoteSocket {
-                        id: s.id().to_string(),
-                        handshake: handshake_of(s),
-                        rooms: self.local.socket_rooms(s.id()),
-                        data: Some(json_to_node(&s.data_value())),
-                    })
-                    .collect();
-                self.publish(ClusterBody::FetchSocketsResponse {
-                    request_id,
-                    sockets,
-                });
-            }
-            ClusterBody::ServerSideEmit { request_id, packet } => {
-                let Some(event) = packet.first().and_then(Value::as_str) else {
-                    return tracing::debug!("server-side emit without an event name ignored");
-                };
-                let Some(answer) = self
-                    .sockets
-                    .server_event(event, args_from_node(&packet[1..]))
-                else {
-                    return;
-                };
-                let this = self.this();
-                tokio::spawn(async move {
-                    let ack = answer.await;
-                    if let Some(request_id) = request_id {
-                        let packet = args_to_node(&ack).into_iter().next();
-                        this.publish(ClusterBody::ServerSideEmitResponse { request_id, packet });
-                    }
-                });
-            }
-            ClusterBody::FetchSocketsResponse { .. }
-            | ClusterBody::ServerSideEmitResponse { .. }
-            | ClusterBody::BroadcastClientCount { .. }
-            | ClusterBody::BroadcastAck { .. } => {
-                let request_id = match &msg.body {
-                    ClusterBody::FetchSocketsResponse { request_id, .. }
-                    | ClusterBody::ServerSideEmitResponse { request_id, .. }
-                    | ClusterBody::BroadcastClientCount { request_id, .. }
-                    | ClusterBody::BroadcastAck { request_id, .. } => request_id.clone(),
-                    _ => return,
-                };
-                let pending = self.pending.lock().unwrap();
-                if let Some(tx) = pending.get(&request_id) {
-                    let _ = tx.send(ClusterMessage {
-                        uid: from,
-                        nsp: msg.nsp,
-                        body: msg.body,
-                    });
-                }
-            }
-        }
-    }
-
-    fn on_broadcast_with_ack(&self, packet: &Packet, request_id: String, opts: BroadcastOptions) {
-        let timeout = opts
-            .flags
-            .as_ref()
-            .and_then(BroadcastFlags::timeout_ms)
-            .map_or(self.shared.config.request_timeout, Duration::from_millis);
-        let Some(encoded) = self.event_packet(packet) else {
+        let offset = offset.map(|id| id.to_string());
+        let Some(left) = cluster_adapter::receive(&self.this(), msg, offset.as_deref()) else {
             return;
         };
-        let selected = self.sockets.among(self.local.sockets(&core_options(opts)));
-        self.publish(ClusterBody::BroadcastClientCount {
-            request_id: request_id.clone(),
-            client_count: selected.len() as u64,
-        });
-        for socket in &selected {
-            let answer = self.sockets.request_ack(socket, &encoded, timeout);
-            let (this, request_id) = (self.this(), request_id.clone());
-            tokio::spawn(async move {
-                if let Ok(args) = answer.await {
-                    let packet = args_to_node(&args).into_iter().next();
-                    this.publish(ClusterBody::BroadcastAck { request_id, packet });
-                }
-            });
-        }
-    }
-
-    /// Publishes a request and gathers one answer per live node (`on` takes each), until every
-    /// node answered or died, or `timeout`.
-    async fn gather(
-        &self,
-        request: impl FnOnce(String) -> ClusterBody,
-        timeout: Duration,
-        mut on: impl FnMut(ClusterMessage),
-    ) {
-        let mut missing = self.live_nodes();
-        if missing.is_empty() {
-            return;
-        }
-        let (id, mut answers, _guard) = self.request();
-        self.publish(request(id));
-        let deadline = Instant::now() + timeout;
-        let mut tick = tokio::time::interval(LIVENESS_TICK);
-        while !missing.is_empty() {
-            tokio::select! {
-                _ = tokio::time::sleep_until(deadline) => {
-                    tracing::debug!(nsp = self.nsp, ?missing, "request timed out: silent nodes left out");
-                    break;
-                }
-                _ = tick.tick() => {
-                    let live = self.live_nodes();
-                    missing.retain(|uid| live.contains(uid));
-                }
-                answer = answers.recv() => {
-                    let Some(answer) = answer else { break };
-                    missing.remove(&answer.uid);
-                    on(answer);
-                }
+        match left.body {
+            ClusterBody::InitialHeartbeat => {
+                self.send(self.core.message(ClusterBody::Heartbeat));
             }
+            ClusterBody::AdapterClose => {
+                self.nodes.lock().unwrap().remove(&left.uid);
+            }
+            _ => {}
         }
     }
 }
@@ -750,11 +557,7 @@ impl PostgresAdapter {
         if self.closed.swap(true, std::sync::atomic::Ordering::AcqRel) {
             return;
         }
-        let msg = ClusterMessage {
-            uid: self.uid.clone(),
-            nsp: Some(self.nsp.clone()),
-            body: ClusterBody::AdapterClose,
-        };
+        let msg = self.core.message(ClusterBody::AdapterClose);
         let out = Outgoing::of(&self.channel, &msg, self.shared.config.payload_threshold);
         let _ = self.shared.outbox.try_send(out);
         if let Ok(mut router) = self.shared.router.lock() {
@@ -764,46 +567,28 @@ impl PostgresAdapter {
     }
 }
 
-/// Removes a request from the pending table when its gathering ends.
-struct PendingGuard {
-    adapter: Arc<PostgresAdapter>,
-    id: String,
-}
-
-impl Drop for PendingGuard {
-    fn drop(&mut self) {
-        self.adapter.pending.lock().unwrap().remove(&self.id);
+impl ClusterTransport for PostgresAdapter {
+    fn core(&self) -> &ClusterAdapterCore {
+        &self.core
     }
-}
 
-fn core_options(opts: BroadcastOptions) -> CoreOptions {
-    let volatile = opts.flags.as_ref().is_some_and(BroadcastFlags::volatile);
-    CoreOptions {
-        rooms: opts.rooms,
-        except: opts.except,
-        flags: socketio_core::adapter::BroadcastFlags {
-            local: false,
-            volatile,
-        },
+    fn publish(&self, msg: ClusterMessage) {
+        self.send(msg);
     }
-}
 
-/// Options on the wire: `{rooms, except, flags}`, `flags` always an object, as socket.io's
-/// `encodeOptions` writes them.
-fn wire_options(opts: &CoreOptions, flags: BroadcastFlags) -> BroadcastOptions {
-    BroadcastOptions {
-        rooms: opts.rooms.clone(),
-        except: opts.except.clone(),
-        flags: Some(flags),
+    /// Answers go on the namespace's channel too (every node sees them; only the requester
+    /// waits for them), as `@socket.io/postgres-adapter` sends them.
+    fn reply(&self, _to: &str, msg: ClusterMessage) {
+        self.send(msg);
     }
-}
 
-fn broadcast_flags(opts: &CoreOptions) -> BroadcastFlags {
-    let mut flags = BroadcastFlags::default();
-    if opts.flags.volatile {
-        flags.set("volatile", true);
+    fn node_count(&self) -> BoxFuture<usize> {
+        Box::pin(std::future::ready(1 + self.live_nodes().len()))
     }
-    flags
+
+    fn live_nodes(&self) -> Option<HashSet<String>> {
+        Some(PostgresAdapter::live_nodes(self))
+    }
 }
 
 impl Adapter for PostgresAdapter {
@@ -815,68 +600,58 @@ impl Adapter for PostgresAdapter {
     }
 
     fn add_all(&self, sid: Sid, rooms: &[&str]) {
-        self.local.add_all(sid, rooms);
+        self.core.local().add_all(sid, rooms);
     }
 
     fn del(&self, sid: Sid, room: &str) {
-        self.local.del(sid, room);
+        self.core.local().del(sid, room);
     }
 
     fn del_all(&self, sid: Sid) {
-        self.local.del_all(sid);
+        self.core.local().del_all(sid);
     }
 
     fn socket_rooms(&self, sid: Sid) -> Vec<String> {
-        self.local.socket_rooms(sid)
+        self.core.local().socket_rooms(sid)
     }
 
     fn sockets(&self, opts: &CoreOptions) -> Vec<Sid> {
-        self.local.sockets(opts)
+        self.core.local().sockets(opts)
     }
 
     fn rooms(&self) -> Vec<String> {
-        self.local.rooms()
+        self.core.local().rooms()
     }
 
     fn broadcast(&self, packet: &EncodedPacket, opts: &CoreOptions) {
         if !opts.flags.local {
-            match packet.parts() {
-                Ok(parts) => {
-                    let body = ClusterBody::Broadcast {
-                        packet: Packet::event(
-                            self.nsp.as_str(),
-                            &parts.event,
-                            args_to_node(&parts.args),
-                        ),
-                        request_id: None,
-                        opts: wire_options(opts, broadcast_flags(opts)),
-                    };
+            match self.core.broadcast_body(packet, opts) {
+                Ok(body) => {
+                    let msg = self.core.message(body);
                     if self.keeps(opts.flags.volatile) {
                         // Kept: through the attachment table whatever its size, the row id being
                         // its offset; this node's sockets get it once the row is written.
                         let (this, packet, opts) = (self.this(), packet.clone(), opts.clone());
-                        let on_added: OnAdded = Box::new(move |id| match id {
-                            Some(id) => this
-                                .local
-                                .broadcast(&packet.with_offset(&id.to_string()), &opts),
-                            None => this.local.broadcast(&packet, &opts),
+                        let on_added: OnAdded = Box::new(move |id| {
+                            let local = this.core.local();
+                            match id {
+                                Some(id) => {
+                                    local.broadcast(&packet.with_offset(&id.to_string()), &opts)
+                                }
+                                None => local.broadcast(&packet, &opts),
+                            }
                         });
-                        let msg = ClusterMessage {
-                            uid: self.uid.clone(),
-                            nsp: Some(self.nsp.clone()),
-                            body,
-                        };
                         *self.last_publish.lock().unwrap() = Instant::now();
                         self.shared
                             .send(Outgoing::attach(&self.channel, &msg, Some(on_added)));
                         return;
                     }
-                    self.publish(body);
+                    self.send(msg);
                 }
                 Err(err) => tracing::error!(%err, "broadcast not published to the cluster"),
             }
         }
-        self.local.broadcast(packet, opts);
+        self.core.local().broadcast(packet, opts);
     }
 
     fn broadcast_with_ack(
@@ -885,138 +660,27 @@ impl Adapter for PostgresAdapter {
         opts: &CoreOptions,
         timeout: Duration,
     ) -> BoxFuture<AckAnswers> {
-        let local = self.local.broadcast_with_ack(packet, opts, timeout);
-        if opts.flags.local {
-            return local;
-        }
-        let parts = match packet.parts() {
-            Ok(parts) => parts,
-            Err(err) => {
-                tracing::error!(%err, "broadcast with acks not published to the cluster");
-                return local;
-            }
-        };
-        let mut flags = broadcast_flags(opts);
-        flags.set("timeout", timeout.as_millis() as u64);
-        let wire_opts = wire_options(opts, flags);
-        let node_packet = Packet::event(self.nsp.as_str(), &parts.event, args_to_node(&parts.args));
-        let this = self.this();
-        Box::pin(async move {
-            let remote = async {
-                let mut answers = AckAnswers::new();
-                let mut unreported = this.live_nodes();
-                if unreported.is_empty() {
-                    return answers;
-                }
-                let mut expected = 0u64;
-                let (id, mut rx, _guard) = this.request();
-                this.publish(ClusterBody::Broadcast {
-                    packet: node_packet,
-                    request_id: Some(id),
-                    opts: wire_opts,
-                });
-                let deadline = Instant::now() + timeout;
-                let mut tick = tokio::time::interval(LIVENESS_TICK);
-                while !unreported.is_empty() || (answers.len() as u64) < expected {
-                    tokio::select! {
-                        _ = tokio::time::sleep_until(deadline) => break,
-                        _ = tick.tick() => {
-                            let live = this.live_nodes();
-                            unreported.retain(|uid| live.contains(uid));
-                        }
-                        msg = rx.recv() => match msg.map(|m| (m.uid, m.body)) {
-                            Some((uid, ClusterBody::BroadcastClientCount { client_count, .. })) => {
-                                unreported.remove(&uid);
-                                expected += client_count;
-                            }
-                            Some((_, ClusterBody::BroadcastAck { packet, .. })) => {
-                                let args = packet.map_or_else(
-                                    || Args::from_values([]),
-                                    |v| args_from_node(std::slice::from_ref(&v)),
-                                );
-                                answers.push((Sid::new(), Ok(args)));
-                            }
-                            Some(_) => {}
-                            None => break,
-                        },
-                    }
-                }
-                let missing = expected.saturating_sub(answers.len() as u64);
-                for _ in 0..missing {
-                    answers.push((Sid::new(), Err(AckError::Timeout(timeout))));
-                }
-                answers
-            };
-            let (mut answers, remote) = tokio::join!(local, remote);
-            answers.extend(remote);
-            answers
-        })
+        cluster_adapter::broadcast_with_ack(&self.this(), packet, opts, timeout)
     }
 
     fn add_sockets(&self, opts: &CoreOptions, rooms: &[String]) {
-        if !opts.flags.local {
-            self.publish(ClusterBody::SocketsJoin {
-                opts: wire_options(opts, broadcast_flags(opts)),
-                rooms: rooms.to_vec(),
-            });
-        }
-        self.local.add_sockets(opts, rooms);
+        cluster_adapter::add_sockets(self, opts, rooms);
     }
 
     fn del_sockets(&self, opts: &CoreOptions, rooms: &[String]) {
-        if !opts.flags.local {
-            self.publish(ClusterBody::SocketsLeave {
-                opts: wire_options(opts, broadcast_flags(opts)),
-                rooms: rooms.to_vec(),
-            });
-        }
-        self.local.del_sockets(opts, rooms);
+        cluster_adapter::del_sockets(self, opts, rooms);
     }
 
     fn disconnect_sockets(&self, opts: &CoreOptions, close: bool) {
-        if !opts.flags.local {
-            self.publish(ClusterBody::DisconnectSockets {
-                opts: wire_options(opts, broadcast_flags(opts)),
-                close,
-            });
-        }
-        self.local.disconnect_sockets(opts, close);
+        cluster_adapter::disconnect_sockets(self, opts, close);
     }
 
     fn fetch_sockets(&self, opts: &CoreOptions) -> BoxFuture<Vec<SocketInfo>> {
-        let local = self.local.fetch_sockets(opts);
-        if opts.flags.local {
-            return local;
-        }
-        let this = self.this();
-        let wire_opts = wire_options(opts, broadcast_flags(opts));
-        Box::pin(async move {
-            let mut all = local.await;
-            let nsp = this.nsp.clone();
-            this.gather(
-                |request_id| ClusterBody::FetchSockets {
-                    opts: wire_opts,
-                    request_id,
-                },
-                this.shared.config.request_timeout,
-                |answer| {
-                    if let ClusterBody::FetchSocketsResponse { sockets, .. } = answer.body {
-                        all.extend(sockets.into_iter().map(|s| SocketInfo {
-                            id: s.id,
-                            nsp: nsp.clone(),
-                            rooms: s.rooms,
-                            data: s.data.as_ref().map(node_to_json).unwrap_or_default(),
-                        }));
-                    }
-                },
-            )
-            .await;
-            all
-        })
+        cluster_adapter::fetch_sockets(&self.this(), opts)
     }
 
     fn all_rooms(&self) -> BoxFuture<Vec<String>> {
-        Box::pin(std::future::ready(self.local.rooms()))
+        Box::pin(std::future::ready(self.core.local().rooms()))
     }
 
     fn server_side_emit(
@@ -1025,33 +689,7 @@ impl Adapter for PostgresAdapter {
         args: Args,
         timeout: Option<Duration>,
     ) -> BoxFuture<Result<Vec<Args>, AdapterError>> {
-        let mut packet = vec![Value::from(event)];
-        packet.extend(args_to_node(&args));
-        let this = self.this();
-        let Some(timeout) = timeout else {
-            this.publish(ClusterBody::ServerSideEmit {
-                request_id: None,
-                packet,
-            });
-            return Box::pin(std::future::ready(Ok(Vec::new())));
-        };
-        Box::pin(async move {
-            let mut acks = Vec::new();
-            this.gather(
-                |request_id| ClusterBody::ServerSideEmit {
-                    request_id: Some(request_id),
-                    packet,
-                },
-                timeout,
-                |answer| {
-                    if let ClusterBody::ServerSideEmitResponse { packet, .. } = answer.body {
-                        acks.push(args_from_node(packet.as_slice()));
-                    }
-                },
-            )
-            .await;
-            Ok(acks)
-        })
+        cluster_adapter::server_side_emit(&self.this(), event, args, timeout)
     }
 
     fn server_count(&self) -> BoxFuture<usize> {
@@ -1059,7 +697,7 @@ impl Adapter for PostgresAdapter {
     }
 
     fn persist_session(&self, session: Session) {
-        if let Some(recovery) = self.sockets.recovery() {
+        if let Some(recovery) = self.core.sockets().recovery() {
             let ttl = recovery.max_disconnection_duration;
             self.shared.send(Outgoing::Persist { session, ttl });
         }
@@ -1096,7 +734,7 @@ async fn run_heartbeat(adapter: Weak<PostgresAdapter>, interval: Duration) {
         }
         let last = *a.last_publish.lock().unwrap();
         if last.elapsed() >= interval {
-            a.publish(ClusterBody::Heartbeat);
+            a.send(a.core.message(ClusterBody::Heartbeat));
         }
     }
 }
@@ -1460,7 +1098,7 @@ async fn dispatch(router: &Router, client: &Client, select: &str, n: &PgNotifica
         Ok(Notification::Message(msg)) => msg,
         Ok(Notification::Attachment(header)) => {
             offset = Some(header.attachment_id);
-            if header.uid == adapter.uid {
+            if header.uid == adapter.core.uid() {
                 return;
             }
             let row = match client.query_opt(select, &[&header.attachment_id]).await {

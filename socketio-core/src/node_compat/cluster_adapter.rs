@@ -8,7 +8,7 @@
 //! Source: socket.io-adapter's `cluster-adapter.ts` (`onMessage`, `broadcastWithAck`,
 //! `fetchSockets`, `serverSideEmit`, `addSockets`, `delSockets`, `disconnectSockets`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,8 +39,71 @@ pub trait ClusterTransport: Send + Sync + 'static {
     fn reply(&self, to: &str, msg: ClusterMessage);
 
     /// How many nodes serve the namespace, this one included (`serverCount`). Requests wait
-    /// for this count minus one answers.
+    /// for this count minus one answers, unless [`ClusterTransport::live_nodes`] names them.
     fn node_count(&self) -> BoxFuture<usize>;
+
+    /// The other nodes' uids, for a transport that tracks nodes by their heartbeats
+    /// (socket.io-adapter's `ClusterAdapterWithHeartbeat`): requests then wait for an answer
+    /// from each of them, and stop waiting for one that is no longer live (checked every
+    /// [`LIVENESS_TICK`]). `None` (the default): requests count answers.
+    fn live_nodes(&self) -> Option<HashSet<String>> {
+        None
+    }
+}
+
+/// How often a request waiting for heartbeat-tracked nodes checks they are still live.
+pub const LIVENESS_TICK: Duration = Duration::from_millis(250);
+
+/// Whom a request still waits for.
+enum Waiting {
+    /// So many more answers (nodes counted by the transport).
+    Count(usize),
+    /// An answer from each of these nodes (tracked by heartbeats).
+    Nodes(HashSet<String>),
+}
+
+impl Waiting {
+    /// The other nodes a request to `transport`'s cluster waits for.
+    async fn of<T: ClusterTransport>(transport: &T) -> Waiting {
+        match transport.live_nodes() {
+            Some(nodes) => Waiting::Nodes(nodes),
+            None => Waiting::Count(transport.node_count().await.saturating_sub(1)),
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        match self {
+            Waiting::Count(n) => *n == 0,
+            Waiting::Nodes(nodes) => nodes.is_empty(),
+        }
+    }
+
+    /// Node `uid` gave its (last) answer.
+    fn answered(&mut self, uid: &str) {
+        match self {
+            Waiting::Count(n) => *n = n.saturating_sub(1),
+            Waiting::Nodes(nodes) => {
+                nodes.remove(uid);
+            }
+        }
+    }
+
+    /// Stops waiting for the nodes that are no longer live.
+    fn keep_live<T: ClusterTransport>(&mut self, transport: &T) {
+        if let (Waiting::Nodes(nodes), Some(live)) = (self, transport.live_nodes()) {
+            nodes.retain(|uid| live.contains(uid));
+        }
+    }
+}
+
+/// Ticks every [`LIVENESS_TICK`] when waiting for heartbeat-tracked nodes, never otherwise.
+async fn liveness_tick(waiting: &Waiting, tick: &mut tokio::time::Interval) {
+    match waiting {
+        Waiting::Nodes(_) => {
+            tick.tick().await;
+        }
+        Waiting::Count(_) => std::future::pending().await,
+    }
 }
 
 /// The protocol state of one namespace's node: its uid, its sockets (through a
@@ -51,8 +114,9 @@ pub struct ClusterAdapterCore {
     local: LocalAdapter,
     sockets: LocalSockets,
     request_timeout: Duration,
-    /// Our requests waiting for answers, by request id.
-    pending: Mutex<HashMap<String, mpsc::UnboundedSender<ClusterBody>>>,
+    /// Our requests waiting for answers (each with the uid of the node that sent it), by
+    /// request id.
+    pending: Mutex<HashMap<String, mpsc::UnboundedSender<(String, ClusterBody)>>>,
 }
 
 impl std::fmt::Debug for ClusterAdapterCore {
@@ -171,7 +235,7 @@ fn request<T: ClusterTransport>(
     transport: &Arc<T>,
 ) -> (
     String,
-    mpsc::UnboundedReceiver<ClusterBody>,
+    mpsc::UnboundedReceiver<(String, ClusterBody)>,
     PendingGuard<T>,
 ) {
     let (tx, rx) = mpsc::unbounded_channel();
@@ -284,7 +348,7 @@ pub fn receive<T: ClusterTransport>(
                 _ => return None,
             };
             if let Some(tx) = core.pending.lock().unwrap().get(&id) {
-                let _ = tx.send(response);
+                let _ = tx.send((from, response));
             }
         }
         body @ (ClusterBody::InitialHeartbeat
@@ -340,13 +404,13 @@ fn answer_broadcast_with_ack<T: ClusterTransport>(
     }
 }
 
-/// Publishes the request `request(id)` and gathers answers from `expected` nodes within
+/// Publishes the request `request(id)` and gathers the answers of `waiting`'s nodes within
 /// `timeout`: `on` takes each answer and says whether it was one (a node's last). Nodes that
 /// stay silent are left out (logged).
 async fn gather<T: ClusterTransport>(
     transport: &Arc<T>,
     request: impl FnOnce(String) -> ClusterBody,
-    expected: usize,
+    mut waiting: Waiting,
     timeout: Duration,
     mut on: impl FnMut(ClusterBody) -> bool,
 ) {
@@ -354,22 +418,19 @@ async fn gather<T: ClusterTransport>(
     let (id, mut answers, _guard) = self::request(transport);
     transport.publish(core.message(request(id)));
     let deadline = tokio::time::Instant::now() + timeout;
-    let mut done = 0;
-    while done < expected {
-        match tokio::time::timeout_at(deadline, answers.recv()).await {
-            Ok(Some(answer)) => {
-                if on(answer) {
-                    done += 1;
-                }
-            }
-            Ok(None) | Err(_) => {
-                tracing::debug!(
-                    nsp = core.nsp,
-                    answered = done,
-                    expected,
-                    "request timed out: silent nodes left out"
-                );
+    let mut tick = tokio::time::interval(LIVENESS_TICK);
+    while !waiting.is_done() {
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => {
+                tracing::debug!(nsp = core.nsp, "request timed out: silent nodes left out");
                 break;
+            }
+            _ = liveness_tick(&waiting, &mut tick) => waiting.keep_live(&**transport),
+            answer = answers.recv() => {
+                let Some((uid, answer)) = answer else { break };
+                if on(answer) {
+                    waiting.answered(&uid);
+                }
             }
         }
     }
@@ -403,9 +464,10 @@ pub fn broadcast_with_ack<T: ClusterTransport>(
     let transport = transport.clone();
     Box::pin(async move {
         let remote = async {
-            let nodes = transport.node_count().await.saturating_sub(1);
-            if nodes == 0 {
-                return AckAnswers::new();
+            let mut unreported = Waiting::of(&*transport).await;
+            let mut answers = AckAnswers::new();
+            if unreported.is_done() {
+                return answers;
             }
             let core = transport.core();
             let (id, mut rx, _guard) = request(&transport);
@@ -414,14 +476,32 @@ pub fn broadcast_with_ack<T: ClusterTransport>(
                 request_id: Some(id),
                 opts: wire_opts,
             }));
-            gather_remote_acks(nodes, timeout, &mut rx, |msg| match msg {
-                ClusterBody::BroadcastClientCount { client_count, .. } => {
-                    AckReport::ClientCount(client_count)
+            // Each node reports how many of its sockets it asked, then sends their acks.
+            let mut expected = 0u64;
+            let deadline = tokio::time::Instant::now() + timeout;
+            let mut tick = tokio::time::interval(LIVENESS_TICK);
+            while !unreported.is_done() || (answers.len() as u64) < expected {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(deadline) => break,
+                    _ = liveness_tick(&unreported, &mut tick) => unreported.keep_live(&*transport),
+                    msg = rx.recv() => match msg {
+                        Some((uid, ClusterBody::BroadcastClientCount { client_count, .. })) => {
+                            unreported.answered(&uid);
+                            expected += client_count;
+                        }
+                        Some((_, ClusterBody::BroadcastAck { packet, .. })) => {
+                            answers.push((Sid::new(), Ok(ack_args(packet))));
+                        }
+                        Some(_) => {}
+                        None => break,
+                    },
                 }
-                ClusterBody::BroadcastAck { packet, .. } => AckReport::Ack(ack_args(packet)),
-                _ => AckReport::Other,
-            })
-            .await
+            }
+            let missing = expected.saturating_sub(answers.len() as u64);
+            for _ in 0..missing {
+                answers.push((Sid::new(), Err(AckError::Timeout(timeout))));
+            }
+            answers
         };
         let (mut answers, remote) = tokio::join!(local, remote);
         answers.extend(remote);
@@ -488,8 +568,8 @@ pub fn fetch_sockets<T: ClusterTransport>(
     let wire_opts = BroadcastOptions::from_core(opts, Some(BroadcastFlags::of(opts)));
     Box::pin(async move {
         let mut all = local.await;
-        let nodes = transport.node_count().await.saturating_sub(1);
-        if nodes == 0 {
+        let waiting = Waiting::of(&*transport).await;
+        if waiting.is_done() {
             return all;
         }
         let core = transport.core();
@@ -500,7 +580,7 @@ pub fn fetch_sockets<T: ClusterTransport>(
                 opts: wire_opts,
                 request_id,
             },
-            nodes,
+            waiting,
             core.request_timeout,
             |answer| match answer {
                 ClusterBody::FetchSocketsResponse { sockets, .. } => {
@@ -540,9 +620,9 @@ pub fn server_side_emit<T: ClusterTransport>(
     };
     let transport = transport.clone();
     Box::pin(async move {
-        let nodes = transport.node_count().await.saturating_sub(1);
+        let waiting = Waiting::of(&*transport).await;
         let mut acks = Vec::new();
-        if nodes == 0 {
+        if waiting.is_done() {
             return Ok(acks);
         }
         gather(
@@ -551,7 +631,7 @@ pub fn server_side_emit<T: ClusterTransport>(
                 request_id: Some(request_id),
                 packet,
             },
-            nodes,
+            waiting,
             timeout,
             |answer| match answer {
                 ClusterBody::ServerSideEmitResponse { packet, .. } => {
