@@ -14,7 +14,7 @@
 // and obeys JSON commands read line by line on stdin, each {id, cmd, ...}:
 //   emit {rooms, except, event, args}      io.to(rooms).except(except).emit(event, ...args)
 //   ack {rooms, timeout}                   io.to(rooms).timeout(t).emitWithAck("ask", "q")
-//   fetch {rooms}                          io.in(rooms).fetchSockets() -> sockets [{id, rooms}]
+//   fetch {rooms}                          io.in(rooms).fetchSockets() -> sockets [{id, rooms, data}]
 //   join/leave {rooms, room}               io.in(rooms).socketsJoin/Leave(room)
 //   disconnect {rooms}                     io.in(rooms).disconnectSockets()
 //   sse {args} / sseack {args}             io.serverSideEmit("node-sse", ...) (WithAck)
@@ -67,6 +67,7 @@ export function recordServerEvents(io) {
  * Connects the clients (see the top of this file) with socket.io-client's `ioc`, prints the
  * ready line, then runs the commands of `io` (the Node server, or a stub without one) until
  * stdin ends. `extra` maps the caller's own command names to async functions of the command
+ * (and of `{flood}`: each client's flood record `{received, duplicates, inOrder, seen, last}`)
  * that return the reply's fields.
  */
 export async function run({ ioc, io, port, rustPort, clientsOnly, extra = {} }) {
@@ -125,7 +126,7 @@ export async function run({ ioc, io, port, rustPort, clientsOnly, extra = {} }) 
     }),
     fetch: async (c) => {
       const sockets = await sel(io, c).fetchSockets();
-      return { sockets: sockets.map((s) => ({ id: s.id, rooms: [...s.rooms].sort() })) };
+      return { sockets: sockets.map((s) => ({ id: s.id, rooms: [...s.rooms].sort(), data: s.data })) };
     },
     join: async (c) => {
       sel(io, c).socketsJoin(c.room);
@@ -170,7 +171,7 @@ export async function run({ ioc, io, port, rustPort, clientsOnly, extra = {} }) 
       continue;
     }
     try {
-      reply(await command(c));
+      reply(await command(c, { flood }));
     } catch (e) {
       reply({ error: String(e && e.message) });
     }

@@ -72,17 +72,5 @@ export async function connectClient(port, nsp = "/", auth = {}) {
   return socket;
 }
 
-/** JSON.stringify replacer that keeps Buffers recognisable: {"$bin": "<hex>"}. */
-export function tagged(value) {
-  if (value === undefined) return { $undefined: true };
-  if (Buffer.isBuffer(value) || value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
-    return { $bin: Buffer.from(value.buffer ? value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength) : value).toString("hex") };
-  }
-  if (Array.isArray(value)) return value.map(tagged);
-  if (value && typeof value === "object") {
-    const out = {};
-    for (const [k, v] of Object.entries(value)) out[k] = tagged(v);
-    return out;
-  }
-  return value;
-}
+/** Values with binary as {"$bin": "<hex>"} (the mixed-cluster harness's). */
+export { tagged } from "../mixed-harness.mjs";
