@@ -23,10 +23,6 @@ impl NodeSide {
     async fn start(deployment: Deployment, key: &str, rust_port: u16) -> NodeSide {
         Self::start_script_on(deployment, "classic", key, rust_port, false).await
     }
-
-    async fn start_with(key: &str, rust_port: u16, clients_only: bool) -> NodeSide {
-        Self::start_script("classic", key, rust_port, clients_only).await
-    }
 }
 
 fn unique_key(test: &str) -> String {
@@ -53,12 +49,7 @@ async fn rust_side_on(deployment: Deployment, key: &str) -> RustSide {
     rust_side_with(key, factory).await
 }
 
-/// Both sides up, each counting two nodes.
-async fn mixed(test: &str) -> (RustSide, NodeSide) {
-    mixed_on(Deployment::Standalone, test).await
-}
-
-/// [`mixed`] on `deployment`.
+/// Both sides up on `deployment`, each counting two nodes.
 async fn mixed_on(deployment: Deployment, test: &str) -> (RustSide, NodeSide) {
     let key = unique_key(test);
     let rust = rust_side_on(deployment, &key).await;
@@ -376,9 +367,21 @@ async fn flood(deployment: Deployment) {
 /// server-side emits of ours end within the request timeout and leave it out.
 #[tokio::test]
 async fn a_killed_node_is_left_out_without_a_hang() {
-    let (rust, mut node) = mixed("kill").await;
+    killed_node_left_out(Deployment::Standalone).await;
+}
+
+/// The same on a Redis Cluster: the dead node's subscriptions vanish from every primary, so the
+/// `PUBSUB NUMSUB` sum drops at once.
+#[tokio::test]
+async fn a_killed_node_is_left_out_on_redis_cluster() {
+    killed_node_left_out(Deployment::Cluster).await;
+}
+
+async fn killed_node_left_out(deployment: Deployment) {
+    let (rust, mut node) = mixed_on(deployment, "kill").await;
     // Clients of ours that live in another process, to outlive the killed one.
-    let survivors = NodeSide::start_with(&rust.key, rust.port, true).await;
+    let survivors =
+        NodeSide::start_script_on(deployment, "classic", &rust.key, rust.port, true).await;
     let c2 = survivors.id("c2");
     let ours = set(&survivors, &["c1", "c2"]);
     let theirs = set(&node, &["n1", "n2"]);
