@@ -35,9 +35,10 @@ use redis::{AsyncConnectionConfig, IntoConnectionInfo, PushInfo, RedisFuture, Va
 /// - sharded pub/sub (`SPUBLISH`, `SSUBSCRIBE`) goes to the primary owning the channel's hash
 ///   slot, and `PUBSUB SHARDNUMSUB` is summed over the primaries too;
 /// - stream and key commands go to the primary owning the key's slot;
-/// - subscriptions are restored by redis-rs when a node's connection is re-established or the
-///   slots move (RESP3 push messages); messages published while a node's connection is down are
-///   lost, as with any Redis pub/sub (the Streams adapter resumes from its last stream id).
+/// - subscriptions are restored when a node's connection is re-established or the slots move
+///   (redis-rs's RESP3 push messages, so the cluster must run Redis 6 or later; sharded pub/sub
+///   needs 7); messages published while a node's connection is down are lost, as with any
+///   Redis pub/sub (the Streams adapter resumes from its last stream id).
 ///
 /// Redis orders the messages of one channel, not those of two channels on two primaries: on a
 /// cluster, sharded broadcasts to different rooms (each room its channel, in the sharded
