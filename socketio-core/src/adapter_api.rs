@@ -58,6 +58,11 @@ pub struct SocketInfo {
     /// as JSON; `null` when unset, or when the node that answered sent none.
     #[serde(default)]
     pub data: serde_json::Value,
+    /// Its handshake as socket.io's `socket.handshake` object ([`crate::Handshake::to_json`]:
+    /// headers, address, url, query, auth, issued...); `null` when the node that answered sent
+    /// none.
+    #[serde(default)]
+    pub handshake: serde_json::Value,
 }
 
 /// Why an adapter operation that needs other nodes failed.

@@ -28,7 +28,8 @@
 //! Several nodes: when the server joined a cluster ([`crate::SocketIo::join_cluster`]) before
 //! [`instrument`], each node's `server_stats` (its own `serverId`, `hostname`, `pid`, sockets)
 //! goes through the admin namespace's adapter to the UIs connected to any node, as in the
-//! package; `all_sockets` and the development-mode notifications are this node's.
+//! package; `all_sockets` lists every node's sockets (through `fetch_sockets`, as the package
+//! does), the development-mode notifications are this node's.
 //!
 //! Differences from the Node package: `aggregatedEvents` counts at the Socket.IO layer
 //! (each client message and each frame queued for a client), so a packet dropped by a full
@@ -52,12 +53,13 @@
 //! .expect("a valid bcrypt hash");
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value as Json};
 
+use crate::adapter_api::SocketInfo;
 use crate::args::{Args, Value};
 use crate::broadcast::BroadcastOperator;
 use crate::engine::socket::Transport;
@@ -212,7 +214,7 @@ pub fn instrument(io: &SocketIo, options: AdminOptions) -> Result<(), AdminError
                 if let Some(io) = SocketIo::upgrade(&weak_io) {
                     // As in socket.io, the list has the UI's own socket, which joins its
                     // namespace's table only once this handler is done.
-                    let mut all = all_sockets(&io);
+                    let mut all = all_sockets(&io).await;
                     let own = socket.id();
                     if !all
                         .iter()
@@ -532,12 +534,65 @@ fn event_args(nsp: &str, socket: &Socket, event: &str, args: &Args) -> Args {
 }
 
 /// Every socket of every namespace of this node, serialized.
-fn all_sockets(io: &SocketIo) -> Vec<Json> {
-    io.namespaces()
-        .iter()
-        .flat_map(|ns| ns.sockets())
-        .map(|s| serialize(&s))
-        .collect()
+/// The package's `fetchAllSockets`: every namespace's sockets on every node of the cluster
+/// (`fetchSockets`), this node's serialized from the sockets themselves.
+async fn all_sockets(io: &SocketIo) -> Vec<Json> {
+    let mut all = Vec::new();
+    for ns in io.namespaces() {
+        let local = ns.sockets();
+        let here: HashSet<String> = local.iter().map(|s| s.id().to_string()).collect();
+        all.extend(local.iter().map(serialize));
+        let everywhere = BroadcastOperator::new(ns.clone()).fetch_sockets().await;
+        all.extend(
+            everywhere
+                .iter()
+                .filter(|info| !here.contains(&info.id))
+                .map(serialize_remote),
+        );
+    }
+    all
+}
+
+/// The package's `serialize(socket)` for a socket of another node (a `fetchSockets` answer):
+/// the handshake it carried (see [`crate::Handshake::to_json`]); the client id and transport
+/// from `socket.data._admin` where that node's admin module put them (Node's does; ours does
+/// not touch an application's data), else `null`.
+fn serialize_remote(info: &SocketInfo) -> Json {
+    let hs = &info.handshake;
+    let header = |name: &str| hs["headers"][name].as_str().map(str::to_owned);
+    let address = header("cf-connecting-ip")
+        .or_else(|| header("x-forwarded-for"))
+        .or_else(|| hs["address"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let admin = info.data["_admin"].clone();
+    let data = match &info.data {
+        Json::Object(map) => Json::Object(
+            map.iter()
+                .filter(|(k, _)| k.as_str() != "_admin")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        Json::Null => json!({}),
+        other => other.clone(),
+    };
+    json!({
+        "id": info.id,
+        "clientId": admin["clientId"],
+        "transport": admin["transport"],
+        "nsp": info.nsp,
+        "data": data,
+        "handshake": {
+            "address": address,
+            "headers": hs["headers"],
+            "query": hs["query"],
+            "issued": hs["issued"],
+            "secure": hs["secure"],
+            "time": hs["time"],
+            "url": hs["url"],
+            "xdomain": hs["xdomain"],
+        },
+        "rooms": info.rooms,
+    })
 }
 
 /// The package's `serialize(socket)`.

@@ -302,6 +302,7 @@ impl ServerCore {
             uri: conn.request.uri.clone(),
             headers: conn.request.headers.clone(),
             address: conn.request.address,
+            issued: crate::socket::now_ms(),
         };
         // Connection state recovery: `auth.pid` and `auth.offset` (both strings) name the
         // session and the last packet the client got.

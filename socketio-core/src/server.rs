@@ -872,6 +872,7 @@ pub fn detached_socket(io: &SocketIo, ns: &str) -> SocketRef {
         uri: conn.request.uri.clone(),
         headers: conn.request.headers.clone(),
         address: None,
+        issued: crate::socket::now_ms(),
     };
     Arc::new(Socket::new(io.ns(ns), conn, handshake))
 }

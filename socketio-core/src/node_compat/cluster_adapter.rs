@@ -589,6 +589,7 @@ pub fn fetch_sockets<T: ClusterTransport>(
                         nsp: nsp.clone(),
                         rooms: s.rooms,
                         data: s.data.as_ref().map(node_to_json).unwrap_or_default(),
+                        handshake: node_to_json(&s.handshake),
                     }));
                     true
                 }

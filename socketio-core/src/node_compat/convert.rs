@@ -95,50 +95,10 @@ pub fn args_from_node(values: &[Value]) -> Args {
     Args::from_values(values.iter().map(from_node))
 }
 
-/// `socket.handshake` as Node's fetchSockets answers carry it: `{headers, url, query, address?,
-/// auth?}` (`address`: the peer's IP, when the server gave it: [`crate::Handshake::address`]).
+/// `socket.handshake` as Node's fetchSockets answers carry it: [`crate::Handshake::to_json`]
+/// as a Node value.
 pub fn handshake_of(socket: &SocketRef) -> Value {
-    let hs = socket.handshake();
-    let headers = hs
-        .headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                Value::from(k.as_str()),
-                Value::from(String::from_utf8_lossy(v.as_bytes()).into_owned()),
-            )
-        })
-        .collect();
-    let query = hs
-        .uri
-        .query()
-        .map(|q| {
-            q.split('&')
-                .filter(|p| !p.is_empty())
-                .map(|p| {
-                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                    (Value::from(k), Value::from(v))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut map = vec![
-        (Value::from("headers"), Value::Map(headers)),
-        (Value::from("url"), Value::from(hs.uri.to_string())),
-        (Value::from("query"), Value::Map(query)),
-    ];
-    if let Some(address) = hs.address {
-        map.push((
-            Value::from("address"),
-            Value::from(address.ip().to_string()),
-        ));
-    }
-    if let Some(auth) = &hs.auth {
-        if let Ok(auth) = serde_json::from_value::<Arg>(auth.clone()) {
-            map.push((Value::from("auth"), to_node(&auth)));
-        }
-    }
-    Value::Map(map)
+    json_to_node(&socket.handshake().to_json())
 }
 
 #[cfg(test)]

@@ -127,6 +127,9 @@ pub struct Handshake {
     /// with `axum::serve`, serve `into_make_service_with_connect_info::<SocketAddr>()` and add
     /// the layer `axum::middleware::from_fn(socketio_axum::peer_address)`.
     pub address: Option<std::net::SocketAddr>,
+    /// When the socket connected to its namespace, in milliseconds since the Unix epoch
+    /// (socket.io's `socket.handshake.issued`).
+    pub issued: u64,
 }
 
 impl Handshake {
@@ -136,6 +139,60 @@ impl Handshake {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.into_owned())
     }
+
+    /// The handshake as socket.io's `socket.handshake` object, the shape `fetchSockets`
+    /// answers carry between nodes and the admin UI shows: `{headers, time, address, xdomain,
+    /// secure, issued, url, query, auth}`. A header with several values is one string joined
+    /// with `", "` (Node's `IncomingMessage.headers`); `time` is `issued` as
+    /// `Date.prototype.toJSON` writes it (Node writes `Date.toString()`'s local-time text);
+    /// `secure` is whether the URI's scheme is `https`; `xdomain` whether the request had an
+    /// `Origin` header; `address` and `auth` are left out when unknown.
+    pub fn to_json(&self) -> Value {
+        let mut headers = serde_json::Map::new();
+        for name in self.headers.keys() {
+            let values: Vec<String> = self
+                .headers
+                .get_all(name)
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect();
+            headers.insert(name.as_str().to_owned(), Value::from(values.join(", ")));
+        }
+        let query: serde_json::Map<String, Value> =
+            form_urlencoded::parse(self.uri.query().unwrap_or_default().as_bytes())
+                .map(|(k, v)| (k.into_owned(), Value::from(v.into_owned())))
+                .collect();
+        let mut out = serde_json::Map::new();
+        out.insert("headers".into(), Value::Object(headers));
+        let time =
+            crate::protocol::msgpack::js_date_json(i64::try_from(self.issued).unwrap_or(i64::MAX));
+        out.insert("time".into(), time.map_or(Value::Null, Value::from));
+        if let Some(address) = self.address {
+            out.insert("address".into(), Value::from(address.ip().to_string()));
+        }
+        out.insert(
+            "xdomain".into(),
+            Value::from(self.headers.contains_key(http::header::ORIGIN)),
+        );
+        out.insert(
+            "secure".into(),
+            Value::from(self.uri.scheme_str() == Some("https")),
+        );
+        out.insert("issued".into(), Value::from(self.issued));
+        out.insert("url".into(), Value::from(self.uri.to_string()));
+        out.insert("query".into(), Value::Object(query));
+        if let Some(auth) = &self.auth {
+            out.insert("auth".into(), auth.clone());
+        }
+        Value::Object(out)
+    }
+}
+
+/// Now, in milliseconds since the Unix epoch (a handshake's `issued`).
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 const PENDING: u8 = 0;
@@ -846,5 +903,42 @@ pub(crate) async fn wait_ack(
         Err(_) => Err(AckError::Timeout(timeout)),
         Ok(Err(_)) => Err(AckError::Closed),
         Ok(Ok(args)) => Ok(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `socket.handshake` as Node's fetchSockets answers and the admin UI carry it.
+    #[test]
+    fn a_handshake_reads_as_node_writes_socket_handshake() {
+        let mut headers = http::HeaderMap::new();
+        headers.append("accept", "a".parse().unwrap());
+        headers.append("accept", "b".parse().unwrap());
+        headers.insert("origin", "http://example.com".parse().unwrap());
+        let handshake = Handshake {
+            auth: Some(serde_json::json!({"token": "t"})),
+            uri: "/socket.io/?EIO=4&transport=polling&x=a%20b"
+                .parse()
+                .unwrap(),
+            headers: Arc::new(headers),
+            address: Some("10.0.0.7:5000".parse().unwrap()),
+            issued: 1_700_000_000_123,
+        };
+        assert_eq!(
+            handshake.to_json(),
+            serde_json::json!({
+                "headers": {"accept": "a, b", "origin": "http://example.com"},
+                "time": "2023-11-14T22:13:20.123Z",
+                "address": "10.0.0.7",
+                "xdomain": true,
+                "secure": false,
+                "issued": 1_700_000_000_123u64,
+                "url": "/socket.io/?EIO=4&transport=polling&x=a%20b",
+                "query": {"EIO": "4", "transport": "polling", "x": "a b"},
+                "auth": {"token": "t"},
+            })
+        );
     }
 }

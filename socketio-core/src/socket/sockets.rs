@@ -352,6 +352,7 @@ impl LocalSockets {
             nsp: self.0.path.clone(),
             rooms,
             data: socket.data_value(),
+            handshake: socket.handshake().to_json(),
         }
     }
 }

@@ -897,6 +897,7 @@ impl Adapter for RedisAdapter {
                             nsp: nsp.clone(),
                             rooms: s.rooms,
                             data: s.data.as_ref().map(node_to_json).unwrap_or_default(),
+                            handshake: node_to_json(&s.handshake),
                         }));
                         true
                     }

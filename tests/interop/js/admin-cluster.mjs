@@ -1,6 +1,7 @@
 // Two nodes of one cluster, each instrumented (admin namespace /monitor) with its own server
 // id (driven by tests/admin_ui.rs): a UI connected to one node sees both nodes' server_stats, as
-// @socket.io/admin-ui shows one line per serverId, with each node's own namespaces.
+// @socket.io/admin-ui shows one line per serverId, with each node's own namespaces, and every
+// node's sockets in its socket list (all_sockets, through fetchSockets).
 //
 // Usage: node admin-cluster.mjs <url of node A> <url of node B> <polling|websocket>
 // Exits 0 when every check passed; prints what failed otherwise.
@@ -27,6 +28,9 @@ try {
   const client = open(b, "/");
   await connected(client);
   const admin = open(a, "/monitor");
+  // development mode: the socket list has every node's sockets (fetchSockets), so the client
+  // on B is there, with its handshake
+  const allSockets = new Promise((resolve) => admin.once("all_sockets", resolve));
   const stats = new Map();
   const both = new Promise((resolve) =>
     admin.on("server_stats", (s) => {
@@ -49,6 +53,16 @@ try {
   assert.ok(statsA.namespaces.some((n) => n.name === "/" && n.socketsCount === 0), JSON.stringify(statsA));
   assert.ok(statsB.namespaces.some((n) => n.name === "/monitor" && n.socketsCount === 0), JSON.stringify(statsB));
   assert.equal(statsB.clientsCount, 1);
+  const listed = await allSockets;
+  const remote = listed.find((s) => s.id === client.id);
+  assert.ok(remote, `the client on B is listed on A: ${JSON.stringify(listed)}`);
+  assert.equal(remote.nsp, "/");
+  assert.ok(remote.rooms.includes(client.id), JSON.stringify(remote));
+  assert.ok(remote.handshake.url.startsWith("/socket.io/"), JSON.stringify(remote));
+  assert.equal(typeof remote.handshake.headers, "object");
+  assert.equal(typeof remote.handshake.issued, "number");
+  assert.equal(remote.handshake.query.EIO, "4", JSON.stringify(remote));
+  assert.ok(listed.some((s) => s.id === admin.id && s.nsp === "/monitor"), JSON.stringify(listed));
   client.close();
   admin.close();
   console.log("ok");
