@@ -10,11 +10,13 @@ use serde::de::{self, DeserializeOwned, DeserializeSeed, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use super::split;
+
 type Error = serde_json::Error;
 
 /// Where one argument sits in the argument array text (byte offsets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Span {
+pub(super) struct Span {
     start: u32,
     end: u32,
 }
@@ -36,7 +38,11 @@ impl fmt::Debug for RawArgs {
 }
 
 impl Span {
-    fn range(self) -> std::ops::Range<usize> {
+    pub(super) fn new(start: u32, end: u32) -> Span {
+        Span { start, end }
+    }
+
+    pub(super) fn range(self) -> std::ops::Range<usize> {
         self.start as usize..self.end as usize
     }
 }
@@ -61,14 +67,29 @@ impl RawArgs {
     /// Nesting deeper than [`MAX_DEPTH`] is refused here, as serde_json refuses it when it
     /// builds values: splitting alone has no depth limit, so without this check an argument
     /// that no decoder can read would be accepted and later read as an error or `null`.
+    ///
+    /// The scanner of `split.rs` reads almost every packet; what it does not accept (invalid
+    /// text, `\u` escapes) serde_json reads, so the answer and its error are serde_json's.
     pub(crate) fn parse(text: &str) -> Result<RawArgs, Error> {
+        let spans = match split::split(text) {
+            Some(spans) => spans,
+            None => Self::spans_by_serde_json(text)?,
+        };
+        Ok(RawArgs {
+            text: Arc::from(text),
+            spans,
+        })
+    }
+
+    /// [`RawArgs::parse`]'s spans as serde_json finds them (each element read as a
+    /// `RawValue`, then the depth checked).
+    pub(super) fn spans_by_serde_json(text: &str) -> Result<Vec<Span>, Error> {
         check_depth(text)?;
-        let owned: Arc<str> = Arc::from(text);
-        let base = owned.as_ptr() as usize;
-        let mut de = serde_json::Deserializer::from_str(&owned);
+        let base = text.as_ptr() as usize;
+        let mut de = serde_json::Deserializer::from_str(text);
         let spans = de::Deserializer::deserialize_seq(&mut de, SpansVisitor { base })?;
         de.end()?;
-        Ok(RawArgs { text: owned, spans })
+        Ok(spans)
     }
 
     /// Number of arguments.
