@@ -15,11 +15,11 @@
 //! and on the rare `\u` escape; the caller then asks serde_json, whose answer (and error message)
 //! stands.
 
-use super::raw::{Span, MAX_DEPTH};
+use super::raw::{Span, Spans, MAX_DEPTH};
 
 /// The spans of the elements of the JSON array `text` (surrounding whitespace allowed), or
 /// `None` when the text is not a valid array this scanner reads (see the module comment).
-pub(super) fn split(text: &str) -> Option<Vec<Span>> {
+pub(super) fn split(text: &str) -> Option<Spans> {
     // Offsets are kept as `u32`.
     if u32::try_from(text.len()).is_err() {
         return None;
@@ -33,7 +33,7 @@ pub(super) fn split(text: &str) -> Option<Vec<Span>> {
         return None;
     }
     scan.at += 1;
-    let mut spans = Vec::with_capacity(4);
+    let mut spans = Spans::new();
     scan.whitespace();
     if scan.peek()? == b']' {
         scan.at += 1;
@@ -243,7 +243,7 @@ mod tests {
 
     fn ours(text: &str) -> Option<Vec<&str>> {
         let spans = split(text)?;
-        Some(spans.iter().map(|s| &text[s.range()]).collect())
+        Some(spans.as_slice().iter().map(|s| &text[s.range()]).collect())
     }
 
     /// Whatever `split` accepts, serde_json accepts, with the same elements; whatever it gives
@@ -346,7 +346,7 @@ mod tests {
             r#"["\ud83d"]"#,
             r#"["\u00g1"]"#,
         ] {
-            assert_eq!(split(text), None, "{text}");
+            assert!(split(text).is_none(), "{text}");
         }
     }
 
