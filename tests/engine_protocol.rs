@@ -1290,6 +1290,13 @@ async fn websocket_frames_are_read_however_they_arrive() {
     assert_eq!(ws.next_text().await, b_ack);
     assert_eq!(ws.next_text().await, c_ack);
 
+    // a WebSocket ping alone (nothing else to read) is answered at once, after a message and
+    // after another ping
+    for _ in 0..2 {
+        ws.write(&RawWs::frame(true, 9, b"alone")).await;
+        assert_eq!(ws.next().await, (10, b"alone".to_vec()), "the pong");
+    }
+
     // a message in three fragments, a WebSocket ping between two of them
     let (d, d_ack) = ack(4, r#""fragmented""#);
     let parts = [

@@ -136,7 +136,8 @@ impl Read for TaskIo {
 /// with the shortest length encoding. Clients must mask their frames (tungstenite refuses
 /// unmasked ones: `accept_unmasked_frames` is off), a message in several frames has a header
 /// per frame, and a longer length encoding than needed only adds bytes, so the count of
-/// [`TaskIo::unread`] can be above the truth, never below.
+/// [`TaskIo::unread`] can be above the truth, never below. (Above it for good once a client
+/// fragments a message: that connection then always reads through tungstenite, as before.)
 fn frame_len(msg: &Message) -> u64 {
     let payload = match msg {
         Message::Text(text) => text.len(),
@@ -241,6 +242,11 @@ impl WsConn {
             Ok(msg) => {
                 let io = self.ws.get_mut();
                 io.unread = io.unread.saturating_sub(frame_len(&msg));
+                if matches!(msg, Message::Ping(_) | Message::Close(_)) {
+                    // tungstenite queued the answer (a pong, the closing handshake's close
+                    // frame); its next read writes it out: that read must happen.
+                    io.drained = false;
+                }
                 Poll::Ready(Some(Ok(msg)))
             }
             Err(err) if would_block(&err) => Poll::Pending,
