@@ -13,7 +13,7 @@ use support::client::{
     decode_payload, encode_payload, engine_url, parse_open_packet, polling_url, ws_url, EioPacket,
     Event, Http, Polling, Ws, WsConnectError, SEP, WAIT,
 };
-use support::server::start_protocol_server;
+use support::server::{start_protocol_server, start_protocol_server_with};
 
 /// How long a session may take to be closed once it should be (generous: loaded 2-core machine).
 const CLOSE_WITHIN: Duration = Duration::from_secs(4);
@@ -1097,4 +1097,237 @@ async fn websocket_handshake_checks_version_and_key() {
         .request(http::Method::GET, &url, &handshake("13", good_key), "")
         .await;
     assert_eq!(r.status, 101, "a valid handshake");
+}
+
+/// A WebSocket client on a raw TCP connection: it writes client frames byte by byte as the test
+/// chooses (several in one write, one across several writes, fragmented messages), and answers
+/// the server's Engine.IO pings.
+struct RawWs {
+    tcp: tokio::net::TcpStream,
+    /// Bytes read and not yet parsed.
+    buf: Vec<u8>,
+}
+
+impl RawWs {
+    async fn connect(addr: std::net::SocketAddr) -> RawWs {
+        use tokio::io::AsyncWriteExt;
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        tcp.set_nodelay(true).unwrap();
+        let head = format!(
+            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {addr}\r\n\
+             Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        );
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        let mut ws = RawWs {
+            tcp,
+            buf: Vec::new(),
+        };
+        let end = loop {
+            if let Some(at) = ws.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break at + 4;
+            }
+            ws.fill().await;
+        };
+        let response = String::from_utf8_lossy(&ws.buf[..end]).into_owned();
+        assert!(response.starts_with("HTTP/1.1 101"), "{response}");
+        ws.buf.drain(..end);
+        ws
+    }
+
+    async fn fill(&mut self) {
+        use tokio::io::AsyncReadExt;
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout(WAIT, self.tcp.read(&mut chunk))
+            .await
+            .expect("the server answers in time")
+            .unwrap();
+        assert!(n > 0, "the server closed the connection");
+        self.buf.extend_from_slice(&chunk[..n]);
+    }
+
+    /// A masked client frame.
+    fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+        let mut out = vec![(u8::from(fin) << 7) | opcode];
+        match payload.len() {
+            n @ 0..=125 => out.push(0x80 | n as u8),
+            n @ 126..=0xFFFF => {
+                out.push(0x80 | 126);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                out.push(0x80 | 127);
+                out.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        let mask = [0x37, 0xfa, 0x21, 0x3d];
+        out.extend_from_slice(&mask);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        out
+    }
+
+    fn text(text: &str) -> Vec<u8> {
+        Self::frame(true, 1, text.as_bytes())
+    }
+
+    async fn write(&mut self, bytes: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        self.tcp.write_all(bytes).await.unwrap();
+    }
+
+    /// Writes `bytes` in pieces cut at `cuts`, with a pause after each piece so that the server
+    /// reads them apart.
+    async fn write_in_pieces(&mut self, bytes: &[u8], cuts: &[usize]) {
+        let mut from = 0;
+        for &cut in cuts.iter().chain([bytes.len()].iter()) {
+            self.write(&bytes[from..cut]).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            from = cut;
+        }
+    }
+
+    /// The next server frame (opcode, payload), Engine.IO pings answered and skipped; within
+    /// [`WAIT`].
+    async fn next(&mut self) -> (u8, Vec<u8>) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            assert!(
+                Instant::now() < deadline,
+                "no frame but pings within {WAIT:?}"
+            );
+            let frame = loop {
+                if let Some(frame) = self.parse() {
+                    break frame;
+                }
+                self.fill().await;
+            };
+            if frame == (1, b"2".to_vec()) {
+                self.write(&Self::text("3")).await;
+                continue;
+            }
+            return frame;
+        }
+    }
+
+    fn parse(&mut self) -> Option<(u8, Vec<u8>)> {
+        let b = &self.buf;
+        if b.len() < 2 {
+            return None;
+        }
+        assert_eq!(b[1] & 0x80, 0, "server frames are not masked");
+        let (len, at) = match b[1] & 0x7f {
+            126 => (
+                u16::from_be_bytes(b.get(2..4)?.try_into().ok()?) as usize,
+                4,
+            ),
+            127 => (
+                u64::from_be_bytes(b.get(2..10)?.try_into().ok()?) as usize,
+                10,
+            ),
+            n => (usize::from(n), 2),
+        };
+        let payload = b.get(at..at + len)?.to_vec();
+        assert_eq!(b[0] & 0x80, 0x80, "the server does not fragment");
+        let opcode = b[0] & 0x0f;
+        self.buf.drain(..at + len);
+        Some((opcode, payload))
+    }
+
+    async fn next_text(&mut self) -> String {
+        let (opcode, payload) = self.next().await;
+        assert_eq!(opcode, 1, "a text frame: {payload:?}");
+        String::from_utf8(payload).unwrap()
+    }
+}
+
+/// Client frames reach the server however TCP delivers them: several in one segment, one cut
+/// anywhere across several, a message in fragments with a ping between them, messages longer
+/// than the read buffer. Each is read as soon as it is whole (the server's reads stop early
+/// when it knows nothing is buffered; this checks that nothing buffered is left behind).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_frames_are_read_however_they_arrive() {
+    // No heartbeat during the test: a message left unread would otherwise be read when the
+    // client's pong arrives, and the test would pass, only slower.
+    let server = start_protocol_server_with(|b| {
+        b.ping_interval(Duration::from_secs(60))
+            .ping_timeout(Duration::from_secs(60))
+    })
+    .await;
+    let mut ws = RawWs::connect(server.addr).await;
+    assert!(ws.next_text().await.starts_with("0{"), "the open packet");
+    ws.write(&RawWs::text("40")).await;
+    assert!(
+        ws.next_text().await.starts_with("40{"),
+        "the CONNECT answer"
+    );
+    assert_eq!(ws.next_text().await, r#"42["auth",null]"#);
+    let ack = |id: u32, arg: &str| (format!(r#"42{id}["ack",{arg}]"#), format!("43{id}[{arg}]"));
+
+    // two and three messages in one write
+    let (a, a_ack) = ack(1, "1");
+    let (b, b_ack) = ack(2, r#""two""#);
+    let (c, c_ack) = ack(3, "[3]");
+    ws.write(&[RawWs::text(&a), RawWs::text(&b)].concat()).await;
+    assert_eq!(ws.next_text().await, a_ack);
+    assert_eq!(ws.next_text().await, b_ack);
+    ws.write(&[RawWs::text(&a), RawWs::text(&b), RawWs::text(&c)].concat())
+        .await;
+    for expected in [&a_ack, &b_ack, &c_ack] {
+        assert_eq!(&ws.next_text().await, expected);
+    }
+
+    // one message cut in the header, in the mask, in the payload
+    let frame = RawWs::text(&a);
+    for cuts in [&[1][..], &[2, 4], &[6], &[7, 9, 10]] {
+        ws.write_in_pieces(&frame, cuts).await;
+        assert_eq!(ws.next_text().await, a_ack, "cut at {cuts:?}");
+    }
+
+    // a whole message and the start of the next in one write, the rest later
+    let both = [RawWs::text(&b), RawWs::text(&c)].concat();
+    ws.write_in_pieces(&both, &[RawWs::text(&b).len() + 3])
+        .await;
+    assert_eq!(ws.next_text().await, b_ack);
+    assert_eq!(ws.next_text().await, c_ack);
+
+    // a WebSocket ping alone (nothing else to read) is answered at once, after a message and
+    // after another ping
+    for _ in 0..2 {
+        ws.write(&RawWs::frame(true, 9, b"alone")).await;
+        assert_eq!(ws.next().await, (10, b"alone".to_vec()), "the pong");
+    }
+
+    // a message in three fragments, a WebSocket ping between two of them
+    let (d, d_ack) = ack(4, r#""fragmented""#);
+    let parts = [
+        RawWs::frame(false, 1, &d.as_bytes()[..3]),
+        RawWs::frame(true, 9, b"hi"),
+        RawWs::frame(false, 0, &d.as_bytes()[3..10]),
+        RawWs::frame(true, 0, &d.as_bytes()[10..]),
+    ];
+    let lens: Vec<usize> = parts.iter().map(Vec::len).collect();
+    let all = parts.concat();
+    ws.write_in_pieces(&all, &[lens[0], lens[0] + lens[1]])
+        .await;
+    assert_eq!(ws.next().await, (10, b"hi".to_vec()), "the pong");
+    assert_eq!(ws.next_text().await, d_ack);
+    // and the same in one write
+    ws.write(&all).await;
+    assert_eq!(ws.next().await, (10, b"hi".to_vec()), "the pong");
+    assert_eq!(ws.next_text().await, d_ack);
+
+    // messages longer than the read buffer (16- and 64-bit lengths), then a short one
+    for size in [3_000, 70_000] {
+        let long = format!(r#""{}""#, "x".repeat(size));
+        let (e, e_ack) = ack(5, &long);
+        let frame = RawWs::text(&e);
+        ws.write_in_pieces(&[frame, RawWs::text(&a)].concat(), &[100, 2_500])
+            .await;
+        assert_eq!(ws.next_text().await, e_ack, "{size} bytes");
+        assert_eq!(ws.next_text().await, a_ack);
+    }
+
+    // still served after all that
+    ws.write(&RawWs::text(&c)).await;
+    assert_eq!(ws.next_text().await, c_ack);
 }

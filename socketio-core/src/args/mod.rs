@@ -36,6 +36,7 @@ mod de;
 mod fast;
 mod raw;
 mod ser;
+mod split;
 mod value;
 
 pub(crate) use self::fast::write_json_args;

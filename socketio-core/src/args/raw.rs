@@ -10,11 +10,13 @@ use serde::de::{self, DeserializeOwned, DeserializeSeed, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use super::split;
+
 type Error = serde_json::Error;
 
 /// Where one argument sits in the argument array text (byte offsets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Span {
+pub(super) struct Span {
     start: u32,
     end: u32,
 }
@@ -24,19 +26,82 @@ pub(crate) struct Span {
 #[derive(Clone)]
 pub(crate) struct RawArgs {
     text: Arc<str>,
-    spans: Vec<Span>,
+    spans: Spans,
+}
+
+/// How many spans are kept without an allocation of their own: an event name and three
+/// arguments (most packets have fewer).
+const INLINE_SPANS: usize = 4;
+
+/// The spans of an argument array: up to [`INLINE_SPANS`] inline, more in a vector.
+#[derive(Clone)]
+pub(super) enum Spans {
+    Inline(u8, [Span; INLINE_SPANS]),
+    Heap(Vec<Span>),
+}
+
+impl Spans {
+    pub(super) fn new() -> Spans {
+        Spans::Inline(0, [Span::new(0, 0); INLINE_SPANS])
+    }
+
+    pub(super) fn push(&mut self, span: Span) {
+        match self {
+            Spans::Inline(len, spans) => match spans.get_mut(usize::from(*len)) {
+                Some(slot) => {
+                    *slot = span;
+                    *len += 1;
+                }
+                None => {
+                    let mut all = Vec::with_capacity(INLINE_SPANS * 2);
+                    all.extend_from_slice(spans);
+                    all.push(span);
+                    *self = Spans::Heap(all);
+                }
+            },
+            Spans::Heap(all) => all.push(span),
+        }
+    }
+
+    pub(super) fn as_slice(&self) -> &[Span] {
+        match self {
+            Spans::Inline(len, spans) => &spans[..usize::from(*len)],
+            Spans::Heap(all) => all,
+        }
+    }
+
+    /// Removes the first span, if any.
+    fn remove_first(&mut self) {
+        match self {
+            Spans::Inline(len, spans) => {
+                if *len > 0 {
+                    spans.copy_within(1..usize::from(*len), 0);
+                    *len -= 1;
+                }
+            }
+            Spans::Heap(all) => {
+                if !all.is_empty() {
+                    all.remove(0);
+                }
+            }
+        }
+    }
 }
 
 impl fmt::Debug for RawArgs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
-            .entries(self.spans.iter().map(|&s| &self.text[s.range()]))
+            .entries(self.spans.as_slice().iter().map(|&s| &self.text[s.range()]))
             .finish()
     }
 }
 
 impl Span {
-    fn range(self) -> std::ops::Range<usize> {
+    pub(super) fn new(start: u32, end: u32) -> Span {
+        Span { start, end }
+    }
+
+    pub(super) fn range(self) -> std::ops::Range<usize> {
         self.start as usize..self.end as usize
     }
 }
@@ -61,24 +126,42 @@ impl RawArgs {
     /// Nesting deeper than [`MAX_DEPTH`] is refused here, as serde_json refuses it when it
     /// builds values: splitting alone has no depth limit, so without this check an argument
     /// that no decoder can read would be accepted and later read as an error or `null`.
+    ///
+    /// The scanner of `split.rs` reads almost every packet; what it does not accept (invalid
+    /// text, `\u` escapes) serde_json reads, so the answer and its error are serde_json's.
     pub(crate) fn parse(text: &str) -> Result<RawArgs, Error> {
+        let spans = match split::split(text) {
+            Some(spans) => spans,
+            None => Spans::Heap(Self::spans_by_serde_json(text)?),
+        };
+        Ok(RawArgs {
+            text: Arc::from(text),
+            spans,
+        })
+    }
+
+    /// [`RawArgs::parse`]'s spans as serde_json finds them (each element read as a
+    /// `RawValue`, then the depth checked).
+    pub(super) fn spans_by_serde_json(text: &str) -> Result<Vec<Span>, Error> {
         check_depth(text)?;
-        let owned: Arc<str> = Arc::from(text);
-        let base = owned.as_ptr() as usize;
-        let mut de = serde_json::Deserializer::from_str(&owned);
+        let base = text.as_ptr() as usize;
+        let mut de = serde_json::Deserializer::from_str(text);
         let spans = de::Deserializer::deserialize_seq(&mut de, SpansVisitor { base })?;
         de.end()?;
-        Ok(RawArgs { text: owned, spans })
+        Ok(spans)
     }
 
     /// Number of arguments.
     pub(crate) fn len(&self) -> usize {
-        self.spans.len()
+        self.spans.as_slice().len()
     }
 
     /// The JSON text of argument `index`.
     pub(crate) fn get(&self, index: usize) -> Option<&str> {
-        self.spans.get(index).map(|s| &self.text[s.range()])
+        self.spans
+            .as_slice()
+            .get(index)
+            .map(|s| &self.text[s.range()])
     }
 
     /// Removes the first argument and returns it as an event name, when it is a string or a
@@ -93,7 +176,7 @@ impl RawArgs {
         } else {
             first[1..first.len() - 1].to_owned()
         };
-        self.spans.remove(0);
+        self.spans.remove_first();
         Some(name)
     }
 
@@ -254,6 +337,36 @@ impl<'de> SeqAccess<'de> for ElementsDe<'de> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn any_number_of_arguments() {
+        // Fewer, as many and more arguments than are kept inline, named or not.
+        for count in 0..=2 * INLINE_SPANS + 1 {
+            let items: Vec<String> = (0..count).map(|i| format!("[{i}]")).collect();
+            let text = format!("[{}]", items.join(","));
+            let mut raw = RawArgs::parse(&text).unwrap();
+            assert_eq!(raw.len(), count, "{text}");
+            for (i, item) in items.iter().enumerate() {
+                assert_eq!(raw.get(i), Some(item.as_str()), "{text}");
+            }
+            assert_eq!(raw.get(count), None);
+            // an array is no event name: nothing removed
+            assert_eq!(raw.take_name(), None);
+            assert_eq!(raw.len(), count);
+            let named = format!(
+                r#"["ev"{}{}]"#,
+                if count > 0 { "," } else { "" },
+                items.join(",")
+            );
+            let mut raw = RawArgs::parse(&named).unwrap();
+            assert_eq!(raw.take_name().as_deref(), Some("ev"), "{named}");
+            assert_eq!(raw.len(), count);
+            for (i, item) in items.iter().enumerate() {
+                assert_eq!(raw.get(i), Some(item.as_str()), "{named}");
+            }
+            assert_eq!(format!("{raw:?}"), format!("{items:?}"));
+        }
+    }
 
     #[test]
     fn splits_without_building_values() {

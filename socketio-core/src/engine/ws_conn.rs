@@ -9,6 +9,14 @@
 //! a task woken to write does not call tungstenite's read for nothing: each read call fills
 //! the unused part of the read buffer with zeros first (`ws_read_buffer_size` bytes), which
 //! was the largest single cost of a broadcast delivery to an idle receiver.
+//!
+//! For the same reason the read after a message is skipped when it would find nothing: the
+//! connection keeps count of the bytes handed to tungstenite and of those of the messages it
+//! returned. When tungstenite holds nothing and the last read from the connection was short
+//! (the socket had nothing more), the connection itself looks for more with a one-byte read,
+//! which registers the wake-up when there is nothing (the usual case) and costs no system call
+//! then: what tungstenite's read would have done, without zero-filling its buffer and building
+//! an error. A byte found is handed to tungstenite by the next read.
 
 use std::future::poll_fn;
 use std::io::{self, Read, Write};
@@ -54,6 +62,15 @@ struct TaskIo {
     /// The last read found nothing (its waker is registered): until [`ReadWake`] is woken,
     /// there is nothing to read.
     read_blocked: bool,
+    /// The last read from the connection filled only part of the buffer: the connection had
+    /// nothing more then (tokio forgets its readiness after such a read).
+    drained: bool,
+    /// Bytes handed to tungstenite and not yet part of a message it returned, counted from
+    /// above (see [`frame_len`]): zero means tungstenite holds no byte.
+    unread: u64,
+    /// What [`TaskIo::probe`] found (a byte, `None` at the end of the stream, or an error),
+    /// for the next read to return.
+    probed: Option<io::Result<Option<u8>>>,
 }
 
 impl TaskIo {
@@ -67,20 +84,74 @@ impl TaskIo {
             Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
         }
     }
+
+    /// Reads at most one byte (see the module comment); `Pending` registers [`ReadWake`].
+    fn probe(&mut self) -> Poll<io::Result<Option<u8>>> {
+        let mut byte = [0u8; 1];
+        let mut buf = ReadBuf::new(&mut byte);
+        let mut cx = Context::from_waker(&self.read_waker);
+        Pin::new(&mut self.io)
+            .poll_read(&mut cx, &mut buf)
+            .map_ok(|()| buf.filled().first().copied())
+    }
 }
 
 impl Read for TaskIo {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(probed) = self.probed.take() {
+            return match probed {
+                Ok(Some(byte)) if !buf.is_empty() => {
+                    buf[0] = byte;
+                    self.unread += 1;
+                    Ok(1)
+                }
+                Ok(Some(byte)) => {
+                    self.probed = Some(Ok(Some(byte)));
+                    Ok(0)
+                }
+                Ok(None) => Ok(0),
+                Err(err) => Err(err),
+            };
+        }
+        let len = buf.len();
         let mut buf = ReadBuf::new(buf);
         let mut cx = Context::from_waker(&self.read_waker);
         match Pin::new(&mut self.io).poll_read(&mut cx, &mut buf) {
-            Poll::Ready(result) => result.map(|()| buf.filled().len()),
+            Poll::Ready(result) => result.map(|()| {
+                let n = buf.filled().len();
+                self.unread += n as u64;
+                self.drained = n > 0 && n < len;
+                n
+            }),
             Poll::Pending => {
                 self.read_blocked = true;
+                self.drained = false;
                 Err(io::ErrorKind::WouldBlock.into())
             }
         }
     }
+}
+
+/// The bytes of the client frames that carried `msg`, counted from below: one masked frame
+/// with the shortest length encoding. Clients must mask their frames (tungstenite refuses
+/// unmasked ones: `accept_unmasked_frames` is off), a message in several frames has a header
+/// per frame, and a longer length encoding than needed only adds bytes, so the count of
+/// [`TaskIo::unread`] can be above the truth, never below. (Above it for good once a client
+/// fragments a message: that connection then always reads through tungstenite, as before.)
+fn frame_len(msg: &Message) -> u64 {
+    let payload = match msg {
+        Message::Text(text) => text.len(),
+        Message::Binary(data) | Message::Ping(data) | Message::Pong(data) => data.len(),
+        Message::Close(frame) => frame.as_ref().map_or(0, |f| 2 + f.reason.len()),
+        // Not returned by a read.
+        Message::Frame(_) => 0,
+    };
+    let length = match payload {
+        0..=125 => 0,
+        126..=0xFFFF => 2,
+        _ => 8,
+    };
+    (2 + length + 4 + payload) as u64
 }
 
 impl Write for TaskIo {
@@ -118,6 +189,9 @@ impl WsConn {
             read_waker: Waker::from(read_wake.clone()),
             read_wake,
             read_blocked: false,
+            drained: false,
+            unread: 0,
+            probed: None,
         };
         WsConn {
             ws: WebSocket::from_raw_socket(io, Role::Server, Some(config)),
@@ -153,8 +227,28 @@ impl WsConn {
             return Poll::Pending;
         }
         io.read_blocked = false;
+        if io.drained && io.unread == 0 && io.probed.is_none() {
+            // tungstenite holds nothing and the socket had nothing more: look for more here.
+            io.drained = false;
+            match io.probe() {
+                Poll::Pending => {
+                    io.read_blocked = true;
+                    return Poll::Pending;
+                }
+                Poll::Ready(found) => io.probed = Some(found),
+            }
+        }
         match self.ws.read() {
-            Ok(msg) => Poll::Ready(Some(Ok(msg))),
+            Ok(msg) => {
+                let io = self.ws.get_mut();
+                io.unread = io.unread.saturating_sub(frame_len(&msg));
+                if matches!(msg, Message::Ping(_) | Message::Close(_)) {
+                    // tungstenite queued the answer (a pong, the closing handshake's close
+                    // frame); its next read writes it out: that read must happen.
+                    io.drained = false;
+                }
+                Poll::Ready(Some(Ok(msg)))
+            }
             Err(err) if would_block(&err) => Poll::Pending,
             Err(Error::AlreadyClosed | Error::ConnectionClosed) => {
                 self.ended = true;

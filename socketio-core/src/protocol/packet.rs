@@ -237,7 +237,6 @@ fn write_header(
     attachments: usize,
     id: Option<u64>,
 ) {
-    use std::io::Write as _;
     let kind = if attachments > 0 {
         match kind {
             PacketType::Event => PacketType::BinaryEvent,
@@ -250,15 +249,32 @@ fn write_header(
     out.push(b'4');
     out.push(b'0' + kind as u8);
     if attachments > 0 {
-        let _ = write!(out, "{attachments}-");
+        push_decimal(out, attachments as u64);
+        out.push(b'-');
     }
     if ns != "/" {
         out.extend_from_slice(ns.as_bytes());
         out.push(b',');
     }
     if let Some(id) = id {
-        let _ = write!(out, "{id}");
+        push_decimal(out, id);
     }
+}
+
+/// Appends `n` in decimal: what `write!(out, "{n}")` writes, without the formatting machinery
+/// (every ack and every packet with attachments has a number in its header).
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// Encodes a whole packet (engine prefix included) with an already-built JSON payload.
@@ -585,6 +601,22 @@ mod tests {
             r#"40/a,{"sid":"x"}"#
         );
         assert_eq!(encode(PacketType::Disconnect, "/", 0, None, None), "41");
+        // numbers in the header read as `format!` writes them, at every length
+        for n in [
+            0,
+            7,
+            10,
+            99,
+            100,
+            12_345,
+            u64::from(u32::MAX),
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            let mut out = Vec::new();
+            write_header(&mut out, PacketType::Ack, "/", 3, Some(n));
+            assert_eq!(String::from_utf8(out).unwrap(), format!("463-{n}"));
+        }
     }
 
     mod properties {
