@@ -370,7 +370,7 @@ impl SocketIo {
     ///    stop your HTTP server's listener too, as `socketio_axum::serve_with_shutdown` does);
     /// 2. the acks this server awaits from clients ([`Socket::emit_with_ack`]) get a chance to
     ///    arrive, while time is left;
-    /// 3. every socket leaves its namespace with [`DisconnectReason::ServerShuttingDown`]
+    /// 3. every socket leaves its namespace with [`DisconnectReason::ServerShuttingDown`](crate::DisconnectReason::ServerShuttingDown)
     ///    ("server shutting down", the reason socket.io 4.8's `io.close()` gives), which runs
     ///    the disconnect handlers;
     /// 4. each namespace's adapter is closed ([`Adapter::close`]: a clustered node leaves the

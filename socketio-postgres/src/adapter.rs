@@ -224,7 +224,7 @@ fn create_session_table_sql(table: &str) -> String {
 /// One server uses two connections (without TLS): one LISTENs to the channel of every
 /// namespace, the other publishes (in order, pipelined) and deletes old attachments.
 ///
-/// * Rooms and sockets of this node are kept by a wrapped [`LocalAdapter`].
+/// * Rooms and sockets of this node are kept by a wrapped [`LocalAdapter`](socketio_core::adapter::LocalAdapter).
 /// * `broadcast`, `add_sockets`, `del_sockets` and `disconnect_sockets` apply to this node at
 ///   once and are published (unless `local`).
 /// * The node count comes from heartbeats (see the crate docs); `server_count` is 1 + the
@@ -235,7 +235,7 @@ fn create_session_table_sql(table: &str) -> String {
 /// * `broadcast_with_ack` waits until every live node told its client count and all those
 ///   acks are in, at most the ack timeout. Node's acks carry no socket id: each remote answer
 ///   gets a fresh [`Sid`] that names no socket, and each remote socket that did not answer in
-///   time an [`AckError::Timeout`] entry under a fresh id too.
+///   time an [`AckError::Timeout`](socketio_core::AckError::Timeout) entry under a fresh id too.
 /// * `all_rooms` is this node's rooms: the cluster protocol has no request for it (Node's
 ///   `ClusterAdapter` answers with its local rooms too).
 /// * Server-side events of other nodes go to [`socketio_core::Namespace::on_server_event`]

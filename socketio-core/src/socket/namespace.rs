@@ -332,7 +332,7 @@ impl Namespace {
     /// Adds a middleware (socket.io's `namespace.use((socket, next) => ..)`): middlewares run
     /// in the order they were added when a client connects, before the connect handler, and
     /// any of them can refuse the connection. The first refusal stops the chain; the client
-    /// gets CONNECT_ERROR `{"message": .., "data": ..}` from the [`ConnectError`] (its
+    /// gets CONNECT_ERROR `{"message": .., "data": ..}` from the [`ConnectError`](crate::ConnectError) (its
     /// `connect_error` event: `err.message`, `err.data`). The connect handler only runs when
     /// every middleware accepted.
     ///

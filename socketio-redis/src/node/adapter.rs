@@ -177,7 +177,7 @@ pub(super) async fn pubsub_count(
 /// * `broadcast_with_ack` waits until every node told its client count and all those acks are
 ///   in, at most the ack timeout. Node's acks carry no socket id: each remote answer gets a
 ///   fresh [`Sid`] that names no socket, and each remote socket that did not answer in time an
-///   [`AckError::Timeout`] entry under a fresh id too.
+///   [`AckError::Timeout`](socketio_core::AckError::Timeout) entry under a fresh id too.
 /// * Server-side events of other nodes go to [`socketio_core::Namespace::on_server_event`]
 ///   handlers; acks of a Node handler are its first argument only. Being JSON on the wire,
 ///   binary arguments of server-side events arrive as `{"type":"Buffer","data":[..]}`.

@@ -212,7 +212,7 @@ impl Shared {
 /// `XREAD` (its own, named `{connection_name}-reader`), a pub/sub subscription, and one for
 /// writes and commands (`{connection_name}-pub`).
 ///
-/// * Rooms and sockets of this node are kept by a wrapped [`LocalAdapter`].
+/// * Rooms and sockets of this node are kept by a wrapped [`LocalAdapter`](socketio_core::adapter::LocalAdapter).
 /// * `broadcast`, `add_sockets`, `del_sockets` and `disconnect_sockets` apply to this node at
 ///   once and are appended to the stream (unless `local`), in call order.
 /// * `fetch_sockets`, acked `server_side_emit` and `broadcast_with_ack` count the nodes with
