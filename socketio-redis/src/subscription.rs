@@ -154,11 +154,50 @@ async fn apply(label: &'static str, conn: &mut ClusterConnection, cmd: SubComman
     }
 }
 
+/// The pacing of a subscription loop's reconnections on a single server: no wait before
+/// reconnecting a subscription that had been up for [`STABLE`] (every message published
+/// meanwhile is lost, so at once), a delay doubling from `min` to `max` after a failed attempt
+/// or a subscription lost soon after it was made.
+pub(crate) struct Reconnect {
+    min: Duration,
+    max: Duration,
+    backoff: Duration,
+    wait: bool,
+}
+
+impl Reconnect {
+    pub(crate) fn new(min: Duration, max: Duration) -> Reconnect {
+        Reconnect {
+            min,
+            max,
+            backoff: min,
+            wait: false,
+        }
+    }
+
+    /// Before an attempt to reconnect: waits when it should (see the type).
+    pub(crate) async fn pace(&mut self) {
+        if self.wait {
+            tokio::time::sleep(self.backoff).await;
+            self.backoff = (self.backoff * 2).min(self.max);
+        }
+        self.wait = true;
+    }
+
+    /// A subscription that had been up since `up` was lost.
+    pub(crate) fn lost(&mut self, up: tokio::time::Instant) {
+        if up.elapsed() >= STABLE {
+            self.wait = false;
+            self.backoff = self.min;
+        }
+    }
+}
+
 /// Largest bulk string read from a sharded subscription (Redis's own `proto-max-bulk-len`
 /// default).
 const MAX_BULK: usize = 512 * 1024 * 1024;
-/// How long a sharded subscription must have been up for its loss to be followed by an
-/// immediate reconnect (else the next attempt waits its backoff).
+/// How long a subscription on a single server must have been up for its loss to be followed
+/// by an immediate reconnect (else the next attempt waits its backoff; see [`Reconnect`]).
 const STABLE: Duration = Duration::from_secs(1);
 
 /// Owns a sharded pub/sub connection to one Redis 7 server (`first`, opened with
@@ -179,8 +218,7 @@ pub(crate) async fn run_sharded_subscriber<S>(
     mut on_message: impl FnMut(&str, &[u8]) + Send,
 ) {
     let mut next = Some(first);
-    let mut backoff = MIN_BACKOFF;
-    let mut wait = false;
+    let mut reconnect = Reconnect::new(MIN_BACKOFF, MAX_BACKOFF);
     loop {
         let stream = match next.take() {
             Some(s) => s,
@@ -188,11 +226,7 @@ pub(crate) async fn run_sharded_subscriber<S>(
                 if subs.is_closed() {
                     return;
                 }
-                if wait {
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                }
-                wait = true;
+                reconnect.pace().await;
                 match named_stream(&client, &name).await {
                     Ok(Some(s)) => s,
                     Ok(None) => return,
@@ -247,10 +281,7 @@ pub(crate) async fn run_sharded_subscriber<S>(
                 }
             }
         }
-        if up.elapsed() >= STABLE {
-            wait = false;
-            backoff = MIN_BACKOFF;
-        }
+        reconnect.lost(up);
     }
 }
 

@@ -21,7 +21,7 @@ use super::{
     Request, Response, Value, DEFAULT_PREFIX, EVENT,
 };
 use crate::connection::{cluster_subscription, Commands, RedisClient};
-use crate::subscription::{run_cluster_subscriber, SubCommand};
+use crate::subscription::{run_cluster_subscriber, Reconnect, SubCommand};
 use socketio_core::node_compat::cluster_adapter::{gather_remote_acks, AckReport};
 use socketio_core::node_compat::{
     args_from_node, args_to_node, handshake_of, json_to_node, node_to_json,
@@ -70,10 +70,6 @@ pub(super) const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// First wait between two attempts to reconnect the subscription (doubled each time).
 pub(super) const MIN_BACKOFF: Duration = Duration::from_millis(100);
-
-/// How long a subscription must have been up for its loss to be followed by an immediate
-/// reconnect (else the next attempt waits its backoff).
-pub(super) const STABLE: Duration = Duration::from_secs(1);
 
 /// What a subscribed channel carries for its namespace.
 #[derive(Clone, Copy)]
@@ -1047,11 +1043,7 @@ async fn run_subscriber(
     mut subs: mpsc::UnboundedReceiver<Sub>,
 ) {
     let mut next = Some(first);
-    let mut backoff = MIN_BACKOFF;
-    // Whether to wait `backoff` before the next attempt: not after losing a subscription that
-    // had been up for `STABLE` (every message published meanwhile is lost, so reconnect at
-    // once), yes after a failed attempt or a subscription lost soon after it was made.
-    let mut wait = false;
+    let mut reconnect = Reconnect::new(MIN_BACKOFF, MAX_BACKOFF);
     loop {
         let pubsub = match next.take() {
             Some(p) => p,
@@ -1059,11 +1051,7 @@ async fn run_subscriber(
                 if subs.is_closed() {
                     return;
                 }
-                if wait {
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                }
-                wait = true;
+                reconnect.pace().await;
                 match named_pubsub(&client, &name).await {
                     Ok(p) => p,
                     Err(err) => {
@@ -1125,10 +1113,7 @@ async fn run_subscriber(
                 }
             }
         }
-        if up.elapsed() >= STABLE {
-            wait = false;
-            backoff = MIN_BACKOFF;
-        }
+        reconnect.lost(up);
     }
 }
 
