@@ -464,10 +464,9 @@ pub fn broadcast_with_ack<T: ClusterTransport>(
     let transport = transport.clone();
     Box::pin(async move {
         let remote = async {
-            let mut unreported = Waiting::of(&*transport).await;
-            let mut answers = AckAnswers::new();
+            let unreported = Waiting::of(&*transport).await;
             if unreported.is_done() {
-                return answers;
+                return AckAnswers::new();
             }
             let core = transport.core();
             let (id, mut rx, _guard) = request(&transport);
@@ -476,32 +475,25 @@ pub fn broadcast_with_ack<T: ClusterTransport>(
                 request_id: Some(id),
                 opts: wire_opts,
             }));
-            // Each node reports how many of its sockets it asked, then sends their acks.
-            let mut expected = 0u64;
-            let deadline = tokio::time::Instant::now() + timeout;
-            let mut tick = tokio::time::interval(LIVENESS_TICK);
-            while !unreported.is_done() || (answers.len() as u64) < expected {
-                tokio::select! {
-                    _ = tokio::time::sleep_until(deadline) => break,
-                    _ = liveness_tick(&unreported, &mut tick) => unreported.keep_live(&*transport),
-                    msg = rx.recv() => match msg {
-                        Some((uid, ClusterBody::BroadcastClientCount { client_count, .. })) => {
-                            unreported.answered(&uid);
-                            expected += client_count;
+            gather_acks(
+                unreported,
+                timeout,
+                &mut rx,
+                |waiting| waiting.keep_live(&*transport),
+                |(uid, body)| {
+                    let report = match body {
+                        ClusterBody::BroadcastClientCount { client_count, .. } => {
+                            AckReport::ClientCount(client_count)
                         }
-                        Some((_, ClusterBody::BroadcastAck { packet, .. })) => {
-                            answers.push((Sid::new(), Ok(ack_args(packet))));
+                        ClusterBody::BroadcastAck { packet, .. } => {
+                            AckReport::Ack(ack_args(packet))
                         }
-                        Some(_) => {}
-                        None => break,
-                    },
-                }
-            }
-            let missing = expected.saturating_sub(answers.len() as u64);
-            for _ in 0..missing {
-                answers.push((Sid::new(), Err(AckError::Timeout(timeout))));
-            }
-            answers
+                        _ => AckReport::Other,
+                    };
+                    (uid, report)
+                },
+            )
+            .await
         };
         let (mut answers, remote) = tokio::join!(local, remote);
         answers.extend(remote);
@@ -511,7 +503,7 @@ pub fn broadcast_with_ack<T: ClusterTransport>(
 
 /// An ack's value (`packet`) as arguments: none when absent (an `undefined` left out of
 /// JSON), else the one value, `null` included (Node's callback gets `null` too).
-fn ack_args(packet: Option<Value>) -> Args {
+pub fn ack_args(packet: Option<Value>) -> Args {
     args_from_node(packet.as_slice())
 }
 
@@ -669,20 +661,43 @@ pub async fn gather_remote_acks<M>(
     rx: &mut mpsc::UnboundedReceiver<M>,
     report: impl Fn(M) -> AckReport,
 ) -> AckAnswers {
+    gather_acks(
+        Waiting::Count(nodes),
+        timeout,
+        rx,
+        |_| {},
+        |msg| (String::new(), report(msg)),
+    )
+    .await
+}
+
+/// [`gather_remote_acks`] waiting for `unreported`'s nodes: `report` also names the node an
+/// answer came from (unused when counting), `keep_live` drops dead nodes every
+/// [`LIVENESS_TICK`] when waiting for heartbeat-tracked ones.
+async fn gather_acks<M>(
+    mut unreported: Waiting,
+    timeout: Duration,
+    rx: &mut mpsc::UnboundedReceiver<M>,
+    mut keep_live: impl FnMut(&mut Waiting),
+    report: impl Fn(M) -> (String, AckReport),
+) -> AckAnswers {
     let mut answers = AckAnswers::new();
-    let (mut reported, mut expected) = (0usize, 0u64);
+    let mut expected = 0u64;
     let deadline = tokio::time::Instant::now() + timeout;
-    while reported < nodes || (answers.len() as u64) < expected {
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some(msg)) => match report(msg) {
-                AckReport::ClientCount(count) => {
-                    reported += 1;
+    let mut tick = tokio::time::interval(LIVENESS_TICK);
+    while !unreported.is_done() || (answers.len() as u64) < expected {
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => break,
+            _ = liveness_tick(&unreported, &mut tick) => keep_live(&mut unreported),
+            msg = rx.recv() => match msg.map(&report) {
+                Some((uid, AckReport::ClientCount(count))) => {
+                    unreported.answered(&uid);
                     expected += count;
                 }
-                AckReport::Ack(args) => answers.push((Sid::new(), Ok(args))),
-                AckReport::Other => {}
+                Some((_, AckReport::Ack(args))) => answers.push((Sid::new(), Ok(args))),
+                Some((_, AckReport::Other)) => {}
+                None => break,
             },
-            Ok(None) | Err(_) => break,
         }
     }
     let missing = expected.saturating_sub(answers.len() as u64);

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use rand::distr::{Alphanumeric, SampleString};
-use rand::RngCore;
 use socketio_core::adapter::{
     AckAnswers, Adapter, AdapterError, BroadcastOptions as CoreOptions, EncodedPacket,
     LocalAdapter, LocalSockets, RestoredSession, Session, SocketInfo,
@@ -22,7 +21,7 @@ use super::{
 };
 use crate::connection::{cluster_subscription, Commands, RedisClient};
 use crate::subscription::{run_cluster_subscriber, Reconnect, SubCommand};
-use socketio_core::node_compat::cluster_adapter::{gather_remote_acks, AckReport};
+use socketio_core::node_compat::cluster_adapter::{self, ack_args, gather_remote_acks, AckReport};
 use socketio_core::node_compat::{
     args_from_node, args_to_node, handshake_of, json_to_node, node_to_json,
 };
@@ -213,12 +212,6 @@ fn random_id() -> String {
     Alphanumeric.sample_string(&mut rand::rng(), 6)
 }
 
-pub(super) fn random_hex() -> String {
-    let mut bytes = [0u8; 8];
-    rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// A multiplexed connection named `name` (`CLIENT SETNAME`), waiting for replies without a
 /// bound (see [`crate::connection`]: a timed-out `PUBLISH` retried would be delivered twice).
 pub(super) async fn connect(client: &RedisClient, name: &str) -> redis::RedisResult<Commands> {
@@ -264,7 +257,7 @@ impl RedisAdapter {
         let name = config
             .connection_name
             .clone()
-            .unwrap_or_else(|| format!("socketio-rs-{}", random_hex()));
+            .unwrap_or_else(|| format!("socketio-rs-{}", cluster_adapter::random_id()));
         let pub_name = format!("{name}-pub");
         let sub_name = format!("{name}-sub");
         let publisher = connect(&client, &pub_name).await?;
@@ -816,10 +809,7 @@ impl Adapter for RedisAdapter {
                     Response::BroadcastClientCount { client_count, .. } => {
                         AckReport::ClientCount(client_count)
                     }
-                    Response::BroadcastAck { packet, .. } => AckReport::Ack(packet.map_or_else(
-                        || Args::from_values([]),
-                        |v| args_from_node(std::slice::from_ref(&v)),
-                    )),
+                    Response::BroadcastAck { packet, .. } => AckReport::Ack(ack_args(packet)),
                     _ => AckReport::Other,
                 })
                 .await

@@ -13,7 +13,7 @@ use socketio_core::adapter::{
 use socketio_core::{Args, BoxFuture, Sid};
 use tokio::sync::mpsc;
 
-use super::adapter::{connect, pubsub_count, random_hex, run_publisher, OUTBOX};
+use super::adapter::{connect, pubsub_count, run_publisher, OUTBOX};
 use super::{ClusterBody, ClusterMessage, ShardedChannels, SubscriptionMode, DEFAULT_PREFIX};
 use crate::connection::{cluster_subscription, named_stream, Commands, RedisClient};
 use crate::subscription::{run_cluster_subscriber, run_sharded_subscriber, SubCommand};
@@ -160,7 +160,7 @@ impl ShardedRedisAdapter {
         let name = config
             .connection_name
             .clone()
-            .unwrap_or_else(|| format!("socketio-rs-{}", random_hex()));
+            .unwrap_or_else(|| format!("socketio-rs-{}", cluster_adapter::random_id()));
         let pub_name = format!("{name}-pub");
         let sub_name = format!("{name}-sub");
         let publisher = connect(&client, &pub_name).await?;
