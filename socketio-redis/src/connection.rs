@@ -242,9 +242,7 @@ impl Commands {
             }
         }
     }
-}
 
-impl Commands {
     /// Runs `cmds` and returns their replies in order: one pipeline on a single server; on a
     /// cluster each command goes to the node owning its key, all at once (commands on one key
     /// or channel keep their order: they go to one node, in order).
