@@ -55,9 +55,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use serde_json::{json, Map, Value as Json};
+use serde_json::{json, Value as Json};
 
 use crate::adapter_api::SocketInfo;
 use crate::args::{Args, Value};
@@ -66,7 +66,7 @@ use crate::engine::socket::Transport;
 use crate::error::ConnectError;
 use crate::server::SocketIo;
 use crate::socket::handler::EventName;
-use crate::socket::{Namespace, Socket, SocketChange, SocketRef};
+use crate::socket::{now_ms, Namespace, Socket, SocketChange, SocketRef};
 
 /// Basic authentication of the admin namespace (the package's `{type: "basic", username,
 /// password}`): the UI sends `auth: {username, password}` and the password is checked against
@@ -422,7 +422,6 @@ fn watch_changes(admin: &Arc<Namespace>, ns: &Arc<Namespace>) {
         let now = now_json();
         match change {
             SocketChange::Connected(socket) => {
-                socket.extension_or_insert_with(|| Issued(now_ms()));
                 follow_upgrade(socket, Weak::clone(&to_ui));
                 send_ui(
                     &admin,
@@ -554,17 +553,10 @@ async fn all_sockets(io: &SocketIo) -> Vec<Json> {
 }
 
 /// The package's `serialize(socket)` for a socket of another node (a `fetchSockets` answer):
-/// the handshake it carried (see [`crate::Handshake::to_json`]); the client id and transport
-/// from `socket.data._admin` where that node's admin module put them (Node's does; ours does
-/// not touch an application's data), else `null`.
+/// the client id and transport from `socket.data._admin` where that node's admin module put
+/// them (Node's does; ours does not touch an application's data), else `null`.
 fn serialize_remote(info: &SocketInfo) -> Json {
-    let hs = &info.handshake;
-    let header = |name: &str| hs["headers"][name].as_str().map(str::to_owned);
-    let address = header("cf-connecting-ip")
-        .or_else(|| header("x-forwarded-for"))
-        .or_else(|| hs["address"].as_str().map(str::to_owned))
-        .unwrap_or_default();
-    let admin = info.data["_admin"].clone();
+    let admin = &info.data["_admin"];
     let data = match &info.data {
         Json::Object(map) => Json::Object(
             map.iter()
@@ -572,84 +564,70 @@ fn serialize_remote(info: &SocketInfo) -> Json {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         ),
-        Json::Null => json!({}),
         other => other.clone(),
     };
-    json!({
-        "id": info.id,
-        "clientId": admin["clientId"],
-        "transport": admin["transport"],
-        "nsp": info.nsp,
-        "data": data,
-        "handshake": {
-            "address": address,
-            "headers": hs["headers"],
-            "query": hs["query"],
-            "issued": hs["issued"],
-            "secure": hs["secure"],
-            "time": hs["time"],
-            "url": hs["url"],
-            "xdomain": hs["xdomain"],
-        },
-        "rooms": info.rooms,
-    })
+    serialized(
+        &info.id,
+        admin["clientId"].clone(),
+        admin["transport"].clone(),
+        &info.nsp,
+        data,
+        &info.handshake,
+        &info.rooms,
+    )
 }
 
 /// The package's `serialize(socket)`.
 fn serialize(socket: &SocketRef) -> Json {
-    let handshake = socket.handshake();
-    let headers: Map<String, Json> = handshake
-        .headers
-        .keys()
-        .map(|name| {
-            let values: Vec<&str> = handshake
-                .headers
-                .get_all(name)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .collect();
-            (name.as_str().to_owned(), Json::from(values.join(", ")))
-        })
-        .collect();
-    let header = |name: &str| headers.get(name).and_then(Json::as_str).map(str::to_owned);
-    // As in the package: the proxy's headers first, then the peer's IP address.
+    let sid = socket.conn.sid.as_str();
+    serialized(
+        socket.id().as_str(),
+        Json::from(&sid[..sid.len().min(12)]),
+        Json::from(socket.transport().as_str()),
+        socket.ns(),
+        socket.data_value(),
+        &socket.handshake().to_json(),
+        &socket.rooms(),
+    )
+}
+
+/// A serialized socket from its parts; `handshake` is socket.io's `socket.handshake` object
+/// ([`crate::Handshake::to_json`]), of which the package keeps all but `auth`, with the
+/// address of a proxy's `cf-connecting-ip` or `x-forwarded-for` header first.
+fn serialized(
+    id: &str,
+    client_id: Json,
+    transport: Json,
+    nsp: &str,
+    data: Json,
+    handshake: &Json,
+    rooms: &[String],
+) -> Json {
+    let header = |name: &str| handshake["headers"][name].as_str().map(str::to_owned);
     let address = header("cf-connecting-ip")
         .or_else(|| header("x-forwarded-for"))
-        .or_else(|| handshake.address.map(|a| a.ip().to_string()))
+        .or_else(|| handshake["address"].as_str().map(str::to_owned))
         .unwrap_or_default();
-    let query: Map<String, Json> =
-        form_urlencoded::parse(handshake.uri.query().unwrap_or_default().as_bytes())
-            .map(|(k, v)| (k.into_owned(), Json::from(v.into_owned())))
-            .collect();
-    let data = match socket.data_value() {
-        Json::Null => json!({}),
-        data => data,
-    };
-    let sid = socket.conn.sid.as_str();
-    let issued = socket.extension_or_insert_with(|| Issued(now_ms())).0;
+    let data = if data.is_null() { json!({}) } else { data };
     json!({
-        "id": socket.id().as_str(),
-        "clientId": &sid[..sid.len().min(12)],
-        "transport": socket.transport().as_str(),
-        "nsp": socket.ns(),
+        "id": id,
+        "clientId": client_id,
+        "transport": transport,
+        "nsp": nsp,
         "data": data,
         "handshake": {
             "address": address,
-            "headers": headers,
-            "query": query,
-            "issued": issued,
-            "secure": handshake.uri.scheme_str() == Some("https")
-                || header("x-forwarded-proto").as_deref() == Some("https"),
-            "time": date_json(issued),
-            "url": handshake.uri.to_string(),
-            "xdomain": headers.contains_key("origin"),
+            "headers": handshake["headers"],
+            "query": handshake["query"],
+            "issued": handshake["issued"],
+            "secure": handshake["secure"],
+            "time": handshake["time"],
+            "url": handshake["url"],
+            "xdomain": handshake["xdomain"],
         },
-        "rooms": socket.rooms(),
+        "rooms": rooms,
     })
 }
-
-/// When the admin module first saw a socket (ms since the epoch): its handshake's `issued`.
-struct Issued(u64);
 
 /// The `server_stats` task: now, then every interval, until the server is dropped.
 fn spawn_stats(io: &SocketIo, admin: &Arc<Namespace>, options: &AdminOptions) {
@@ -720,13 +698,6 @@ fn hostname() -> String {
         .filter(|h| !h.is_empty())
         .or_else(|| std::env::var("HOSTNAME").ok())
         .unwrap_or_else(|| "localhost".to_owned())
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 fn now_json() -> Json {
