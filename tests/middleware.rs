@@ -799,6 +799,52 @@ async fn disconnect_handlers_take_state() {
     );
 }
 
+/// A client that leaves a namespace as soon as it reads the CONNECT answer still gets its
+/// disconnect handler run, every time. The answer and the socket's "connected" mark were once
+/// two steps, with the packets the connect handler emitted sent between them, and a DISCONNECT
+/// handled in that gap was taken for a refused socket's: no disconnect handler. Here the
+/// connect handler emits many packets, which widens that gap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disconnect_right_after_the_connect_answer_runs_the_handler() {
+    const ROUNDS: usize = 40;
+    let io = SocketIo::new();
+    let (connects, disconnects) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let seen = connects.clone();
+    let gone = disconnects.clone();
+    io.ns("/quick")
+        .on_connect(move |socket: SocketRef| {
+            let seen = seen.clone();
+            async move {
+                for i in 0..2_000 {
+                    socket.emit("early", &i).ok();
+                }
+                seen.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+        .on_disconnect(move |_: SocketRef| {
+            let gone = gone.clone();
+            async move {
+                gone.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+    let addr = serve(&io).await;
+    for _ in 0..ROUNDS {
+        let (mut c, _) = Conn::open(addr, Transport::WebSocket).await;
+        c.send_sio("0/quick,").await;
+        let answer = c.expect_sio().await;
+        assert!(answer.starts_with("0/quick,{\"sid\""), "{answer}");
+        c.send_sio("1/quick,").await;
+    }
+    for _ in 0..250 {
+        if disconnects.load(Ordering::SeqCst) == ROUNDS {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(connects.load(Ordering::SeqCst), ROUNDS);
+    assert_eq!(disconnects.load(Ordering::SeqCst), ROUNDS);
+}
+
 /// `on_new_namespace` (socket.io's `io.on("new_namespace")`) hears each namespace once, when
 /// it is made: by `io.ns` and by a dynamic namespace's first connection to a child, before
 /// that connection's connect handler; a panicking listener does not stop the others or the

@@ -711,11 +711,17 @@ impl Socket {
     /// Leaves the namespace: rooms, tables, pending acks; tells the client when `notify`, and
     /// runs the disconnect handler if the socket had been connected.
     pub(crate) fn close(self: &Arc<Self>, reason: DisconnectReason, notify: bool) {
-        let was = self.state.swap(DISCONNECTED, Ordering::AcqRel);
+        // Under the lock `mark_connected` holds from sending the CONNECT answer to marking the
+        // socket connected: a client that disconnects as soon as it reads that answer finds a
+        // connected socket here (and its disconnect handler runs), never a pending one.
+        let was = {
+            let mut pending = self.pending.lock().unwrap();
+            pending.clear();
+            self.state.swap(DISCONNECTED, Ordering::AcqRel)
+        };
         if was == DISCONNECTED {
             return;
         }
-        self.pending.lock().unwrap().clear();
         self.acks.lock().unwrap().clear();
         self.drop_hooks();
         let rooms = self.ns.adapter().socket_rooms(self.id);
