@@ -318,6 +318,7 @@ impl ServerCore {
         });
         let Some((pid, offset)) = claim else {
             let socket = Arc::new(Socket::new(ns.clone(), conn.clone(), handshake));
+            ns.sockets.register(&socket);
             Self::connect_socket(admission, conn, socket, auth, false);
             return;
         };
@@ -333,6 +334,7 @@ impl ServerCore {
                         handshake,
                         restored.session,
                     ));
+                    ns.sockets.register(&socket);
                     let rooms: Vec<&str> = rooms.iter().map(String::as_str).collect();
                     ns.adapter().add_all(socket.id(), &rooms);
                     // Held back until the CONNECT answer, then sent first, in order.
@@ -344,7 +346,11 @@ impl ServerCore {
                     }
                     socket
                 }
-                None => Arc::new(Socket::new(ns.clone(), conn.clone(), handshake)),
+                None => {
+                    let socket = Arc::new(Socket::new(ns.clone(), conn.clone(), handshake));
+                    ns.sockets.register(&socket);
+                    socket
+                }
             };
             let skip_middlewares =
                 socket.recovered() && recovery.is_some_and(|r| r.skip_middlewares);
@@ -373,6 +379,7 @@ impl ServerCore {
                 if socket.recovered() {
                     ns.adapter().del_all(socket.id());
                 }
+                ns.sockets.unregister(socket.id());
                 return;
             }
             sockets.insert(ns.path().to_owned(), socket.clone());

@@ -874,5 +874,8 @@ pub fn detached_socket(io: &SocketIo, ns: &str) -> SocketRef {
         address: None,
         issued: crate::socket::now_ms(),
     };
-    Arc::new(Socket::new(io.ns(ns), conn, handshake))
+    let ns = io.ns(ns);
+    let socket = Arc::new(Socket::new(ns.clone(), conn, handshake));
+    ns.sockets.register(&socket);
+    socket
 }

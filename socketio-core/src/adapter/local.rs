@@ -23,7 +23,7 @@ use crate::socket::SocketRef;
 /// appended to the packet as its last argument before delivery.
 pub struct LocalAdapter {
     sockets: LocalSockets,
-    rooms: Rooms,
+    rooms: Rooms<SocketRef>,
     store: Option<Mutex<SessionStore>>,
 }
 
@@ -56,14 +56,35 @@ impl LocalAdapter {
         }
     }
 
-    /// The sockets of this node that `opts` selects.
+    /// The connected sockets of this node that `opts` selects.
     fn select(&self, opts: &BroadcastOptions) -> Vec<SocketRef> {
         if opts.rooms.is_empty() {
             let excluded = self.rooms.excluded(&opts.except);
             self.sockets.filter(|sid| !excluded.contains(&sid))
         } else {
-            self.sockets
-                .among(self.rooms.members(&opts.rooms, &opts.except))
+            let mut members = self.rooms.members(&opts.rooms, &opts.except);
+            members.retain(|socket| socket.listed());
+            members
+        }
+    }
+
+    /// Delivers `packet` to the sockets `opts` selects. A room's members are handed to
+    /// delivery as the room holds them, under the rooms' read lock, unless an outgoing
+    /// listener (user code, which may join or leave rooms) could run: then a copy of the list
+    /// is delivered to with no lock held.
+    fn deliver(&self, packet: &EncodedPacket, opts: &BroadcastOptions) {
+        let deliver = |sockets: &[SocketRef]| {
+            if opts.flags.volatile {
+                self.sockets.deliver_volatile(sockets, packet);
+            } else {
+                self.sockets.deliver(sockets, packet);
+            }
+        };
+        if opts.rooms.is_empty() || self.sockets.outgoing_listened() {
+            deliver(&self.select(opts));
+        } else {
+            self.rooms
+                .with_selected(&opts.rooms, &opts.except, |selected| deliver(&selected));
         }
     }
 
@@ -77,8 +98,12 @@ impl LocalAdapter {
 
 impl Adapter for LocalAdapter {
     fn add_all(&self, sid: Sid, rooms: &[&str]) {
+        let Some(socket) = self.sockets.member(sid) else {
+            tracing::debug!(%sid, nsp = self.sockets.nsp(), "no such socket: no room joined");
+            return;
+        };
         for room in rooms {
-            if self.rooms.join(sid, room) {
+            if self.rooms.join(&socket, room) {
                 self.sockets.room_changed(sid, room, true);
             }
         }
@@ -112,15 +137,11 @@ impl Adapter for LocalAdapter {
         if let Some(store) = &self.store {
             if !opts.flags.volatile {
                 let kept = store.lock().unwrap().record(packet, opts, Instant::now());
-                self.sockets.deliver(&self.select(opts), &kept);
+                self.deliver(&kept, opts);
                 return;
             }
         }
-        if opts.flags.volatile {
-            self.sockets.deliver_volatile(&self.select(opts), packet);
-        } else {
-            self.sockets.deliver(&self.select(opts), packet);
-        }
+        self.deliver(packet, opts);
     }
 
     fn broadcast_with_ack(
@@ -142,10 +163,10 @@ impl Adapter for LocalAdapter {
     }
 
     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[String]) {
-        for sid in self.sockets(opts) {
+        for socket in self.select(opts) {
             for room in rooms {
-                if self.rooms.join(sid, room) {
-                    self.sockets.room_changed(sid, room, true);
+                if self.rooms.join(&socket, room) {
+                    self.sockets.room_changed(socket.id(), room, true);
                 }
             }
         }

@@ -4,7 +4,7 @@ use foldhash::HashMap;
 use std::any::{Any, TypeId};
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -206,6 +206,9 @@ pub struct Socket {
     pub(crate) conn: Conn,
     handshake: Handshake,
     state: AtomicU8,
+    /// Whether it is in its namespace's table of connected sockets (`LocalSockets::insert`):
+    /// rooms hold a socket from its first join, and deliver only to listed ones.
+    listed: AtomicBool,
     /// Frames emitted while the connect handler runs, sent right after the CONNECT answer.
     pending: Mutex<Vec<(Frame, bool)>>,
     acks: Mutex<HashMap<u64, oneshot::Sender<Args>>>,
@@ -251,6 +254,7 @@ impl Socket {
             conn,
             handshake,
             state: AtomicU8::new(PENDING),
+            listed: AtomicBool::new(false),
             pending: Mutex::new(Vec::new()),
             acks: Mutex::new(HashMap::default()),
             next_ack: AtomicU64::new(0),
@@ -666,6 +670,15 @@ impl Socket {
             QueueError::Full => EmitError::Full,
             QueueError::Closed => EmitError::Closed,
         })
+    }
+
+    /// Whether the namespace lists it as connected (see the `listed` field).
+    pub(crate) fn listed(&self) -> bool {
+        self.listed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_listed(&self, listed: bool) {
+        self.listed.store(listed, Ordering::Release);
     }
 
     /// Sends the CONNECT answer, then everything emitted during the connect handler.

@@ -4,7 +4,7 @@
 use foldhash::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use crate::adapter_api::{EncodedPacket, RecoveryConfig, SocketInfo};
@@ -111,6 +111,9 @@ pub(crate) struct NsSockets {
     /// The server's connection state recovery settings, if it has them.
     recovery: Option<RecoveryConfig>,
     map: RwLock<HashMap<Sid, SocketRef>>,
+    /// Sockets of this namespace not connected yet (middlewares and connect handler running):
+    /// they may join rooms already, so the adapter finds them here by id.
+    joining: Mutex<HashMap<Sid, SocketRef>>,
     pub(crate) outgoing: Arc<Outgoing>,
     /// Handlers of events other nodes emit to this namespace's server side, by event name.
     server_handlers: RwLock<HashMap<String, ServerEventHandler>>,
@@ -144,6 +147,7 @@ impl LocalSockets {
             parser,
             recovery,
             map: RwLock::default(),
+            joining: Mutex::default(),
             outgoing,
             server_handlers: RwLock::default(),
             watchers: RwLock::default(),
@@ -207,6 +211,13 @@ impl LocalSockets {
         outgoing.any.store(true, Ordering::Release);
     }
 
+    /// Whether an outgoing listener, the namespace's or a socket's own, may run on delivery:
+    /// user code, so a delivery must then hold no lock of the adapter.
+    pub(crate) fn outgoing_listened(&self) -> bool {
+        let outgoing = &self.0.outgoing;
+        outgoing.active() || outgoing.own.load(Ordering::Acquire) > 0
+    }
+
     /// Tells the outgoing listeners, if any, that `packet` goes to `sockets` (decoded once).
     fn notify_outgoing(&self, sockets: &[SocketRef], packet: &EncodedPacket) {
         let outgoing = &self.0.outgoing;
@@ -215,12 +226,13 @@ impl LocalSockets {
             return;
         }
         let Ok(parts) = packet.parts() else { return };
+        let listed = || sockets.iter().filter(|s| s.listed());
         if outgoing.active() {
-            let sockets: Vec<&Socket> = sockets.iter().map(|s| &**s).collect();
+            let sockets: Vec<&Socket> = listed().map(|s| &**s).collect();
             outgoing.notify(&sockets, &parts.event, &parts.args);
         }
         if own {
-            for socket in sockets {
+            for socket in listed() {
                 if let Some(hooks) = socket.own_outgoing() {
                     hooks.notify_outgoing(socket, &parts.event, &parts.args);
                 }
@@ -262,12 +274,41 @@ impl LocalSockets {
         });
     }
 
+    /// Makes a new socket of this namespace findable by id ([`LocalSockets::member`]) before
+    /// it is connected, so that it can join rooms while its middlewares and connect handler
+    /// run.
+    pub(crate) fn register(&self, socket: &SocketRef) {
+        self.0
+            .joining
+            .lock()
+            .unwrap()
+            .insert(socket.id(), socket.clone());
+    }
+
+    /// Forgets a registered socket that will not connect, when it never joined anything.
+    pub(crate) fn unregister(&self, sid: Sid) {
+        self.0.joining.lock().unwrap().remove(&sid);
+    }
+
+    /// The socket of this namespace with this id, connected or still connecting (what an
+    /// adapter keeps in its rooms).
+    pub(crate) fn member(&self, sid: Sid) -> Option<SocketRef> {
+        self.get(sid)
+            .or_else(|| self.0.joining.lock().unwrap().get(&sid).cloned())
+    }
+
+    /// Lists `socket` as connected: broadcasts, [`LocalSockets::get`] and the rest see it.
     pub(crate) fn insert(&self, socket: SocketRef) {
+        socket.set_listed(true);
+        self.0.joining.lock().unwrap().remove(&socket.id());
         self.0.map.write().unwrap().insert(socket.id(), socket);
     }
 
     pub(crate) fn remove(&self, sid: Sid) {
-        self.0.map.write().unwrap().remove(&sid);
+        if let Some(socket) = self.0.map.write().unwrap().remove(&sid) {
+            socket.set_listed(false);
+        }
+        self.0.joining.lock().unwrap().remove(&sid);
     }
 
     /// Queues `packet` for each of `sockets` (the packet is shared, not copied; one encoded by
@@ -291,6 +332,10 @@ impl LocalSockets {
         let frame: &crate::engine::packet::Frame = &frame;
         self.notify_outgoing(sockets, packet);
         for socket in sockets {
+            // A room holds its sockets from their first join, before they are connected.
+            if !socket.listed() {
+                continue;
+            }
             if volatile {
                 socket.send_volatile_frame(frame.clone(), packet.compress());
             } else if let Err(err) = socket.send_frame_with(frame.clone(), packet.compress()) {
