@@ -340,6 +340,50 @@ pub(crate) async fn connect(
     }
 }
 
+/// The connection of a write-only emitter: opened on the first command, and again on the next
+/// one after a failure. Each command that fails is retried once on a new connection (so one
+/// whose reply was lost with the connection may run twice, see the module docs).
+pub(crate) struct LazyCommands {
+    client: RedisClient,
+    conn: tokio::sync::Mutex<Option<Commands>>,
+}
+
+impl LazyCommands {
+    pub(crate) fn new(client: RedisClient) -> LazyCommands {
+        LazyCommands {
+            client,
+            conn: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    async fn query_once(&self, cmd: &redis::Cmd) -> redis::RedisResult<Value> {
+        let mut guard = self.conn.lock().await;
+        if guard.is_none() {
+            *guard = Some(connect(&self.client, None, None).await?);
+        }
+        let conn = guard.as_mut().expect("connected above");
+        let result = cmd.query_async(conn).await;
+        if result.is_err() {
+            *guard = None;
+        }
+        result
+    }
+
+    /// Runs `cmd` and returns its reply (after one retry on a new connection when it failed;
+    /// `what` names the emitter in the log).
+    ///
+    /// Errors: the retry's (connecting, an error reply, a lost connection).
+    pub(crate) async fn query(&self, cmd: &redis::Cmd, what: &str) -> redis::RedisResult<Value> {
+        match self.query_once(cmd).await {
+            Ok(reply) => Ok(reply),
+            Err(first) => {
+                tracing::warn!(err = %first, "{what}: write failed, retrying on a new connection");
+                self.query_once(cmd).await
+            }
+        }
+    }
+}
+
 /// A cluster connection for subscriptions (RESP3), with the receiver of its push messages
 /// (`message`, `pmessage`, `smessage`, and the (un)subscribe confirmations). redis-rs
 /// resubscribes every channel subscribed through it when a node's connection comes back or a

@@ -19,7 +19,8 @@
 //! adapter factory; [`node::Emitter`] speaks `@socket.io/redis-emitter`'s format to such a
 //! cluster. [`node`]'s module docs describe that wire protocol.
 //!
-//! Those adapters and emitters, and [`streams::RedisStreamsAdapter`], take a [`RedisClient`]: one
+//! Those adapters and emitters, [`streams::RedisStreamsAdapter`] and its emitter
+//! [`streams::Emitter`] (`@socket.io/redis-streams-emitter`), take a [`RedisClient`]: one
 //! Redis server (a [`redis::Client`] converts) or a Redis Cluster
 //! ([`RedisClient::cluster`]), as Node's adapters take a `createClient` or a `createCluster`.
 //!

@@ -16,13 +16,15 @@ use serde_json::{json, Value as Json};
 use socketio_axum::SocketIoRouterExt;
 use socketio_core::adapter::{Adapter, Session};
 use socketio_core::{Args, SocketIo, SocketRef};
-use socketio_redis::streams::{RedisStreamsAdapter, RedisStreamsConfig};
+use socketio_redis::streams::{
+    Emitter, EmitterConfig, EmitterError, RedisStreamsAdapter, RedisStreamsConfig,
+};
 use tokio::sync::mpsc;
 
 mod common;
 #[path = "common/redis.rs"]
 mod redis_side;
-use common::{Deployment, NodeSide, REDIS_URL};
+use common::{Deployment, NodeSide, REDIS_CLUSTER, REDIS_URL};
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -530,6 +532,194 @@ async fn every_operation_crosses(deployment: Deployment, options: Options) {
         ids(&io.to("room1").fetch_sockets().await) == set(&node, &["n2", "r2"])
     })
     .await;
+}
+
+/// Our Streams [`Emitter`] (no sockets, not a node) writing into the mixed cluster: a room
+/// broadcast with `except` and binary reaches exactly n1 and r1, on both nodes (Node's client
+/// with the entry id as offset); socketsJoin, socketsLeave, serverSideEmit (with binary) and
+/// disconnectSockets act on both nodes; its entries are the adapters' format with uid
+/// `"emitter"`, binary as base64 msgpack.
+#[tokio::test]
+async fn the_streams_emitter_reaches_both_nodes() {
+    emitter_reaches_both_nodes(Deployment::Standalone, Options::default()).await;
+}
+
+/// The same with `streamCount: 3` on a Redis Cluster: namespace `/` goes to stream `-2`, on
+/// the primary owning its slot.
+#[tokio::test]
+async fn the_streams_emitter_reaches_both_nodes_with_three_streams_on_redis_cluster() {
+    let options = Options {
+        stream_count: 3,
+        ..Options::default()
+    };
+    emitter_reaches_both_nodes(Deployment::Cluster, options).await;
+}
+
+/// Every entry of `stream` (on `deployment`), as field maps, oldest first.
+async fn stream_entries(
+    deployment: Deployment,
+    stream: &str,
+) -> Vec<std::collections::HashMap<String, String>> {
+    let mut cmd = redis::cmd("XRANGE");
+    cmd.arg(stream).arg("-").arg("+");
+    let reply: redis::streams::StreamRangeReply = match deployment {
+        Deployment::Standalone => {
+            let client = redis::Client::open(REDIS_URL).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            cmd.query_async(&mut conn).await.unwrap()
+        }
+        Deployment::Cluster => {
+            let client = redis::cluster::ClusterClient::new(REDIS_CLUSTER.to_vec()).unwrap();
+            let mut conn = client.get_async_connection().await.unwrap();
+            cmd.query_async(&mut conn).await.unwrap()
+        }
+    };
+    reply
+        .ids
+        .iter()
+        .map(|e| {
+            e.map
+                .keys()
+                .map(|k| (k.clone(), e.get::<String>(k).unwrap()))
+                .collect()
+        })
+        .collect()
+}
+
+async fn emitter_reaches_both_nodes(deployment: Deployment, options: Options) {
+    let (rust, mut node, stream) = mixed_with(deployment, options, "emitter", 10_000).await;
+    let config = EmitterConfig {
+        stream_name: stream.clone(),
+        stream_count: options.stream_count.max(1),
+        ..EmitterConfig::default()
+    };
+    let emitter = Emitter::new(redis_side::client(deployment), config.clone());
+    let (tx, mut rust_events) = mpsc::unbounded_channel();
+    rust.io
+        .ns("/")
+        .on_server_event("rs-sse", move |args: Args| {
+            let _ = tx.send(args);
+            async { Args::default() }
+        });
+
+    // Node's adapter starts reading at "$" once its reader connections are up, which may be
+    // after its clients connected (on a cluster, it connects one client per stream): until
+    // then, entries are lost to it. So: emit until n1 gets one, then drain every client.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !node.has_seen(|l| l["client"] == json!("n1") && l["event"] == json!("warm")) {
+        assert!(Instant::now() < deadline, "Node does not read the stream");
+        emitter.emit("warm", &()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    emitter.emit("warm-done", &()).await.unwrap();
+    for name in ALL {
+        node.events_until(name, "warm-done").await;
+    }
+
+    // To room1 except room2, with binary: n1 and r1 only.
+    emitter
+        .to("room1")
+        .except("room2")
+        .emit("from-emitter", &("hey", bytes::Bytes::from_static(&[9, 8])))
+        .await
+        .unwrap();
+    emitter.of("/").emit("mark1", &()).await.unwrap();
+    for name in ALL {
+        let got = node.events_until(name, "mark1").await;
+        if name.ends_with('1') {
+            assert_eq!(got.len(), 1, "{name} got {got:?}");
+            assert_eq!(got[0].0, "from-emitter");
+            let args = got[0].1.as_array().unwrap();
+            assert_eq!(
+                args[0..2],
+                [json!("hey"), json!({"$bin": "0908"})],
+                "{name}"
+            );
+            if name == "n1" {
+                // Node's server keeps packets for recovery: the entry id comes last.
+                let offset = args[2].as_str().unwrap_or_default();
+                assert!(offset.split_once('-').is_some(), "{args:?}");
+            } else {
+                assert_eq!(args.len(), 2, "{args:?}");
+            }
+        } else {
+            assert!(got.is_empty(), "{name} got {got:?}");
+        }
+    }
+    // On the wire: the namespace's stream, uid "emitter", binary as base64 msgpack.
+    let entries = stream_entries(deployment, &config.stream_for("/")).await;
+    let ours: Vec<_> = entries
+        .iter()
+        .filter(|e| e["uid"] == "emitter")
+        .skip_while(|e| !e["data"].contains("warm-done"))
+        .skip(1)
+        .collect();
+    assert_eq!(ours.len(), 2, "{entries:?}");
+    assert_eq!(
+        (ours[0]["nsp"].as_str(), ours[0]["type"].as_str()),
+        ("/", "3")
+    );
+    assert!(!ours[0]["data"].starts_with('{'), "{:?}", ours[0]);
+    assert!(ours[1]["data"].starts_with('{'), "{:?}", ours[1]);
+
+    assert!(matches!(
+        emitter.emit("connect", &()).await,
+        Err(EmitterError::Reserved(_))
+    ));
+
+    // socketsJoin / socketsLeave on both nodes.
+    emitter.to("room2").sockets_join(&["room5"]).await.unwrap();
+    node.fetch_until("room5", &set(&node, &["n2", "r2"])).await;
+    emitter.sockets_leave(&["room5"]).await.unwrap();
+    node.fetch_until("room5", &BTreeSet::new()).await;
+
+    // serverSideEmit, with binary, to both servers.
+    let args = Args::from_serialize(&(3, "c", bytes::Bytes::from_static(&[7]))).unwrap();
+    emitter.server_side_emit("rs-sse", args).await.unwrap();
+    assert_eq!(
+        node.server_event("rs-sse").await,
+        json!([3, "c", {"$bin": "07"}])
+    );
+    let got = tokio::time::timeout(Duration::from_secs(5), rust_events.recv())
+        .await
+        .expect("our server's handler called")
+        .unwrap();
+    assert_eq!(got.get::<i64>(0).unwrap(), 3);
+    assert_eq!(got.get::<String>(1).unwrap(), "c");
+    assert_eq!(got.attachments(), [bytes::Bytes::from_static(&[7])]);
+
+    // disconnectSockets: room2 (n2, r2) on both nodes, no one else.
+    emitter.to("room2").disconnect_sockets(false).await.unwrap();
+    for name in ["n2", "r2"] {
+        node.wait_for(|l| l["client"] == json!(name) && l["event"] == json!("$disconnect"))
+            .await;
+    }
+    eventually("room2 gone from fetchSockets", || async {
+        ids(&rust.io.to("room1").fetch_sockets().await) == set(&node, &["n1", "r1"])
+    })
+    .await;
+    assert!(!node.has_seen(|l| l["event"] == json!("$disconnect")
+        && (l["client"] == json!("n1") || l["client"] == json!("r1"))));
+}
+
+/// `maxLen` trims the stream as Node's `XADD ... MAXLEN ~`: 300 emits with `max_len` 10 leave
+/// a stream far shorter than 300 (Redis trims whole nodes of 100 entries at most, hence `~`).
+#[tokio::test]
+async fn the_streams_emitter_trims_the_stream_to_max_len() {
+    let stream = unique_stream("trim");
+    let emitter = Emitter::new(
+        redis::Client::open(REDIS_URL).unwrap(),
+        EmitterConfig {
+            stream_name: stream.clone(),
+            max_len: 10,
+            ..EmitterConfig::default()
+        },
+    );
+    for i in 0..300 {
+        emitter.to("room1").emit("n", &i).await.unwrap();
+    }
+    let len = stream_entries(Deployment::Standalone, &stream).await.len();
+    assert!((10..=200).contains(&len), "{len} entries");
 }
 
 /// `onlyPlaintext` on both sides: a broadcast's binary crosses the stream as JSON, so the other

@@ -9,10 +9,11 @@ use super::{
     BroadcastFlags, BroadcastMessage, BroadcastOptions, ClassicChannels, Packet, Request, Value,
     EMITTER_UID,
 };
-use crate::connection::{Commands, RedisClient};
+use crate::connection::{LazyCommands, RedisClient};
 use socketio_core::node_compat::args_to_node;
 
-/// Why an [`Emitter`] call failed.
+/// Why a call of an emitter failed: this [`Emitter`] or the Streams adapter's
+/// [`crate::streams::Emitter`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EmitterError {
@@ -20,49 +21,102 @@ pub enum EmitterError {
     #[error("cannot serialize the event data: {0}")]
     Serialize(#[from] serde_json::Error),
     /// The event name is one socket.io reserves (`connect`, `connect_error`, `disconnect`,
-    /// `disconnecting`, `newListener`, `removeListener`), as the Node emitter refuses it.
+    /// `disconnecting`, `newListener`, `removeListener`), as the Node emitters refuse it.
     #[error("\"{0}\" is a reserved event name")]
     Reserved(String),
-    /// Redis refused the publish or could not be reached (after one retry on a new connection).
+    /// Redis refused the write (`PUBLISH`; `XADD` for the Streams emitter) or could not be
+    /// reached (after one retry on a new connection).
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
 }
 
-/// The event names socket.io reserves (the Node emitter refuses them too).
-const RESERVED: [&str; 6] = socketio_core::Namespace::RESERVED_EVENTS;
-
-struct Connection {
-    client: RedisClient,
-    key: String,
-    conn: tokio::sync::Mutex<Option<Commands>>,
+/// Refuses the event names socket.io reserves (`connect`, `connect_error`, `disconnect`,
+/// `disconnecting`, `newListener`, `removeListener`), as the Node emitters do.
+fn check_event(event: &str) -> Result<(), EmitterError> {
+    if socketio_core::Namespace::RESERVED_EVENTS.contains(&event) {
+        return Err(EmitterError::Reserved(event.to_owned()));
+    }
+    Ok(())
 }
 
-impl Connection {
-    async fn publish_once(&self, channel: &str, payload: &[u8]) -> redis::RedisResult<()> {
-        let mut guard = self.conn.lock().await;
-        if guard.is_none() {
-            *guard = Some(crate::connection::connect(&self.client, None, None).await?);
+/// What an emitter targets: its namespace, rooms, excluded rooms and broadcast flags (the
+/// state of the Node emitters' `BroadcastOperator`), shared by this crate's emitters.
+#[derive(Clone, Debug)]
+pub(crate) struct Selection {
+    pub(crate) nsp: String,
+    pub(crate) rooms: Vec<String>,
+    pub(crate) except: Vec<String>,
+    flags: BroadcastFlags,
+}
+
+impl Default for Selection {
+    fn default() -> Self {
+        Selection::of("/")
+    }
+}
+
+impl Selection {
+    /// Namespace `nsp` (a leading `/` added when missing), all its sockets.
+    pub(crate) fn of(nsp: &str) -> Selection {
+        let nsp = if nsp.starts_with('/') {
+            nsp.to_owned()
+        } else {
+            format!("/{nsp}")
+        };
+        Selection {
+            nsp,
+            rooms: Vec::new(),
+            except: Vec::new(),
+            flags: BroadcastFlags::default(),
         }
-        let conn = guard.as_mut().expect("connected above");
-        let result: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-            .arg(channel)
-            .arg(payload)
-            .query_async(conn)
-            .await;
-        if result.is_err() {
-            *guard = None;
-        }
-        result.map(drop)
     }
 
-    async fn publish(&self, channel: &str, payload: &[u8]) -> Result<(), EmitterError> {
-        match self.publish_once(channel, payload).await {
-            Ok(()) => Ok(()),
-            Err(first) => {
-                tracing::warn!(err = %first, "emitter publish failed, retrying on a new connection");
-                Ok(self.publish_once(channel, payload).await?)
-            }
+    /// Also the sockets in `room`.
+    pub(crate) fn to(&self, room: String) -> Selection {
+        let mut next = self.clone();
+        if !next.rooms.contains(&room) {
+            next.rooms.push(room);
         }
+        next
+    }
+
+    /// Without the sockets in `room`.
+    pub(crate) fn except(&self, room: String) -> Selection {
+        let mut next = self.clone();
+        if !next.except.contains(&room) {
+            next.except.push(room);
+        }
+        next
+    }
+
+    /// With the `volatile` flag.
+    pub(crate) fn volatile(&self) -> Selection {
+        let mut next = self.clone();
+        next.flags.set("volatile", true);
+        next
+    }
+
+    /// The rooms, except and (with `flags`, as broadcasts carry them) flags on the wire.
+    pub(crate) fn options(&self, flags: bool) -> BroadcastOptions {
+        BroadcastOptions {
+            rooms: self.rooms.clone(),
+            except: self.except.clone(),
+            flags: flags.then(|| self.flags.clone()),
+        }
+    }
+
+    /// The EVENT packet of `event` with `args` for this namespace, unless `event` is reserved.
+    pub(crate) fn event(&self, event: &str, args: &Args) -> Result<Packet, EmitterError> {
+        check_event(event)?;
+        Ok(Packet::event(self.nsp.as_str(), event, args_to_node(args)))
+    }
+
+    /// `[event, ...args]` of a server-side emit, unless `event` is reserved.
+    pub(crate) fn server_event(event: &str, args: &Args) -> Result<Vec<Value>, EmitterError> {
+        check_event(event)?;
+        let mut data = vec![Value::from(event)];
+        data.extend(args_to_node(args));
+        Ok(data)
     }
 }
 
@@ -85,20 +139,18 @@ impl Connection {
 /// ```
 #[derive(Clone)]
 pub struct Emitter {
-    connection: Arc<Connection>,
-    nsp: String,
-    rooms: Vec<String>,
-    except: Vec<String>,
-    flags: BroadcastFlags,
+    commands: Arc<LazyCommands>,
+    key: Arc<str>,
+    selection: Selection,
 }
 
 impl std::fmt::Debug for Emitter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Emitter")
-            .field("key", &self.connection.key)
-            .field("nsp", &self.nsp)
-            .field("rooms", &self.rooms)
-            .field("except", &self.except)
+            .field("key", &self.key)
+            .field("nsp", &self.selection.nsp)
+            .field("rooms", &self.selection.rooms)
+            .field("except", &self.selection.except)
             .finish()
     }
 }
@@ -110,72 +162,49 @@ impl Emitter {
     /// the first publish.
     pub fn new(client: impl Into<RedisClient>, key: &str) -> Emitter {
         Emitter {
-            connection: Arc::new(Connection {
-                client: client.into(),
-                key: key.to_owned(),
-                conn: tokio::sync::Mutex::new(None),
-            }),
-            nsp: "/".to_owned(),
-            rooms: Vec::new(),
-            except: Vec::new(),
-            flags: BroadcastFlags::default(),
+            commands: Arc::new(LazyCommands::new(client.into())),
+            key: key.into(),
+            selection: Selection::default(),
+        }
+    }
+
+    fn with(&self, selection: Selection) -> Emitter {
+        Emitter {
+            selection,
+            ..self.clone()
         }
     }
 
     /// The same emitter for namespace `nsp` (a leading `/` is added when missing), with no
     /// room selected.
     pub fn of(&self, nsp: &str) -> Emitter {
-        let nsp = if nsp.starts_with('/') {
-            nsp.to_owned()
-        } else {
-            format!("/{nsp}")
-        };
-        Emitter {
-            connection: self.connection.clone(),
-            nsp,
-            rooms: Vec::new(),
-            except: Vec::new(),
-            flags: BroadcastFlags::default(),
-        }
+        self.with(Selection::of(nsp))
     }
 
     /// Selects the sockets in `room` too (all sockets while no room is selected).
     pub fn to(&self, room: impl Into<String>) -> Emitter {
-        let mut next = self.clone();
-        let room = room.into();
-        if !next.rooms.contains(&room) {
-            next.rooms.push(room);
-        }
-        next
+        self.with(self.selection.to(room.into()))
     }
 
     /// Leaves out the sockets in `room` (or with that id).
     pub fn except(&self, room: impl Into<String>) -> Emitter {
-        let mut next = self.clone();
-        let room = room.into();
-        if !next.except.contains(&room) {
-            next.except.push(room);
-        }
-        next
+        self.with(self.selection.except(room.into()))
     }
 
     /// Marks broadcasts volatile: a client that cannot take one now misses it.
     pub fn volatile(&self) -> Emitter {
-        let mut next = self.clone();
-        next.flags.set("volatile", true);
-        next
+        self.with(self.selection.volatile())
     }
 
     fn channels(&self) -> ClassicChannels {
-        ClassicChannels::new(&self.connection.key, &self.nsp)
+        ClassicChannels::new(&self.key, &self.selection.nsp)
     }
 
-    fn options(&self, flags: bool) -> BroadcastOptions {
-        BroadcastOptions {
-            rooms: self.rooms.clone(),
-            except: self.except.clone(),
-            flags: flags.then(|| self.flags.clone()),
-        }
+    async fn publish(&self, channel: &str, payload: &[u8]) -> Result<(), EmitterError> {
+        let mut cmd = redis::cmd("PUBLISH");
+        cmd.arg(channel).arg(payload);
+        self.commands.query(&cmd, "redis emitter").await?;
+        Ok(())
     }
 
     /// Broadcasts `event` with `data` (a tuple for several arguments; binary as
@@ -196,23 +225,18 @@ impl Emitter {
     /// # Errors
     /// [`EmitterError`]: reserved name, Redis failure.
     pub async fn emit_args(&self, event: &str, args: Args) -> Result<(), EmitterError> {
-        if RESERVED.contains(&event) {
-            return Err(EmitterError::Reserved(event.to_owned()));
-        }
         let msg = BroadcastMessage {
             uid: EMITTER_UID.to_owned(),
-            packet: Packet::event(self.nsp.as_str(), event, args_to_node(&args)),
-            opts: self.options(true),
+            packet: self.selection.event(event, &args)?,
+            opts: self.selection.options(true),
         };
-        let channel = self.channels().broadcast_for(&self.rooms);
-        self.connection.publish(&channel, &msg.encode()).await
+        let channel = self.channels().broadcast_for(&self.selection.rooms);
+        self.publish(&channel, &msg.encode()).await
     }
 
     async fn request(&self, request: Request) -> Result<(), EmitterError> {
         let channels = self.channels();
-        self.connection
-            .publish(channels.request(), &request.encode())
-            .await
+        self.publish(channels.request(), &request.encode()).await
     }
 
     /// Makes the selected sockets of every node join `rooms` (`socketsJoin`).
@@ -222,7 +246,7 @@ impl Emitter {
     pub async fn sockets_join(&self, rooms: &[&str]) -> Result<(), EmitterError> {
         self.request(Request::SocketsJoin {
             uid: None,
-            opts: self.options(false),
+            opts: self.selection.options(false),
             rooms: rooms.iter().map(|r| r.to_string()).collect(),
         })
         .await
@@ -235,7 +259,7 @@ impl Emitter {
     pub async fn sockets_leave(&self, rooms: &[&str]) -> Result<(), EmitterError> {
         self.request(Request::SocketsLeave {
             uid: None,
-            opts: self.options(false),
+            opts: self.selection.options(false),
             rooms: rooms.iter().map(|r| r.to_string()).collect(),
         })
         .await
@@ -248,7 +272,7 @@ impl Emitter {
     pub async fn disconnect_sockets(&self, close: bool) -> Result<(), EmitterError> {
         self.request(Request::DisconnectSockets {
             uid: None,
-            opts: self.options(false),
+            opts: self.selection.options(false),
             close,
         })
         .await
@@ -261,15 +285,10 @@ impl Emitter {
     /// # Errors
     /// [`EmitterError`]: reserved name, Redis failure.
     pub async fn server_side_emit(&self, event: &str, args: Args) -> Result<(), EmitterError> {
-        if RESERVED.contains(&event) {
-            return Err(EmitterError::Reserved(event.to_owned()));
-        }
-        let mut data = vec![Value::from(event)];
-        data.extend(args_to_node(&args));
         self.request(Request::ServerSideEmit {
             uid: EMITTER_UID.to_owned(),
             request_id: None,
-            data,
+            data: Selection::server_event(event, &args)?,
         })
         .await
     }

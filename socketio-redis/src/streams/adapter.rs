@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 
 use super::{
     decode_entry, decode_pubsub, decode_session, encode_entry_as, encode_pubsub, encode_session,
-    goes_to_stream, next_offset, selects,
+    goes_to_stream, next_offset, selects, stream_for, xadd, DEFAULT_MAX_LEN,
 };
 use crate::connection::{cluster_subscription, connect, named_stream, Commands, RedisClient};
 use crate::node::{BroadcastFlags, ClusterBody, ClusterMessage, DEFAULT_PREFIX};
@@ -73,15 +73,7 @@ pub struct RedisStreamsConfig {
 impl RedisStreamsConfig {
     /// The stream namespace `nsp` writes to (see [`RedisStreamsConfig::stream_count`]).
     pub fn stream_for(&self, nsp: &str) -> String {
-        if self.stream_count <= 1 {
-            return self.stream_name.clone();
-        }
-        let hash = nsp.encode_utf16().fold(0i32, |h, unit| {
-            h.wrapping_mul(31).wrapping_add(i32::from(unit))
-        });
-        // JavaScript's `%` takes the dividend's sign, as Rust's `%` on `i32` does.
-        let count = i32::try_from(self.stream_count).unwrap_or(i32::MAX);
-        format!("{}-{}", self.stream_name, hash % count)
+        stream_for(&self.stream_name, self.stream_count, nsp)
     }
 
     /// Every stream a node reads: `[stream_name]`, or `{stream_name}-0` to
@@ -113,7 +105,7 @@ impl Default for RedisStreamsConfig {
             use_sharded_pub_sub: false,
             only_plaintext: false,
             channel_prefix: DEFAULT_PREFIX.to_owned(),
-            max_len: 10_000,
+            max_len: DEFAULT_MAX_LEN,
             read_count: 100,
             block_time: Duration::from_secs(5),
             session_key_prefix: "sio:session:".to_owned(),
@@ -774,15 +766,7 @@ async fn run_writer(
             let mut cmd;
             match out {
                 Out::Xadd(stream, fields, on_added) => {
-                    cmd = redis::cmd("XADD");
-                    cmd.arg(&*stream)
-                        .arg("MAXLEN")
-                        .arg("~")
-                        .arg(max_len)
-                        .arg("*");
-                    for (k, v) in fields.iter() {
-                        cmd.arg(*k).arg(v);
-                    }
+                    cmd = xadd(stream, max_len, fields);
                     if let Some(f) = on_added.take() {
                         waiting.push((cmds.len(), f));
                     }

@@ -1,5 +1,5 @@
-//! A node of a Node `@socket.io/redis-streams-adapter` cluster: [`RedisStreamsAdapter`], and the
-//! protocol it speaks, described here.
+//! A node of a Node `@socket.io/redis-streams-adapter` cluster: [`RedisStreamsAdapter`], its
+//! write-only [`Emitter`], and the protocol they speak, described here.
 //!
 //! Ground truth: the published `dist/` of `@socket.io/redis-streams-adapter` **0.3.1** (the
 //! latest on npm), on `socket.io-adapter` 2.5.9's `ClusterAdapter` and `@msgpack/msgpack` 2.8,
@@ -66,6 +66,17 @@
 //! own sockets only; the sender applies its own at once. Delivery of a broadcast to the
 //! sender's own sockets happens after its `XADD` resolves (Node) or at once (ours).
 //!
+//! # Emitter
+//!
+//! [`Emitter`] is `@socket.io/redis-streams-emitter` 0.1's counterpart (`new Emitter(redisClient,
+//! {streamName, maxLen})`): a process without sockets appends `ClusterMessage`s with uid
+//! `"emitter"` to the namespace's stream, with the adapters' `XADD ... MAXLEN ~` and entry
+//! encoding, for `BROADCAST` (no acks), `SOCKETS_JOIN`, `SOCKETS_LEAVE`, `DISCONNECT_SOCKETS`
+//! and `SERVER_SIDE_EMIT` (no acks; the adapters send theirs over pub/sub, but a node handles
+//! one read from the stream the same way: socket.io-adapter's `onMessage` serves both
+//! carriers). The npm package is not in this repository's test setup; its format here is what
+//! the installed adapter reads (`onRawMessage`, `RedisStreamsAdapter.decode`).
+//!
 //! # Sessions (connection state recovery)
 //!
 //! `persistSession(session)`: `SET {sessionKeyPrefix}{pid} <base64 of msgpack {sid, pid, rooms,
@@ -99,8 +110,11 @@
 //! [`Adapter`]: socketio_core::adapter::Adapter
 
 mod adapter;
+mod emitter;
 
+pub use crate::node::EmitterError;
 pub use adapter::{RedisStreamsAdapter, RedisStreamsConfig};
+pub use emitter::{Emitter, EmitterConfig};
 
 use std::collections::HashMap;
 
@@ -110,6 +124,35 @@ use crate::node::{ClusterBody, ClusterMessage, MessageType, WireError};
 use socketio_core::node_compat::{
     decode_msgpack, encode_json, encode_msgpack, has_binary, MapBuilder,
 };
+
+/// The default `maxLen`: streams are trimmed to about 10 000 entries.
+const DEFAULT_MAX_LEN: usize = 10_000;
+
+/// The stream namespace `nsp` writes to among `count` streams named `name` (Node's
+/// `computeStreamName`): `name` itself for one stream, else `{name}-{hashCode(nsp) % count}`
+/// (see [`RedisStreamsConfig::stream_count`]).
+fn stream_for(name: &str, count: usize, nsp: &str) -> String {
+    if count <= 1 {
+        return name.to_owned();
+    }
+    let hash = nsp.encode_utf16().fold(0i32, |h, unit| {
+        h.wrapping_mul(31).wrapping_add(i32::from(unit))
+    });
+    // JavaScript's `%` takes the dividend's sign, as Rust's `%` on `i32` does.
+    let count = i32::try_from(count).unwrap_or(i32::MAX);
+    format!("{name}-{}", hash % count)
+}
+
+/// `XADD {stream} MAXLEN ~ {max_len} * {field value}...`: how the adapter and the emitter
+/// append an entry ([`encode_entry_as`]'s fields), as Node's `XADD` helper.
+fn xadd(stream: &str, max_len: usize, fields: &[(&'static str, String)]) -> redis::Cmd {
+    let mut cmd = redis::cmd("XADD");
+    cmd.arg(stream).arg("MAXLEN").arg("~").arg(max_len).arg("*");
+    for (k, v) in fields {
+        cmd.arg(*k).arg(v);
+    }
+    cmd
+}
 
 /// Whether a message goes to the stream (`false`: pub/sub), as Node's `isEphemeral` decides.
 pub fn goes_to_stream(message: &ClusterMessage) -> bool {
@@ -349,6 +392,25 @@ mod tests {
         assert_eq!(decode_entry(&raw).unwrap().unwrap(), msg);
         // and on pub/sub
         assert_eq!(decode_pubsub(&encode_pubsub(&msg)).unwrap(), msg);
+    }
+
+    /// The command the adapter's writer and the emitter send, argument by argument, as
+    /// Node's `XADD` helper builds it.
+    #[test]
+    fn xadd_trims_approximately_and_lets_redis_pick_the_id() {
+        let fields = [("uid", "emitter".to_owned()), ("nsp", "/".to_owned())];
+        let cmd = xadd("s-1", 500, &fields);
+        let args: Vec<String> = cmd
+            .args_iter()
+            .map(|a| match a {
+                redis::Arg::Simple(bytes) => String::from_utf8(bytes.to_vec()).unwrap(),
+                _ => "<not a plain argument>".to_owned(),
+            })
+            .collect();
+        assert_eq!(
+            args,
+            ["XADD", "s-1", "MAXLEN", "~", "500", "*", "uid", "emitter", "nsp", "/"]
+        );
     }
 
     #[test]
