@@ -291,7 +291,8 @@ def main():
           f"a time; idle = {params['idle_counts'].replace(' ', ', ')} connected clients, server RSS "
           f"(VmRSS) 2 s after the last connected minus before the first, per connection (one run each, "
           f"a fresh server per count; the server RSS before any connection is the median over those "
-          f"fresh WebSocket-idle servers)"
+          f"fresh WebSocket-idle servers); the single-node Rust servers are the binaries without a Redis "
+          f"client (`server-ours`, `server-socketioxide`; the Redis row runs their `-redis` twins)"
           + (f"; left out: {params['idle_skip']}" if params.get('idle_skip') else '') + '.')
         if 'polling' in params.get('scenarios', ''):
             p(f"- Polling (servers {params.get('polling_servers', '?')}; bare-ws has no polling): Engine.IO v4 "

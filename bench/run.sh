@@ -66,7 +66,7 @@ ROOMS_SECS=${ROOMS_SECS:-3}
 PORT=${PORT:-3190}
 PORT2=${PORT2:-$((PORT + 1))}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
-# the servers that have a Redis adapter mode (REDIS_URL / REDIS_KEY in their binaries)
+# the servers that have a Redis node binary (server-NAME-redis; REDIS_URL / REDIS_KEY)
 REDIS_SERVERS=${REDIS_SERVERS:-"ours socketioxide"}
 SCENARIOS=${SCENARIOS:-"echo broadcast connect broadcast-redis echo-polling broadcast-polling rooms idle idle-polling"}
 SERVERS=${SERVERS:-"ours socketioxide node python bare-ws"}
@@ -131,8 +131,9 @@ trap stop_server EXIT
 start_server() {
   local port=${2:-$PORT}
   case "$1" in
-    ours) taskset -c "$SERVER_CPUS" "$bin/server-ours" "$port" 2>>"$work/server.err" & ;;
-    socketioxide) taskset -c "$SERVER_CPUS" "$bin/server-socketioxide" "$port" 2>>"$work/server.err" & ;;
+    # with REDIS_KEY set (broadcast_redis), the binary that links the Redis adapter
+    ours|socketioxide) taskset -c "$SERVER_CPUS" "$bin/server-$1${REDIS_KEY:+-redis}" "$port" \
+      2>>"$work/server.err" & ;;
     bare-ws) taskset -c "$SERVER_CPUS" "$bin/server-bare-ws" "$port" 2>>"$work/server.err" & ;;
     node) taskset -c "$SERVER_CPUS" node bench/node/server.js "$port" 2>>"$work/server.err" & ;;
     # aiohttp logs a traceback for each short-lived polling POST connection the idle-polling

@@ -5,9 +5,18 @@
 //! emits `msg` with its argument to room "bench" (or to the room named by the argument's
 //! `"room"` field: the multi-process runs give each load generator a room of its own), to
 //! every member; the emitting client of the benchmark is not one.
+//!
+//! The Rust servers come in two binaries each: `server-ours` / `server-socketioxide` with no
+//! adapter but the in-memory one, and `server-ours-redis` / `server-socketioxide-redis`, one node
+//! of a Redis cluster (`REDIS_URL`, `REDIS_KEY`). Only the `-redis` ones link a Redis client,
+//! so the single-node rows (the idle server's RSS among them) measure servers as an
+//! application without Redis would build them.
 
 use axum::serve::{Listener, ListenerExt};
 use tokio::net::{TcpListener, TcpStream};
+
+pub mod ours;
+mod socketioxide_handlers;
 
 /// The port from the first argument or `$PORT` (default 3190).
 pub fn port() -> u16 {
