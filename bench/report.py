@@ -487,6 +487,10 @@ def main():
         p('### Targets\n')
         out.extend(targets)
         p('')
+        if any(t.endswith('not met') for t in targets):
+            p('For each target not met, [PROFILES.md](PROFILES.md) gives the profile that shows why and '
+              'what would be needed (measured separately, dated there).')
+            p('')
     if failures:
         p('### Failed runs\n')
         out.extend(f'- {f}' for f in failures)
