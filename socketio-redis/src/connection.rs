@@ -112,21 +112,6 @@ impl RedisClient {
     pub fn is_cluster(&self) -> bool {
         matches!(self.0, Target::Cluster(_))
     }
-
-    /// The standalone client; `None` on a cluster.
-    pub(crate) fn standalone(&self) -> Option<&redis::Client> {
-        match &self.0 {
-            Target::Standalone(client) => Some(client),
-            Target::Cluster(_) => None,
-        }
-    }
-
-    fn cluster_builder(&self) -> Option<ClusterClientBuilder> {
-        match &self.0 {
-            Target::Standalone(_) => None,
-            Target::Cluster(nodes) => Some(ClusterClientBuilder::new(nodes.clone())),
-        }
-    }
 }
 
 /// A command connection to a [`RedisClient`]: a multiplexed connection to one server, or a
@@ -328,8 +313,8 @@ pub(crate) async fn connect(
             }
             Ok(Commands::Standalone(conn))
         }
-        Target::Cluster(_) => {
-            let mut builder = client.cluster_builder().expect("a cluster");
+        Target::Cluster(nodes) => {
+            let mut builder = ClusterClientBuilder::new(nodes.clone());
             if let Some(timeout) = response_timeout {
                 builder = builder.response_timeout(timeout);
             }
@@ -384,29 +369,50 @@ impl LazyCommands {
     }
 }
 
+/// Where an adapter's subscriptions go: a standalone server (the adapter opens its own
+/// pub/sub connection to it), or a cluster connection already open
+/// ([`open_cluster_subscription`]).
+pub(crate) enum Subscriber<'a> {
+    Standalone(&'a redis::Client),
+    Cluster(
+        ClusterConnection,
+        tokio::sync::mpsc::UnboundedReceiver<PushInfo>,
+    ),
+}
+
+/// The [`Subscriber`] of `client`: on a Redis Cluster its subscription connection is opened
+/// now.
+///
+/// Errors: connecting to none of the cluster's nodes.
+pub(crate) async fn subscriber(client: &RedisClient) -> redis::RedisResult<Subscriber<'_>> {
+    match &client.0 {
+        Target::Standalone(standalone) => Ok(Subscriber::Standalone(standalone)),
+        Target::Cluster(nodes) => {
+            let (conn, pushes) =
+                open_cluster_subscription(ClusterClientBuilder::new(nodes.clone())).await?;
+            Ok(Subscriber::Cluster(conn, pushes))
+        }
+    }
+}
+
 /// A cluster connection for subscriptions (RESP3), with the receiver of its push messages
 /// (`message`, `pmessage`, `smessage`, and the (un)subscribe confirmations). redis-rs
 /// resubscribes every channel subscribed through it when a node's connection comes back or a
-/// slot moves. `None` for a standalone server.
+/// slot moves.
 ///
 /// Errors: connecting to none of the cluster's nodes.
-pub(crate) async fn cluster_subscription(
-    client: &RedisClient,
-) -> redis::RedisResult<
-    Option<(
-        ClusterConnection,
-        tokio::sync::mpsc::UnboundedReceiver<PushInfo>,
-    )>,
-> {
-    let Some(builder) = client.cluster_builder() else {
-        return Ok(None);
-    };
+async fn open_cluster_subscription(
+    builder: ClusterClientBuilder,
+) -> redis::RedisResult<(
+    ClusterConnection,
+    tokio::sync::mpsc::UnboundedReceiver<PushInfo>,
+)> {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let cluster: ClusterClient = builder
         .use_protocol(redis::ProtocolVersion::RESP3)
         .push_sender(tx)
         .build()?;
-    Ok(Some((cluster.get_async_connection().await?, rx)))
+    Ok((cluster.get_async_connection().await?, rx))
 }
 
 /// Longest wait for Redis to accept a new subscription connection and answer its `AUTH` and

@@ -44,7 +44,7 @@ const RESUBSCRIBE_DELAY: Duration = Duration::from_millis(100);
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
-/// Owns a cluster subscription connection ([`crate::connection::cluster_subscription`]):
+/// Owns a cluster subscription connection ([`crate::connection::subscriber`]):
 /// applies the changes received on `subs` (each turned into a [`SubCommand`] by `command`
 /// when it is applied, `None` to skip it), hands every message to `on_message`, and pings the
 /// primaries every [`KEEPALIVE`]. A change that fails (a node down) is retried with a growing
@@ -373,7 +373,7 @@ fn packed(command: &str, channels: &[String]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connection::{cluster_subscription, connect, RedisClient};
+    use crate::connection::{connect, subscriber, RedisClient, Subscriber};
 
     const CLUSTER: [&str; 3] = [
         "redis://127.0.0.1:7000",
@@ -434,7 +434,9 @@ mod tests {
     #[tokio::test]
     async fn cluster_subscriptions_deliver_from_every_slot_and_survive_a_killed_connection() {
         let client = RedisClient::cluster(CLUSTER).unwrap();
-        let (conn, pushes) = cluster_subscription(&client).await.unwrap().unwrap();
+        let Subscriber::Cluster(conn, pushes) = subscriber(&client).await.unwrap() else {
+            panic!("a cluster client subscribes through a cluster connection");
+        };
         let (subs, sub_rx) = mpsc::unbounded_channel();
         let (tx, mut got) = mpsc::unbounded_channel();
         tokio::spawn(run_cluster_subscriber(

@@ -19,7 +19,7 @@ use super::{
     BroadcastFlags, BroadcastMessage, BroadcastOptions, ClassicChannels, Packet, RemoteSocket,
     Request, Response, Value, DEFAULT_PREFIX, EVENT,
 };
-use crate::connection::{cluster_subscription, Commands, RedisClient};
+use crate::connection::{subscriber, Commands, RedisClient, Subscriber};
 use crate::subscription::{run_cluster_subscriber, Reconnect, SubCommand};
 use socketio_core::node_compat::cluster_adapter::{self, ack_args, gather_remote_acks, AckReport};
 use socketio_core::node_compat::{
@@ -264,8 +264,8 @@ impl RedisAdapter {
         let (outbox, queued) = mpsc::channel(OUTBOX);
         let (subs, sub_rx) = mpsc::unbounded_channel();
         let router = Arc::new(Mutex::new(Router::default()));
-        match (client.standalone(), cluster_subscription(&client).await?) {
-            (Some(standalone), _) => {
+        match subscriber(&client).await? {
+            Subscriber::Standalone(standalone) => {
                 let pubsub = named_pubsub(standalone, &sub_name).await?;
                 tokio::spawn(run_subscriber(
                     standalone.clone(),
@@ -275,7 +275,7 @@ impl RedisAdapter {
                     sub_rx,
                 ));
             }
-            (None, Some((conn, pushes))) => {
+            Subscriber::Cluster(conn, pushes) => {
                 let router = router.clone();
                 tokio::spawn(run_cluster_subscriber(
                     "redis adapter",
@@ -293,7 +293,6 @@ impl RedisAdapter {
                     move |msg| dispatch(&router, msg),
                 ));
             }
-            (None, None) => unreachable!("a client is standalone or a cluster"),
         }
         tokio::spawn(run_publisher(
             client.clone(),

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 use super::adapter::{connect, pubsub_count, run_publisher, OUTBOX};
 use super::{ClusterBody, ClusterMessage, ShardedChannels, SubscriptionMode, DEFAULT_PREFIX};
-use crate::connection::{cluster_subscription, named_stream, Commands, RedisClient};
+use crate::connection::{named_stream, subscriber, Commands, RedisClient, Subscriber};
 use crate::subscription::{run_cluster_subscriber, run_sharded_subscriber, SubCommand};
 use socketio_core::node_compat::cluster_adapter::{self, ClusterAdapterCore, ClusterTransport};
 
@@ -167,8 +167,8 @@ impl ShardedRedisAdapter {
         let (outbox, queued) = mpsc::channel(OUTBOX);
         let (subs, sub_rx) = mpsc::unbounded_channel();
         let router = Arc::new(Mutex::new(HashMap::new()));
-        match (client.standalone(), cluster_subscription(&client).await?) {
-            (Some(standalone), _) => {
+        match subscriber(&client).await? {
+            Subscriber::Standalone(standalone) => {
                 let stream = named_stream(standalone, &sub_name)
                     .await?
                     .ok_or_else(crate::connection::sharded_unsupported)?;
@@ -184,7 +184,7 @@ impl ShardedRedisAdapter {
                     move |channel, payload| route(&router, channel, payload),
                 ));
             }
-            (None, Some((conn, pushes))) => {
+            Subscriber::Cluster(conn, pushes) => {
                 let router = router.clone();
                 tokio::spawn(run_cluster_subscriber(
                     "sharded redis adapter",
@@ -195,7 +195,6 @@ impl ShardedRedisAdapter {
                     move |msg| route(&router, msg.get_channel_name(), msg.get_payload_bytes()),
                 ));
             }
-            (None, None) => unreachable!("a client is standalone or a cluster"),
         }
         tokio::spawn(run_publisher(
             client.clone(),

@@ -18,7 +18,9 @@ use super::{
     decode_entry, decode_pubsub, decode_session, encode_entry_as, encode_pubsub, encode_session,
     goes_to_stream, next_offset, selects, stream_for, xadd, DEFAULT_MAX_LEN,
 };
-use crate::connection::{cluster_subscription, connect, named_stream, Commands, RedisClient};
+use crate::connection::{
+    connect, named_stream, subscriber, Commands, RedisClient, RedisStream, Subscriber,
+};
 use crate::node::{BroadcastFlags, ClusterBody, ClusterMessage, DEFAULT_PREFIX};
 use crate::subscription::{run_cluster_subscriber, run_sharded_subscriber, SubCommand};
 use socketio_core::node_compat::cluster_adapter::{self, ClusterAdapterCore, ClusterTransport};
@@ -247,6 +249,17 @@ impl std::fmt::Debug for RedisStreamsAdapter {
     }
 }
 
+/// The adapter's subscription connection, opened before its tasks start: pub/sub or sharded
+/// pub/sub on one server, or a cluster connection.
+enum Subscription {
+    PubSub(redis::Client, redis::aio::PubSub),
+    Sharded(redis::Client, Box<dyn RedisStream>),
+    Cluster(
+        redis::cluster_async::ClusterConnection,
+        mpsc::UnboundedReceiver<redis::PushInfo>,
+    ),
+}
+
 impl RedisStreamsAdapter {
     /// Connects to Redis (writer and subscription now, so a misconfiguration fails here), finds
     /// the stream's last entry (reading starts after it), starts the reader, and returns the
@@ -282,21 +295,21 @@ impl RedisStreamsAdapter {
                 .map_or_else(|| "0-0".to_owned(), |e| e.id.clone());
             readers.push((stream, last_id));
         }
-        let cluster = cluster_subscription(&client).await?;
         let sub_name = format!("{name}-sub");
-        let sharded_stream = match client.standalone() {
-            Some(standalone) if config.use_sharded_pub_sub => Some(
-                named_stream(standalone, &sub_name)
-                    .await?
-                    .ok_or_else(crate::connection::sharded_unsupported)?,
-            ),
-            _ => None,
-        };
-        let pubsub = match client.standalone() {
-            Some(standalone) if !config.use_sharded_pub_sub => {
-                Some(standalone.get_async_pubsub().await?)
+        // Every subscription connection is opened before any task starts.
+        let subscription = match subscriber(&client).await? {
+            Subscriber::Standalone(standalone) if config.use_sharded_pub_sub => {
+                Subscription::Sharded(
+                    standalone.clone(),
+                    named_stream(standalone, &sub_name)
+                        .await?
+                        .ok_or_else(crate::connection::sharded_unsupported)?,
+                )
             }
-            _ => None,
+            Subscriber::Standalone(standalone) => {
+                Subscription::PubSub(standalone.clone(), standalone.get_async_pubsub().await?)
+            }
+            Subscriber::Cluster(conn, pushes) => Subscription::Cluster(conn, pushes),
         };
         let (outbox, queued) = mpsc::channel(OUTBOX);
         let (subs, sub_rx) = mpsc::unbounded_channel();
@@ -333,20 +346,15 @@ impl RedisStreamsAdapter {
                 })
             }
         };
-        match (client.standalone(), pubsub, sharded_stream, cluster) {
-            (Some(standalone), Some(pubsub), _, _) => {
-                tokio::spawn(run_subscriber(
-                    standalone.clone(),
-                    pubsub,
-                    router.clone(),
-                    sub_rx,
-                ));
+        match subscription {
+            Subscription::PubSub(standalone, pubsub) => {
+                tokio::spawn(run_subscriber(standalone, pubsub, router.clone(), sub_rx));
             }
-            (Some(standalone), None, Some(stream), _) => {
+            Subscription::Sharded(standalone, stream) => {
                 let (channels, router) = (router.clone(), router.clone());
                 tokio::spawn(run_sharded_subscriber(
                     "redis streams adapter",
-                    standalone.clone(),
+                    standalone,
                     sub_name,
                     stream,
                     sub_rx,
@@ -355,7 +363,7 @@ impl RedisStreamsAdapter {
                     move |channel, payload| on_payload(&router, channel, payload),
                 ));
             }
-            (None, _, _, Some((conn, pushes))) => {
+            Subscription::Cluster(conn, pushes) => {
                 let router = router.clone();
                 tokio::spawn(run_cluster_subscriber(
                     "redis streams adapter",
@@ -366,7 +374,6 @@ impl RedisStreamsAdapter {
                     move |msg| on_payload(&router, msg.get_channel_name(), msg.get_payload_bytes()),
                 ));
             }
-            _ => unreachable!("a client is standalone or a cluster"),
         }
         for (stream, last_id) in readers {
             tokio::spawn(run_reader(
