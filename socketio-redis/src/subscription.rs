@@ -48,7 +48,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// applies the changes received on `subs` (each turned into a [`SubCommand`] by `command`
 /// when it is applied, `None` to skip it), hands every message to `on_message`, and pings the
 /// primaries every [`KEEPALIVE`]. A change that fails (a node down) is retried with a growing
-/// delay until it succeeds. `label` names the adapter in logs. Ends when `subs` closes (every
+/// delay until it succeeds, the other channels' messages still delivered meanwhile. `label` names the adapter in logs. Ends when `subs` closes (every
 /// adapter and the factory gone).
 ///
 /// After a node's connection drops, redis-rs reconnects it and resubscribes its channels and
@@ -65,10 +65,13 @@ pub(crate) async fn run_cluster_subscriber<S>(
 ) {
     let mut keepalive = tokio::time::interval(KEEPALIVE);
     keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // The sharded channels subscribed, to subscribe again after a disconnection.
-    let mut sharded: BTreeSet<String> = BTreeSet::new();
-    let mut resubscribe_at: Option<tokio::time::Instant> = None;
+    let mut state = ClusterState {
+        label,
+        sharded: BTreeSet::new(),
+        resubscribe_at: None,
+    };
     loop {
+        let resubscribe_at = state.resubscribe_at;
         let resubscribe = async {
             match resubscribe_at {
                 Some(at) => tokio::time::sleep_until(at).await,
@@ -80,30 +83,27 @@ pub(crate) async fn run_cluster_subscriber<S>(
                 let Some(sub) = sub else { return };
                 if let Some(cmd) = command(sub) {
                     match &cmd {
-                        SubCommand::SSubscribe(c) => sharded.extend(c.iter().cloned()),
-                        SubCommand::SUnsubscribe(c) => c.iter().for_each(|ch| { sharded.remove(ch); }),
+                        SubCommand::SSubscribe(c) => state.sharded.extend(c.iter().cloned()),
+                        SubCommand::SUnsubscribe(c) => c.iter().for_each(|ch| { state.sharded.remove(ch); }),
                         _ => {}
                     }
-                    apply(label, &mut conn, cmd).await;
+                    if !state.apply(&mut conn, cmd, &mut pushes, &mut on_message).await {
+                        return;
+                    }
                 }
             }
             push = pushes.recv() => {
-                let Some(push) = push else {
-                    tracing::warn!(label, "redis cluster subscription closed");
+                if !state.on_push(push, &mut on_message) {
                     return;
-                };
-                if push.kind == PushKind::Disconnection {
-                    tracing::info!(label, "a redis cluster node's subscription connection dropped");
-                    resubscribe_at.get_or_insert_with(|| tokio::time::Instant::now() + RESUBSCRIBE_DELAY);
-                } else if let Some(msg) = Msg::from_push_info(push) {
-                    on_message(&msg);
                 }
             }
             () = resubscribe => {
-                resubscribe_at = None;
-                if !sharded.is_empty() {
-                    let channels = sharded.iter().cloned().collect();
-                    apply(label, &mut conn, SubCommand::SSubscribe(channels)).await;
+                state.resubscribe_at = None;
+                if !state.sharded.is_empty() {
+                    let channels = state.sharded.iter().cloned().collect();
+                    if !state.apply(&mut conn, SubCommand::SSubscribe(channels), &mut pushes, &mut on_message).await {
+                        return;
+                    }
                     tracing::info!(label, "sharded subscriptions restored");
                 }
             }
@@ -119,38 +119,87 @@ pub(crate) async fn run_cluster_subscriber<S>(
     }
 }
 
-/// Applies `cmd` one channel at a time (a sharded command's channels must share a slot, and
-/// each channel's subscription goes to the node that serves it), retrying each until it
-/// succeeds.
-async fn apply(label: &'static str, conn: &mut ClusterConnection, cmd: SubCommand) {
-    let (name, channels) = match &cmd {
-        SubCommand::Subscribe(c) => ("SUBSCRIBE", c),
-        SubCommand::PSubscribe(c) => ("PSUBSCRIBE", c),
-        SubCommand::SSubscribe(c) => ("SSUBSCRIBE", c),
-        SubCommand::Unsubscribe(c) => ("UNSUBSCRIBE", c),
-        SubCommand::PUnsubscribe(c) => ("PUNSUBSCRIBE", c),
-        SubCommand::SUnsubscribe(c) => ("SUNSUBSCRIBE", c),
-    };
-    for channel in channels {
-        let mut backoff = MIN_BACKOFF;
-        loop {
-            let result = match &cmd {
-                SubCommand::Subscribe(_) => conn.subscribe(channel).await,
-                SubCommand::PSubscribe(_) => conn.psubscribe(channel).await,
-                SubCommand::SSubscribe(_) => conn.ssubscribe(channel).await,
-                SubCommand::Unsubscribe(_) => conn.unsubscribe(channel).await,
-                SubCommand::PUnsubscribe(_) => conn.punsubscribe(channel).await,
-                SubCommand::SUnsubscribe(_) => conn.sunsubscribe(channel).await,
-            };
-            match result {
-                Ok(()) => break,
-                Err(err) => {
-                    tracing::warn!(label, %err, command = name, channel, "redis cluster subscription change failed, retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
+/// What [`run_cluster_subscriber`] keeps between events.
+struct ClusterState {
+    label: &'static str,
+    /// The sharded channels subscribed, to subscribe again after a disconnection.
+    sharded: BTreeSet<String>,
+    /// When to subscribe them again, after a node's connection dropped.
+    resubscribe_at: Option<tokio::time::Instant>,
+}
+
+impl ClusterState {
+    /// Handles one push (a message, or a node's disconnection); `false` when the push channel
+    /// closed (the connection is gone for good).
+    fn on_push(&mut self, push: Option<PushInfo>, on_message: &mut impl FnMut(&Msg)) -> bool {
+        let label = self.label;
+        let Some(push) = push else {
+            tracing::warn!(label, "redis cluster subscription closed");
+            return false;
+        };
+        if push.kind == PushKind::Disconnection {
+            tracing::info!(
+                label,
+                "a redis cluster node's subscription connection dropped"
+            );
+            self.resubscribe_at
+                .get_or_insert_with(|| tokio::time::Instant::now() + RESUBSCRIBE_DELAY);
+        } else if let Some(msg) = Msg::from_push_info(push) {
+            on_message(&msg);
+        }
+        true
+    }
+
+    /// Applies `cmd` one channel at a time (a sharded command's channels must share a slot,
+    /// and each channel's subscription goes to the node that serves it), retrying each until
+    /// it succeeds; while it waits to retry, the messages of the channels already subscribed
+    /// keep being delivered (the push queue is drained, not left to grow). `false` when the
+    /// push channel closed.
+    async fn apply(
+        &mut self,
+        conn: &mut ClusterConnection,
+        cmd: SubCommand,
+        pushes: &mut mpsc::UnboundedReceiver<PushInfo>,
+        on_message: &mut impl FnMut(&Msg),
+    ) -> bool {
+        let label = self.label;
+        let (name, channels) = match &cmd {
+            SubCommand::Subscribe(c) => ("SUBSCRIBE", c),
+            SubCommand::PSubscribe(c) => ("PSUBSCRIBE", c),
+            SubCommand::SSubscribe(c) => ("SSUBSCRIBE", c),
+            SubCommand::Unsubscribe(c) => ("UNSUBSCRIBE", c),
+            SubCommand::PUnsubscribe(c) => ("PUNSUBSCRIBE", c),
+            SubCommand::SUnsubscribe(c) => ("SUNSUBSCRIBE", c),
+        };
+        for channel in channels {
+            let mut backoff = MIN_BACKOFF;
+            loop {
+                let result = match &cmd {
+                    SubCommand::Subscribe(_) => conn.subscribe(channel).await,
+                    SubCommand::PSubscribe(_) => conn.psubscribe(channel).await,
+                    SubCommand::SSubscribe(_) => conn.ssubscribe(channel).await,
+                    SubCommand::Unsubscribe(_) => conn.unsubscribe(channel).await,
+                    SubCommand::PUnsubscribe(_) => conn.punsubscribe(channel).await,
+                    SubCommand::SUnsubscribe(_) => conn.sunsubscribe(channel).await,
+                };
+                let Err(err) = result else { break };
+                tracing::warn!(label, %err, command = name, channel, "redis cluster subscription change failed, retrying");
+                let pause = tokio::time::sleep(backoff);
+                tokio::pin!(pause);
+                loop {
+                    tokio::select! {
+                        () = &mut pause => break,
+                        push = pushes.recv() => {
+                            if !self.on_push(push, on_message) {
+                                return false;
+                            }
+                        }
+                    }
                 }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
+        true
     }
 }
 
