@@ -535,7 +535,9 @@ pub struct NamespaceRegistration {
 
 inventory::collect!(NamespaceRegistration);
 
-fn normalize(path: &str) -> String {
+/// A namespace name with its leading `/` (added when missing), as [`SocketIo::ns`] and
+/// [`SocketIo::of`] take it (and the emitters' `of`).
+pub(crate) fn normalize(path: &str) -> String {
     if path.starts_with('/') {
         path.to_owned()
     } else {

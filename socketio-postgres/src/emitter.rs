@@ -3,13 +3,12 @@
 
 use std::sync::Arc;
 
+use socketio_core::node_compat::emitter::{ReservedEvent, Selection};
 use socketio_core::Args;
 use tokio_postgres::Client;
 
 use crate::adapter::{publish_all, Outgoing};
-use crate::message::{BroadcastFlags, BroadcastOptions, ClusterBody, ClusterMessage, Packet};
-use crate::{Value, EMITTER_UID};
-use socketio_core::node_compat::args_to_node;
+use crate::message::ClusterBody;
 
 /// Why an [`Emitter`] call failed.
 #[derive(Debug, thiserror::Error)]
@@ -25,16 +24,6 @@ pub enum EmitterError {
     #[error("the message could not be published")]
     NotPublished,
 }
-
-/// Events a server never forwards (`RESERVED_EVENTS` of the Node emitter).
-const RESERVED_EVENTS: [&str; 6] = [
-    "connect",
-    "connect_error",
-    "disconnect",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-];
 
 /// Emits to the clients and servers of a `@socket.io/postgres-adapter` cluster (Node servers
 /// and our [`crate::PostgresAdapter`] alike) from a process that has no sockets, as
@@ -60,19 +49,16 @@ pub struct Emitter {
     prefix: Arc<str>,
     table: Arc<str>,
     threshold: usize,
-    nsp: String,
-    rooms: Vec<String>,
-    except: Vec<String>,
-    flags: BroadcastFlags,
+    selection: Selection,
 }
 
 impl std::fmt::Debug for Emitter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Emitter")
             .field("prefix", &self.prefix)
-            .field("nsp", &self.nsp)
-            .field("rooms", &self.rooms)
-            .field("except", &self.except)
+            .field("nsp", &self.selection.nsp())
+            .field("rooms", &self.selection.rooms())
+            .field("except", &self.selection.except_rooms())
             .finish()
     }
 }
@@ -88,10 +74,7 @@ impl Emitter {
             prefix: prefix.into(),
             table: table.into(),
             threshold: 8000,
-            nsp: "/".to_owned(),
-            rooms: Vec::new(),
-            except: Vec::new(),
-            flags: BroadcastFlags::default(),
+            selection: Selection::default(),
         }
     }
 
@@ -101,59 +84,39 @@ impl Emitter {
         self
     }
 
-    /// An emitter for namespace `nsp` (a leading `/` is added when missing), with no rooms.
-    pub fn of(&self, nsp: &str) -> Emitter {
-        let nsp = if nsp.starts_with('/') {
-            nsp.to_owned()
-        } else {
-            format!("/{nsp}")
-        };
+    fn with(&self, selection: Selection) -> Emitter {
         Emitter {
-            nsp,
-            rooms: Vec::new(),
-            except: Vec::new(),
-            flags: BroadcastFlags::default(),
+            selection,
             ..self.clone()
         }
     }
 
+    /// An emitter for namespace `nsp` (a leading `/` is added when missing), with no rooms.
+    pub fn of(&self, nsp: &str) -> Emitter {
+        self.with(Selection::of(nsp))
+    }
+
     /// Targets the sockets in `room` too.
     pub fn to(&self, room: impl Into<String>) -> Emitter {
-        let mut e = self.clone();
-        let room = room.into();
-        if !e.rooms.contains(&room) {
-            e.rooms.push(room);
-        }
-        e
+        self.with(self.selection.to(room))
     }
 
     /// Leaves out the sockets in `room`.
     pub fn except(&self, room: impl Into<String>) -> Emitter {
-        let mut e = self.clone();
-        let room = room.into();
-        if !e.except.contains(&room) {
-            e.except.push(room);
-        }
-        e
+        self.with(self.selection.except(room))
     }
 
     /// Marks broadcasts volatile.
     pub fn volatile(&self) -> Emitter {
-        let mut e = self.clone();
-        e.flags.set("volatile", true);
-        e
+        self.with(self.selection.volatile())
     }
 
     fn channel(&self) -> String {
-        format!("{}#{}", self.prefix, self.nsp)
+        format!("{}#{}", self.prefix, self.selection.nsp())
     }
 
     async fn publish(&self, body: ClusterBody) -> Result<(), EmitterError> {
-        let msg = ClusterMessage {
-            uid: EMITTER_UID.to_owned(),
-            nsp: Some(self.nsp.clone()),
-            body,
-        };
+        let msg = self.selection.message(body);
         let out = Outgoing::of(&self.channel(), &msg, self.threshold);
         if publish_all(&self.client, &self.table, "", vec![out])
             .await
@@ -162,14 +125,6 @@ impl Emitter {
             Ok(())
         } else {
             Err(EmitterError::NotPublished)
-        }
-    }
-
-    fn opts(&self, flags: Option<BroadcastFlags>) -> BroadcastOptions {
-        BroadcastOptions {
-            rooms: self.rooms.clone(),
-            except: self.except.clone(),
-            flags,
         }
     }
 
@@ -191,15 +146,11 @@ impl Emitter {
     /// # Errors
     /// A reserved event name, or PostgreSQL failing.
     pub async fn emit_args(&self, event: &str, args: Args) -> Result<(), EmitterError> {
-        if RESERVED_EVENTS.contains(&event) {
-            return Err(EmitterError::Reserved(event.to_owned()));
-        }
-        self.publish(ClusterBody::Broadcast {
-            packet: Packet::event(self.nsp.as_str(), event, args_to_node(&args)),
-            request_id: None,
-            opts: self.opts(Some(self.flags.clone())),
-        })
-        .await
+        let body = self
+            .selection
+            .broadcast(event, &args)
+            .map_err(|ReservedEvent(name)| EmitterError::Reserved(name))?;
+        self.publish(body).await
     }
 
     /// Makes the selected sockets join `rooms`.
@@ -207,11 +158,7 @@ impl Emitter {
     /// # Errors
     /// PostgreSQL failing.
     pub async fn sockets_join(&self, rooms: &[&str]) -> Result<(), EmitterError> {
-        self.publish(ClusterBody::SocketsJoin {
-            opts: self.opts(None),
-            rooms: rooms.iter().map(|r| (*r).to_owned()).collect(),
-        })
-        .await
+        self.publish(self.selection.sockets_join(rooms)).await
     }
 
     /// Makes the selected sockets leave `rooms`.
@@ -219,11 +166,7 @@ impl Emitter {
     /// # Errors
     /// PostgreSQL failing.
     pub async fn sockets_leave(&self, rooms: &[&str]) -> Result<(), EmitterError> {
-        self.publish(ClusterBody::SocketsLeave {
-            opts: self.opts(None),
-            rooms: rooms.iter().map(|r| (*r).to_owned()).collect(),
-        })
-        .await
+        self.publish(self.selection.sockets_leave(rooms)).await
     }
 
     /// Disconnects the selected sockets (`close`: their whole connection).
@@ -231,11 +174,7 @@ impl Emitter {
     /// # Errors
     /// PostgreSQL failing.
     pub async fn disconnect_sockets(&self, close: bool) -> Result<(), EmitterError> {
-        self.publish(ClusterBody::DisconnectSockets {
-            opts: self.opts(None),
-            close,
-        })
-        .await
+        self.publish(self.selection.disconnect_sockets(close)).await
     }
 
     /// Emits `event` to the server-side handlers of every node (no acks).
@@ -243,12 +182,7 @@ impl Emitter {
     /// # Errors
     /// PostgreSQL failing.
     pub async fn server_side_emit(&self, event: &str, args: Args) -> Result<(), EmitterError> {
-        let mut packet = vec![Value::from(event)];
-        packet.extend(args_to_node(&args));
-        self.publish(ClusterBody::ServerSideEmit {
-            request_id: None,
-            packet,
-        })
-        .await
+        self.publish(self.selection.server_side_emit(event, &args))
+            .await
     }
 }

@@ -135,8 +135,7 @@ pub use message::{
 };
 pub use socketio_core::node_compat::Value;
 
-/// The emitter's uid: messages with it do not count as a node.
-pub const EMITTER_UID: &str = "emitter";
+pub use socketio_core::node_compat::emitter::EMITTER_UID;
 
 pub use socketio_core::node_compat::WireError;
 

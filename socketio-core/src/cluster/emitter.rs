@@ -62,11 +62,7 @@ impl Emitter {
     /// The same emitter addressing namespace `nsp` (everyone in it).
     pub fn of(&self, nsp: &str) -> Self {
         Emitter {
-            nsp: if nsp.starts_with('/') {
-                nsp.to_owned()
-            } else {
-                format!("/{nsp}")
-            },
+            nsp: crate::server::normalize(nsp),
             selection: Selection::default(),
             ..self.clone()
         }

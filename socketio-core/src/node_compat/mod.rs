@@ -4,7 +4,9 @@
 //! with their key order), its two encodings as Node writes them (msgpack as notepack.io
 //! 3.x and `@msgpack/msgpack` 2.8, JSON as `JSON.stringify`), read access with errors that
 //! name the field ([`Obj`], [`WireError`]), and the conversions between it and our [`Args`](crate::Args)
-//! (binary inline there, attachments here).
+//! (binary inline there, attachments here); socket.io-adapter's `ClusterAdapter` messages
+//! ([`cluster`]) and the node side of that protocol ([`cluster_adapter`]); the selection and
+//! reserved-name check the write-only emitters share ([`emitter`]).
 //!
 //! Cargo feature `node-compat` (the adapter crates turn it on). For the hot path of a
 //! broadcast, [`crate::protocol::msgpack`] goes between msgpack bytes and [`Args`](crate::Args) without
@@ -23,6 +25,7 @@
 pub mod cluster;
 pub mod cluster_adapter;
 mod convert;
+pub mod emitter;
 mod value;
 
 pub use self::convert::{

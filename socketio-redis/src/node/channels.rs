@@ -5,8 +5,7 @@ use super::sharded::{ClusterBody, ClusterMessage};
 /// The default `key` (classic adapter, emitter) and `channelPrefix` (sharded adapter).
 pub const DEFAULT_PREFIX: &str = "socket.io";
 
-/// The uid the emitter puts in its messages.
-pub const EMITTER_UID: &str = "emitter";
+pub use socketio_core::node_compat::emitter::EMITTER_UID;
 
 /// Channels of the classic `createAdapter` (and the emitter) for one namespace.
 ///

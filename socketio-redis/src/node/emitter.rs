@@ -3,14 +3,11 @@
 
 use std::sync::Arc;
 
+use socketio_core::node_compat::emitter::{check_event, server_event, ReservedEvent, Selection};
 use socketio_core::Args;
 
-use super::{
-    BroadcastFlags, BroadcastMessage, BroadcastOptions, ClassicChannels, Packet, Request, Value,
-    EMITTER_UID,
-};
+use super::{BroadcastMessage, ClassicChannels, Request, EMITTER_UID};
 use crate::connection::{LazyCommands, RedisClient};
-use socketio_core::node_compat::args_to_node;
 
 /// Why a call of an emitter failed: this [`Emitter`] or the Streams adapter's
 /// [`crate::streams::Emitter`].
@@ -30,94 +27,10 @@ pub enum EmitterError {
     Redis(#[from] redis::RedisError),
 }
 
-/// Refuses the event names socket.io reserves (`connect`, `connect_error`, `disconnect`,
-/// `disconnecting`, `newListener`, `removeListener`), as the Node emitters do.
-fn check_event(event: &str) -> Result<(), EmitterError> {
-    if socketio_core::Namespace::RESERVED_EVENTS.contains(&event) {
-        return Err(EmitterError::Reserved(event.to_owned()));
-    }
-    Ok(())
-}
-
-/// What an emitter targets: its namespace, rooms, excluded rooms and broadcast flags (the
-/// state of the Node emitters' `BroadcastOperator`), shared by this crate's emitters.
-#[derive(Clone, Debug)]
-pub(crate) struct Selection {
-    pub(crate) nsp: String,
-    pub(crate) rooms: Vec<String>,
-    pub(crate) except: Vec<String>,
-    flags: BroadcastFlags,
-}
-
-impl Default for Selection {
-    fn default() -> Self {
-        Selection::of("/")
-    }
-}
-
-impl Selection {
-    /// Namespace `nsp` (a leading `/` added when missing), all its sockets.
-    pub(crate) fn of(nsp: &str) -> Selection {
-        let nsp = if nsp.starts_with('/') {
-            nsp.to_owned()
-        } else {
-            format!("/{nsp}")
-        };
-        Selection {
-            nsp,
-            rooms: Vec::new(),
-            except: Vec::new(),
-            flags: BroadcastFlags::default(),
-        }
-    }
-
-    /// Also the sockets in `room`.
-    pub(crate) fn to(&self, room: String) -> Selection {
-        let mut next = self.clone();
-        if !next.rooms.contains(&room) {
-            next.rooms.push(room);
-        }
-        next
-    }
-
-    /// Without the sockets in `room`.
-    pub(crate) fn except(&self, room: String) -> Selection {
-        let mut next = self.clone();
-        if !next.except.contains(&room) {
-            next.except.push(room);
-        }
-        next
-    }
-
-    /// With the `volatile` flag.
-    pub(crate) fn volatile(&self) -> Selection {
-        let mut next = self.clone();
-        next.flags.set("volatile", true);
-        next
-    }
-
-    /// The rooms, except and (with `flags`, as broadcasts carry them) flags on the wire.
-    pub(crate) fn options(&self, flags: bool) -> BroadcastOptions {
-        BroadcastOptions {
-            rooms: self.rooms.clone(),
-            except: self.except.clone(),
-            flags: flags.then(|| self.flags.clone()),
-        }
-    }
-
-    /// The EVENT packet of `event` with `args` for this namespace, unless `event` is reserved.
-    pub(crate) fn event(&self, event: &str, args: &Args) -> Result<Packet, EmitterError> {
-        check_event(event)?;
-        Ok(Packet::event(self.nsp.as_str(), event, args_to_node(args)))
-    }
-
-    /// `[event, ...args]` of a server-side emit, unless `event` is reserved.
-    pub(crate) fn server_event(event: &str, args: &Args) -> Result<Vec<Value>, EmitterError> {
-        check_event(event)?;
-        let mut data = vec![Value::from(event)];
-        data.extend(args_to_node(args));
-        Ok(data)
-    }
+/// [`EmitterError::Reserved`] of the shared check's refusal. Our Redis emitters check the name
+/// of a `server_side_emit` too (Node's `serverSideEmit` does not).
+pub(crate) fn reserved(err: ReservedEvent) -> EmitterError {
+    EmitterError::Reserved(err.0)
 }
 
 /// Emits to the clients and servers of a Node `@socket.io/redis-adapter` cluster (Node
@@ -148,9 +61,9 @@ impl std::fmt::Debug for Emitter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Emitter")
             .field("key", &self.key)
-            .field("nsp", &self.selection.nsp)
-            .field("rooms", &self.selection.rooms)
-            .field("except", &self.selection.except)
+            .field("nsp", &self.selection.nsp())
+            .field("rooms", &self.selection.rooms())
+            .field("except", &self.selection.except_rooms())
             .finish()
     }
 }
@@ -183,12 +96,12 @@ impl Emitter {
 
     /// Selects the sockets in `room` too (all sockets while no room is selected).
     pub fn to(&self, room: impl Into<String>) -> Emitter {
-        self.with(self.selection.to(room.into()))
+        self.with(self.selection.to(room))
     }
 
     /// Leaves out the sockets in `room` (or with that id).
     pub fn except(&self, room: impl Into<String>) -> Emitter {
-        self.with(self.selection.except(room.into()))
+        self.with(self.selection.except(room))
     }
 
     /// Marks broadcasts volatile: a client that cannot take one now misses it.
@@ -197,7 +110,7 @@ impl Emitter {
     }
 
     fn channels(&self) -> ClassicChannels {
-        ClassicChannels::new(&self.key, &self.selection.nsp)
+        ClassicChannels::new(&self.key, self.selection.nsp())
     }
 
     async fn publish(&self, channel: &str, payload: &[u8]) -> Result<(), EmitterError> {
@@ -227,10 +140,10 @@ impl Emitter {
     pub async fn emit_args(&self, event: &str, args: Args) -> Result<(), EmitterError> {
         let msg = BroadcastMessage {
             uid: EMITTER_UID.to_owned(),
-            packet: self.selection.event(event, &args)?,
+            packet: self.selection.event(event, &args).map_err(reserved)?,
             opts: self.selection.options(true),
         };
-        let channel = self.channels().broadcast_for(&self.selection.rooms);
+        let channel = self.channels().broadcast_for(self.selection.rooms());
         self.publish(&channel, &msg.encode()).await
     }
 
@@ -285,10 +198,11 @@ impl Emitter {
     /// # Errors
     /// [`EmitterError`]: reserved name, Redis failure.
     pub async fn server_side_emit(&self, event: &str, args: Args) -> Result<(), EmitterError> {
+        check_event(event).map_err(reserved)?;
         self.request(Request::ServerSideEmit {
             uid: EMITTER_UID.to_owned(),
             request_id: None,
-            data: Selection::server_event(event, &args)?,
+            data: server_event(event, &args),
         })
         .await
     }

@@ -155,7 +155,7 @@ pub use channels::{
     looks_like_a_socket_id, ClassicChannels, ShardedChannels, SubscriptionMode, DEFAULT_PREFIX,
     EMITTER_UID,
 };
-pub(crate) use emitter::Selection;
+pub(crate) use emitter::reserved;
 pub use emitter::{Emitter, EmitterError};
 pub use sharded::{ClusterBody, ClusterMessage, MessageType};
 pub use sharded_adapter::{ShardedRedisAdapter, ShardedRedisAdapterConfig};

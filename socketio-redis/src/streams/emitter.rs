@@ -3,13 +3,12 @@
 
 use std::sync::Arc;
 
+use socketio_core::node_compat::emitter::{check_event, Selection};
 use socketio_core::Args;
 
 use super::{encode_entry_as, stream_for, xadd, RedisStreamsConfig, DEFAULT_MAX_LEN};
 use crate::connection::{LazyCommands, RedisClient};
-use crate::node::{
-    ClusterBody, ClusterMessage, EmitterError, Selection, DEFAULT_PREFIX, EMITTER_UID,
-};
+use crate::node::{reserved, ClusterBody, EmitterError, DEFAULT_PREFIX};
 
 /// Settings of a Streams [`Emitter`], as `new Emitter(redisClient, opts)`'s options; they must
 /// match the cluster's adapters ([`EmitterConfig::from`] a [`RedisStreamsConfig`] copies them).
@@ -102,10 +101,10 @@ pub struct Emitter {
 impl std::fmt::Debug for Emitter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Emitter")
-            .field("stream", &self.config.stream_for(&self.selection.nsp))
-            .field("nsp", &self.selection.nsp)
-            .field("rooms", &self.selection.rooms)
-            .field("except", &self.selection.except)
+            .field("stream", &self.config.stream_for(self.selection.nsp()))
+            .field("nsp", &self.selection.nsp())
+            .field("rooms", &self.selection.rooms())
+            .field("except", &self.selection.except_rooms())
             .finish()
     }
 }
@@ -137,12 +136,12 @@ impl Emitter {
 
     /// Selects the sockets in `room` too (all sockets while no room is selected).
     pub fn to(&self, room: impl Into<String>) -> Emitter {
-        self.with(self.selection.to(room.into()))
+        self.with(self.selection.to(room))
     }
 
     /// Leaves out the sockets in `room` (or with that id).
     pub fn except(&self, room: impl Into<String>) -> Emitter {
-        self.with(self.selection.except(room.into()))
+        self.with(self.selection.except(room))
     }
 
     /// Marks broadcasts volatile (`flags.volatile`): a client that cannot take one now misses
@@ -153,14 +152,10 @@ impl Emitter {
 
     /// Appends `body` from the emitter to this namespace's stream.
     async fn write(&self, body: ClusterBody) -> Result<(), EmitterError> {
-        let nsp = &self.selection.nsp;
-        let msg = ClusterMessage {
-            uid: EMITTER_UID.to_owned(),
-            nsp: Some(nsp.clone()),
-            body,
-        };
+        let msg = self.selection.message(body);
         let fields = encode_entry_as(&msg, self.config.only_plaintext);
-        let cmd = xadd(&self.config.stream_for(nsp), self.config.max_len, &fields);
+        let stream = self.config.stream_for(self.selection.nsp());
+        let cmd = xadd(&stream, self.config.max_len, &fields);
         self.commands.query(&cmd, "redis streams emitter").await?;
         Ok(())
     }
@@ -183,12 +178,8 @@ impl Emitter {
     /// # Errors
     /// [`EmitterError`]: reserved name, Redis failure.
     pub async fn emit_args(&self, event: &str, args: Args) -> Result<(), EmitterError> {
-        self.write(ClusterBody::Broadcast {
-            packet: self.selection.event(event, &args)?,
-            request_id: None,
-            opts: self.selection.options(true),
-        })
-        .await
+        let body = self.selection.broadcast(event, &args).map_err(reserved)?;
+        self.write(body).await
     }
 
     /// Makes the selected sockets of every node join `rooms` (`socketsJoin`).
@@ -196,11 +187,7 @@ impl Emitter {
     /// # Errors
     /// [`EmitterError::Redis`].
     pub async fn sockets_join(&self, rooms: &[&str]) -> Result<(), EmitterError> {
-        self.write(ClusterBody::SocketsJoin {
-            opts: self.selection.options(false),
-            rooms: rooms.iter().map(|r| r.to_string()).collect(),
-        })
-        .await
+        self.write(self.selection.sockets_join(rooms)).await
     }
 
     /// Makes the selected sockets of every node leave `rooms` (`socketsLeave`).
@@ -208,11 +195,7 @@ impl Emitter {
     /// # Errors
     /// [`EmitterError::Redis`].
     pub async fn sockets_leave(&self, rooms: &[&str]) -> Result<(), EmitterError> {
-        self.write(ClusterBody::SocketsLeave {
-            opts: self.selection.options(false),
-            rooms: rooms.iter().map(|r| r.to_string()).collect(),
-        })
-        .await
+        self.write(self.selection.sockets_leave(rooms)).await
     }
 
     /// Disconnects the selected sockets of every node (`close`: their whole connection).
@@ -220,11 +203,7 @@ impl Emitter {
     /// # Errors
     /// [`EmitterError::Redis`].
     pub async fn disconnect_sockets(&self, close: bool) -> Result<(), EmitterError> {
-        self.write(ClusterBody::DisconnectSockets {
-            opts: self.selection.options(false),
-            close,
-        })
-        .await
+        self.write(self.selection.disconnect_sockets(close)).await
     }
 
     /// Emits `event` to the server-side handlers of every node of the namespace
@@ -234,11 +213,9 @@ impl Emitter {
     /// # Errors
     /// [`EmitterError`]: reserved name, Redis failure.
     pub async fn server_side_emit(&self, event: &str, args: Args) -> Result<(), EmitterError> {
-        self.write(ClusterBody::ServerSideEmit {
-            request_id: None,
-            packet: Selection::server_event(event, &args)?,
-        })
-        .await
+        check_event(event).map_err(reserved)?;
+        self.write(self.selection.server_side_emit(event, &args))
+            .await
     }
 }
 
