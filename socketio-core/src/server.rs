@@ -115,7 +115,7 @@ impl SocketIo {
     /// The namespace at `path`, created on first use (a missing leading `/` is added).
     /// Clients can only connect to namespaces that exist.
     pub fn ns(&self, path: &str) -> Arc<Namespace> {
-        let path = normalize(path);
+        let path = crate::protocol::normalize_namespace(path);
         let core = &self.engine.handler;
         if let Some(ns) = core.namespace(&path) {
             return ns;
@@ -289,7 +289,9 @@ impl SocketIo {
 
     /// The namespace at `path`, if it exists.
     pub fn of(&self, path: &str) -> Option<Arc<Namespace>> {
-        self.engine.handler.namespace(&normalize(path))
+        self.engine
+            .handler
+            .namespace(&crate::protocol::normalize_namespace(path))
     }
 
     /// Selects the sockets of `room` in the main namespace `/`.
@@ -534,16 +536,6 @@ pub struct NamespaceRegistration {
 }
 
 inventory::collect!(NamespaceRegistration);
-
-/// A namespace name with its leading `/` (added when missing), as [`SocketIo::ns`] and
-/// [`SocketIo::of`] take it (and the emitters' `of`).
-pub(crate) fn normalize(path: &str) -> String {
-    if path.starts_with('/') {
-        path.to_owned()
-    } else {
-        format!("/{path}")
-    }
-}
 
 /// Builds a [`SocketIo`]. Every setting has the reference server's default.
 #[derive(Debug, Clone, Default)]

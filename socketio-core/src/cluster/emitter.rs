@@ -62,7 +62,7 @@ impl Emitter {
     /// The same emitter addressing namespace `nsp` (everyone in it).
     pub fn of(&self, nsp: &str) -> Self {
         Emitter {
-            nsp: crate::server::normalize(nsp),
+            nsp: crate::protocol::normalize_namespace(nsp),
             selection: Selection::default(),
             ..self.clone()
         }

@@ -90,7 +90,7 @@ impl Selection {
     /// Every socket of namespace `nsp` (a leading `/` is added when missing), no flags.
     pub fn of(nsp: &str) -> Selection {
         Selection {
-            nsp: crate::server::normalize(nsp),
+            nsp: crate::protocol::normalize_namespace(nsp),
             rooms: Vec::new(),
             except: Vec::new(),
             flags: BroadcastFlags::default(),

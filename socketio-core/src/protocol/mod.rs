@@ -11,3 +11,13 @@ mod parser;
 
 pub use self::parser::Parser;
 pub(crate) use self::parser::{parser_of, with_ack_id};
+
+/// A namespace name with its leading `/` (added when missing), as [`crate::SocketIo::ns`] and
+/// [`crate::SocketIo::of`] take it (and the emitters' `of`).
+pub(crate) fn normalize_namespace(path: &str) -> String {
+    if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        format!("/{path}")
+    }
+}
