@@ -83,8 +83,11 @@ impl LocalAdapter {
         if opts.rooms.is_empty() || self.sockets.outgoing_listened() {
             deliver(&self.select(opts));
         } else {
+            let volatile = opts.flags.volatile;
             self.rooms
-                .with_selected(&opts.rooms, &opts.except, |selected| deliver(&selected));
+                .with_selected(&opts.rooms, &opts.except, |selected| {
+                    self.sockets.deliver_unheard(&selected, packet, volatile)
+                });
         }
     }
 

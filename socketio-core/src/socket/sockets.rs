@@ -316,12 +316,33 @@ impl LocalSockets {
     /// full or closed misses it (logged at debug level). The namespace's outgoing listeners
     /// see it first.
     pub fn deliver(&self, sockets: &[SocketRef], packet: &EncodedPacket) {
-        self.deliver_as(sockets, packet, false);
+        self.deliver_as(sockets, packet, false, true);
+    }
+
+    /// Delivers `packet` to `sockets` as [`LocalSockets::deliver`] (or
+    /// [`LocalSockets::deliver_volatile`]) does, but tells no outgoing listener: for an adapter
+    /// that delivers while holding a lock of its own, which user code must never run under
+    /// (it could join or leave rooms). Call it only when
+    /// [`LocalSockets::outgoing_listened`] was `false`; a listener added meanwhile misses this
+    /// one packet.
+    pub(crate) fn deliver_unheard(
+        &self,
+        sockets: &[SocketRef],
+        packet: &EncodedPacket,
+        volatile: bool,
+    ) {
+        self.deliver_as(sockets, packet, volatile, false);
     }
 
     /// Delivers `packet` to `sockets`, only to those whose transport is writable when
-    /// `volatile`.
-    fn deliver_as(&self, sockets: &[SocketRef], packet: &EncodedPacket, volatile: bool) {
+    /// `volatile`; the outgoing listeners hear of it first when `notify`.
+    fn deliver_as(
+        &self,
+        sockets: &[SocketRef],
+        packet: &EncodedPacket,
+        volatile: bool,
+        notify: bool,
+    ) {
         if sockets.is_empty() {
             return;
         }
@@ -330,7 +351,9 @@ impl LocalSockets {
             return;
         };
         let frame: &crate::engine::packet::Frame = &frame;
-        self.notify_outgoing(sockets, packet);
+        if notify {
+            self.notify_outgoing(sockets, packet);
+        }
         for socket in sockets {
             // A room holds its sockets from their first join, before they are connected.
             if !socket.listed() {
@@ -348,7 +371,7 @@ impl LocalSockets {
     /// socket whose transport cannot take it right now misses it (see
     /// [`crate::Socket::volatile`] for what "cannot" means).
     pub fn deliver_volatile(&self, sockets: &[SocketRef], packet: &EncodedPacket) {
-        self.deliver_as(sockets, packet, true);
+        self.deliver_as(sockets, packet, true, true);
     }
 
     /// Sends `packet` to `socket` under a fresh ack id of the socket and waits for its answer,
