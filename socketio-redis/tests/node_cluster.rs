@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use serde_json::{json, Value as Json};
 use socketio_core::Args;
 use socketio_redis::node::{Emitter, RedisAdapter, RedisAdapterConfig};
@@ -79,23 +80,13 @@ async fn every_operation_crosses_a_mixed_cluster_on_redis_cluster() {
 /// `expected`: on a Redis Cluster a Node client may publish two messages through two primaries
 /// (node-redis's cluster client does not route PUBLISH by channel), and the cluster bus orders
 /// nothing across them, so an event can arrive after the marker sent after it.
-///
-/// Also on a Redis Cluster only: a third "ask" of the acks step, delivered late to one of our
-/// clients, is left out here (seen in about 1 of 8 runs of this file under load, cause not
-/// found yet: see the issue notes). The flood tests still count every duplicate.
 async fn events_around(
     node: &mut NodeSide,
-    deployment: Deployment,
     client: &str,
     marker: &str,
     expected: usize,
 ) -> Vec<(String, Json)> {
     let mut got = node.events_until(client, marker).await;
-    let late_ask = |(event, _): &(String, Json)| event == "ask";
-    if matches!(deployment, Deployment::Cluster) && got.iter().any(late_ask) {
-        eprintln!("{client}: a late \"ask\" before {marker} (Redis Cluster), left out");
-        got.retain(|e| !late_ask(e));
-    }
     while got.len() < expected {
         let line = node.wait_for(|l| l["client"] == json!(client)).await;
         let event = line["event"].as_str().unwrap().to_owned();
@@ -115,14 +106,7 @@ async fn every_operation_crosses(deployment: Deployment) {
     node.cmd(json!({"cmd": "emit", "rooms": ["room1"], "event": "mark1"}))
         .await;
     for name in ALL {
-        let got = events_around(
-            &mut node,
-            deployment,
-            name,
-            "mark1",
-            usize::from(name.ends_with('1')),
-        )
-        .await;
+        let got = events_around(&mut node, name, "mark1", usize::from(name.ends_with('1'))).await;
         if name.ends_with('1') {
             assert_eq!(
                 got,
@@ -141,14 +125,7 @@ async fn every_operation_crosses(deployment: Deployment) {
         .unwrap();
     io.to("room1").emit("mark2", &()).unwrap();
     for name in ALL {
-        let got = events_around(
-            &mut node,
-            deployment,
-            name,
-            "mark2",
-            usize::from(name.ends_with('1')),
-        )
-        .await;
+        let got = events_around(&mut node, name, "mark2", usize::from(name.ends_with('1'))).await;
         if name.ends_with('1') {
             assert_eq!(
                 got,
@@ -160,7 +137,23 @@ async fn every_operation_crosses(deployment: Deployment) {
         }
     }
 
-    // Acks gathered across nodes, both ways: each client acks with its name.
+    // Acks gathered across nodes, both ways: each client acks with its name. On one server
+    // our request is also captured off the request channel, to be played again below.
+    let mut requests = match deployment {
+        Deployment::Standalone => {
+            let mut sub = redis::Client::open(REDIS_URL)
+                .unwrap()
+                .get_async_pubsub()
+                .await
+                .unwrap();
+            // A pattern: a channel subscriber would count as a node (PUBSUB NUMSUB).
+            sub.psubscribe(format!("{}-request#/#", rust.key))
+                .await
+                .unwrap();
+            Some(sub)
+        }
+        Deployment::Cluster => None,
+    };
     let answers = io
         .to("room1")
         .timeout(Duration::from_secs(3))
@@ -181,6 +174,11 @@ async fn every_operation_crosses(deployment: Deployment) {
                 .await;
         }
     }
+    // Our request, captured on one server, to be played again below.
+    let ours = match requests.take() {
+        Some(sub) => Some(sub.into_on_message().next().await.unwrap()),
+        None => None,
+    };
 
     // fetchSockets both ways.
     assert_eq!(
@@ -292,28 +290,39 @@ async fn every_operation_crosses(deployment: Deployment) {
     assert_eq!(reply["answers"], json!([{"from": "rust"}]));
     assert_eq!(rust.server_events.recv().await.unwrap(), json!([8]));
 
+    // Our own ack request coming back after it was answered (on a Redis Cluster the echo can
+    // be that late) is still ours: our clients must not get "ask" a third time. Played again
+    // on one server, where it precedes what follows. Node's adapter takes it for a new request
+    // (it only checks its pending ids), so its clients do get it.
+    let replayed = ours.is_some();
+    if let Some(ours) = ours {
+        let mut conn = redis::Client::open(REDIS_URL)
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        redis::cmd("PUBLISH")
+            .arg(ours.get_channel_name())
+            .arg(ours.get_payload_bytes())
+            .query_async::<()>(&mut conn)
+            .await
+            .unwrap();
+    }
+
     // A Node @socket.io/redis-emitter reaches our clients; our Emitter reaches Node's.
     node.cmd(json!({"cmd": "emitter", "rooms": ["room1"], "except": ["room2"], "event": "from-node-emitter", "args": [{"$bin": "ff"}]})).await;
     node.cmd(json!({"cmd": "emitter", "rooms": ["room1"], "event": "mark3"}))
         .await;
     for name in ALL {
-        let got = events_around(
-            &mut node,
-            deployment,
-            name,
-            "mark3",
-            usize::from(name.ends_with('1')),
-        )
-        .await;
-        if name.ends_with('1') {
-            assert_eq!(
-                got,
-                vec![("from-node-emitter".to_owned(), json!([{"$bin": "ff"}]))],
-                "{name}"
-            );
-        } else {
-            assert!(got.is_empty(), "{name} got {got:?}");
+        let mut want = Vec::new();
+        if replayed && name.starts_with('n') {
+            want.push(("ask".to_owned(), json!(["q"])));
         }
+        if name.ends_with('1') {
+            want.push(("from-node-emitter".to_owned(), json!([{"$bin": "ff"}])));
+        }
+        let got = events_around(&mut node, name, "mark3", want.len()).await;
+        assert_eq!(got, want, "{name}");
     }
     let emitter = Emitter::new(redis_side::client(deployment), &rust.key);
     emitter
@@ -326,14 +335,7 @@ async fn every_operation_crosses(deployment: Deployment) {
     emitter.to("room2").emit("mark4", &()).await.unwrap();
     emitter.except("room2").emit("mark4", &()).await.unwrap();
     for name in ALL {
-        let got = events_around(
-            &mut node,
-            deployment,
-            name,
-            "mark4",
-            usize::from(name == "n2"),
-        )
-        .await;
+        let got = events_around(&mut node, name, "mark4", usize::from(name == "n2")).await;
         if name == "n2" {
             assert_eq!(
                 got,

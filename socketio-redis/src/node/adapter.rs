@@ -607,7 +607,11 @@ impl RedisAdapter {
                 packet,
                 opts,
             } => {
-                if self.is_pending(&request_id) {
+                // Our own request, echoed back by the request channel: by its uid, not only
+                // while it is pending. On a Redis Cluster the echo can come after every answer
+                // did (our subscription and the channel's node differ), and taking it for
+                // another node's would send our clients the packet a second time.
+                if uid == self.uid || self.is_pending(&request_id) {
                     return;
                 }
                 let timeout = opts
