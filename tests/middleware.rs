@@ -845,6 +845,57 @@ async fn a_disconnect_right_after_the_connect_answer_runs_the_handler() {
     assert_eq!(disconnects.load(Ordering::SeqCst), ROUNDS);
 }
 
+/// A socket that joins a room after it left its namespace (here from its disconnect handler,
+/// and from an event handler still running when the client went away) is in no room after:
+/// rooms hold their sockets, and none may keep a gone one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_that_left_joins_no_room() {
+    let io = SocketIo::new();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let (gone_tx, mut gone) = tokio::sync::mpsc::unbounded_channel::<()>();
+    io.ns("/late")
+        .on_connect(|socket: SocketRef| async move {
+            socket.join("while-connected");
+        })
+        .on("slow", move |socket: SocketRef| {
+            let tx = tx.clone();
+            async move {
+                // Until the client is gone.
+                while socket.connected() {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                socket.join("from-a-handler");
+                let _ = tx.send(());
+            }
+        })
+        .on_disconnect(move |socket: SocketRef| {
+            let gone_tx = gone_tx.clone();
+            async move {
+                socket.join("from-disconnect");
+                let _ = gone_tx.send(());
+            }
+        });
+    let addr = serve(&io).await;
+    let ns = io.ns("/late");
+    for _ in 0..20 {
+        let c = connected(addr, "/late", "").await;
+        c.send_sio("2/late,[\"slow\"]").await;
+        drop(c);
+        tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("the handler saw the client go")
+            .unwrap();
+    }
+    for _ in 0..20 {
+        tokio::time::timeout(Duration::from_secs(5), gone.recv())
+            .await
+            .expect("every disconnect handler ran")
+            .unwrap();
+    }
+    assert!(ns.sockets().is_empty());
+    assert_eq!(ns.rooms(), Vec::<String>::new());
+}
+
 /// `on_new_namespace` (socket.io's `io.on("new_namespace")`) hears each namespace once, when
 /// it is made: by `io.ns` and by a dynamic namespace's first connection to a child, before
 /// that connection's connect handler; a panicking listener does not stop the others or the

@@ -68,6 +68,21 @@ impl LocalAdapter {
         }
     }
 
+    /// Puts `socket` in `rooms`. A socket that left its namespace meanwhile (its disconnection
+    /// ran between finding it and joining: `close` unregisters it, then leaves every room) is
+    /// taken out again, so that no room keeps a gone socket.
+    fn join<'r>(&self, socket: &SocketRef, rooms: impl Iterator<Item = &'r str>) {
+        let sid = socket.id();
+        for room in rooms {
+            if self.rooms.join(socket, room) {
+                self.sockets.room_changed(sid, room, true);
+            }
+        }
+        if self.sockets.member(sid).is_none() {
+            self.del_all(sid);
+        }
+    }
+
     /// Delivers `packet` to the sockets `opts` selects. A room's members are handed to
     /// delivery as the room holds them, under the rooms' read lock, unless an outgoing
     /// listener (user code, which may join or leave rooms) could run: then a copy of the list
@@ -105,11 +120,7 @@ impl Adapter for LocalAdapter {
             tracing::debug!(%sid, nsp = self.sockets.nsp(), "no such socket: no room joined");
             return;
         };
-        for room in rooms {
-            if self.rooms.join(&socket, room) {
-                self.sockets.room_changed(sid, room, true);
-            }
-        }
+        self.join(&socket, rooms.iter().copied());
     }
 
     fn del(&self, sid: Sid, room: &str) {
@@ -167,11 +178,7 @@ impl Adapter for LocalAdapter {
 
     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[String]) {
         for socket in self.select(opts) {
-            for room in rooms {
-                if self.rooms.join(&socket, room) {
-                    self.sockets.room_changed(socket.id(), room, true);
-                }
-            }
+            self.join(&socket, rooms.iter().map(String::as_str));
         }
     }
 
