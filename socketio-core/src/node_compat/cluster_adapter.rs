@@ -450,17 +450,10 @@ pub fn broadcast_with_ack<T: ClusterTransport>(
     if opts.flags.local {
         return local;
     }
-    let parts = match packet.parts() {
-        Ok(parts) => parts,
-        Err(err) => {
-            tracing::error!(%err, "broadcast with acks not published to the cluster");
-            return local;
-        }
+    let Some((node_packet, wire_opts)) = ack_broadcast_parts(&core.nsp, packet, opts, timeout)
+    else {
+        return local;
     };
-    let mut flags = BroadcastFlags::of(opts);
-    flags.set("timeout", timeout.as_millis() as u64);
-    let wire_opts = BroadcastOptions::from_core(opts, Some(flags));
-    let node_packet = Packet::event(core.nsp.as_str(), &parts.event, args_to_node(&parts.args));
     let transport = transport.clone();
     Box::pin(async move {
         let remote = async {
@@ -499,6 +492,32 @@ pub fn broadcast_with_ack<T: ClusterTransport>(
         answers.extend(remote);
         answers
     })
+}
+
+/// What a broadcast with acks sends to the other nodes, in socket.io-adapter's shape (the
+/// ClusterAdapter's `BROADCAST` and the classic Redis adapter's `BROADCAST` request alike):
+/// namespace `nsp`'s event packet, and the options with the ack `timeout` (milliseconds) among
+/// the flags. `None`, logged, when `packet` cannot be read back as an event: the broadcast then
+/// reaches this node's clients only.
+pub fn ack_broadcast_parts(
+    nsp: &str,
+    packet: &EncodedPacket,
+    opts: &CoreOptions,
+    timeout: Duration,
+) -> Option<(Packet, BroadcastOptions)> {
+    let parts = match packet.parts() {
+        Ok(parts) => parts,
+        Err(err) => {
+            tracing::error!(%err, "broadcast with acks not published to the cluster");
+            return None;
+        }
+    };
+    let mut flags = BroadcastFlags::of(opts);
+    flags.set("timeout", timeout.as_millis() as u64);
+    Some((
+        Packet::event(nsp, &parts.event, args_to_node(&parts.args)),
+        BroadcastOptions::from_core(opts, Some(flags)),
+    ))
 }
 
 /// An ack's value (`packet`) as arguments: none when absent (an `undefined` left out of

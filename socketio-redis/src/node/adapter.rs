@@ -782,17 +782,11 @@ impl Adapter for RedisAdapter {
         if opts.flags.local {
             return local;
         }
-        let parts = match packet.parts() {
-            Ok(parts) => parts,
-            Err(err) => {
-                tracing::error!(%err, "broadcast with acks not published to the cluster");
-                return local;
-            }
+        let Some((node_packet, wire_opts)) =
+            cluster_adapter::ack_broadcast_parts(&self.nsp, packet, opts, timeout)
+        else {
+            return local;
         };
-        let mut flags = BroadcastFlags::of(opts);
-        flags.set("timeout", timeout.as_millis() as u64);
-        let wire_opts = BroadcastOptions::from_core(opts, Some(flags));
-        let node_packet = Packet::event(self.nsp.as_str(), &parts.event, args_to_node(&parts.args));
         let this = self.this();
         Box::pin(async move {
             let remote = async {
