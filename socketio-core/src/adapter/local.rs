@@ -88,20 +88,14 @@ impl LocalAdapter {
     /// listener (user code, which may join or leave rooms) could run: then a copy of the list
     /// is delivered to with no lock held.
     fn deliver(&self, packet: &EncodedPacket, opts: &BroadcastOptions) {
-        let deliver = |sockets: &[SocketRef]| {
-            if opts.flags.volatile {
-                self.sockets.deliver_volatile(sockets, packet);
-            } else {
-                self.sockets.deliver(sockets, packet);
-            }
-        };
+        let volatile = opts.flags.volatile;
         if opts.rooms.is_empty() || self.sockets.outgoing_listened() {
-            deliver(&self.select(opts));
+            self.sockets
+                .deliver_as(&self.select(opts), packet, volatile, true);
         } else {
-            let volatile = opts.flags.volatile;
             self.rooms
                 .with_selected(&opts.rooms, &opts.except, |selected| {
-                    self.sockets.deliver_unheard(&selected, packet, volatile)
+                    self.sockets.deliver_as(&selected, packet, volatile, false)
                 });
         }
     }

@@ -319,24 +319,12 @@ impl LocalSockets {
         self.deliver_as(sockets, packet, false, true);
     }
 
-    /// Delivers `packet` to `sockets` as [`LocalSockets::deliver`] (or
-    /// [`LocalSockets::deliver_volatile`]) does, but tells no outgoing listener: for an adapter
-    /// that delivers while holding a lock of its own, which user code must never run under
-    /// (it could join or leave rooms). Call it only when
-    /// [`LocalSockets::outgoing_listened`] was `false`; a listener added meanwhile misses this
-    /// one packet.
-    pub(crate) fn deliver_unheard(
-        &self,
-        sockets: &[SocketRef],
-        packet: &EncodedPacket,
-        volatile: bool,
-    ) {
-        self.deliver_as(sockets, packet, volatile, false);
-    }
-
     /// Delivers `packet` to `sockets`, only to those whose transport is writable when
-    /// `volatile`; the outgoing listeners hear of it first when `notify`.
-    fn deliver_as(
+    /// `volatile`; the outgoing listeners hear of it first when `notify`. An adapter that
+    /// delivers while holding a lock of its own passes `notify: false`, and only when
+    /// [`LocalSockets::outgoing_listened`] was `false`: user code must never run under that
+    /// lock (it could join or leave rooms), and a listener added meanwhile misses this packet.
+    pub(crate) fn deliver_as(
         &self,
         sockets: &[SocketRef],
         packet: &EncodedPacket,
