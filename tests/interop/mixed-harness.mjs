@@ -24,6 +24,7 @@
 //   count                                  -> serverCount
 // plus the caller's own commands. Binary values print as {"$bin": "<hex>"} and are written
 // the same way in `args`; `undefined` prints as {"$undefined": true}.
+import { createServer } from "node:http";
 import { createInterface } from "node:readline";
 
 export const print = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
@@ -61,6 +62,20 @@ export function recordServerEvents(io) {
     print({ server: "rs-sse", args: args.map(tagged) });
     if (cb) cb({ from: "node", got: args.length });
   });
+}
+
+/**
+ * A Node socket.io server (`Server`, the caller's socket.io, with `options`) on an ephemeral
+ * port of 127.0.0.1: each client joins the rooms its handshake auth names, and the server's
+ * serverSideEmits are recorded (`recordServerEvents`). Returns `{io, port}`.
+ */
+export async function serve(Server, options) {
+  const http = createServer();
+  const io = new Server(http, options);
+  io.on("connection", (socket) => socket.join(socket.handshake.auth.rooms || []));
+  await new Promise((r) => http.listen(0, "127.0.0.1", r));
+  recordServerEvents(io);
+  return { io, port: http.address().port };
 }
 
 /**

@@ -4,13 +4,12 @@
 // @socket.io/postgres-emitter. PostgreSQL: $PGHOST/$PGUSER/$PGDATABASE (pg's own environment
 // variables). With CLIENTS_ONLY=1: no Node server. Commands besides the harness's:
 //   emitter {rooms, except, event, args}   @socket.io/postgres-emitter: to(rooms).except(..).emit
-import { createServer } from "node:http";
 import pg from "pg";
 import { Server } from "socket.io";
 import { io as ioc } from "socket.io-client";
 import { createAdapter } from "@socket.io/postgres-adapter";
 import { Emitter } from "@socket.io/postgres-emitter";
-import { bin, recordServerEvents, run, sel } from "../mixed-harness.mjs";
+import { bin, run, sel, serve } from "../mixed-harness.mjs";
 
 const prefix = process.env.PREFIX;
 const rustPort = process.env.RUST_PORT;
@@ -26,19 +25,14 @@ const clientsOnly = !!process.env.CLIENTS_ONLY;
 let io = { on() {} };
 let port = null;
 if (!clientsOnly) {
-  const http = createServer();
-  io = new Server(http, {
+  ({ io, port } = await serve(Server, {
     adapter: createAdapter(pool, {
       channelPrefix: prefix,
       heartbeatInterval: hb,
       heartbeatTimeout: 3 * hb,
       errorHandler: (e) => console.error("adapter error", e.message),
     }),
-  });
-  io.on("connection", (socket) => socket.join(socket.handshake.auth.rooms || []));
-  await new Promise((r) => http.listen(0, "127.0.0.1", r));
-  port = http.address().port;
-  recordServerEvents(io);
+  }));
 }
 
 const emitter = new Emitter(pool, "/", { channelPrefix: prefix });

@@ -8,12 +8,11 @@
 //   persist {pid, sid, rooms, data}     adapter.persistSession(...) on Node's "/" adapter
 //   restore {pid, offset}               adapter.restoreSession(pid, offset) -> {session} or {none}
 //   offset                              the id of the last entry of namespace "/"'s stream
-import { createServer } from "node:http";
 import { Server } from "socket.io";
 import { io as ioc } from "socket.io-client";
 import { createClient, createCluster } from "redis";
 import { createAdapter } from "@socket.io/redis-streams-adapter";
-import { recordServerEvents, run, tagged } from "../mixed-harness.mjs";
+import { run, serve, tagged } from "../mixed-harness.mjs";
 
 const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
 const stream = process.env.STREAM;
@@ -34,8 +33,7 @@ const clientsOnly = !!process.env.CLIENTS_ONLY;
 let io = { on() {}, of() { return { adapter: null }; } };
 let port = 0;
 if (!clientsOnly) {
-  const http = createServer();
-  io = new Server(http, {
+  ({ io, port } = await serve(Server, {
     adapter: createAdapter(redis, {
       streamName: stream,
       channelPrefix: stream,
@@ -46,11 +44,7 @@ if (!clientsOnly) {
       onlyPlaintext: !!process.env.ONLY_PLAINTEXT,
     }),
     connectionStateRecovery: { maxDisconnectionDuration: 60000 },
-  });
-  io.on("connection", (socket) => socket.join(socket.handshake.auth.rooms || []));
-  await new Promise((r) => http.listen(0, "127.0.0.1", r));
-  port = http.address().port;
-  recordServerEvents(io);
+  }));
 }
 
 await run({
