@@ -250,6 +250,33 @@ pub struct RemoteSocket {
 }
 
 impl RemoteSocket {
+    /// How this node describes its `socket`, in `rooms`, in a fetchSockets answer: its
+    /// handshake as Node's `socket.handshake` ([`super::handshake_of`]) and its data.
+    pub fn of(socket: &crate::SocketRef, rooms: Vec<String>) -> RemoteSocket {
+        RemoteSocket {
+            id: socket.id().to_string(),
+            handshake: super::handshake_of(socket),
+            rooms,
+            data: Some(super::json_to_node(&socket.data_value())),
+        }
+    }
+
+    /// Another node's socket of namespace `nsp` as [`crate::adapter::SocketInfo`] (an
+    /// `undefined` `socket.data` becomes `null`).
+    pub fn into_info(self, nsp: &str) -> crate::adapter::SocketInfo {
+        crate::adapter::SocketInfo {
+            id: self.id,
+            nsp: nsp.to_owned(),
+            rooms: self.rooms,
+            data: self
+                .data
+                .as_ref()
+                .map(super::node_to_json)
+                .unwrap_or_default(),
+            handshake: super::node_to_json(&self.handshake),
+        }
+    }
+
     /// The RemoteSocket as the map Node's objects make (absent fields left out).
     pub fn to_value(&self) -> Value {
         MapBuilder::default()

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use super::cluster::{
     BroadcastFlags, BroadcastOptions, ClusterBody, ClusterMessage, Packet, RemoteSocket, EVENT,
 };
-use super::{args_from_node, args_to_node, handshake_of, json_to_node, node_to_json, Value};
+use super::{args_from_node, args_to_node, Value};
 use crate::adapter::{
     AckAnswers, Adapter, AdapterError, BroadcastOptions as CoreOptions, EncodedPacket,
     LocalAdapter, LocalSockets, SocketInfo,
@@ -303,12 +303,7 @@ pub fn receive<T: ClusterTransport>(
             let selected = core.sockets.among(core.local.sockets(&opts.into_core()));
             let sockets = selected
                 .iter()
-                .map(|s| RemoteSocket {
-                    id: s.id().to_string(),
-                    handshake: handshake_of(s),
-                    rooms: core.local.socket_rooms(s.id()),
-                    data: Some(json_to_node(&s.data_value())),
-                })
+                .map(|s| RemoteSocket::of(s, core.local.socket_rooms(s.id())))
                 .collect();
             let answer = core.message(ClusterBody::FetchSocketsResponse {
                 request_id,
@@ -595,13 +590,7 @@ pub fn fetch_sockets<T: ClusterTransport>(
             core.request_timeout,
             |answer| match answer {
                 ClusterBody::FetchSocketsResponse { sockets, .. } => {
-                    all.extend(sockets.into_iter().map(|s| SocketInfo {
-                        id: s.id,
-                        nsp: nsp.clone(),
-                        rooms: s.rooms,
-                        data: s.data.as_ref().map(node_to_json).unwrap_or_default(),
-                        handshake: node_to_json(&s.handshake),
-                    }));
+                    all.extend(sockets.into_iter().map(|s| s.into_info(&nsp)));
                     true
                 }
                 _ => false,

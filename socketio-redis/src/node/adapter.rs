@@ -22,9 +22,7 @@ use super::{
 use crate::connection::{subscriber, Commands, RedisClient, Subscriber};
 use crate::subscription::{run_cluster_subscriber, Reconnect, SubCommand};
 use socketio_core::node_compat::cluster_adapter::{self, ack_args, gather_remote_acks, AckReport};
-use socketio_core::node_compat::{
-    args_from_node, args_to_node, handshake_of, json_to_node, node_to_json,
-};
+use socketio_core::node_compat::{args_from_node, args_to_node};
 
 /// Settings of a [`RedisAdapter`] cluster, as `createAdapter(pub, sub, opts)`'s options.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -557,12 +555,7 @@ impl RedisAdapter {
                     let selected = self.sockets.among(self.local.sockets(&opts.into_core()));
                     let sockets = selected
                         .iter()
-                        .map(|s| RemoteSocket {
-                            id: s.id().to_string(),
-                            handshake: handshake_of(s),
-                            rooms: self.local.socket_rooms(s.id()),
-                            data: Some(json_to_node(&s.data_value())),
-                        })
+                        .map(|s| RemoteSocket::of(s, self.local.socket_rooms(s.id())))
                         .collect();
                     self.reply(
                         &uid,
@@ -875,13 +868,7 @@ impl Adapter for RedisAdapter {
                 this.shared.config.request_timeout,
                 |answer| match answer {
                     Response::FetchSockets { sockets, .. } => {
-                        all.extend(sockets.into_iter().map(|s| SocketInfo {
-                            id: s.id,
-                            nsp: nsp.clone(),
-                            rooms: s.rooms,
-                            data: s.data.as_ref().map(node_to_json).unwrap_or_default(),
-                            handshake: node_to_json(&s.handshake),
-                        }));
+                        all.extend(sockets.into_iter().map(|s| s.into_info(&nsp)));
                         true
                     }
                     _ => false,
