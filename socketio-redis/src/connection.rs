@@ -325,37 +325,55 @@ pub(crate) async fn connect(
     }
 }
 
-/// The connection of a write-only emitter: opened on the first command, and again on the next
-/// one after a failure. Each command that fails is retried once on a new connection (so one
-/// whose reply was lost with the connection may run twice, see the module docs).
+/// A command connection opened on first use, and again on the next use after a failure: a
+/// write-only emitter's, or an adapter's for its occasional commands. The lock is held only
+/// while connecting; commands run on a clone (the connection multiplexes).
 pub(crate) struct LazyCommands {
     client: RedisClient,
+    /// `CLIENT SETNAME` of the connection (on one server), if any.
+    name: Option<String>,
     conn: tokio::sync::Mutex<Option<Commands>>,
 }
 
 impl LazyCommands {
-    pub(crate) fn new(client: RedisClient) -> LazyCommands {
+    pub(crate) fn new(client: RedisClient, name: Option<String>) -> LazyCommands {
         LazyCommands {
             client,
+            name,
             conn: tokio::sync::Mutex::new(None),
         }
     }
 
-    async fn query_once(&self, cmd: &redis::Cmd) -> redis::RedisResult<Value> {
+    /// The connection, opened now when there is none.
+    ///
+    /// Errors: connecting.
+    pub(crate) async fn get(&self) -> redis::RedisResult<Commands> {
         let mut guard = self.conn.lock().await;
-        if guard.is_none() {
-            *guard = Some(connect(&self.client, None, None).await?);
+        if let Some(conn) = guard.as_ref() {
+            return Ok(conn.clone());
         }
-        let conn = guard.as_mut().expect("connected above");
-        let result = cmd.query_async(conn).await;
+        let conn = connect(&self.client, self.name.as_deref(), None).await?;
+        *guard = Some(conn.clone());
+        Ok(conn)
+    }
+
+    /// Drops the connection after a failure: the next use opens a new one.
+    pub(crate) async fn forget(&self) {
+        *self.conn.lock().await = None;
+    }
+
+    async fn query_once(&self, cmd: &redis::Cmd) -> redis::RedisResult<Value> {
+        let mut conn = self.get().await?;
+        let result = cmd.query_async(&mut conn).await;
         if result.is_err() {
-            *guard = None;
+            self.forget().await;
         }
         result
     }
 
-    /// Runs `cmd` and returns its reply (after one retry on a new connection when it failed;
-    /// `what` names the emitter in the log).
+    /// Runs `cmd` and returns its reply, after one retry on a new connection when it failed
+    /// (so a command whose reply was lost with the connection may run twice, see the module
+    /// docs); `what` names the caller in the log.
     ///
     /// Errors: the retry's (connecting, an error reply, a lost connection).
     pub(crate) async fn query(&self, cmd: &redis::Cmd, what: &str) -> redis::RedisResult<Value> {

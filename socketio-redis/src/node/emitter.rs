@@ -75,7 +75,7 @@ impl Emitter {
     /// the first publish.
     pub fn new(client: impl Into<RedisClient>, key: &str) -> Emitter {
         Emitter {
-            commands: Arc::new(LazyCommands::new(client.into())),
+            commands: Arc::new(LazyCommands::new(client.into(), None)),
             key: key.into(),
             selection: Selection::default(),
         }

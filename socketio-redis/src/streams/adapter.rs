@@ -19,7 +19,7 @@ use super::{
     goes_to_stream, next_offset, selects, stream_for, xadd, DEFAULT_MAX_LEN,
 };
 use crate::connection::{
-    connect, named_stream, subscriber, Commands, RedisClient, RedisStream, Subscriber,
+    connect, named_stream, subscriber, Commands, LazyCommands, RedisClient, RedisStream, Subscriber,
 };
 use crate::node::{BroadcastFlags, ClusterBody, ClusterMessage, DEFAULT_PREFIX};
 use crate::subscription::{run_cluster_subscriber, run_sharded_subscriber, SubCommand};
@@ -163,7 +163,7 @@ struct Shared {
     subs: mpsc::UnboundedSender<Sub>,
     router: Arc<Mutex<Router>>,
     /// For `PUBSUB NUMSUB`, `XRANGE`, `GET`/`DEL`; reconnected on the next use after a failure.
-    commands: tokio::sync::Mutex<Option<Commands>>,
+    commands: LazyCommands,
 }
 
 impl Shared {
@@ -174,18 +174,6 @@ impl Shared {
                 on_added(None);
             }
         }
-    }
-
-    async fn command(&self) -> redis::RedisResult<Commands> {
-        let mut guard = self.commands.lock().await;
-        if guard.is_none() {
-            *guard = Some(connect(&self.client, Some(&format!("{}-pub", self.name)), None).await?);
-        }
-        Ok(guard.clone().expect("connected above"))
-    }
-
-    async fn forget_command_connection(&self) {
-        *self.commands.lock().await = None;
     }
 }
 
@@ -314,6 +302,7 @@ impl RedisStreamsAdapter {
         let (outbox, queued) = mpsc::channel(OUTBOX);
         let (subs, sub_rx) = mpsc::unbounded_channel();
         let router = Arc::new(Mutex::new(Router::default()));
+        let pub_name = format!("{name}-pub");
         let shared = Arc::new(Shared {
             config,
             name,
@@ -321,7 +310,7 @@ impl RedisStreamsAdapter {
             outbox,
             subs,
             router: router.clone(),
-            commands: tokio::sync::Mutex::new(None),
+            commands: LazyCommands::new(client.clone(), Some(pub_name)),
         });
         tokio::spawn(run_writer(
             client.clone(),
@@ -452,7 +441,7 @@ impl RedisStreamsAdapter {
 
     async fn count(&self) -> usize {
         let result = async {
-            let mut conn = self.shared.command().await?;
+            let mut conn = self.shared.commands.get().await?;
             let sub = if self.shared.config.use_sharded_pub_sub {
                 "SHARDNUMSUB"
             } else {
@@ -464,7 +453,7 @@ impl RedisStreamsAdapter {
         match result {
             Ok(n) => n,
             Err(err) => {
-                self.shared.forget_command_connection().await;
+                self.shared.commands.forget().await;
                 tracing::warn!(%err, nsp = self.core.nsp(), "PUBSUB NUMSUB failed: counting this node alone");
                 1
             }
@@ -497,7 +486,7 @@ impl RedisStreamsAdapter {
         };
         let stream = &self.stream;
         let key = format!("{}{pid}", self.shared.config.session_key_prefix);
-        let mut conn = self.shared.command().await?;
+        let mut conn = self.shared.commands.get().await?;
         let (raw,): (Option<Vec<u8>>,) = redis::pipe()
             .atomic()
             .get(&key)
@@ -744,7 +733,7 @@ impl Adapter for RedisStreamsAdapter {
             match this.restore(&pid, &offset).await {
                 Ok(restored) => restored,
                 Err(err) => {
-                    this.shared.forget_command_connection().await;
+                    this.shared.commands.forget().await;
                     tracing::warn!(%err, pid, "restoring a session failed");
                     None
                 }

@@ -115,7 +115,7 @@ impl Emitter {
     /// Connects on the first write.
     pub fn new(client: impl Into<RedisClient>, config: EmitterConfig) -> Emitter {
         Emitter {
-            commands: Arc::new(LazyCommands::new(client.into())),
+            commands: Arc::new(LazyCommands::new(client.into(), None)),
             config: Arc::new(config),
             selection: Selection::default(),
         }
