@@ -405,10 +405,6 @@ impl RedisAdapter {
         (id, rx, guard)
     }
 
-    fn is_pending(&self, request_id: &str) -> bool {
-        self.pending.lock().unwrap().contains_key(request_id)
-    }
-
     // ------------------------------------------------------------ incoming
 
     fn on_broadcast(&self, channel: &str, payload: &[u8]) {
@@ -470,48 +466,43 @@ impl RedisAdapter {
             Ok(r) => r,
             Err(err) => return tracing::debug!(%err, "undecodable request ignored"),
         };
+        // Our own requests come back on the request channel; on a Redis Cluster even after
+        // every answer did (our subscription and the channel's node differ). None is for us.
+        if request.uid() == Some(self.uid.as_str()) {
+            return;
+        }
         match request {
             Request::Sockets {
                 uid,
                 request_id,
                 rooms,
             } => {
-                if !self.is_pending(&request_id) {
-                    let opts = CoreOptions {
-                        rooms,
-                        ..Default::default()
-                    };
-                    let sockets = self.local.sockets(&opts);
-                    let sockets = sockets.iter().map(Sid::to_string).collect();
-                    self.reply(
-                        &uid,
-                        Response::Sockets {
-                            request_id,
-                            sockets,
-                        },
-                    );
-                }
+                let opts = CoreOptions {
+                    rooms,
+                    ..Default::default()
+                };
+                let sockets = self.local.sockets(&opts);
+                let sockets = sockets.iter().map(Sid::to_string).collect();
+                self.reply(
+                    &uid,
+                    Response::Sockets {
+                        request_id,
+                        sockets,
+                    },
+                );
             }
             Request::AllRooms { uid, request_id } => {
-                if !self.is_pending(&request_id) {
-                    let rooms = self.local.rooms();
-                    self.reply(&uid, Response::AllRooms { request_id, rooms });
-                }
+                let rooms = self.local.rooms();
+                self.reply(&uid, Response::AllRooms { request_id, rooms });
             }
-            Request::SocketsJoin { uid, opts, rooms } => {
-                if uid.as_deref() != Some(&self.uid) {
-                    self.local.add_sockets(&opts.into_core(), &rooms);
-                }
+            Request::SocketsJoin { opts, rooms, .. } => {
+                self.local.add_sockets(&opts.into_core(), &rooms);
             }
-            Request::SocketsLeave { uid, opts, rooms } => {
-                if uid.as_deref() != Some(&self.uid) {
-                    self.local.del_sockets(&opts.into_core(), &rooms);
-                }
+            Request::SocketsLeave { opts, rooms, .. } => {
+                self.local.del_sockets(&opts.into_core(), &rooms);
             }
-            Request::DisconnectSockets { uid, opts, close } => {
-                if uid.as_deref() != Some(&self.uid) {
-                    self.local.disconnect_sockets(&opts.into_core(), close);
-                }
+            Request::DisconnectSockets { opts, close, .. } => {
+                self.local.disconnect_sockets(&opts.into_core(), close);
             }
             Request::RemoteJoin {
                 uid,
@@ -551,29 +542,22 @@ impl RedisAdapter {
                 request_id,
                 opts,
             } => {
-                if !self.is_pending(&request_id) {
-                    let selected = self.sockets.among(self.local.sockets(&opts.into_core()));
-                    let sockets = selected
-                        .iter()
-                        .map(|s| RemoteSocket::of(s, self.local.socket_rooms(s.id())))
-                        .collect();
-                    self.reply(
-                        &uid,
-                        Response::FetchSockets {
-                            request_id,
-                            sockets,
-                        },
-                    );
-                }
+                let selected = self.sockets.among(self.local.sockets(&opts.into_core()));
+                let sockets = selected
+                    .iter()
+                    .map(|s| RemoteSocket::of(s, self.local.socket_rooms(s.id())))
+                    .collect();
+                self.reply(
+                    &uid,
+                    Response::FetchSockets {
+                        request_id,
+                        sockets,
+                    },
+                );
             }
             Request::ServerSideEmit {
-                uid,
-                request_id,
-                data,
+                request_id, data, ..
             } => {
-                if uid == self.uid {
-                    return;
-                }
                 let Some(event) = data.first().and_then(Value::as_str) else {
                     return tracing::debug!("server-side emit without an event name ignored");
                 };
@@ -600,13 +584,6 @@ impl RedisAdapter {
                 packet,
                 opts,
             } => {
-                // Our own request, echoed back by the request channel: by its uid, not only
-                // while it is pending. On a Redis Cluster the echo can come after every answer
-                // did (our subscription and the channel's node differ), and taking it for
-                // another node's would send our clients the packet a second time.
-                if uid == self.uid || self.is_pending(&request_id) {
-                    return;
-                }
                 let timeout = opts
                     .flags
                     .as_ref()
